@@ -1,0 +1,62 @@
+"""Settings: one object, read from the environment (and ``.env``), validated at start-up."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "get_settings"]
+
+
+class Settings(BaseSettings):
+    """Every setting sophia-iac reads. ``.env.example`` lists them all.
+
+    Secrets are never settings values: adapters resolve credentials by reference through
+    :mod:`adapters.credentials`.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="SOPHIA_", env_file=".env", extra="ignore")
+
+    home: Path = Field(default_factory=lambda: Path.home() / ".sophia-iac")
+    database_url: str | None = None
+    env: str = "dev"
+    actor: str | None = None
+    default_environment: str = "prod"
+    lock_ttl_seconds: int = 900
+    pgvector_url: str | None = None
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key: SecretStr | None = None
+    policy_path: str | None = None
+
+    @field_validator("home", mode="before")
+    @classmethod
+    def _expand_home(cls, value: object) -> object:
+        return Path(str(value)).expanduser() if value else value
+
+    @property
+    def state_url(self) -> str:
+        """The state store URL: ``SOPHIA_DATABASE_URL`` or SQLite under ``$SOPHIA_HOME``."""
+        return self.database_url or f"sqlite:///{self.home / 'state.db'}"
+
+    @property
+    def is_postgres(self) -> bool:
+        """Whether the state store is PostgreSQL."""
+        return self.state_url.startswith("postgresql")
+
+    def default_actor(self) -> str:
+        """The CLI actor: ``SOPHIA_ACTOR`` or ``cli:<login name>``."""
+        if self.actor:
+            return self.actor
+        user = os.environ.get("USER") or os.environ.get("LOGNAME") or "unknown"
+        return f"cli:{user}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (tests call ``get_settings.cache_clear()``)."""
+    return Settings()
