@@ -9,20 +9,27 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, LargeBinary, Text, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
 __all__ = [
+    "ApiKey",
     "ChangeRecord",
     "ChangeStatus",
+    "DeadLetter",
+    "Drift",
     "Freeze",
+    "IdempotencyRecord",
+    "InboxEvent",
     "InventoryItem",
     "LedgerEntry",
     "LedgerHead",
     "Lock",
     "Run",
+    "SlackRequest",
+    "SlackUser",
 ]
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
@@ -189,3 +196,135 @@ class Freeze(SQLModel, table=True):
     created_at: datetime = _ts()
     lifted_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     lifted_by: str | None = None
+
+
+# -- surfaces: API keys, Slack identities, idempotency, webhook inbox, drift (migration 0002) --
+
+
+def _opt_ts() -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+
+
+class ApiKey(SQLModel, table=True):
+    """A REST API key: only its SHA-256 is stored; it acts as identity ``name`` with ``role``."""
+
+    __tablename__ = "api_keys"
+
+    id: str = Field(primary_key=True, max_length=40)
+    name: str = Field(index=True)
+    role: str
+    key_hash: str = Field(unique=True, max_length=64)
+    prefix: str = ""
+    created_by: str = ""
+    created_at: datetime = _ts()
+    revoked_at: datetime | None = _opt_ts()
+    last_used_at: datetime | None = _opt_ts()
+
+
+class SlackUser(SQLModel, table=True):
+    """A Slack user (per workspace) mapped to a sophia identity with a role."""
+
+    __tablename__ = "slack_users"
+
+    team_id: str = Field(primary_key=True, max_length=40)
+    user_id: str = Field(primary_key=True, max_length=40)
+    identity: str
+    role: str
+    created_at: datetime = _ts()
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    """The first response to an ``Idempotency-Key`` (per caller), replayed for retries."""
+
+    __tablename__ = "idempotency_keys"
+
+    key: str = Field(primary_key=True, max_length=255)
+    principal: str = Field(primary_key=True, max_length=200)
+    request_hash: str = Field(max_length=64)
+    status: str = "in_flight"
+    response_status: int | None = None
+    response_body: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = _ts(index=True)
+    locked_until: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class InboxEvent(SQLModel, table=True):
+    """A verified webhook delivery, stored before it is acknowledged; workers claim and process it."""
+
+    __tablename__ = "webhook_inbox"
+    __table_args__ = (
+        UniqueConstraint("platform", "delivery_id"),
+        Index("ix_webhook_inbox_claim", "status", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=60)
+    delivery_id: str = Field(max_length=300)
+    event_type: str = ""
+    headers: dict[str, Any] | None = _json()
+    body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    received_at: datetime = _ts()
+    status: str = "pending"
+    attempts: int = 0
+    next_attempt_at: datetime = _ts()
+    locked_by: str | None = None
+    locked_until: datetime | None = _opt_ts()
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    processed_at: datetime | None = _opt_ts()
+    summary: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class DeadLetter(SQLModel, table=True):
+    """An inbox event whose handler kept failing; ``webhooks replay`` reprocesses it once."""
+
+    __tablename__ = "webhook_dead_letters"
+
+    id: int | None = Field(default=None, primary_key=True)
+    inbox_id: int = Field(unique=True)
+    platform: str
+    delivery_id: str
+    event_type: str = ""
+    attempts: int = 0
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    died_at: datetime = _ts()
+    replayed_at: datetime | None = _opt_ts()
+    replayed_by: str | None = None
+    replay_ok: bool | None = None
+    replay_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class SlackRequest(SQLModel, table=True):
+    """One Slack delivery (event_id / trigger_id): retries of it never start a second run."""
+
+    __tablename__ = "slack_requests"
+
+    delivery_id: str = Field(primary_key=True, max_length=300)
+    kind: str
+    team_id: str | None = None
+    user_id: str | None = None
+    channel_id: str | None = None
+    run_id: str | None = None
+    status: str = "accepted"
+    received_at: datetime = _ts()
+
+
+class Drift(SQLModel, table=True):
+    """A change a platform reported that our ledger does not explain."""
+
+    __tablename__ = "drift"
+    __table_args__ = (UniqueConstraint("inbox_id", "resource_type", "name"),)
+
+    id: str = Field(primary_key=True, max_length=40)
+    platform: str = Field(index=True)
+    resource_type: str
+    name: str
+    verb: str = "updated"
+    reported_actor: str | None = None
+    observed: dict[str, Any] | None = _json()
+    before: dict[str, Any] | None = _json()
+    revert: dict[str, Any] | None = _json()
+    inbox_id: int | None = None
+    status: str = Field(default="open", index=True)
+    revert_run_id: str | None = None
+    notified: bool = False
+    detected_at: datetime = _ts()
