@@ -38,13 +38,14 @@ async def platform_status(deps: Deps, platform: str | None) -> list[dict[str, An
 
 
 def history(
-    deps: Deps, *, platform: str | None = None, target: str | None = None, since: str | None = None, limit: int = 50
+    deps: Deps, *, platform: str | None = None, target: str | None = None, since: str | None = None, limit: int = 50,
+    status: str | None = None,
 ) -> list[dict[str, Any]]:
     """Recorded changes, newest first."""
     from orchestrator.nodes.plan import parse_since
 
     changes = deps.store.ledger.list(
-        platform=platform, target=target, since=parse_since(since) if since else None, limit=limit
+        platform=platform, target=target, since=parse_since(since) if since else None, limit=limit, status=status
     )
     return [c.model_dump(mode="json", exclude={"prev_hash", "hash"}) for c in changes]
 

@@ -117,6 +117,19 @@ class OrchestratorService:
         """Reject a paused run."""
         return await self._decide(run_id, "reject", actor=actor, comment=comment)
 
+    async def request_changes(self, run_id: str, *, actor: str, comment: str | None = None) -> RunView:
+        """Send a paused run back to its requester: nothing is applied, the comment says what to change."""
+        view = await self._decide(run_id, "request_changes", actor=actor, comment=comment)
+        result = dict(view.get("result") or {}) | {"changes_requested": {"actor": actor, "comment": comment}}
+        self.store.update_run(run_id, result=result)
+        return self.view(run_id) | {"awaiting": None}
+
+    async def revert_drift(self, drift_id: str, *, actor: str, surface: str = "api") -> RunView:
+        """Undo out-of-band drift through the normal pipeline (plan, policy, approval, ledger)."""
+        from orchestrator.drift_revert import revert_drift
+
+        return await revert_drift(self, drift_id, actor=actor, surface=surface)
+
     async def _decide(self, run_id: str, verdict: str, *, actor: str, comment: str | None) -> RunView:
         run = await self._require(run_id, "awaiting_approval")
         request = (run.result or {}).get("awaiting") or {}
@@ -185,11 +198,11 @@ class OrchestratorService:
         return await platform_status(self.deps, platform)
 
     def history(self, *, platform: str | None = None, target: str | None = None, since: str | None = None,
-                limit: int = 50) -> list[dict[str, Any]]:
+                limit: int = 50, status: str | None = None) -> list[dict[str, Any]]:
         """Recorded changes, newest first."""
         from orchestrator.queries import history
 
-        return history(self.deps, platform=platform, target=target, since=since, limit=limit)
+        return history(self.deps, platform=platform, target=target, since=since, limit=limit, status=status)
 
     def change(self, change_id: str) -> dict[str, Any]:
         """One change record."""

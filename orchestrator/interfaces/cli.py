@@ -328,6 +328,16 @@ def version() -> None:
         typer.echo("unknown (not installed)")
 
 
+def _register_surfaces() -> None:
+    """``serve``, ``keys``, ``slack`` and ``webhooks`` (orchestrator/interfaces/cli_surfaces.py)."""
+    from orchestrator.interfaces.cli_surfaces import register
+
+    register(app)
+
+
+_register_surfaces()
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

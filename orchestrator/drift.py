@@ -1,0 +1,154 @@
+"""Drift: a change a platform reports that our ledger does not explain.
+
+When a webhook reports that a resource changed, we compare it with our own recent change
+records for that resource. A report that matches one of them is the echo of our own change;
+anything else is drift: it is recorded (once per delivery and resource), the inventory is
+updated to what the platform says, and — when we can derive one — a *revert* call is stored
+so a person can undo it through the normal pipeline (plan, policy, approval, ledger).
+
+The revert is derived from the catalog, never from text in the payload:
+
+1. an adapter may define ``revert_call(change, before) -> ActionCall | None``;
+2. otherwise, for an update, find the adapter's reversible action whose prediction from the
+   before-state reproduces the reported state, and take that action's inverse;
+3. a resource deleted out of band is re-created from its before-state (``<resource>.create``);
+   one created out of band is deleted (``<resource>.delete``, destructive: needs approval).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from pydantic import ValidationError
+
+from adapters.base import ObservedChange, PlatformAdapter, State
+from adapters.catalog import ActionCall
+from orchestrator.errors import SophiaError
+from state.models import ChangeStatus, Drift, utcnow
+
+if TYPE_CHECKING:
+    from state.inbox import Inbox
+    from state.store import Store
+
+__all__ = ["ECHO_WINDOW_SECONDS", "DriftDetector", "agrees", "revert_call"]
+
+log = logging.getLogger(__name__)
+
+#: How long after our own change a matching report counts as its echo.
+ECHO_WINDOW_SECONDS = 900
+
+_VOLATILE = frozenset({"rows", "updated_at", "created_at", "id", "refreshed_at"})
+
+
+def agrees(a: State, b: State) -> bool:
+    """Whether two states agree on every key they share (both absent also agrees)."""
+    if a is None or b is None:
+        return a is None and b is None
+    shared = (set(a) & set(b)) - _VOLATILE
+    return bool(shared) and all(a[k] == b[k] for k in shared)
+
+
+def _changed(before: State, now: State) -> bool:
+    if before is None or now is None:
+        return before is not now
+    return any(before.get(k) != v for k, v in now.items() if k not in _VOLATILE)
+
+
+def revert_call(adapter: PlatformAdapter, change: ObservedChange, before: State) -> ActionCall | None:
+    """The call that puts the resource back to ``before`` (None if the catalog can't say)."""
+    hook = getattr(adapter, "revert_call", None)
+    if callable(hook):
+        result: ActionCall | None = hook(change, before)
+        return result
+    specs = [s for s in type(adapter).actions if s.resource == change.resource_type and s.mutating]
+    by_verb = {s.verb: s for s in specs}
+    try:
+        if before is None and change.state is not None:
+            spec = by_verb.get("delete")
+            return spec.call(change.name, {}) if spec else None
+        if change.state is None and before is not None:
+            spec = by_verb.get("create")
+            if spec is None:
+                return None
+            fields = spec.params.model_fields
+            return spec.call(change.name, {k: v for k, v in before.items() if k in fields and v is not None})
+    except ValidationError:
+        return None
+    if before is None or change.state is None:
+        return None
+    for spec in specs:
+        if not spec.reversible or spec.verb == "create":
+            continue
+        params = {k: change.state[k] for k in spec.params.model_fields if k in change.state}
+        try:
+            forward = spec.call(change.name, params)
+            expected = adapter.predict(forward, before)
+        except (ValidationError, SophiaError, KeyError, TypeError, ValueError):
+            continue
+        if expected is None or not agrees(expected, change.state):
+            continue
+        inverse = spec.derive_inverse(forward, before, change.state)
+        if inverse is not None and inverse != forward:
+            return inverse
+    return None
+
+
+class DriftDetector:
+    """Applies reported changes to the inventory and records the ones we did not make."""
+
+    def __init__(self, store: Store, inbox: Inbox, *, echo_window: float = ECHO_WINDOW_SECONDS) -> None:
+        self.store = store
+        self.inbox = inbox
+        self.echo_window = echo_window
+
+    def explained(self, platform: str, change: ObservedChange) -> bool:
+        """Whether one of our recent change records produced this reported state."""
+        since = utcnow() - timedelta(seconds=self.echo_window)
+        for record in self.store.ledger.list(platform=platform, since=since, limit=200):
+            if (record.target or "").lower() != change.name.lower():
+                continue
+            if record.status not in (ChangeStatus.APPLIED, ChangeStatus.PENDING):
+                continue
+            ours = record.after if record.status == ChangeStatus.APPLIED else record.expected
+            if agrees(ours, change.state) or agrees(record.expected, change.state):
+                return True
+        return False
+
+    def before(self, platform: str, change: ObservedChange) -> State:
+        """What we knew of the resource before this report (from the inventory)."""
+        from sqlmodel import select
+
+        from state.models import InventoryItem
+
+        with self.store.session() as s:
+            rows = s.exec(select(InventoryItem).where(
+                InventoryItem.platform == platform, InventoryItem.resource_type == change.resource_type,
+                InventoryItem.name.in_([change.name, change.name.lower()]),  # type: ignore[attr-defined]
+            )).all()
+        return dict(rows[0].attributes or {"name": rows[0].name}) if rows else None
+
+    def apply(self, adapter: PlatformAdapter, changes: list[ObservedChange], *, inbox_id: int | None
+              ) -> list[Drift]:
+        """Update the inventory from ``changes``; return the drift newly recorded."""
+        platform = adapter.name
+        found: list[Drift] = []
+        for change in changes:
+            before = self.before(platform, change)
+            ours = self.explained(platform, change)
+            self.store.upsert_inventory_item(platform, change.resource_type, change.name, change.state)
+            if ours or not _changed(before, change.state):
+                continue
+            revert = revert_call(adapter, change, before)
+            drift = Drift(
+                id=self.inbox.new_drift_id(), platform=platform, resource_type=change.resource_type,
+                name=change.name, verb=change.verb, reported_actor=change.actor, observed=change.state,
+                before=before, revert=revert.model_dump(mode="json") if revert else None, inbox_id=inbox_id,
+            )
+            row, new = self.inbox.record_drift(drift)
+            if new:
+                log.info("drift on %s %s %s (%s)", platform, change.resource_type, change.name, change.verb)
+                found.append(row)
+        return found
+

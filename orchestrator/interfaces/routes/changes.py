@@ -1,0 +1,83 @@
+"""``/v1/changes``: the recorded changes, and undo."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Path, Query
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from orchestrator.errors import ValidationFailedError
+from orchestrator.interfaces.routes.common import IdempotencyKey, ctx, idempotent, json_response, problems, require
+from orchestrator.interfaces.routes.runs import _RUN_RESPONSES, run_response
+from orchestrator.interfaces.schemas import ChangeOut, RunOut, UndoIn
+from state.identities import Identity
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["changes"])
+
+ChangeStatusName = Literal["pending", "applied", "failed", "rolled_back", "needs_reconcile"]
+
+
+def check_since(since: str | None) -> None:
+    """Refuse a ``since`` the pipeline can't read, with the accepted forms."""
+    if since is None:
+        return
+    from orchestrator.nodes.plan import parse_since
+
+    try:
+        parse_since(since)
+    except (OverflowError, ValueError) as exc:
+        raise ValidationFailedError(f"can't read the time {since!r}",
+                                    hint="use HH:MM (UTC), an ISO timestamp, or 30m / 2h / 1d",
+                                    details={"field": "since"}) from exc
+
+
+@router.get("/v1/changes", response_model=list[ChangeOut], operation_id="listChanges",
+            summary="Recorded changes, newest first", responses=problems())
+async def list_changes(
+    request: Request,
+    platform: str | None = Query(default=None, max_length=60, description="Only this platform."),
+    target: str | None = Query(default=None, max_length=300, description="Only this resource."),
+    since: str | None = Query(default=None, max_length=40, description="HH:MM (UTC), ISO time, or 30m / 2h / 1d."),
+    status: ChangeStatusName | None = Query(default=None, description="Only changes in this status."),
+    limit: int = Query(default=50, ge=1, le=1000),
+    who: Identity = Depends(require("viewer")),
+) -> Response:
+    """Changes recorded in the ledger, filtered."""
+    check_since(since)
+    service = ctx(request).host.service
+    rows = await run_in_threadpool(lambda: service.history(platform=platform, target=target, since=since,
+                                                           limit=limit, status=status))
+    return json_response(rows)
+
+
+@router.get("/v1/changes/{change_id}", response_model=ChangeOut, operation_id="getChange", summary="One change",
+            responses=problems(404))
+async def get_change(request: Request, change_id: str = Path(min_length=1, max_length=40),
+                     who: Identity = Depends(require("viewer"))) -> Response:
+    """One change record."""
+    return json_response(await run_in_threadpool(ctx(request).host.service.change, change_id))
+
+
+@router.post("/v1/changes/{change_id}/undo", response_model=RunOut, operation_id="undoChange",
+             summary="Undo a change through the pipeline (a new recorded change that passes policy)",
+             responses=_RUN_RESPONSES | problems(404, 409))
+async def undo_change(request: Request, body: UndoIn | None = None,
+                      change_id: str = Path(min_length=1, max_length=40),
+                      who: Identity = Depends(require("operator")),
+                      idempotency_key: str | None = IdempotencyKey) -> Response:
+    """Undo one change. The undo is planned, policy-checked, approved if due, applied and recorded."""
+    dry_run = bool(body and body.dry_run)
+
+    async def work() -> Response:
+        service = ctx(request).host.service
+        await run_in_threadpool(service.change, change_id)  # unknown id → 404 before a run is made
+        view = await ctx(request).host.call(lambda s: s.undo(change_id=change_id, actor=who.name, surface="api",
+                                                             confirmed=True, dry_run=dry_run))
+        return run_response(request, view)
+
+    return await idempotent(request, who, idempotency_key, {"change_id": change_id, "dry_run": dry_run}, work)

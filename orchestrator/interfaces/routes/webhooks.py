@@ -1,0 +1,63 @@
+"""``POST /webhooks/{platform}``: verify, store once, answer fast. Workers do the rest."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Path
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from adapters.base import WebhookRejectedError, WebhookRequest
+from orchestrator.errors import SophiaError
+from orchestrator.interfaces.routes.common import _problem_doc, ctx
+from orchestrator.interfaces.schemas import WebhookAck
+from state.inbox import Inbox
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["webhooks"])
+
+_BODY_DOC: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": "The delivery exactly as the platform sends it (signed over these bytes).",
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    }
+}
+
+
+@router.post(
+    "/webhooks/{platform}", response_model=WebhookAck, operation_id="receiveWebhook",
+    summary="Receive a platform webhook (signature-checked, deduplicated, stored before the answer)",
+    openapi_extra=_BODY_DOC,
+    responses={401: _problem_doc("Missing, bad or stale signature (code `webhook_rejected`)."),
+               404: _problem_doc("Unknown platform, or one that sends no webhooks."),
+               413: _problem_doc("Body too large."),
+               500: _problem_doc("The platform's webhook secret is not configured (code `config_error`)."),
+               503: _problem_doc("The inbox is unreachable; the sender should retry.")},
+)
+async def receive_webhook(request: Request, platform: str = Path(min_length=1, max_length=60)) -> Response:
+    """Verify the delivery with the platform's scheme, store it once, answer 200.
+
+    A delivery id seen before answers 200 with ``status: duplicate`` and does nothing.
+    The payload is data: it is never read as a command.
+    """
+    from orchestrator.inbox import MAX_BODY_BYTES, ingest
+
+    context = ctx(request)
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise WebhookRejectedError("webhook body too large", hint="deliveries this large are not accepted")
+    body = await request.body()
+    hook = WebhookRequest(headers={k.lower(): v for k, v in request.headers.items()}, body=body,
+                          path=request.url.path)
+    try:
+        result = await run_in_threadpool(ingest, Inbox(context.store), platform, hook)
+    except SophiaError as exc:
+        context.metrics.webhooks.labels(platform if exc.code != "not_found" else "unknown", exc.code).inc()
+        raise
+    outcome = "duplicate" if result.duplicate else "accepted"
+    context.metrics.webhooks.labels(platform, outcome).inc()
+    return JSONResponse({"status": outcome, "platform": platform, "delivery_id": result.delivery_id})
