@@ -17,8 +17,9 @@ from starlette.responses import JSONResponse
 if TYPE_CHECKING:
     from fastapi import FastAPI
     from starlette.requests import Request
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["PROBLEM_TYPE_BASE", "ProblemResponse", "install_error_handlers", "problem"]
+__all__ = ["PROBLEM_TYPE_BASE", "ProblemResponse", "UnexpectedErrors", "install_error_handlers", "problem"]
 
 log = logging.getLogger(__name__)
 
@@ -88,16 +89,44 @@ def install_error_handlers(app: FastAPI) -> None:
         headers = dict(exc.headers or {})
         return problem(exc.status_code, code, str(exc.detail), instance=request.url.path, headers=headers or None)
 
-    async def unexpected(request: Request, exc: Exception) -> ProblemResponse:
-        from adapters.credentials import scrub
-
-        log.error("unhandled error on %s %s: %s", request.method, request.url.path,
-                  scrub(f"{type(exc).__name__}: {exc}"), exc_info=exc)
-        return problem(500, "internal_error", "an unexpected error occurred",
-                       hint="the server logged it; report it with the time of the request",
-                       instance=request.url.path)
-
     app.add_exception_handler(SophiaError, sophia_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
-    app.add_exception_handler(Exception, unexpected)
+    app.add_middleware(UnexpectedErrors)
+
+
+class UnexpectedErrors:
+    """Pure ASGI middleware: anything unhandled becomes a logged 500 problem, not a traceback.
+
+    (Starlette's own server-error handler answers and then re-raises, which logs everything
+    twice and fails the request in test clients; this one answers and stops there.)
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception as exc:  # noqa: BLE001 - the last line of defence
+            from adapters.credentials import scrub
+
+            log.error("unhandled error on %s %s: %s", scope.get("method"), scope.get("path"),
+                      scrub(f"{type(exc).__name__}: {exc}"), exc_info=exc)
+            if started:
+                raise
+            response = problem(500, "internal_error", "an unexpected error occurred",
+                               hint="the server logged it; report it with the time of the request",
+                               instance=str(scope.get("path", "")))
+            await response(scope, receive, send)

@@ -10,7 +10,7 @@ from fastapi import APIRouter
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from orchestrator.interfaces.routes.common import ctx
 from orchestrator.interfaces.schemas import HealthOut, ReadyOut
@@ -82,7 +82,7 @@ async def readyz(request: Request) -> Response:
     return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
 
 
-@router.get("/metrics", operation_id="metrics", summary="Prometheus metrics",
+@router.get("/metrics", operation_id="metrics", summary="Prometheus metrics", response_class=PlainTextResponse,
             responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}},
                              "description": "Prometheus text exposition format."}})
 async def metrics(request: Request) -> Response:
