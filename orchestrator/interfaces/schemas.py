@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 __all__ = [
     "ActionOut",
@@ -49,7 +49,7 @@ class CommandIn(BaseModel):
 
     text: str = Field(min_length=1, max_length=2000, description="What to do, e.g. 'scale ETL_WH to large'.",
                       examples=["create a vector index called docs with 384 dimensions"])
-    dry_run: bool = Field(default=False, description="Plan only: show before → after, change nothing.")
+    dry_run: StrictBool = Field(default=False, description="Plan only: show before → after, change nothing.")
 
 
 class ApprovalIn(BaseModel):
@@ -65,7 +65,7 @@ class UndoIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    dry_run: bool = Field(default=False, description="Plan the undo only.")
+    dry_run: StrictBool = Field(default=False, description="Plan the undo only.")
 
 
 # -- responses ---------------------------------------------------------------------------

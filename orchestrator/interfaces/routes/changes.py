@@ -19,6 +19,9 @@ __all__ = ["router"]
 
 router = APIRouter(tags=["changes"])
 
+#: The shapes ``parse_since`` reads (it still rejects impossible times such as 25:00).
+SINCE_PATTERN = r"^(\d{1,2}:\d{2}|\d{1,9}[smhdSMHD]|\d{4}-\d{2}-\d{2}([Tt ][0-9:.+\-Zz]*)?)$"
+
 ChangeStatusName = Literal["pending", "applied", "failed", "rolled_back", "needs_reconcile"]
 
 
@@ -42,7 +45,8 @@ async def list_changes(
     request: Request,
     platform: str | None = Query(default=None, max_length=60, description="Only this platform."),
     target: str | None = Query(default=None, max_length=300, description="Only this resource."),
-    since: str | None = Query(default=None, max_length=40, description="HH:MM (UTC), ISO time, or 30m / 2h / 1d."),
+    since: str | None = Query(default=None, max_length=40, pattern=SINCE_PATTERN,
+                              description="HH:MM (UTC), an ISO timestamp, or 30m / 2h / 1d ago."),
     status: ChangeStatusName | None = Query(default=None, description="Only changes in this status."),
     limit: int = Query(default=50, ge=1, le=1000),
     who: Identity = Depends(require("viewer")),

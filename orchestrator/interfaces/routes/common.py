@@ -69,6 +69,7 @@ def _problem_doc(description: str) -> dict[str, Any]:
 
 #: Error responses documented on every authenticated route.
 PROBLEMS: dict[int | str, dict[str, Any]] = {
+    400: _problem_doc("The body is not valid JSON (code `bad_request`)."),
     401: _problem_doc("No API key, or an unknown or revoked one (code `unauthorized`)."),
     403: _problem_doc("The key's role does not allow this (code `forbidden`)."),
     422: _problem_doc("The request is invalid (code `validation_failed` and others)."),
