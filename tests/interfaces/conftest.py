@@ -162,3 +162,45 @@ def api(settings: Settings, hooks: None, secrets: None, sink: Sink, slack_client
             server.key(role, role)
         server.key("bob", "approver")
         yield server
+
+
+# -- Slack's Web API served by Prism (the vendor's published contract) ----------------------
+
+from tests.contract.conftest import prism, specs_root  # noqa: E402,F401  (session fixtures)
+
+
+class RecordingClient:
+    """A slack-sdk WebClient that keeps every call with Prism's verdict on it."""
+
+    def __new__(cls, base_url: str) -> Any:
+        from slack_sdk import WebClient
+        from slack_sdk.errors import SlackApiError
+
+        class Recording(WebClient):
+            def __init__(self) -> None:
+                # Slack's published (2021) spec declares the token as a `token` header as well;
+                # real Slack reads the bearer token. Sending both satisfies the contract.
+                super().__init__(token=BOT_TOKEN, base_url=base_url, headers={"token": BOT_TOKEN})
+                self.calls: list[dict[str, Any]] = []
+
+            def api_call(self, api_method: str, **kwargs: Any) -> Any:
+                try:
+                    response = super().api_call(api_method, **kwargs)
+                except SlackApiError as exc:
+                    self.calls.append({"method": api_method, "data": kwargs.get("data"),
+                                       "status": exc.response.status_code,
+                                       "violations": exc.response.headers.get("sl-violations")})
+                    raise
+                self.calls.append({"method": api_method, "data": kwargs.get("data"), "status": response.status_code,
+                                   "violations": response.headers.get("sl-violations")})
+                return response
+
+            def request_violations(self) -> list[Any]:
+                found = []
+                for call in self.calls:
+                    for v in json.loads(call["violations"] or "[]"):
+                        if (v.get("location") or [""])[0] == "request":
+                            found.append((call["method"], v))
+                return found
+
+        return Recording()
