@@ -321,7 +321,7 @@ class SlackApp:
 
         self.host = host
         self.store = store
-        self.settings = settings or SlackSettings()
+        self.settings = settings or (poster.settings if poster is not None else SlackSettings())
         self.poster = poster or SlackPoster(self.settings)
         self.metrics = metrics
         self.inbox = Inbox(store)
