@@ -11,11 +11,14 @@ replay of a dead letter proceed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, text, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import OperationalError
 from sqlmodel import col, select
 
 from orchestrator.errors import ApprovalError, NotFoundError
@@ -67,13 +70,22 @@ class Inbox:
         kept = {k.lower(): v for k, v in headers.items() if k.lower() not in STORED_HEADER_DENYLIST}
         now = received_at or utcnow()
         table = InboxEvent.__table__  # type: ignore[attr-defined]
-        with self.store.session() as s:
-            new_id_ = insert_ignore(s.connection(), table, {
+        # One statement, committed on its own (autocommit): one round trip on the hot path.
+        with self._autocommit() as conn:
+            new_id_ = insert_ignore(conn, table, {
                 "platform": platform, "delivery_id": delivery_id[:300], "event_type": event_type[:200],
                 "headers": kept, "body": body, "received_at": now, "status": "pending", "attempts": 0,
                 "next_attempt_at": now,
             }, ["platform", "delivery_id"])
         return (int(new_id_), True) if new_id_ is not None else (None, False)
+
+    @contextmanager
+    def _autocommit(self) -> Iterator[Connection]:
+        try:
+            with self.store.engine.connect() as conn:
+                yield conn.execution_options(isolation_level="AUTOCOMMIT")
+        except OperationalError as exc:
+            raise self.store.unavailable(exc) from exc
 
     # -- work queue ----------------------------------------------------------------------
     def claim(self, worker: str, *, limit: int = 10, lease_seconds: float = 300) -> list[InboxEvent]:
@@ -253,8 +265,8 @@ class Inbox:
                        user_id: str | None = None, channel_id: str | None = None) -> bool:
         """Record a Slack delivery; False if it was seen before (a retry: do nothing)."""
         table = SlackRequest.__table__  # type: ignore[attr-defined]
-        with self.store.session() as s:
-            return insert_ignore(s.connection(), table, {
+        with self._autocommit() as conn:
+            return insert_ignore(conn, table, {
                 "delivery_id": delivery_id[:300], "kind": kind, "team_id": team_id, "user_id": user_id,
                 "channel_id": channel_id, "status": "accepted", "received_at": utcnow(),
             }, ["delivery_id"]) is not None

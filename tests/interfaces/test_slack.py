@@ -104,7 +104,7 @@ def test_url_verification_handshake(team: Api) -> None:
 def test_slash_command_shows_the_plan_and_only_the_requester_applies_it(team: Api) -> None:
     started = time.perf_counter()
     ack = team.slash("create a vector index called slack-docs with 3 dimensions", name="plan")
-    assert time.perf_counter() - started < 1.0
+    assert time.perf_counter() - started < 3.0  # Slack's deadline; the bench measures the real figure
     assert ack.status_code == 200 and ack.json()["response_type"] == "in_channel"
     team.drain()
     (plan,) = team.sink.wait("plan")
@@ -245,17 +245,18 @@ def test_command_text_is_escaped_end_to_end(team: Api) -> None:
 
 
 def test_acks_stay_fast_while_the_parser_is_slow(team: Api) -> None:
-    team.ctx.host.service.deps.parsers["default"] = SlowParser(2.0)
+    team.ctx.host.service.deps.parsers["default"] = SlowParser(4.0)
     latencies = []
-    for i in range(8):
+    for i in range(5):
         started = time.perf_counter()
         ack = team.slash(f"create a vector index called slow-{i} with 3 dimensions", name=f"slow-{i}")
         latencies.append(time.perf_counter() - started)
         assert ack.status_code == 200
-    assert max(latencies) < 1.0, latencies  # the parse (2 s each, 16 s in all) runs off the HTTP loop
+    # each parse takes 4 s (20 s in all) on the service loop; an ack that waited for one would take ≥ 4 s
+    assert max(latencies) < 2.0, latencies
     assert team.client.get("/healthz").status_code == 200
     team.drain()
-    assert len(team.runs()) == 8
+    assert len(team.runs()) == 5
 
 
 def test_socket_mode_envelopes_use_the_same_handlers(team: Api) -> None:
