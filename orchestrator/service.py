@@ -11,7 +11,7 @@ from contextlib import AsyncExitStack
 from typing import Any
 
 from orchestrator.config import Settings, get_settings
-from orchestrator.errors import ApprovalError
+from orchestrator.errors import ApprovalError, PolicyDeniedError
 from orchestrator.state import ParsedCommand, Request
 from state.models import Run
 
@@ -84,8 +84,13 @@ class OrchestratorService:
         self.store.dispose()
 
     # -- runs ----------------------------------------------------------------------------
-    async def submit(self, request: Request, parsed: ParsedCommand | None = None) -> RunView:
-        """Run a command through the pipeline; returns the run, paused or finished."""
+    async def submit(self, request: Request, parsed: ParsedCommand | None = None, *,
+                     may_decide: bool = True) -> RunView:
+        """Run a command through the pipeline; returns the run, paused or finished.
+
+        ``may_decide=False`` (a surface's caller without an approver role) refuses a command
+        that parses to approve/reject instead of carrying it out.
+        """
         from state.store import new_id
 
         run_id = new_id("run")
@@ -99,6 +104,9 @@ class OrchestratorService:
         delegate = (view.get("result") or {}).get("delegate")
         if delegate and view["result"].get("run_id"):
             target = view["result"]["run_id"]
+            if not may_decide:
+                raise PolicyDeniedError(f"{request.actor} may not {delegate} runs",
+                                        hint="ask someone with the approver role", details={"run_id": target})
             if delegate == "approve":
                 return await self.approve(target, actor=request.actor)
             return await self.reject(target, actor=request.actor)

@@ -387,7 +387,7 @@ class SlackApp:
 
         request = Request(text=text, actor=who.name, surface="slack", confirmed=False)
         try:
-            view = await self.host.call(lambda s: s.submit(request))
+            view = await self.host.call(lambda s: s.submit(request, may_decide=who.allows("approver")))
         except SophiaError as exc:
             await asyncio.to_thread(self.inbox.settle_slack, key, status="failed")
             await reply.send(f"*{code(exc.code)}* {escape(exc.message, 800)}\n_{escape(exc.hint, 300)}_")

@@ -268,3 +268,15 @@ def test_openapi_documents_every_body(api: Api) -> None:
                     assert media.get("schema"), (method, path, status, media_type)
                     if status[0] in "45" and path != "/readyz":
                         assert media_type == "application/problem+json", (method, path, status)
+
+
+def test_a_command_cannot_approve_for_someone_without_the_approver_role(api: Api) -> None:
+    api.client.post("/v1/commands", json={"text": "create a vector index called guarded with 3 dimensions"},
+                    headers=api.h("approver"))
+    pending = api.client.post("/v1/commands", json={"text": "delete the vector index guarded"},
+                              headers=api.h("approver")).json()
+    sneaky = api.client.post("/v1/commands", json={"text": f"approve {pending['run_id']}"}, headers=api.h("operator"))
+    _is_problem(sneaky, 403, "policy_denied")
+    assert api.store.get_run(pending["run_id"]).status == "awaiting_approval"
+    by_text = api.client.post("/v1/commands", json={"text": f"approve {pending['run_id']}"}, headers=api.h("bob"))
+    assert by_text.status_code == 200 and by_text.json()["status"] == "applied", by_text.text

@@ -21,7 +21,7 @@ SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 
 
 @pytest.mark.slow
-def test_schemathesis_finds_no_server_errors(settings: Settings, hooks: None, secrets: None) -> None:
+def test_schemathesis_finds_no_server_errors(settings: Settings, hooks: None, secrets: None, tmp_path: Path) -> None:
     if not SCHEMATHESIS.exists():
         pytest.fail(f"schemathesis is a test dependency: pip install schemathesis ({SCHEMATHESIS} missing)")
     from orchestrator.interfaces.api import create_app
@@ -35,7 +35,7 @@ def test_schemathesis_finds_no_server_errors(settings: Settings, hooks: None, se
              "--exclude-checks", "positive_data_acceptance", "-H", f"Authorization: Bearer {key}",
              "--phases", "examples,coverage,fuzzing", "--max-examples", "25", "--workers", "1", "--seed", "7",
              "--request-timeout", "60", "--no-color"],
-            capture_output=True, text=True, timeout=900,
+            capture_output=True, text=True, timeout=900, cwd=tmp_path,
         )
     out = result.stdout + result.stderr
     assert "Server error" not in out and "ST001" not in out, out[-6000:]

@@ -162,6 +162,14 @@ def test_approval_buttons_check_who_pressed_them(team: Api) -> None:
     assert team.sink.wait("approve-bob-2")[0]["response_type"] == "ephemeral"
 
 
+def test_typing_approve_needs_the_approver_role_too(team: Api) -> None:
+    run_id = _awaiting_delete(team, "UCAROL", "typed")
+    team.slash(f"approve {run_id}", user="UALICE", name="typed-approve")
+    team.drain()
+    (answer,) = team.sink.wait("typed-approve")
+    assert "policy_denied" in answer["text"] and team.store.get_run(run_id).status == "awaiting_approval"
+
+
 def test_request_changes_and_reject_from_slack(team: Api) -> None:
     run_id = _awaiting_delete(team, "UCAROL", "keepme")
     team.press("request_changes", run_id, user="UBOB", name="rc")

@@ -70,7 +70,7 @@ async def submit_command(body: CommandIn, request: Request, who: Identity = Depe
     async def work() -> Response:
         service_request = ServiceRequest(text=body.text, actor=who.name, surface="api", dry_run=body.dry_run,
                                          confirmed=True)
-        view = await ctx(request).host.call(lambda s: s.submit(service_request))
+        view = await ctx(request).host.call(lambda s: s.submit(service_request, may_decide=who.allows("approver")))
         return run_response(request, view)
 
     return await idempotent(request, who, idempotency_key, body.model_dump(mode="json"), work)
