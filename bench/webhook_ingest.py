@@ -46,9 +46,9 @@ def start_postgres(base: Path) -> tuple[Any, str]:
     if not pg.initialised():
         pg.init()
     pg.port = free_port()
-    res = pg._run("pg_ctl", ["-D", str(pg.data_dir), "-w", "-t", "30", "-l", str(pg.log_file), "-o",
-                             f"-h 127.0.0.1 -p {pg.port} -k {pg.data_dir} -c max_connections=200 "
-                             "-c fsync=on -c synchronous_commit=on", "start"])
+    options = (f"-h 127.0.0.1 -p {pg.port} -k {pg.data_dir} -c max_connections=200 "
+               "-c fsync=on -c synchronous_commit=on")
+    res = pg._run("pg_ctl", ["-D", str(pg.data_dir), "-w", "-t", "30", "-l", str(pg.log_file), "-o", options, "start"])
     if res.returncode != 0:
         raise SystemExit(f"postgres did not start: {res.stderr}")
     return pg, pg.url()
@@ -97,7 +97,7 @@ def bench_ingest(url: str, items: list[tuple[bytes, dict[str, str]]], threads: i
         started, cpu = time.perf_counter(), time.process_time()
         dups = sum(pool.map(one, items[50:]))
         elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
-    stored = len(inbox.list(limit=100_000))
+    stored = len(inbox.events(limit=100_000))
     store.dispose()
     return {"events": len(items) - 50, "seconds": round(elapsed, 3), "events_per_s": round((len(items) - 50) / elapsed),
             "duplicates": dups, "unique_rows": stored, "threads": threads,

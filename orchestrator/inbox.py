@@ -36,8 +36,16 @@ if TYPE_CHECKING:
     from state.models import Drift, InboxEvent
     from state.store import Store
 
-__all__ = ["MAX_BODY_BYTES", "DriftNotifier", "Ingested", "InboxWorker", "WorkerConfig", "ingest", "run_worker_thread",
-           "verify_delivery"]
+__all__ = [
+    "MAX_BODY_BYTES",
+    "DriftNotifier",
+    "InboxWorker",
+    "Ingested",
+    "WorkerConfig",
+    "ingest",
+    "run_worker_thread",
+    "verify_delivery",
+]
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +168,7 @@ class InboxWorker:
         try:
             if await self.notifier.notify_drift(drift):
                 self.inbox.update_drift(drift.id, notified=True)
-        except Exception:  # noqa: BLE001 - a failed alert must not fail the event; drift stays recorded
+        except Exception:
             log.exception("could not post drift %s", drift.id)
 
     async def run_once(self) -> int:

@@ -138,7 +138,8 @@ class Inbox:
             raise NotFoundError(f"no webhook event {event_id}", hint="list them with `sophia-iac webhooks list`")
         return row
 
-    def list(self, *, status: str | None = None, platform: str | None = None, limit: int = 50) -> list[InboxEvent]:
+    def events(self, *, status: str | None = None, platform: str | None = None, limit: int = 50
+               ) -> list[InboxEvent]:
         """Newest first."""
         with self.store.session() as s:
             q = select(InboxEvent).order_by(col(InboxEvent.id).desc()).limit(limit)

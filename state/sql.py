@@ -12,10 +12,9 @@ __all__ = ["insert_ignore"]
 
 def insert_ignore(conn: Connection, table: Table, values: dict[str, Any], conflict: list[str]) -> Any | None:
     """``INSERT … ON CONFLICT (conflict) DO NOTHING RETURNING`` the primary key; None on a conflict."""
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    insert: Any = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     pk = list(table.primary_key.columns)
     stmt = insert(table).values(**values).on_conflict_do_nothing(index_elements=conflict).returning(*pk)
     row = conn.execute(stmt).first()

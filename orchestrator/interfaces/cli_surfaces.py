@@ -166,8 +166,12 @@ def slack_users(as_json: JsonOpt = False) -> None:
     from state.identities import SlackUsers
 
     rows = _store_call(as_json, lambda s: SlackUsers(s).list())
-    _print([r.model_dump(mode="json") for r in rows], as_json,
-           lambda: [typer.echo(f"{r.user_id:<12} {r.team_id:<12} {r.identity:<20} {r.role}") for r in rows])
+
+    def text() -> None:
+        for r in rows:
+            typer.echo(f"{r.user_id:<12} {r.team_id:<12} {r.identity:<20} {r.role}")
+
+    _print([r.model_dump(mode="json") for r in rows], as_json, text)
 
 
 @slack_app.command("socket")
@@ -191,7 +195,7 @@ def webhooks_list(
     """Inbox rows, newest first."""
     from state.inbox import Inbox
 
-    rows = _store_call(as_json, lambda s: Inbox(s).list(status=status, platform=platform, limit=limit))
+    rows = _store_call(as_json, lambda s: Inbox(s).events(status=status, platform=platform, limit=limit))
     data = [r.model_dump(mode="json", exclude={"body", "headers"}) for r in rows]
 
     def text() -> None:

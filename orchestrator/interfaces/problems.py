@@ -119,7 +119,7 @@ class UnexpectedErrors:
 
         try:
             await self.app(scope, receive, watch)
-        except Exception as exc:  # noqa: BLE001 - the last line of defence
+        except Exception as exc:
             from adapters.credentials import scrub
 
             log.error("unhandled error on %s %s: %s", scope.get("method"), scope.get("path"),

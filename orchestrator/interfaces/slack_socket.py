@@ -58,7 +58,7 @@ def run_socket_mode(settings: Settings | None = None, *, stop: threading.Event |
         future = asyncio.run_coroutine_threadsafe(socket_dispatch(slack, request.type, request.payload), loop)
         try:
             body = future.result(ACK_TIMEOUT_SECONDS)
-        except Exception:  # noqa: BLE001 - acknowledge anyway so Slack does not retry into a loop
+        except Exception:
             log.exception("socket mode: handling a %s envelope failed", request.type)
             body = None
         client.send_socket_mode_response(SocketModeResponse(envelope_id=request.envelope_id, payload=body))

@@ -166,7 +166,7 @@ def api(settings: Settings, hooks: None, secrets: None, sink: Sink, slack_client
 
 # -- Slack's Web API served by Prism (the vendor's published contract) ----------------------
 
-from tests.contract.conftest import prism, specs_root  # noqa: E402,F401  (session fixtures)
+from tests.contract.conftest import prism, specs_root  # noqa: F401  (session fixtures)
 
 
 class RecordingClient:

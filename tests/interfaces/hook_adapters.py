@@ -15,14 +15,21 @@ with these (said here so nobody mistakes them for product code):
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
-import time
 from pathlib import Path
 from typing import Any, ClassVar
 
 from adapters.ai.pgvector import PgVectorAdapter
-from adapters.base import ObservedChange, PlatformAdapter, PlatformStatus, State, WebhookRequest, WebhookResult
+from adapters.base import (
+    ObservedChange,
+    PlatformAdapter,
+    PlatformStatus,
+    State,
+    WebhookRequest,
+    WebhookResult,
+)
 from adapters.catalog import ActionCall, Stack
 from adapters.credentials import webhook_secret
 from adapters.webhooks import VerifiedWebhook, verify, verify_github
@@ -106,7 +113,7 @@ class VendorHook(PlatformAdapter):
         calls = record_call(self.name, hook.delivery_id)
         delay = float(hook.payload.get("sleep", 0))
         if delay:
-            time.sleep(delay)
+            await asyncio.sleep(delay)
         if calls <= int(hook.payload.get("fail", 0)):
             raise RuntimeError(f"handler failure {calls} for {hook.delivery_id}")
         resource: dict[str, Any] = hook.payload.get("resource") or {}

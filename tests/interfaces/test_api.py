@@ -216,11 +216,11 @@ def test_server_errors_are_not_stored_under_the_key(api: Api, monkeypatch: pytes
     real = service.submit
     calls = {"n": 0}
 
-    async def flaky(request: Any, parsed: Any = None) -> Any:
+    async def flaky(request: Any, parsed: Any = None, **kw: Any) -> Any:
         calls["n"] += 1
         if calls["n"] == 1:
             raise RuntimeError("transient")
-        return await real(request, parsed)
+        return await real(request, parsed, **kw)
 
     monkeypatch.setattr(service, "submit", flaky)
     headers = api.h("operator") | {"Idempotency-Key": "flaky-1"}

@@ -24,7 +24,7 @@ def env(isolated_env: Path) -> dict[str, str]:
 
 def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "orchestrator.interfaces.cli", *args], env=env, cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=120, check=False)
 
 
 def jcli(env: dict[str, str], *args: str) -> Any:
@@ -97,5 +97,5 @@ def test_serve_starts_with_zero_configuration(env: dict[str, str]) -> None:
         assert httpx.get(base + "/v1/runs", headers=auth).status_code == 401  # revocation is immediate
     finally:
         server.terminate()
-        out, err = server.communicate(timeout=60)
+        _, err = server.communicate(timeout=60)
     assert "Traceback" not in err, err[-3000:]

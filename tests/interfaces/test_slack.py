@@ -228,11 +228,11 @@ def test_data_cannot_smuggle_mentions_or_links_into_messages() -> None:
             "decision": {"effect": "require_approval", "reasons": [{"rule": SMUGGLED, "message": SMUGGLED}]},
             "error": {"code": SMUGGLED, "message": SMUGGLED, "hint": SMUGGLED},
             "result": {"changes_requested": {"actor": SMUGGLED, "comment": SMUGGLED}}}
-    text, blocks = render_run(view)
+    _, blocks = render_run(view)
     drift = Drift(id="drift_1", platform="github", resource_type="repo", name=SMUGGLED, verb=SMUGGLED,
                   reported_actor=SMUGGLED, observed={"d": SMUGGLED}, before={"d": SMUGGLED},
                   revert={"action": SMUGGLED, "target": SMUGGLED, "params": {"p": SMUGGLED}})
-    dtext, dblocks = render_drift(drift)
+    _, dblocks = render_drift(drift)
     rendered = json.dumps(blocks + dblocks, ensure_ascii=False)
     assert _leaks(rendered) == [] and "evil.example" in rendered  # the data is shown, inert
 

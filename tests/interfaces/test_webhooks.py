@@ -54,7 +54,7 @@ def post(api: Api, platform: str, body: bytes, headers: dict[str, str]) -> Any:
 def inbox_rows(api: Api, platform: str | None = None) -> list[Any]:
     from state.inbox import Inbox
 
-    return Inbox(api.store).list(platform=platform, limit=1000)
+    return Inbox(api.store).events(platform=platform, limit=1000)
 
 
 def calls(api: Api) -> list[list[str]]:
@@ -125,7 +125,7 @@ def _replay_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[
     code = ("import sys; from tests.interfaces.hook_adapters import install; install(); "
             "from orchestrator.interfaces.cli import main; sys.argv = ['sophia-iac', *sys.argv[1:]]; main()")
     return subprocess.run([sys.executable, "-c", code, *args], env=env, cwd=ROOT, capture_output=True, text=True,
-                          timeout=120)
+                          timeout=120, check=False)
 
 
 def test_failing_handler_dead_letters_after_n_attempts_and_replays_once(api: Api) -> None:
@@ -341,5 +341,5 @@ def test_two_worker_processes_on_postgres_never_take_the_same_event(
             "SELECT count(*), count(DISTINCT delivery_id), count(DISTINCT pid) FROM hook_calls").fetchone()
     assert (count, distinct) == (total, total) and sum(processed) == total
     assert pids == 2 and min(processed) > 0, processed  # both took work, none took the same
-    assert {r.status for r in inbox.list(limit=1000)} == {"done"}
+    assert {r.status for r in inbox.events(limit=1000)} == {"done"}
     store.dispose()

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Path, Query
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
 from orchestrator.errors import ValidationFailedError
-from orchestrator.interfaces.routes.common import IdempotencyKey, ctx, idempotent, json_response, problems, require
+from orchestrator.interfaces.routes.common import (
+    IdempotencyKey,
+    Operator,
+    Viewer,
+    ctx,
+    idempotent,
+    json_response,
+    problems,
+)
 from orchestrator.interfaces.routes.runs import _RUN_RESPONSES, run_response
 from orchestrator.interfaces.schemas import ChangeOut, RunOut, UndoIn
-from state.identities import Identity
 
 __all__ = ["router"]
 
@@ -42,14 +49,13 @@ def check_since(since: str | None) -> None:
 @router.get("/v1/changes", response_model=list[ChangeOut], operation_id="listChanges",
             summary="Recorded changes, newest first", responses=problems())
 async def list_changes(
-    request: Request,
+    request: Request, who: Viewer,
     platform: str | None = Query(default=None, max_length=60, description="Only this platform."),
     target: str | None = Query(default=None, max_length=300, description="Only this resource."),
     since: str | None = Query(default=None, max_length=40, pattern=SINCE_PATTERN,
                               description="HH:MM (UTC), an ISO timestamp, or 30m / 2h / 1d ago."),
-    status: ChangeStatusName | None = Query(default=None, description="Only changes in this status."),
+    status: Annotated[ChangeStatusName | None, Query(description="Only changes in this status.")] = None,
     limit: int = Query(default=50, ge=1, le=1000),
-    who: Identity = Depends(require("viewer")),
 ) -> Response:
     """Changes recorded in the ledger, filtered."""
     check_since(since)
@@ -61,8 +67,8 @@ async def list_changes(
 
 @router.get("/v1/changes/{change_id}", response_model=ChangeOut, operation_id="getChange", summary="One change",
             responses=problems(404))
-async def get_change(request: Request, change_id: str = Path(min_length=1, max_length=40),
-                     who: Identity = Depends(require("viewer"))) -> Response:
+async def get_change(request: Request, who: Viewer,
+                     change_id: str = Path(min_length=1, max_length=40)) -> Response:
     """One change record."""
     return json_response(await run_in_threadpool(ctx(request).host.service.change, change_id))
 
@@ -70,9 +76,8 @@ async def get_change(request: Request, change_id: str = Path(min_length=1, max_l
 @router.post("/v1/changes/{change_id}/undo", response_model=RunOut, operation_id="undoChange",
              summary="Undo a change through the pipeline (a new recorded change that passes policy)",
              responses=_RUN_RESPONSES | problems(404, 409))
-async def undo_change(request: Request, body: UndoIn | None = None,
+async def undo_change(request: Request, who: Operator, body: UndoIn | None = None,
                       change_id: str = Path(min_length=1, max_length=40),
-                      who: Identity = Depends(require("operator")),
                       idempotency_key: str | None = IdempotencyKey) -> Response:
     """Undo one change. The undo is planned, policy-checked, approved if due, applied and recorded."""
     dry_run = bool(body and body.dry_run)

@@ -15,7 +15,7 @@ import hashlib
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, Header
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
@@ -37,7 +37,10 @@ if TYPE_CHECKING:
 __all__ = [
     "PROBLEMS",
     "AppContext",
+    "Approver",
     "IdempotencyKey",
+    "Operator",
+    "Viewer",
     "ctx",
     "idempotent",
     "json_response",
@@ -108,8 +111,8 @@ def require(role: str) -> Callable[..., Awaitable[Identity]]:
     """A dependency that authenticates the caller and checks that its role includes ``role``."""
 
     async def dependency(request: Request,
-                         bearer: HTTPAuthorizationCredentials | None = Depends(_bearer),
-                         api_key: str | None = Depends(_api_key)) -> Identity:
+                         bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+                         api_key: Annotated[str | None, Depends(_api_key)]) -> Identity:
         from state.identities import ApiKeys
 
         key = (bearer.credentials if bearer else None) or api_key
@@ -127,6 +130,11 @@ def require(role: str) -> Callable[..., Awaitable[Identity]]:
 
     return dependency
 
+
+#: The authenticated caller, by the least role a route needs.
+Viewer = Annotated[Identity, Depends(require("viewer"))]
+Operator = Annotated[Identity, Depends(require("operator"))]
+Approver = Annotated[Identity, Depends(require("approver"))]
 
 IdempotencyKey = Header(default=None, alias="Idempotency-Key", min_length=1, max_length=255,
                         description="Makes the request safe to retry: the same key and body get the first "

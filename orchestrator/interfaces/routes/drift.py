@@ -4,15 +4,22 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Path, Query
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from orchestrator.interfaces.routes.common import IdempotencyKey, ctx, idempotent, json_response, problems, require
+from orchestrator.interfaces.routes.common import (
+    IdempotencyKey,
+    Operator,
+    Viewer,
+    ctx,
+    idempotent,
+    json_response,
+    problems,
+)
 from orchestrator.interfaces.routes.runs import _RUN_RESPONSES, run_response
 from orchestrator.interfaces.schemas import DriftOut, RunOut
-from state.identities import Identity
 
 __all__ = ["router"]
 
@@ -21,11 +28,10 @@ router = APIRouter(tags=["drift"])
 
 @router.get("/v1/drift", response_model=list[DriftOut], operation_id="listDrift", summary="Recorded drift",
             responses=problems())
-async def list_drift(request: Request,
+async def list_drift(request: Request, who: Viewer,
                      status: Literal["open", "reverting", "reverted", "dismissed"] | None = Query(default=None),
                      platform: str | None = Query(default=None, max_length=60),
-                     limit: int = Query(default=50, ge=1, le=500),
-                     who: Identity = Depends(require("viewer"))) -> Response:
+                     limit: int = Query(default=50, ge=1, le=500)) -> Response:
     """Drift, newest first."""
     from orchestrator.drift_revert import drift_view, settle_drift
     from state.inbox import Inbox
@@ -42,8 +48,7 @@ async def list_drift(request: Request,
 @router.post("/v1/drift/{drift_id}/revert", response_model=RunOut, operation_id="revertDrift",
              summary="Undo drift through the pipeline (plan, policy, approval, ledger)",
              responses=_RUN_RESPONSES | problems(404, 409))
-async def revert_drift(request: Request, drift_id: str = Path(min_length=1, max_length=40),
-                       who: Identity = Depends(require("operator")),
+async def revert_drift(request: Request, who: Operator, drift_id: str = Path(min_length=1, max_length=40),
                        idempotency_key: str | None = IdempotencyKey) -> Response:
     """Revert one drift record: its stored revert call runs as a structured command."""
 

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Path, Query
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from orchestrator.interfaces.routes.common import ctx, json_response, problems, require
+from orchestrator.interfaces.routes.common import (
+    Viewer,
+    ctx,
+    json_response,
+    problems,
+)
 from orchestrator.interfaces.schemas import ActionOut, PlatformStatusOut
-from state.identities import Identity
 
 __all__ = ["action_rows", "router"]
 
@@ -20,15 +24,15 @@ router = APIRouter(tags=["platforms"])
 
 @router.get("/v1/status", response_model=list[PlatformStatusOut], operation_id="listStatus",
             summary="Health and inventory of every installed platform", responses=problems())
-async def all_status(request: Request, who: Identity = Depends(require("viewer"))) -> Response:
+async def all_status(request: Request, who: Viewer) -> Response:
     """Health and inventory of every installed platform (refreshes the inventory)."""
     return json_response(await ctx(request).host.call(lambda s: s.status(None)))
 
 
 @router.get("/v1/status/{platform}", response_model=PlatformStatusOut, operation_id="getStatus",
             summary="Health and inventory of one platform", responses=problems(404))
-async def platform_status(request: Request, platform: str = Path(min_length=1, max_length=60),
-                          who: Identity = Depends(require("viewer"))) -> Response:
+async def platform_status(request: Request, who: Viewer,
+                          platform: str = Path(min_length=1, max_length=60)) -> Response:
     """Health and inventory of one platform (refreshes its inventory)."""
     rows = await ctx(request).host.call(lambda s: s.status(platform))
     return json_response(rows[0])
@@ -50,7 +54,7 @@ def action_rows(platform: str | None = None) -> list[dict[str, Any]]:
 
 @router.get("/v1/actions", response_model=list[ActionOut], operation_id="listActions",
             summary="The action catalog", responses=problems())
-async def list_actions(platform: str | None = Query(default=None, max_length=60, description="Only this platform."),
-                       who: Identity = Depends(require("viewer"))) -> Response:
+async def list_actions(who: Viewer, platform: str | None = Query(default=None, max_length=60,
+                                                                  description="Only this platform.")) -> Response:
     """Every action with its target, params (JSON schema), risk and inverse."""
     return json_response(await run_in_threadpool(action_rows, platform))

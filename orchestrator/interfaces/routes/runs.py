@@ -4,15 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Path, Query
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
 from orchestrator.errors import NotUnderstoodError, SophiaError, ValidationFailedError
-from orchestrator.interfaces.routes.common import IdempotencyKey, ctx, idempotent, json_response, problems, require
+from orchestrator.interfaces.routes.common import (
+    Approver,
+    IdempotencyKey,
+    Operator,
+    Viewer,
+    ctx,
+    idempotent,
+    json_response,
+    problems,
+)
 from orchestrator.interfaces.schemas import ApprovalIn, CommandIn, RunOut, RunSummaryOut
-from state.identities import Identity
 
 __all__ = ["router", "run_response"]
 
@@ -62,7 +70,7 @@ _RUN_RESPONSES: dict[int | str, dict[str, Any]] = {
 @router.post("/v1/commands", status_code=200, response_model=RunOut, operation_id="submitCommand",
              summary="Run a command: parse → plan → policy → (approval) → apply → ledger",
              responses=_RUN_RESPONSES | problems(409))
-async def submit_command(body: CommandIn, request: Request, who: Identity = Depends(require("operator")),
+async def submit_command(body: CommandIn, request: Request, who: Operator,
                          idempotency_key: str | None = IdempotencyKey) -> Response:
     """Submit a command in plain English. Returns the run with its plan and policy decision."""
     from orchestrator.state import Request as ServiceRequest
@@ -78,9 +86,8 @@ async def submit_command(body: CommandIn, request: Request, who: Identity = Depe
 
 @router.get("/v1/runs", response_model=list[RunSummaryOut], operation_id="listRuns", summary="Recent runs",
             responses=problems())
-async def list_runs(request: Request, status: str | None = Query(default=None, max_length=40),
-                    limit: int = Query(default=50, ge=1, le=500),
-                    who: Identity = Depends(require("viewer"))) -> Response:
+async def list_runs(request: Request, who: Viewer, status: str | None = Query(default=None, max_length=40),
+                    limit: int = Query(default=50, ge=1, le=500)) -> Response:
     """Recent runs, newest first (optionally only one status)."""
     rows = await run_in_threadpool(lambda: [r.model_dump(mode="json") for r in
                                             ctx(request).store.list_runs(status=status, limit=limit)])
@@ -89,7 +96,7 @@ async def list_runs(request: Request, status: str | None = Query(default=None, m
 
 @router.get("/v1/runs/{run_id}", response_model=RunOut, operation_id="getRun", summary="One run",
             responses=problems(404))
-async def get_run(request: Request, run_id: str = RunId, who: Identity = Depends(require("viewer"))) -> Response:
+async def get_run(request: Request, who: Viewer, run_id: str = RunId) -> Response:
     """A run with its plan, decision, outcome and changes."""
     view = await run_in_threadpool(ctx(request).host.service.view, run_id)
     if view["status"] in ("awaiting_approval", "awaiting_confirmation"):
@@ -100,8 +107,7 @@ async def get_run(request: Request, run_id: str = RunId, who: Identity = Depends
 def _decision_route(verb: str, method: str, summary: str) -> None:
     path = f"/v1/runs/{{run_id}}/{verb}"
 
-    async def decide(request: Request, body: ApprovalIn | None = None, run_id: str = RunId,
-                     who: Identity = Depends(require("approver")),
+    async def decide(request: Request, who: Approver, body: ApprovalIn | None = None, run_id: str = RunId,
                      idempotency_key: str | None = IdempotencyKey) -> Response:
         comment = body.comment if body else None
 

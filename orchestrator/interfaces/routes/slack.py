@@ -36,6 +36,10 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+def _ok(description: str) -> dict[int | str, dict[str, Any]]:
+    return {200: {"description": description, "content": {"application/json": {"schema": {"type": "object"}}}}}
+
+
 def _verified(request: Request, body: bytes) -> dict[str, Any]:
     from adapters.webhooks import verify_slack
     from orchestrator.interfaces.slack import signing_secret
@@ -55,8 +59,7 @@ def _verified(request: Request, body: bytes) -> dict[str, Any]:
 
 @router.post("/slack/commands", operation_id="slackCommand", summary="Slack slash command (/sophia)",
              openapi_extra=_SIGNED | {"requestBody": {"required": True, "content": _FORM}},
-             responses={200: {"description": "The immediate answer (the run follows via response_url).",
-                              "content": {"application/json": {"schema": {"type": "object"}}}}} | _RESPONSES)
+             responses=_ok("The immediate answer (the run follows via response_url).") | _RESPONSES)
 async def slack_command(request: Request) -> Response:
     """Run ``/sophia <text>`` for the linked identity; the plan or outcome follows via ``response_url``."""
     payload = _verified(request, await request.body())
@@ -69,8 +72,7 @@ async def slack_command(request: Request) -> Response:
 @router.post("/slack/events", operation_id="slackEvents", summary="Slack Events API (app_mention, url_verification)",
              openapi_extra=_SIGNED | {"requestBody": {"required": True, "content": {
                  "application/json": {"schema": {"type": "object"}}}}},
-             responses={200: {"description": "Acknowledged (or the url_verification challenge).",
-                              "content": {"application/json": {"schema": {"type": "object"}}}}} | _RESPONSES)
+             responses=_ok("Acknowledged (or the url_verification challenge).") | _RESPONSES)
 async def slack_events(request: Request) -> Response:
     """Answer the ``url_verification`` handshake; turn ``app_mention`` into a command, once per ``event_id``."""
     payload = _verified(request, await request.body())
@@ -87,8 +89,7 @@ async def slack_events(request: Request) -> Response:
 @router.post("/slack/interactivity", operation_id="slackInteractivity",
              summary="Slack interactivity (Approve / Reject / Request changes / Apply / Cancel / Revert buttons)",
              openapi_extra=_SIGNED | {"requestBody": {"required": True, "content": _FORM}},
-             responses={200: {"description": "Acknowledged; the outcome follows via response_url.",
-                              "content": {"application/json": {"schema": {"type": "object"}}}}} | _RESPONSES)
+             responses=_ok("Acknowledged; the outcome follows via response_url.") | _RESPONSES)
 async def slack_interactivity(request: Request) -> Response:
     """Check who pressed the button and act in the background; refusals are ephemeral."""
     payload = _verified(request, await request.body())
