@@ -23,6 +23,7 @@ ENTRY_POINT_GROUP = "sophia_iac.adapters"
 #: Built-in adapters. Add a line here (and nothing else) to register a new one.
 BUILTIN: dict[str, str] = {
     "pgvector": "adapters.ai.pgvector:PgVectorAdapter",
+    "vercel": "adapters.dev.vercel:VercelAdapter",
 }
 
 #: Action specs per platform (``module:ACTIONS``); a platform may be in the catalog before
