@@ -24,6 +24,7 @@ ENTRY_POINT_GROUP = "sophia_iac.adapters"
 BUILTIN: dict[str, str] = {
     "pgvector": "adapters.ai.pgvector:PgVectorAdapter",
     "vercel": "adapters.dev.vercel:VercelAdapter",
+    "slack": "adapters.ops.slack:SlackAdapter",
 }
 
 #: Action specs per platform (``module:ACTIONS``); a platform may be in the catalog before
