@@ -25,6 +25,7 @@ BUILTIN: dict[str, str] = {
     "pgvector": "adapters.ai.pgvector:PgVectorAdapter",
     "vercel": "adapters.dev.vercel:VercelAdapter",
     "slack": "adapters.ops.slack:SlackAdapter",
+    "linear": "adapters.ops.linear:LinearAdapter",
 }
 
 #: Action specs per platform (``module:ACTIONS``); a platform may be in the catalog before
