@@ -56,7 +56,14 @@ from urllib.parse import quote
 
 import httpx
 
-from adapters.base import ObservedChange, PlatformAdapter, PlatformStatus, State, WebhookRequest, WebhookResult
+from adapters.base import (
+    ObservedChange,
+    PlatformAdapter,
+    PlatformStatus,
+    State,
+    WebhookRequest,
+    WebhookResult,
+)
 from adapters.catalog import ActionCall, Stack
 from adapters.credentials import SCRUBBER, SecretRef, credential_for, resolve_secret, webhook_secret
 from adapters.http import CircuitBreaker, PlatformClient, Reply, Sleep, breaker_for, make_client
@@ -75,6 +82,11 @@ _MAX_PAGES = 20
 
 #: Delivery ids seen by any Vercel adapter in this process (the lead wires the store's inbox).
 _DELIVERIES = MemoryDeliveryLog()
+
+
+def _obj(value: object) -> dict[str, Any]:
+    """``value`` if it is a JSON object, else an empty one (vendor data is untrusted)."""
+    return value if isinstance(value, dict) else {}
 
 
 def value_ref_of(value: str) -> str | None:
@@ -293,14 +305,14 @@ class VercelAdapter(PlatformAdapter):
     # -- deployments -----------------------------------------------------------------------
     async def _project(self, project: str, action: str) -> dict[str, Any]:
         reply = await self._req("GET", f"/v9/projects/{self._path(project)}", action=action, target=project)
-        data = reply.data if isinstance(reply.data, dict) else {}
+        data = _obj(reply.data)
         if isinstance(data.get("id"), str):
             self._project_ids[project] = data["id"]
         return data
 
     @staticmethod
     def _production_id(project: Mapping[str, Any]) -> str | None:
-        targets = project.get("targets") if isinstance(project.get("targets"), dict) else {}
+        targets = _obj(project.get("targets"))
         production = targets.get("production") if isinstance(targets, dict) else None
         if isinstance(production, dict) and isinstance(production.get("id"), str):
             return production["id"]
@@ -398,7 +410,7 @@ class VercelAdapter(PlatformAdapter):
         elif verb == "env.unset" and not b.get("exists"):
             raise ValidationFailedError(
                 f"vercel: {p['key']} is not set for {p['environment']} on {project}",
-                hint=f"`sophia-iac status vercel` lists projects; check the key and environment",
+                hint="`sophia-iac status vercel` lists projects; check the key and environment",
             )
         elif verb == "domain.add" and p["domain"] in b.get("domains", []):
             raise ValidationFailedError(f"vercel: {p['domain']} is already on {project}", hint="nothing to do")
@@ -466,10 +478,10 @@ def _text(value: object, limit: int = 200) -> str | None:
 
 def vercel_changes(event_type: str, payload: Mapping[str, Any]) -> list[ObservedChange]:
     """Resource changes in a verified delivery. Only ids and names are kept; text is data."""
-    body = payload.get("payload") if isinstance(payload.get("payload"), dict) else {}
-    project = body.get("project") if isinstance(body.get("project"), dict) else {}
-    deployment = body.get("deployment") if isinstance(body.get("deployment"), dict) else {}
-    user = body.get("user") if isinstance(body.get("user"), dict) else {}
+    body = _obj(payload.get("payload"))
+    project = _obj(body.get("project"))
+    deployment = _obj(body.get("deployment"))
+    user = _obj(body.get("user"))
     actor = _text(user.get("id"))
     kind, _, verb = event_type.partition(".")
     if kind == "deployment" and deployment:
@@ -479,9 +491,10 @@ def vercel_changes(event_type: str, payload: Mapping[str, Any]) -> list[Observed
         return [ObservedChange("deployment", name, state, verb=verb or "updated", actor=actor)]
     if kind == "project" and project and verb in ("created", "removed"):
         name = _text(project.get("name")) or _text(project.get("id")) or "?"
-        state = None if verb == "removed" else {"id": _text(project.get("id")), "name": name}
-        return [ObservedChange("project", name, state, verb=verb, actor=actor)]
-    domain = body.get("domain") if isinstance(body.get("domain"), dict) else {}
+        gone = verb == "removed"
+        return [ObservedChange("project", name, None if gone else {"id": _text(project.get("id")), "name": name},
+                               verb=verb, actor=actor)]
+    domain = _obj(body.get("domain"))
     if kind == "domain" and domain:
         name = _text(domain.get("name")) or "?"
         return [ObservedChange("domain", name, {"name": name}, verb=verb or "updated", actor=actor)]

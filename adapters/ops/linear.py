@@ -38,7 +38,14 @@ from typing import Any, ClassVar
 
 import httpx
 
-from adapters.base import ObservedChange, PlatformAdapter, PlatformStatus, State, WebhookRequest, WebhookResult
+from adapters.base import (
+    ObservedChange,
+    PlatformAdapter,
+    PlatformStatus,
+    State,
+    WebhookRequest,
+    WebhookResult,
+)
 from adapters.catalog import ActionCall, Stack
 from adapters.credentials import credential_for, scrub, webhook_secret
 from adapters.http import CircuitBreaker, PlatformClient, Sleep, breaker_for, make_client
@@ -95,6 +102,11 @@ _PROJECT_NAME = re.compile(r"^\S(?:.{0,253}\S)?$")
 _DELIVERIES = MemoryDeliveryLog()
 
 
+def _obj(value: object) -> dict[str, Any]:
+    """``value`` if it is a JSON object, else an empty one (vendor data is untrusted)."""
+    return value if isinstance(value, dict) else {}
+
+
 class GraphQLStatusTransport(httpx.AsyncBaseTransport):
     """Gives Linear's GraphQL-level failures their HTTP status (see the module docstring).
 
@@ -118,7 +130,7 @@ class GraphQLStatusTransport(httpx.AsyncBaseTransport):
             body = None
         errors = body.get("errors") if isinstance(body, dict) else None
         if isinstance(errors, list) and errors and isinstance(errors[0], dict):
-            ext = errors[0].get("extensions") if isinstance(errors[0].get("extensions"), dict) else {}
+            ext = _obj(errors[0].get("extensions"))
             status = _STATUS_OF_ERROR.get(str(ext.get("type")), _STATUS_OF_ERROR.get(str(ext.get("code")), 200))
         headers = [(k, v) for k, v in response.headers.items() if k.lower() not in ("content-length", "content-encoding")]
         return httpx.Response(status, headers=headers, content=content, request=request)
@@ -135,7 +147,7 @@ def _project_state(node: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _issue_state(node: Mapping[str, Any]) -> dict[str, Any]:
-    team = node.get("team") if isinstance(node.get("team"), dict) else {}
+    team = _obj(node.get("team"))
     priority = node.get("priority")
     return {"id": node.get("id"), "identifier": node.get("identifier"), "title": node.get("title"),
             "priority": int(priority) if isinstance(priority, (int, float)) else None,
@@ -202,12 +214,12 @@ class LinearAdapter(PlatformAdapter):
             # A query is a read, safe to repeat; Linear takes no idempotency key, so this only says so.
             idempotency_key=f"read-{uuid.uuid4()}" if read else None,
         )
-        body = reply.data if isinstance(reply.data, dict) else {}
+        body = _obj(reply.data)
         errors = [e for e in body.get("errors") or [] if isinstance(e, dict)]
         if errors:
             messages = []
             for err in errors[:3]:
-                ext = err.get("extensions") if isinstance(err.get("extensions"), dict) else {}
+                ext = _obj(err.get("extensions"))
                 messages.append(scrub(str(ext.get("userPresentableMessage") or err.get("message") or "error"))[:160])
             said = "; ".join(messages)
             details = {"platform": "linear", "action": action, "errors": messages}
@@ -360,8 +372,8 @@ class LinearAdapter(PlatformAdapter):
         teams = [{"name": t.get("key"), "id": t.get("id"), "title": t.get("name")}
                  for t in (data.get("teams") or {}).get("nodes") or [] if isinstance(t, dict) and t.get("key")]
         projects = [_project_state(n) for n in (data.get("projects") or {}).get("nodes") or [] if isinstance(n, dict)]
-        org = data.get("organization") if isinstance(data.get("organization"), dict) else {}
-        viewer = data.get("viewer") if isinstance(data.get("viewer"), dict) else {}
+        org = _obj(data.get("organization"))
+        viewer = _obj(data.get("viewer"))
         return PlatformStatus(
             self.name, healthy=True,
             message=f"{org.get('name') or '?'} as {viewer.get('name') or '?'}: {len(teams)} team(s), "
@@ -387,11 +399,12 @@ def _text(value: object, limit: int = 255) -> str | None:
 
 def linear_changes(payload: Mapping[str, Any]) -> list[ObservedChange]:
     """Project and issue changes in a verified delivery (titles and names are data, truncated)."""
-    data = payload.get("data") if isinstance(payload.get("data"), dict) else {}
-    actor_info = payload.get("actor") if isinstance(payload.get("actor"), dict) else {}
+    data = _obj(payload.get("data"))
+    actor_info = _obj(payload.get("actor"))
     actor = _text(actor_info.get("name")) or _text(actor_info.get("id"))
     verb = _VERBS.get(str(payload.get("action")), "updated")
     kind = payload.get("type")
+    state: dict[str, Any] | None
     if kind == "Project" and data:
         name = _text(data.get("name")) or _text(data.get("id")) or "?"
         state = None if verb == "removed" else {"id": _text(data.get("id")), "name": name,
@@ -399,7 +412,7 @@ def linear_changes(payload: Mapping[str, Any]) -> list[ObservedChange]:
         return [ObservedChange("project", name, state, verb=verb, actor=actor)]
     if kind == "Issue" and data:
         name = _text(data.get("identifier")) or _text(data.get("id")) or "?"
-        team = data.get("team") if isinstance(data.get("team"), dict) else {}
+        team = _obj(data.get("team"))
         priority = data.get("priority")
         state = None if verb == "removed" else {
             "id": _text(data.get("id")), "identifier": name, "title": _text(data.get("title")),

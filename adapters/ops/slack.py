@@ -37,7 +37,14 @@ import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from adapters.base import ObservedChange, PlatformAdapter, PlatformStatus, State, WebhookRequest, WebhookResult
+from adapters.base import (
+    ObservedChange,
+    PlatformAdapter,
+    PlatformStatus,
+    State,
+    WebhookRequest,
+    WebhookResult,
+)
 from adapters.catalog import ActionCall, Stack
 from adapters.credentials import credential_for, scrub, webhook_secret
 from adapters.http import (
@@ -48,7 +55,7 @@ from adapters.http import (
     breaker_for,
     parse_retry_after,
 )
-from adapters.specs.slack import ACTIONS, slack_user
+from adapters.specs.slack import ACTIONS
 from adapters.webhooks import DeliveryLog, MemoryDeliveryLog, accept
 from orchestrator.errors import AdapterError, NotFoundError, SophiaError, ValidationFailedError
 
@@ -76,6 +83,11 @@ _DELIVERIES = MemoryDeliveryLog()
 
 Sleep = Callable[[float], Awaitable[None]]
 SessionFactory = Callable[[], "aiohttp.ClientSession"]
+
+
+def _obj(value: object) -> dict[str, Any]:
+    """``value`` if it is a JSON object, else an empty one (vendor data is untrusted)."""
+    return value if isinstance(value, dict) else {}
 
 
 def _retry_handlers(sleep: Sleep, max_wait: float, waits: list[float]) -> list[Any]:
@@ -181,18 +193,19 @@ class SlackAdapter(PlatformAdapter):
 
         self.breaker.allow(action)
         try:
+            form, query = dict(data) if data is not None else None, dict(params) if params is not None else None
             if self._session_factory is not None:
                 async with self._session_factory() as session:
-                    response = await self._web(session).api_call(method, http_verb=verb, data=data, params=params)
+                    response = await self._web(session).api_call(method, http_verb=verb, data=form, params=query)
             else:
-                response = await self._web(None).api_call(method, http_verb=verb, data=data, params=params)
+                response = await self._web(None).api_call(method, http_verb=verb, data=form, params=query)
         except SlackApiError as exc:
             body = getattr(exc.response, "data", None)
             if isinstance(body, dict) and body.get("error") == _IDEMPOTENT_OK.get(method):
                 self.breaker.record_success()
                 return body
             raise self._error(exc, method, action, target) from None
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             self.breaker.record_failure()
             what = "timed out" if isinstance(exc, asyncio.TimeoutError) else f"could not be reached ({type(exc).__name__})"
             raise AdapterError(
@@ -201,7 +214,7 @@ class SlackAdapter(PlatformAdapter):
                 details={"platform": "slack", "action": action, "error": scrub(str(exc))[:200]},
             ) from None
         self.breaker.record_success()
-        return response.data if isinstance(response.data, dict) else {}
+        return _obj(response.data)
 
     def _error(self, exc: Any, method: str, action: str, target: str | None) -> SophiaError:
         status = _status_of(exc.response)
@@ -226,7 +239,7 @@ class SlackAdapter(PlatformAdapter):
                                      hint="check SOPHIA_SLACK_TOKEN: it is missing, expired or revoked",
                                      details=details)
         if status == 403 or code == "missing_scope":
-            needed = body.get("needed") if isinstance(body.get("needed"), str) else "a scope this needs"
+            needed = str(body["needed"]) if isinstance(body.get("needed"), str) else "a scope this needs"
             return PlatformAuthError(f"slack refused {what} ({code or status})",
                                      hint=f"the token in SOPHIA_SLACK_TOKEN lacks {scrub(needed)[:80]}", details=details)
         if status == 404 or code == "channel_not_found":
@@ -301,7 +314,7 @@ class SlackAdapter(PlatformAdapter):
     async def _state(self, channel: Mapping[str, Any], action: str, target: str | None) -> dict[str, Any]:
         members = await self._pages("conversations.members", "members", action=action, target=target,
                                     params={"channel": channel["id"], "limit": 1000})
-        topic = channel.get("topic") if isinstance(channel.get("topic"), dict) else {}
+        topic = _obj(channel.get("topic"))
         return {"id": channel["id"], "name": channel.get("name"), "is_private": bool(channel.get("is_private")),
                 "is_archived": bool(channel.get("is_archived")), "topic": topic.get("value") or "",
                 "members": sorted({m for m in members if isinstance(m, str)})}
@@ -315,7 +328,7 @@ class SlackAdapter(PlatformAdapter):
                                             params={"limit": 200}):
                 if not isinstance(member, dict) or member.get("deleted") or not isinstance(member.get("id"), str):
                     continue
-                profile = member.get("profile") if isinstance(member.get("profile"), dict) else {}
+                profile = _obj(member.get("profile"))
                 for alias in (member.get("name"), profile.get("email"), profile.get("display_name")):
                     if isinstance(alias, str) and alias:
                         index.setdefault(alias.lower(), member["id"])
@@ -350,7 +363,7 @@ class SlackAdapter(PlatformAdapter):
         name = self.channel_ref(call.target)
         data = await self._api("conversations.create", action=call.action, target=name,
                                data={"name": name, "is_private": "true" if call.params["private"] else "false"})
-        channel = data.get("channel") if isinstance(data.get("channel"), dict) else {}
+        channel = _obj(data.get("channel"))
         if isinstance(channel.get("id"), str):
             self._ids[name] = channel["id"]
             return await self._read_back(call, channel["id"])
@@ -453,7 +466,7 @@ def _text(value: object, limit: int = 250) -> str | None:
 
 def slack_changes(payload: Mapping[str, Any]) -> list[ObservedChange]:
     """Channel changes in an Events API callback. Only ids, names and the topic are kept."""
-    event = payload.get("event") if isinstance(payload.get("event"), dict) else {}
+    event = _obj(payload.get("event"))
     kind = str(event.get("type") or "")
     channel = event.get("channel")
     actor = _text(event.get("user"))

@@ -83,16 +83,16 @@ class _Root:
         return {"nodes": [t for t in self.fx.teams if matches(t, filter)][: first or 50]}
 
     def projects(self, info: Any, filter: dict[str, Any] | None = None, first: int | None = None,
-                 includeArchived: bool = False, **_: Any) -> Any:  # noqa: N803 - the schema's name
+                 includeArchived: bool = False, **_: Any) -> Any:
         found = [p for p in self.fx.projects if (includeArchived or not p["archivedAt"]) and matches(p, filter)]
         return {"nodes": found[: first or 50]}
 
     def issues(self, info: Any, filter: dict[str, Any] | None = None, first: int | None = None,
-               includeArchived: bool = False, **_: Any) -> Any:  # noqa: N803
+               includeArchived: bool = False, **_: Any) -> Any:
         found = [i for i in self.fx.issues if (includeArchived or not i["archivedAt"]) and matches(i, filter)]
         return {"nodes": found[: first or 50]}
 
-    def issue(self, info: Any, id: str) -> Any:  # noqa: A002 - the schema's name
+    def issue(self, info: Any, id: str) -> Any:
         return self.fx.find(self.fx.issues, id, "Issue")
 
     def viewer(self, info: Any) -> Any:
@@ -101,7 +101,7 @@ class _Root:
     def organization(self, info: Any) -> Any:
         return {"name": "Acme", "urlKey": "acme"}
 
-    def projectCreate(self, info: Any, input: dict[str, Any], **_: Any) -> Any:  # noqa: N802, A002
+    def projectCreate(self, info: Any, input: dict[str, Any], **_: Any) -> Any:
         teams = [t for t in self.fx.teams if t["id"] in input["teamIds"]]
         if len(teams) != len(input["teamIds"]):
             raise ValueError("Entity not found: Team")
@@ -110,17 +110,17 @@ class _Root:
         self.fx.projects.append(project)
         return {"success": True, "project": project, "lastSyncId": 1.0}
 
-    def projectArchive(self, info: Any, id: str, trash: bool | None = None) -> Any:  # noqa: N802, A002
+    def projectArchive(self, info: Any, id: str, trash: bool | None = None) -> Any:
         project = self.fx.find(self.fx.projects, id, "Project")
         project.update(archivedAt=ARCHIVED_AT, trashed=bool(trash) or None)
         return {"success": True, "entity": project, "lastSyncId": 2.0}
 
-    def projectUnarchive(self, info: Any, id: str) -> Any:  # noqa: N802, A002
+    def projectUnarchive(self, info: Any, id: str) -> Any:
         project = self.fx.find(self.fx.projects, id, "Project")
         project.update(archivedAt=None, trashed=None)
         return {"success": True, "entity": project, "lastSyncId": 3.0}
 
-    def issueCreate(self, info: Any, input: dict[str, Any]) -> Any:  # noqa: N802, A002
+    def issueCreate(self, info: Any, input: dict[str, Any]) -> Any:
         team = self.fx.find(self.fx.teams, input["teamId"], "Team")
         number = sum(1 for i in self.fx.issues if i["team"]["id"] == team["id"]) + 1
         issue = {"id": f"iss-{next(self.fx.ids)}", "identifier": f"{team['key']}-{number}", "title": input["title"],

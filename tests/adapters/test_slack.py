@@ -134,10 +134,10 @@ def double() -> Iterator[tuple[SlackDouble, str]]:
             self.end_headers()
             self.wfile.write(body)
 
-        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        def do_GET(self) -> None:
             self._serve("GET")
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             self._serve("POST")
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -198,7 +198,7 @@ def test_mutations_are_form_posts_with_the_contracts_token_header(
     adapter: SlackAdapter, double: tuple[SlackDouble, str]
 ) -> None:
     run(adapter.configure(call("set_topic", "launch-week", topic="Launch moved to Friday")))
-    verb, method, form, headers = next(c for c in double[0].calls if c[1] == "conversations.setTopic")
+    verb, _method, form, headers = next(c for c in double[0].calls if c[1] == "conversations.setTopic")
     assert (verb, form) == ("POST", {"channel": "C0LAUNCH01", "topic": "Launch moved to Friday"})
     assert headers["content-type"].startswith("application/x-www-form-urlencoded")
     assert headers["token"] == TOKEN
