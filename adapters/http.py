@@ -56,6 +56,7 @@ __all__ = [
     "PlatformClient",
     "RateLimitedError",
     "Reply",
+    "Sleep",
     "base_url_for",
     "breaker_for",
     "breaker_states",
@@ -355,6 +356,16 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
+def _vendor_code(response: httpx.Response) -> str | None:
+    """The vendor's own error code from a JSON body (Snowflake ``code``, Slack ``error``)."""
+    try:
+        body = response.json()
+    except (ValueError, UnicodeDecodeError):
+        return None
+    code = body.get("code") if isinstance(body, dict) else None
+    return str(code)[:40] if isinstance(code, (str, int)) else None
+
+
 def _vendor_message(response: httpx.Response) -> str:
     """A short, scrubbed vendor error message from a JSON body (untrusted text)."""
     try:
@@ -615,9 +626,13 @@ class PlatformClient:
         status = response.status_code
         vendor = _vendor_message(response)
         said = f": {vendor}" if vendor else ""
-        details = {"platform": ctx.platform, "action": ctx.action, "status": status, "attempts": attempt}
+        details: dict[str, Any] = {"platform": ctx.platform, "action": ctx.action, "status": status,
+                                   "attempts": attempt}
         if ctx.target:
             details["target"] = ctx.target
+        vendor_code = _vendor_code(response)
+        if vendor_code:
+            details["vendor_code"] = vendor_code
         if status == 401:
             return PlatformAuthError(
                 f"{ctx.platform} rejected the credential for {ctx.what} (HTTP 401){said}",

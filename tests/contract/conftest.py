@@ -14,6 +14,12 @@ import pytest
 from .prism import INSTALL_COMMAND, PrismPool, find_prism, specs_dir
 
 
+@pytest.fixture
+def anyio_backend() -> str:
+    """Async contract tests run on asyncio."""
+    return "asyncio"
+
+
 @pytest.fixture(scope="session")
 def specs_root() -> Path:
     """The vendor contracts folder, or skip."""
