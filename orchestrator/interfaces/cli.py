@@ -7,7 +7,6 @@ on stdout). Errors carry a stable code, a next step, and a distinct exit code.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 from collections.abc import Awaitable, Callable
@@ -48,6 +47,8 @@ def _fail(err: dict[str, Any], as_json: bool, exit_code: int) -> NoReturn:
 
 def _with_service(as_json: bool, body: Callable[[Any], Awaitable[T]]) -> T:
     """Run ``body(service)`` with errors mapped to codes, hints and exit statuses."""
+    import asyncio
+
     from orchestrator.errors import SophiaError
     from orchestrator.service import OrchestratorService
 
