@@ -318,15 +318,21 @@ def ledger_verify(as_json: JsonOpt = False) -> None:
 
 
 @app.command()
-def version() -> None:
+def version(as_json: JsonOpt = False) -> None:
     """Print the version."""
     from importlib.metadata import PackageNotFoundError
     from importlib.metadata import version as pkg_version
 
     try:
-        typer.echo(pkg_version("sophia-iac"))
+        found = pkg_version("sophia-iac")
     except PackageNotFoundError:
-        typer.echo("unknown (not installed)")
+        found = "unknown (not installed)"
+    if as_json:
+        from orchestrator.interfaces.render import print_json
+
+        print_json({"version": found})
+    else:
+        typer.echo(found)
 
 
 def main() -> None:
