@@ -34,12 +34,12 @@ import random
 import time
 import weakref
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
-from typing import Any, AsyncIterator
+from typing import Any, Self
 
 import httpx
 
@@ -449,7 +449,7 @@ class PlatformClient:
         """Close the connection pool."""
         await self._client.aclose()
 
-    async def __aenter__(self) -> PlatformClient:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -514,7 +514,11 @@ class PlatformClient:
                 self.breaker.allow(action)
                 try:
                     response = await self._client.request(
-                        method, path, params=query or None, json=json, data=data,
+                        method,
+                        path,
+                        params=query or None,
+                        json=json,
+                        data=data,
                         headers={**auth, **extra},
                     )
                 except httpx.TransportError as exc:
@@ -615,7 +619,7 @@ class PlatformClient:
 
     def _backoff(self, attempt: int) -> float:
         """Full jitter: uniform in [0, min(cap, base·2^(attempt-1))]."""
-        ceiling = min(self.policy.backoff_cap, self.policy.backoff_base * 2 ** (attempt - 1))
+        ceiling = min(self.policy.backoff_cap, self.policy.backoff_base * 2.0 ** (attempt - 1))
         return self._rng() * ceiling
 
     async def _wait(self, seconds: float) -> None:
@@ -626,8 +630,12 @@ class PlatformClient:
         status = response.status_code
         vendor = _vendor_message(response)
         said = f": {vendor}" if vendor else ""
-        details: dict[str, Any] = {"platform": ctx.platform, "action": ctx.action, "status": status,
-                                   "attempts": attempt}
+        details: dict[str, Any] = {
+            "platform": ctx.platform,
+            "action": ctx.action,
+            "status": status,
+            "attempts": attempt,
+        }
         if ctx.target:
             details["target"] = ctx.target
         vendor_code = _vendor_code(response)
@@ -676,8 +684,12 @@ class PlatformClient:
         return AdapterError(
             f"{ctx.platform} {what} during {ctx.what} after {attempt} attempt(s)",
             hint=f"check the network and {ctx.platform}'s status; nothing is assumed to have changed",
-            details={"platform": ctx.platform, "action": ctx.action, "attempts": attempt,
-                     "error": scrub(str(exc))[:200]},
+            details={
+                "platform": ctx.platform,
+                "action": ctx.action,
+                "attempts": attempt,
+                "error": scrub(str(exc))[:200],
+            },
         )
 
 

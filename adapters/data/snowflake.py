@@ -67,13 +67,32 @@ _QUOTED = re.compile(r'^"([^"]|"")+"$')
 READ_ONLY_STATEMENTS = ("SHOW GRANTS TO USER IDENTIFIER(?)",)
 
 #: Fields the warehouse API reports but does not accept back on PUT.
-_WAREHOUSE_READ_ONLY = frozenset({
-    "state", "started_clusters", "running", "queued", "is_default", "is_current", "available",
-    "provisioning", "quiescing", "other", "created_on", "resumed_on", "updated_on", "owner", "budget",
-    "kind", "owner_role_type", "type", "size",
-    # options of a single CREATE/ALTER, not properties to carry forward
-    "wait_for_completion", "initially_suspended",
-})
+_WAREHOUSE_READ_ONLY = frozenset(
+    {
+        "state",
+        "started_clusters",
+        "running",
+        "queued",
+        "is_default",
+        "is_current",
+        "available",
+        "provisioning",
+        "quiescing",
+        "other",
+        "created_on",
+        "resumed_on",
+        "updated_on",
+        "owner",
+        "budget",
+        "kind",
+        "owner_role_type",
+        "type",
+        "size",
+        # options of a single CREATE/ALTER, not properties to carry forward
+        "wait_for_completion",
+        "initially_suspended",
+    }
+)
 #: Typed ``string`` in the contract (values "true"/"false"), with their Snowflake defaults.
 STRING_FLAGS: dict[str, bool] = {"auto_resume": True, "enable_query_acceleration": False}
 _SUSPENDED_STATES = frozenset({"SUSPENDED", "SUSPENDING"})
@@ -128,8 +147,13 @@ class SnowflakeAdapter(PlatformAdapter):
     supports_webhooks: ClassVar[bool] = False
     supports_dry_run: ClassVar[bool] = True
 
-    def __init__(self, settings: Any = None, *, transport: httpx.AsyncBaseTransport | None = None,
-                 sleep: Sleep | None = None) -> None:
+    def __init__(
+        self,
+        settings: Any = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Sleep | None = None,
+    ) -> None:
         super().__init__(settings)
         self._transport = transport
         self._sleep = sleep
@@ -160,7 +184,9 @@ class SnowflakeAdapter(PlatformAdapter):
             await self._http.aclose()
             self._http = None
 
-    async def _sql(self, statement: str, binds: Sequence[str], *, action: str, target: str | None) -> dict[str, Any]:
+    async def _sql(
+        self, statement: str, binds: Sequence[str], *, action: str, target: str | None
+    ) -> dict[str, Any]:
         """Run one statement with TEXT bind variables; poll while it is still running."""
         body: dict[str, Any] = {
             "statement": statement,
@@ -170,8 +196,14 @@ class SnowflakeAdapter(PlatformAdapter):
         role = os.environ.get("SOPHIA_SNOWFLAKE_ROLE", "").strip()
         if role:
             body["role"] = role
-        reply = await self.http.request("POST", "/api/v2/statements", action=action, target=target, json=body,
-                                        idempotency_key=str(uuid.uuid4()))
+        reply = await self.http.request(
+            "POST",
+            "/api/v2/statements",
+            action=action,
+            target=target,
+            json=body,
+            idempotency_key=str(uuid.uuid4()),
+        )
         polls = 0
         while reply.status == 202:
             handle = (reply.data or {}).get("statementHandle")
@@ -183,7 +215,9 @@ class SnowflakeAdapter(PlatformAdapter):
                 )
             polls += 1
             await (self._sleep or asyncio.sleep)(min(1.0 * polls, 5.0))
-            reply = await self.http.request("GET", f"/api/v2/statements/{handle}", action=action, target=target)
+            reply = await self.http.request(
+                "GET", f"/api/v2/statements/{handle}", action=action, target=target
+            )
         return reply.data or {}
 
     @staticmethod
@@ -203,15 +237,17 @@ class SnowflakeAdapter(PlatformAdapter):
         return _warehouse_state(raw) if raw is not None else None
 
     async def _warehouse(self, action: str, name: str) -> dict[str, Any] | None:
-        reply = await self.http.request("GET", f"/api/v2/warehouses/{_p(name)}", action=action, target=name,
-                                        not_found_ok=True)
+        reply = await self.http.request(
+            "GET", f"/api/v2/warehouses/{_p(name)}", action=action, target=name, not_found_ok=True
+        )
         return reply.data if reply.status != 404 else None
 
     async def observe_database(self, call: ActionCall) -> State:
         """``{"name", "retention_days"}`` or None."""
         name = identifier(call.target, "database")
-        reply = await self.http.request("GET", f"/api/v2/databases/{_p(name)}", action=call.action, target=name,
-                                        not_found_ok=True)
+        reply = await self.http.request(
+            "GET", f"/api/v2/databases/{_p(name)}", action=call.action, target=name, not_found_ok=True
+        )
         return _database_state(reply.data) if reply.status != 404 else None
 
     async def observe_role(self, call: ActionCall) -> State:
@@ -236,11 +272,16 @@ class SnowflakeAdapter(PlatformAdapter):
         if verb == "create":
             if before is not None:
                 raise ValidationFailedError(
-                    f"snowflake {resource} {name} already exists", hint=f"pick another name or change {name} instead"
+                    f"snowflake {resource} {name} already exists",
+                    hint=f"pick another name or change {name} instead",
                 )
             if resource == "warehouse":
-                return {"name": name, "size": call.params["size"], "state": "STARTED",
-                        "auto_suspend_seconds": call.params["auto_suspend_seconds"]}
+                return {
+                    "name": name,
+                    "size": call.params["size"],
+                    "state": "STARTED",
+                    "auto_suspend_seconds": call.params["auto_suspend_seconds"],
+                }
             return {"name": name}
         if before is None:
             raise NotFoundError(
@@ -268,17 +309,29 @@ class SnowflakeAdapter(PlatformAdapter):
 
     async def do_warehouse_create(self, call: ActionCall, before: State) -> State:
         name = identifier(call.target, "warehouse")
-        body = {"name": name, "warehouse_size": call.params["size"], "auto_suspend": call.params["auto_suspend_seconds"]}
-        await self.http.request("POST", "/api/v2/warehouses", action=call.action, target=name, json=body,
-                                params={"createMode": "errorIfExists"})
+        body = {
+            "name": name,
+            "warehouse_size": call.params["size"],
+            "auto_suspend": call.params["auto_suspend_seconds"],
+        }
+        await self.http.request(
+            "POST",
+            "/api/v2/warehouses",
+            action=call.action,
+            target=name,
+            json=body,
+            params={"createMode": "errorIfExists"},
+        )
         return await self.observe_warehouse(call)
 
     async def _alter_warehouse(self, call: ActionCall, **changes: Any) -> State:
         name = identifier(call.target, "warehouse")
         raw = await self._warehouse(call.action, name)
         if raw is None:
-            raise NotFoundError(f"snowflake: warehouse {name} not found ({call.action})",
-                                hint="check the name; `sophia-iac status snowflake` lists what exists")
+            raise NotFoundError(
+                f"snowflake: warehouse {name} not found ({call.action})",
+                hint="check the name; `sophia-iac status snowflake` lists what exists",
+            )
         body = {k: v for k, v in raw.items() if k not in _WAREHOUSE_READ_ONLY and v is not None}
         for flag, default in STRING_FLAGS.items():
             if flag in body:
@@ -286,7 +339,9 @@ class SnowflakeAdapter(PlatformAdapter):
                 if value != default:  # omitted = reset to default, which it already is
                     body[flag] = "true" if value else "false"
         body.update(name=name, **changes)
-        await self.http.request("PUT", f"/api/v2/warehouses/{_p(name)}", action=call.action, target=name, json=body)
+        await self.http.request(
+            "PUT", f"/api/v2/warehouses/{_p(name)}", action=call.action, target=name, json=body
+        )
         return await self.observe_warehouse(call)
 
     async def do_warehouse_scale(self, call: ActionCall, before: State) -> State:
@@ -297,12 +352,16 @@ class SnowflakeAdapter(PlatformAdapter):
 
     async def do_warehouse_suspend(self, call: ActionCall, before: State) -> State:
         name = identifier(call.target, "warehouse")
-        await self.http.request("POST", f"/api/v2/warehouses/{_p(name)}:suspend", action=call.action, target=name)
+        await self.http.request(
+            "POST", f"/api/v2/warehouses/{_p(name)}:suspend", action=call.action, target=name
+        )
         return await self.observe_warehouse(call)
 
     async def do_warehouse_resume(self, call: ActionCall, before: State) -> State:
         name = identifier(call.target, "warehouse")
-        await self.http.request("POST", f"/api/v2/warehouses/{_p(name)}:resume", action=call.action, target=name)
+        await self.http.request(
+            "POST", f"/api/v2/warehouses/{_p(name)}:resume", action=call.action, target=name
+        )
         return await self.observe_warehouse(call)
 
     async def do_warehouse_drop(self, call: ActionCall, before: State) -> State:
@@ -314,8 +373,14 @@ class SnowflakeAdapter(PlatformAdapter):
 
     async def do_database_create(self, call: ActionCall, before: State) -> State:
         name = identifier(call.target, "database")
-        await self.http.request("POST", "/api/v2/databases", action=call.action, target=name, json={"name": name},
-                                params={"createMode": "errorIfExists"})
+        await self.http.request(
+            "POST",
+            "/api/v2/databases",
+            action=call.action,
+            target=name,
+            json={"name": name},
+            params={"createMode": "errorIfExists"},
+        )
         return await self.observe_database(call)
 
     async def do_database_drop(self, call: ActionCall, before: State) -> State:
@@ -327,14 +392,22 @@ class SnowflakeAdapter(PlatformAdapter):
 
     async def do_role_grant(self, call: ActionCall, before: State) -> State:
         user = identifier(call.target, "user")
-        await self._sql("GRANT ROLE IDENTIFIER(?) TO USER IDENTIFIER(?)", [call.params["role"], user],
-                        action=call.action, target=user)
+        await self._sql(
+            "GRANT ROLE IDENTIFIER(?) TO USER IDENTIFIER(?)",
+            [call.params["role"], user],
+            action=call.action,
+            target=user,
+        )
         return await self.observe_role(call)
 
     async def do_role_revoke(self, call: ActionCall, before: State) -> State:
         user = identifier(call.target, "user")
-        await self._sql("REVOKE ROLE IDENTIFIER(?) FROM USER IDENTIFIER(?)", [call.params["role"], user],
-                        action=call.action, target=user)
+        await self._sql(
+            "REVOKE ROLE IDENTIFIER(?) FROM USER IDENTIFIER(?)",
+            [call.params["role"], user],
+            action=call.action,
+            target=user,
+        )
         return await self.observe_role(call)
 
     # -- status ----------------------------------------------------------------------------
@@ -346,7 +419,10 @@ class SnowflakeAdapter(PlatformAdapter):
             databases = await self.http.request("GET", "/api/v2/databases", action="snowflake.status")
         except SophiaError as exc:
             return PlatformStatus(
-                "snowflake", healthy=False, configured=exc.code != "config_error", message=str(exc),
+                "snowflake",
+                healthy=False,
+                configured=exc.code != "config_error",
+                message=str(exc),
                 details={"circuit": self.http.breaker.snapshot() if self._http else None, "error": exc.code},
             )
         inventory = {
@@ -354,7 +430,10 @@ class SnowflakeAdapter(PlatformAdapter):
             "database": [_database_state(d) for d in databases.data or [] if isinstance(d, dict)],
         }
         counts = ", ".join(f"{len(v)} {k}s" for k, v in inventory.items())
-        return PlatformStatus("snowflake", healthy=True, message=f"reachable; {counts}", inventory=inventory,
-                              details={"circuit": self.http.breaker.snapshot(), "base_url": self.http.base_url})
-
-
+        return PlatformStatus(
+            "snowflake",
+            healthy=True,
+            message=f"reachable; {counts}",
+            inventory=inventory,
+            details={"circuit": self.http.breaker.snapshot(), "base_url": self.http.base_url},
+        )

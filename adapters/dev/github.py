@@ -59,14 +59,21 @@ from adapters.specs.github import ACTIONS, owner_repo
 from adapters.webhooks import verify_github
 from orchestrator.errors import ConfigError, NotFoundError, SophiaError, ValidationFailedError
 
-__all__ = ["API_VERSION", "GitHubAdapter", "MEDIA_TYPE"]
+__all__ = ["API_VERSION", "MEDIA_TYPE", "GitHubAdapter"]
 
 MEDIA_TYPE = "application/vnd.github+json, application/json"
 API_VERSION = "2022-11-28"
 _PAGE = 100
 _MAX_PAGES = 20
-_TOGGLES = ("required_linear_history", "allow_force_pushes", "allow_deletions", "block_creations",
-            "required_conversation_resolution", "lock_branch", "allow_fork_syncing")
+_TOGGLES = (
+    "required_linear_history",
+    "allow_force_pushes",
+    "allow_deletions",
+    "block_creations",
+    "required_conversation_resolution",
+    "lock_branch",
+    "allow_fork_syncing",
+)
 
 
 def _org_team(target: str | None) -> tuple[str, str]:
@@ -74,8 +81,9 @@ def _org_team(target: str | None) -> tuple[str, str]:
     org, _, team = text.partition("/")
     team = team.strip().replace(" ", "-")
     if not org or not team or "/" in team:
-        raise ValidationFailedError(f"not org/team: {target!r}",
-                                    hint="name the team as org/team-slug, e.g. acme/platform")
+        raise ValidationFailedError(
+            f"not org/team: {target!r}", hint="name the team as org/team-slug, e.g. acme/platform"
+        )
     return org, team
 
 
@@ -90,8 +98,12 @@ def _repo_state(raw: dict[str, Any]) -> dict[str, Any]:
 
 def _hook_state(raw: dict[str, Any]) -> dict[str, Any]:
     config = raw.get("config") or {}
-    return {"hook_id": raw.get("id"), "url": config.get("url"), "events": sorted(raw.get("events") or []),
-            "active": bool(raw.get("active", True))}
+    return {
+        "hook_id": raw.get("id"),
+        "url": config.get("url"),
+        "events": sorted(raw.get("events") or []),
+        "active": bool(raw.get("active", True)),
+    }
 
 
 def _short(value: Any, limit: int = 200) -> str:
@@ -110,8 +122,13 @@ class GitHubAdapter(PlatformAdapter):
     supports_webhooks: ClassVar[bool] = True
     supports_dry_run: ClassVar[bool] = True
 
-    def __init__(self, settings: Any = None, *, transport: httpx.AsyncBaseTransport | None = None,
-                 sleep: Sleep | None = None) -> None:
+    def __init__(
+        self,
+        settings: Any = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Sleep | None = None,
+    ) -> None:
         super().__init__(settings)
         self._transport = transport
         self._sleep = sleep
@@ -142,8 +159,9 @@ class GitHubAdapter(PlatformAdapter):
             self._http = None
 
     async def _get(self, path: str, action: str, target: str | None, **params: Any) -> Any:
-        reply = await self.http.request("GET", path, action=action, target=target, params=params or None,
-                                        not_found_ok=True)
+        reply = await self.http.request(
+            "GET", path, action=action, target=target, params=params or None, not_found_ok=True
+        )
         return None if reply.status == 404 else reply.data
 
     async def _paged(self, path: str, action: str, target: str | None) -> list[Any] | None:
@@ -176,7 +194,9 @@ class GitHubAdapter(PlatformAdapter):
         """(the raw rule or None, whether the repo exists)."""
         name = owner_repo(call.target)
         branch = call.params.get("branch", "main")
-        raw = await self._get(f"/repos/{name}/branches/{quote(branch, safe='')}/protection", call.action, name)
+        raw = await self._get(
+            f"/repos/{name}/branches/{quote(branch, safe='')}/protection", call.action, name
+        )
         if raw is not None:
             return raw, True
         return None, await self._get(f"/repos/{name}", call.action, name) is not None
@@ -199,7 +219,9 @@ class GitHubAdapter(PlatformAdapter):
         members = await self._paged(f"/orgs/{org}/teams/{team}/members", call.action, f"{org}/{team}")
         if members is None:
             return None
-        logins = sorted({str(m.get("login", "")).lower() for m in members if isinstance(m, dict) and m.get("login")})
+        logins = sorted(
+            {str(m.get("login", "")).lower() for m in members if isinstance(m, dict) and m.get("login")}
+        )
         return {"team": f"{org}/{team}", "members": logins}
 
     async def observe_webhook(self, call: ActionCall) -> State:
@@ -227,7 +249,12 @@ class GitHubAdapter(PlatformAdapter):
             name = owner_repo(call.target)
             if before is not None:
                 raise ValidationFailedError(f"github repo {name} already exists", hint="pick another name")
-            return {"full_name": name, "private": p["private"], "description": p["description"], "archived": False}
+            return {
+                "full_name": name,
+                "private": p["private"],
+                "description": p["description"],
+                "archived": False,
+            }
         if call.action == "github.webhook.create":
             if before is not None:
                 raise ValidationFailedError(
@@ -237,8 +264,10 @@ class GitHubAdapter(PlatformAdapter):
             return {"url": p["url"], "events": sorted(p["events"]), "active": True}
         if before is None:
             what = {"team": "team", "webhook": f"webhook {p.get('hook_id')} on"}.get(resource, "repo")
-            raise NotFoundError(f"github: {what} {call.target} not found ({call.action})",
-                                hint="check the name; `sophia-iac status github` lists what exists")
+            raise NotFoundError(
+                f"github: {what} {call.target} not found ({call.action})",
+                hint="check the name; `sophia-iac status github` lists what exists",
+            )
         after = dict(before)
         if verb in ("archive", "unarchive"):
             after["archived"] = verb == "archive"
@@ -264,8 +293,9 @@ class GitHubAdapter(PlatformAdapter):
 
     async def _set_archived(self, call: ActionCall, archived: bool) -> State:
         name = owner_repo(call.target)
-        await self.http.request("PATCH", f"/repos/{name}", action=call.action, target=name,
-                                json={"archived": archived})
+        await self.http.request(
+            "PATCH", f"/repos/{name}", action=call.action, target=name, json={"archived": archived}
+        )
         return await self.observe_repo(call)
 
     async def do_repo_archive(self, call: ActionCall, before: State) -> State:
@@ -283,7 +313,10 @@ class GitHubAdapter(PlatformAdapter):
         checks = raw.get("required_status_checks")
         status_checks = None
         if isinstance(checks, dict):
-            status_checks = {"strict": bool(checks.get("strict", False)), "contexts": list(checks.get("contexts") or [])}
+            status_checks = {
+                "strict": bool(checks.get("strict", False)),
+                "contexts": list(checks.get("contexts") or []),
+            }
         admins = raw.get("enforce_admins")
         old_reviews = raw.get("required_pull_request_reviews") or {}
         reviews: dict[str, Any] = {"required_approving_review_count": required_reviews}
@@ -293,17 +326,31 @@ class GitHubAdapter(PlatformAdapter):
         dismissal = old_reviews.get("dismissal_restrictions")
         if isinstance(dismissal, dict):
             reviews["dismissal_restrictions"] = {
-                "users": [u["login"] for u in dismissal.get("users") or [] if isinstance(u, dict) and "login" in u],
-                "teams": [t["slug"] for t in dismissal.get("teams") or [] if isinstance(t, dict) and "slug" in t],
-                "apps": [a["slug"] for a in dismissal.get("apps") or [] if isinstance(a, dict) and "slug" in a],
+                "users": [
+                    u["login"] for u in dismissal.get("users") or [] if isinstance(u, dict) and "login" in u
+                ],
+                "teams": [
+                    t["slug"] for t in dismissal.get("teams") or [] if isinstance(t, dict) and "slug" in t
+                ],
+                "apps": [
+                    a["slug"] for a in dismissal.get("apps") or [] if isinstance(a, dict) and "slug" in a
+                ],
             }
         restrictions = raw.get("restrictions")
         push = None
         if isinstance(restrictions, dict):
             push = {
-                "users": [u["login"] for u in restrictions.get("users") or [] if isinstance(u, dict) and "login" in u],
-                "teams": [t["slug"] for t in restrictions.get("teams") or [] if isinstance(t, dict) and "slug" in t],
-                "apps": [a["slug"] for a in restrictions.get("apps") or [] if isinstance(a, dict) and "slug" in a],
+                "users": [
+                    u["login"]
+                    for u in restrictions.get("users") or []
+                    if isinstance(u, dict) and "login" in u
+                ],
+                "teams": [
+                    t["slug"] for t in restrictions.get("teams") or [] if isinstance(t, dict) and "slug" in t
+                ],
+                "apps": [
+                    a["slug"] for a in restrictions.get("apps") or [] if isinstance(a, dict) and "slug" in a
+                ],
             }
         body: dict[str, Any] = {
             "required_status_checks": status_checks,
@@ -322,22 +369,36 @@ class GitHubAdapter(PlatformAdapter):
         branch = call.params["branch"]
         raw, _ = await self._protection(call)
         body = self._protection_body(raw, call.params["required_reviews"])
-        await self.http.request("PUT", f"/repos/{name}/branches/{quote(branch, safe='')}/protection",
-                                action=call.action, target=name, json=body)
+        await self.http.request(
+            "PUT",
+            f"/repos/{name}/branches/{quote(branch, safe='')}/protection",
+            action=call.action,
+            target=name,
+            json=body,
+        )
         return await self.observe_branch_protection(call)
 
     # -- teams -----------------------------------------------------------------------------
 
     async def do_team_add_member(self, call: ActionCall, before: State) -> State:
         org, team = _org_team(call.target)
-        await self.http.request("PUT", f"/orgs/{org}/teams/{team}/memberships/{call.params['user']}",
-                                action=call.action, target=f"{org}/{team}", json={"role": "member"})
+        await self.http.request(
+            "PUT",
+            f"/orgs/{org}/teams/{team}/memberships/{call.params['user']}",
+            action=call.action,
+            target=f"{org}/{team}",
+            json={"role": "member"},
+        )
         return await self.observe_team(call)
 
     async def do_team_remove_member(self, call: ActionCall, before: State) -> State:
         org, team = _org_team(call.target)
-        await self.http.request("DELETE", f"/orgs/{org}/teams/{team}/memberships/{call.params['user']}",
-                                action=call.action, target=f"{org}/{team}")
+        await self.http.request(
+            "DELETE",
+            f"/orgs/{org}/teams/{team}/memberships/{call.params['user']}",
+            action=call.action,
+            target=f"{org}/{team}",
+        )
         return await self.observe_team(call)
 
     # -- webhooks --------------------------------------------------------------------------
@@ -350,7 +411,9 @@ class GitHubAdapter(PlatformAdapter):
         except ConfigError:
             pass  # an unsigned hook: handle_webhook will refuse its deliveries until a secret is set
         body = {"name": "web", "active": True, "events": list(call.params["events"]), "config": config}
-        reply = await self.http.request("POST", f"/repos/{name}/hooks", action=call.action, target=name, json=body)
+        reply = await self.http.request(
+            "POST", f"/repos/{name}/hooks", action=call.action, target=name, json=body
+        )
         hook_id = (reply.data or {}).get("id")
         raw = await self._get(f"/repos/{name}/hooks/{int(hook_id)}", call.action, name) if hook_id else None
         return _hook_state(raw) if raw is not None else None
@@ -367,21 +430,31 @@ class GitHubAdapter(PlatformAdapter):
         """Health (the token works), rate-limit headroom, and the token's repositories."""
         try:
             login = await self.login()
-            repos = await self.http.request("GET", "/user/repos", action="github.status",
-                                            params={"per_page": _PAGE, "sort": "updated"})
+            repos = await self.http.request(
+                "GET", "/user/repos", action="github.status", params={"per_page": _PAGE, "sort": "updated"}
+            )
             limits = await self.http.request("GET", "/rate_limit", action="github.status")
         except SophiaError as exc:
             return PlatformStatus(
-                "github", healthy=False, configured=exc.code != "config_error", message=str(exc),
+                "github",
+                healthy=False,
+                configured=exc.code != "config_error",
+                message=str(exc),
                 details={"circuit": self.http.breaker.snapshot() if self._http else None, "error": exc.code},
             )
         inventory = {"repo": [_repo_state(r) for r in repos.data or [] if isinstance(r, dict)]}
         core = ((limits.data or {}).get("resources") or {}).get("core") or {}
         return PlatformStatus(
-            "github", healthy=True, message=f"authenticated as {login}; {len(inventory['repo'])} repos",
+            "github",
+            healthy=True,
+            message=f"authenticated as {login}; {len(inventory['repo'])} repos",
             inventory=inventory,
-            details={"circuit": self.http.breaker.snapshot(), "login": login,
-                     "rate_limit_remaining": core.get("remaining"), "base_url": self.http.base_url},
+            details={
+                "circuit": self.http.breaker.snapshot(),
+                "login": login,
+                "rate_limit_remaining": core.get("remaining"),
+                "base_url": self.http.base_url,
+            },
         )
 
     # -- webhooks in -----------------------------------------------------------------------
@@ -395,8 +468,9 @@ class GitHubAdapter(PlatformAdapter):
         try:
             secret = webhook_secret("github")
         except ConfigError as exc:
-            raise WebhookRejectedError("github webhooks can't be verified: no secret configured",
-                                       hint=exc.hint) from None
+            raise WebhookRejectedError(
+                "github webhooks can't be verified: no secret configured", hint=exc.hint
+            ) from None
         hook = verify_github(request, secret)
         payload = hook.payload
         action = _short(payload.get("action"), 40)
@@ -409,17 +483,29 @@ class GitHubAdapter(PlatformAdapter):
             changes.append(ObservedChange("repo", repo_name, state, verb=action or "updated", actor=actor))
         elif hook.event_type == "branch_protection_rule" and repo_name:
             rule = payload.get("rule") or {}
-            state = {"branch": _short(rule.get("name"), 255), "enabled": action != "deleted",
-                     "required_reviews": rule.get("required_approving_review_count")}
-            changes.append(ObservedChange("branch_protection", repo_name, state, verb=action or "edited", actor=actor))
+            state = {
+                "branch": _short(rule.get("name"), 255),
+                "enabled": action != "deleted",
+                "required_reviews": rule.get("required_approving_review_count"),
+            }
+            changes.append(
+                ObservedChange("branch_protection", repo_name, state, verb=action or "edited", actor=actor)
+            )
         elif hook.event_type == "membership":
             team = payload.get("team") or {}
             org = (payload.get("organization") or {}).get("login")
             member = _short((payload.get("member") or {}).get("login"), 60).lower()
             if org and team.get("slug"):
                 name = f"{_short(org, 60).lower()}/{_short(team.get('slug'), 100)}"
-                changes.append(ObservedChange("team", name, {"team": name, "member": member},
-                                              verb=f"member_{action}" if action else "updated", actor=actor))
+                changes.append(
+                    ObservedChange(
+                        "team",
+                        name,
+                        {"team": name, "member": member},
+                        verb=f"member_{action}" if action else "updated",
+                        actor=actor,
+                    )
+                )
         elif hook.event_type == "meta" and action == "deleted" and repo_name:
             changes.append(ObservedChange("webhook", repo_name, None, verb="deleted", actor=actor))
         where = f" on {repo_name}" if repo_name else ""

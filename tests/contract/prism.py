@@ -51,7 +51,8 @@ __all__ = [
 
 PRISM_VERSION = "5.14.2"
 INSTALL_COMMAND = (
-    f"npm install --no-save --no-audit --no-fund --loglevel=error --prefix .ci @stoplight/prism-cli@{PRISM_VERSION}"
+    "npm install --no-save --no-audit --no-fund --loglevel=error --prefix .ci"
+    f" @stoplight/prism-cli@{PRISM_VERSION}"
 )
 READY = "Prism is listening"
 
@@ -117,9 +118,13 @@ class PrismServer:
         if self.dynamic:
             cmd.append("-d")
         self._started = time.monotonic()
-        self.process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
-            cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            start_new_session=True, env={**os.environ, "NO_COLOR": "1", "FORCE_COLOR": "0"},
+        self.process = subprocess.Popen(
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+            env={**os.environ, "NO_COLOR": "1", "FORCE_COLOR": "0"},
         )
         threading.Thread(target=self._drain, daemon=True, name=f"prism-{self.spec.name}").start()
 
@@ -167,7 +172,9 @@ class PrismPool:
         self.binary = binary
         self.servers: dict[Path, PrismServer] = {}
 
-    def serve(self, platform: str, *files: str, dynamic: bool = False, timeout: float = 120.0) -> list[PrismServer]:
+    def serve(
+        self, platform: str, *files: str, dynamic: bool = False, timeout: float = 120.0
+    ) -> list[PrismServer]:
         """Servers for ``specs/<platform>/<file>`` (started in parallel when new)."""
         wanted = [self.specs / platform / name for name in files]
         missing = [p for p in wanted if not p.exists()]
@@ -208,8 +215,13 @@ def violations(response: httpx.Response) -> list[dict[str, Any]]:
         found.extend(body.get("validation") or [])
         if not body.get("validation") and "prism/errors" in str(body.get("type", "")):
             # Prism's own refusals: no such path or method, no credential, unacceptable media type.
-            found.append({"location": ["request"], "code": str(body.get("type")).rsplit("#", 1)[-1],
-                          "message": f"{body.get('title', '')}: {body.get('detail', '')}"})
+            found.append(
+                {
+                    "location": ["request"],
+                    "code": str(body.get("type")).rsplit("#", 1)[-1],
+                    "message": f"{body.get('title', '')}: {body.get('detail', '')}",
+                }
+            )
     return found
 
 
@@ -244,7 +256,9 @@ def assert_no_request_violations(
         for v in request_violations(ex.response):
             if waived is not None and waived(v):
                 continue
-            problems.append(f"{ex.describe()}: {'.'.join(map(str, v.get('location', [])))}: {v.get('message')}")
+            problems.append(
+                f"{ex.describe()}: {'.'.join(map(str, v.get('location', [])))}: {v.get('message')}"
+            )
     assert not problems, "request-side contract violations:\n" + "\n".join(problems)
     return count
 

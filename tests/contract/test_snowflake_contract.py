@@ -29,7 +29,11 @@ TOKEN = "sf-test-token-0b1c2d3e4f5a6b7c"
 
 #: action → (target, params, forced codes per request in order; None = as served)
 CASES: dict[str, tuple[str, dict[str, Any], list[int | None]]] = {
-    "snowflake.warehouse.create": ("reporting_wh", {"size": "Small", "auto_suspend_seconds": "5 minutes"}, [404]),
+    "snowflake.warehouse.create": (
+        "reporting_wh",
+        {"size": "Small", "auto_suspend_seconds": "5 minutes"},
+        [404],
+    ),
     "snowflake.warehouse.scale": ("ETL_WH", {"size": "x-large"}, []),
     "snowflake.warehouse.suspend": ("ETL_WH", {}, []),
     "snowflake.warehouse.resume": ("ETL_WH", {}, []),
@@ -72,8 +76,9 @@ def env(monkeypatch: pytest.MonkeyPatch, prism: PrismPool) -> Iterator[Recording
     monkeypatch.setenv("SOPHIA_SNOWFLAKE_TOKEN_TYPE", "PROGRAMMATIC_ACCESS_TOKEN")
     monkeypatch.delenv("SOPHIA_SNOWFLAKE_ROLE", raising=False)
     reset_breakers()
-    yield RecordingTransport(routes={"/api/v2/warehouses": wh.base_url, "/api/v2/databases": db.base_url},
-                             edit_json=default_flags)
+    yield RecordingTransport(
+        routes={"/api/v2/warehouses": wh.base_url, "/api/v2/databases": db.base_url}, edit_json=default_flags
+    )
     reset_breakers()
 
 
@@ -102,7 +107,9 @@ def test_every_catalog_action_has_a_contract_case() -> None:
 
 
 @pytest.mark.parametrize("action", sorted(CASES))
-async def test_action_speaks_the_contract(action: str, adapter: SnowflakeAdapter, env: RecordingTransport) -> None:
+async def test_action_speaks_the_contract(
+    action: str, adapter: SnowflakeAdapter, env: RecordingTransport
+) -> None:
     target, params, forced = CASES[action]
     env.forced(*forced)
     result = await adapter.configure(ActionCall(action=action, target=target, params=params))
@@ -123,20 +130,35 @@ async def test_action_speaks_the_contract(action: str, adapter: SnowflakeAdapter
 
 async def test_create_sends_normalised_params(adapter: SnowflakeAdapter, env: RecordingTransport) -> None:
     env.forced(404)
-    result = await adapter.configure(ActionCall(action="snowflake.warehouse.create", target="reporting_wh",
-                                                params={"size": "Small", "auto_suspend_seconds": "5 minutes"}))
+    result = await adapter.configure(
+        ActionCall(
+            action="snowflake.warehouse.create",
+            target="reporting_wh",
+            params={"size": "Small", "auto_suspend_seconds": "5 minutes"},
+        )
+    )
     post = next(ex for ex in env.exchanges if ex.request.method == "POST")
-    assert json.loads(post.request.content) == {"name": "REPORTING_WH", "warehouse_size": "SMALL", "auto_suspend": 300}
+    assert json.loads(post.request.content) == {
+        "name": "REPORTING_WH",
+        "warehouse_size": "SMALL",
+        "auto_suspend": 300,
+    }
     assert post.request.url.params["createMode"] == "errorIfExists"
-    assert result.before is None and result.expected == {"name": "REPORTING_WH", "size": "SMALL", "state": "STARTED",
-                                                         "auto_suspend_seconds": 300}
+    assert result.before is None and result.expected == {
+        "name": "REPORTING_WH",
+        "size": "SMALL",
+        "state": "STARTED",
+        "auto_suspend_seconds": 300,
+    }
     assert result.inverse == ActionCall(action="snowflake.warehouse.drop", target="reporting_wh", params={})
 
 
-async def test_scale_puts_the_full_property_set_with_one_change(adapter: SnowflakeAdapter,
-                                                                env: RecordingTransport) -> None:
-    result = await adapter.configure(ActionCall(action="snowflake.warehouse.scale", target="etl_wh",
-                                                params={"size": "XL"}))
+async def test_scale_puts_the_full_property_set_with_one_change(
+    adapter: SnowflakeAdapter, env: RecordingTransport
+) -> None:
+    result = await adapter.configure(
+        ActionCall(action="snowflake.warehouse.scale", target="etl_wh", params={"size": "XL"})
+    )
     put = next(ex for ex in env.exchanges if ex.request.method == "PUT")
     body = json.loads(put.request.content)
     assert body["warehouse_size"] == "XLARGE" and body["name"] == "ETL_WH"
@@ -145,21 +167,32 @@ async def test_scale_puts_the_full_property_set_with_one_change(adapter: Snowfla
     assert result.inverse is not None and result.inverse.params == {"size": result.before["size"]}
 
 
-async def test_grants_use_bind_variables_and_a_request_id(adapter: SnowflakeAdapter, env: RecordingTransport) -> None:
-    await adapter.configure(ActionCall(action="snowflake.role.grant", target="jsmith", params={"role": "analyst"}))
+async def test_grants_use_bind_variables_and_a_request_id(
+    adapter: SnowflakeAdapter, env: RecordingTransport
+) -> None:
+    await adapter.configure(
+        ActionCall(action="snowflake.role.grant", target="jsmith", params={"role": "analyst"})
+    )
     statements = [ex for ex in env.exchanges if ex.request.url.path == "/api/v2/statements"]
     bodies = [json.loads(ex.request.content) for ex in statements]
     grant = next(b for b in bodies if b["statement"].startswith("GRANT"))
     assert grant["statement"] == "GRANT ROLE IDENTIFIER(?) TO USER IDENTIFIER(?)"
-    assert grant["bindings"] == {"1": {"type": "TEXT", "value": "ANALYST"}, "2": {"type": "TEXT", "value": "JSMITH"}}
+    assert grant["bindings"] == {
+        "1": {"type": "TEXT", "value": "ANALYST"},
+        "2": {"type": "TEXT", "value": "JSMITH"},
+    }
     assert all("JSMITH" not in b["statement"] and "ANALYST" not in b["statement"] for b in bodies)
     ids = [ex.request.url.params["requestId"] for ex in statements]
     assert len(set(ids)) == len(ids) == 3, "one fresh requestId per logical statement"
 
 
-async def test_sql_429_is_retried_with_the_same_request_id(adapter: SnowflakeAdapter, env: RecordingTransport) -> None:
+async def test_sql_429_is_retried_with_the_same_request_id(
+    adapter: SnowflakeAdapter, env: RecordingTransport
+) -> None:
     env.forced(None, 429)  # SHOW GRANTS ok, then the GRANT is rate-limited once
-    await adapter.configure(ActionCall(action="snowflake.role.grant", target="jsmith", params={"role": "analyst"}))
+    await adapter.configure(
+        ActionCall(action="snowflake.role.grant", target="jsmith", params={"role": "analyst"})
+    )
     grants = [ex for ex in env.exchanges if b"GRANT ROLE" in ex.request.content]
     assert [ex.response.status_code for ex in grants] == [429, 200]
     first, second = (ex.request.url.params for ex in grants)
@@ -171,7 +204,9 @@ async def test_sql_429_is_retried_with_the_same_request_id(adapter: SnowflakeAda
 
 async def test_rest_429_is_retried(adapter: SnowflakeAdapter, env: RecordingTransport) -> None:
     env.forced(None, None, 429)  # observe, read for PUT, then the PUT is rate-limited once
-    await adapter.configure(ActionCall(action="snowflake.warehouse.scale", target="ETL_WH", params={"size": "large"}))
+    await adapter.configure(
+        ActionCall(action="snowflake.warehouse.scale", target="ETL_WH", params={"size": "large"})
+    )
     puts = [ex.response.status_code for ex in env.exchanges if ex.request.method == "PUT"]
     assert puts == [429, 200]
     assert_no_request_violations(env.exchanges)
@@ -200,7 +235,9 @@ async def test_404_names_the_target(adapter: SnowflakeAdapter, env: RecordingTra
 
 
 @pytest.mark.parametrize("action", sorted(CASES))
-async def test_dry_run_sends_nothing_mutating(action: str, adapter: SnowflakeAdapter, env: RecordingTransport) -> None:
+async def test_dry_run_sends_nothing_mutating(
+    action: str, adapter: SnowflakeAdapter, env: RecordingTransport
+) -> None:
     target, params, forced = CASES[action]
     env.forced(*forced[:1])
     result = await adapter.configure(ActionCall(action=action, target=target, params=params), dry_run=True)
@@ -221,12 +258,15 @@ async def test_write_ahead_runs_before_the_change(adapter: SnowflakeAdapter, env
         raise RuntimeError("ledger down")
 
     with pytest.raises(RuntimeError):
-        await adapter.configure(ActionCall(action="snowflake.warehouse.suspend", target="ETL_WH"),
-                                write_ahead=write_ahead)
+        await adapter.configure(
+            ActionCall(action="snowflake.warehouse.suspend", target="ETL_WH"), write_ahead=write_ahead
+        )
     assert seen == [1] and [ex.request.method for ex in env.exchanges] == ["GET"]
 
 
-async def test_status_reports_health_and_inventory(adapter: SnowflakeAdapter, env: RecordingTransport) -> None:
+async def test_status_reports_health_and_inventory(
+    adapter: SnowflakeAdapter, env: RecordingTransport
+) -> None:
     status = await adapter.get_status()
     assert status.healthy and status.configured
     assert status.inventory["warehouse"] and status.inventory["database"]
@@ -235,8 +275,9 @@ async def test_status_reports_health_and_inventory(adapter: SnowflakeAdapter, en
     assert_no_request_violations(env.exchanges)
 
 
-async def test_5xx_storm_fails_clearly_and_opens_the_breaker(adapter: SnowflakeAdapter,
-                                                             env: RecordingTransport) -> None:
+async def test_5xx_storm_fails_clearly_and_opens_the_breaker(
+    adapter: SnowflakeAdapter, env: RecordingTransport
+) -> None:
     env.prefer = lambda request: "500"
     with pytest.raises(AdapterError) as err:
         await adapter.configure(ActionCall(action="snowflake.warehouse.suspend", target="ETL_WH"))
@@ -248,7 +289,9 @@ async def test_5xx_storm_fails_clearly_and_opens_the_breaker(adapter: SnowflakeA
     assert not [ex for ex in env.exchanges if ex.request.method != "GET"], "no change was attempted"
 
 
-async def test_missing_credential_is_a_config_error(monkeypatch: pytest.MonkeyPatch, env: RecordingTransport) -> None:
+async def test_missing_credential_is_a_config_error(
+    monkeypatch: pytest.MonkeyPatch, env: RecordingTransport
+) -> None:
     monkeypatch.delenv("SOPHIA_SNOWFLAKE_TOKEN")
     adapter = SnowflakeAdapter(transport=env)
     status = await adapter.get_status()
@@ -257,12 +300,14 @@ async def test_missing_credential_is_a_config_error(monkeypatch: pytest.MonkeyPa
     assert env.exchanges == []
 
 
-async def test_non_default_flag_hits_the_contracts_unsatisfiable_enum(adapter: SnowflakeAdapter,
-                                                                      env: RecordingTransport) -> None:
+async def test_non_default_flag_hits_the_contracts_unsatisfiable_enum(
+    adapter: SnowflakeAdapter, env: RecordingTransport
+) -> None:
     env.edit_json = None  # Prism's canned warehouse as served: enable_query_acceleration = true
     with pytest.raises(AdapterError):
-        await adapter.configure(ActionCall(action="snowflake.warehouse.scale", target="ETL_WH",
-                                           params={"size": "large"}))
+        await adapter.configure(
+            ActionCall(action="snowflake.warehouse.scale", target="ETL_WH", params={"size": "large"})
+        )
     put = next(ex for ex in env.exchanges if ex.request.method == "PUT")
     body = json.loads(put.request.content)
     assert body["enable_query_acceleration"] == "true" and "auto_resume" not in body
