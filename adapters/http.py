@@ -437,17 +437,31 @@ class PlatformClient:
         self._rng = rng
         self._clock = clock
         self.waits: deque[float] = deque(maxlen=100)
-        self._client = httpx.AsyncClient(
-            base_url=base_url,
-            headers={"User-Agent": USER_AGENT, **dict(headers or {})},
-            timeout=httpx.Timeout(self.policy.timeout, connect=self.policy.connect_timeout),
-            transport=transport,
-            follow_redirects=False,
-        )
+        self._headers = {"User-Agent": USER_AGENT, **dict(headers or {})}
+        self._transport = transport
+        self._client: httpx.AsyncClient | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _pool(self) -> httpx.AsyncClient:
+        # Connections belong to the event loop that opened them: a caller that runs each call
+        # in a fresh loop (asyncio.run per call) gets a fresh pool instead of a dead one.
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._loop is not loop:
+            self._client = httpx.AsyncClient(
+                base_url=self.base_url,
+                headers=self._headers,
+                timeout=httpx.Timeout(self.policy.timeout, connect=self.policy.connect_timeout),
+                transport=self._transport,
+                follow_redirects=False,
+            )
+            self._loop = loop
+        return self._client
 
     async def aclose(self) -> None:
         """Close the connection pool."""
-        await self._client.aclose()
+        if self._client is not None and self._loop is asyncio.get_running_loop():
+            await self._client.aclose()
+        self._client = None
 
     async def __aenter__(self) -> Self:
         return self
@@ -513,7 +527,7 @@ class PlatformClient:
                     query[self.policy.retry_flag_param] = "true"
                 self.breaker.allow(action)
                 try:
-                    response = await self._client.request(
+                    response = await self._pool().request(
                         method,
                         path,
                         params=query or None,

@@ -442,7 +442,12 @@ class GitHubAdapter(PlatformAdapter):
                 message=str(exc),
                 details={"circuit": self.http.breaker.snapshot() if self._http else None, "error": exc.code},
             )
-        inventory = {"repo": [_repo_state(r) for r in repos.data or [] if isinstance(r, dict)]}
+        inventory = {
+            "repo": [
+                {"name": state["full_name"], **state}
+                for state in (_repo_state(r) for r in repos.data or [] if isinstance(r, dict))
+            ]
+        }
         core = ((limits.data or {}).get("resources") or {}).get("core") or {}
         return PlatformStatus(
             "github",

@@ -16,6 +16,7 @@ Where things are found:
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -24,6 +25,7 @@ import socket
 import subprocess
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -281,7 +283,16 @@ class RecordingTransport(httpx.AsyncBaseTransport):
     prefer: Callable[[httpx.Request], str | None] | None = None
     edit_json: Callable[[httpx.Request, Any], Any] | None = None
     exchanges: list[Exchange] = field(default_factory=list)
-    inner: httpx.AsyncBaseTransport = field(default_factory=httpx.AsyncHTTPTransport)
+    _inner: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncHTTPTransport] = field(
+        default_factory=weakref.WeakKeyDictionary
+    )
+
+    def _transport(self) -> httpx.AsyncHTTPTransport:
+        # One connection pool per event loop (the conformance suite runs each call in its own).
+        loop = asyncio.get_running_loop()
+        if loop not in self._inner:
+            self._inner[loop] = httpx.AsyncHTTPTransport()
+        return self._inner[loop]
 
     def _route(self, request: httpx.Request) -> httpx.Request:
         path = request.url.path
@@ -299,7 +310,7 @@ class RecordingTransport(httpx.AsyncBaseTransport):
             code = self.prefer(request)
             if code is not None:
                 request.headers["Prefer"] = f"code={code}"
-        response = await self.inner.handle_async_request(request)
+        response = await self._transport().handle_async_request(request)
         await response.aread()
         self.exchanges.append(Exchange(request, response))
         if self.edit_json is not None and "json" in response.headers.get("content-type", ""):
@@ -309,7 +320,9 @@ class RecordingTransport(httpx.AsyncBaseTransport):
         return response
 
     async def aclose(self) -> None:
-        await self.inner.aclose()
+        transport = self._inner.pop(asyncio.get_running_loop(), None)
+        if transport is not None:
+            await transport.aclose()
 
     def forced(self, *codes: int | None) -> None:
         """Force the next requests' statuses, one per request (None: as served), then pass through."""
