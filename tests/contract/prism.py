@@ -167,34 +167,54 @@ class PrismServer:
 
 
 class PrismPool:
-    """Session-wide servers: each spec file is started once, on first use, and reused."""
+    """Session-wide servers: each spec file is started once, on first use, and reused.
+
+    :meth:`prestart` launches servers a session will need without waiting for them, so slow
+    starters (GitHub's 7 MB file) boot while other tests run.
+    """
 
     def __init__(self, specs: Path, binary: Path) -> None:
         self.specs = specs
         self.binary = binary
         self.servers: dict[Path, PrismServer] = {}
+        self._launched: dict[Path, PrismServer] = {}
+
+    def _launch(self, path: Path, dynamic: bool) -> PrismServer:
+        server = self._launched.get(path) or self.servers.get(path)
+        if server is None:
+            if not path.exists():
+                raise FileNotFoundError(f"contract file not found: {path}")
+            server = self._launched[path] = PrismServer(path, binary=self.binary, dynamic=dynamic)
+            server.launch()
+        return server
+
+    def prestart(self, wanted: Iterable[tuple[str, str]]) -> None:
+        """Launch ``(platform, file)`` servers now; :meth:`serve` waits for them later."""
+        for platform, name in sorted(set(wanted)):
+            path = self.specs / platform / name
+            if path.exists():
+                self._launch(path, dynamic=False)
 
     def serve(
         self, platform: str, *files: str, dynamic: bool = False, timeout: float = 120.0
     ) -> list[PrismServer]:
         """Servers for ``specs/<platform>/<file>`` (started in parallel when new)."""
         wanted = [self.specs / platform / name for name in files]
-        missing = [p for p in wanted if not p.exists()]
-        if missing:
-            raise FileNotFoundError(f"contract file(s) not found: {', '.join(map(str, missing))}")
-        fresh = [PrismServer(p, binary=self.binary, dynamic=dynamic) for p in wanted if p not in self.servers]
-        for server in fresh:
-            server.launch()
-        for server in fresh:
-            server.wait_ready(timeout)
-            self.servers[server.spec] = server
+        for path in wanted:
+            self._launch(path, dynamic)
+        for path in wanted:
+            if path not in self.servers:
+                server = self._launched.pop(path)
+                server.wait_ready(timeout)
+                self.servers[path] = server
         return [self.servers[p] for p in wanted]
 
     def close(self) -> None:
         """Stop every server this pool started."""
-        for server in self.servers.values():
+        for server in [*self.servers.values(), *self._launched.values()]:
             server.stop()
         self.servers.clear()
+        self._launched.clear()
 
 
 # -- violations --------------------------------------------------------------------------

@@ -25,6 +25,8 @@ from adapters.testing import AdapterConformanceTests, run
 from .prism import PrismPool, RecordingTransport, assert_no_request_violations
 from .twins import GitHubTwin
 
+PRISM_SPECS = [("github", "api.github.com.json")]
+
 COMPENSATING = {
     "github.repo.create": "undone by archiving: the repo stays, archived",
     "github.webhook.delete": "undone by recreating the hook: same URL and events, new id",

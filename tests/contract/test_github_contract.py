@@ -26,6 +26,8 @@ from orchestrator.errors import NotFoundError, ValidationFailedError
 
 from .prism import PrismPool, RecordingTransport, assert_no_request_violations
 
+PRISM_SPECS = [("github", "api.github.com.json")]
+
 pytestmark = pytest.mark.anyio
 
 TOKEN = "ghp_" + "Zy9Xw8Vu7Ts6Rq5Po4Nm3Lk2Ji1Hg0FeDcBa"

@@ -11,6 +11,8 @@ import pytest
 
 from .prism import PrismPool, RecordingTransport, assert_no_request_violations, request_violations
 
+PRISM_SPECS = [("snowflake", "sqlapi.yaml"), ("snowflake", "warehouse.yaml")]
+
 pytestmark = pytest.mark.anyio
 
 GOOD_BODY = {"statement": "SELECT 1", "bindings": {"1": {"type": "TEXT", "value": "x"}}}

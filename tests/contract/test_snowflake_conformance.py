@@ -20,6 +20,8 @@ from adapters.testing import AdapterConformanceTests, run
 from .prism import PrismPool, RecordingTransport, assert_no_request_violations
 from .twins import SnowflakeTwin
 
+PRISM_SPECS = [("snowflake", "sqlapi.yaml"), ("snowflake", "warehouse.yaml"), ("snowflake", "database.yaml")]
+
 
 async def _no_wait(seconds: float) -> None:
     return None

@@ -23,6 +23,8 @@ from orchestrator.errors import AdapterError, NotFoundError
 
 from .prism import PrismPool, RecordingTransport, assert_no_request_violations, request_violations
 
+PRISM_SPECS = [("snowflake", "sqlapi.yaml"), ("snowflake", "warehouse.yaml"), ("snowflake", "database.yaml")]
+
 pytestmark = pytest.mark.anyio
 
 TOKEN = "sf-test-token-0b1c2d3e4f5a6b7c"
