@@ -134,13 +134,8 @@ NAMED_INVERSES = {
 
 #: CATALOG.md marks these inverses in parentheses and they are not catalog actions.
 NO_CATALOG_INVERSE = {
-    "hubspot.pipeline.create",
-    "hubspot.pipeline.stage.create",
-    "apollo.contact.add_to_sequence",
-    "slack.channel.invite",
-    "linear.issue.create",
-    "asana.task.create",
-    "portkey.api_key.rotate",
+    "hubspot.pipeline.create", "hubspot.pipeline.stage.create", "apollo.contact.add_to_sequence",
+    "slack.channel.invite", "linear.issue.create", "asana.task.create", "portkey.api_key.rotate",
 }
 
 SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTests1234 me@laptop"
@@ -152,10 +147,7 @@ SAMPLES: dict[str, tuple[str | None, dict[str, Any]]] = {
     "snowflake.warehouse.set_auto_suspend": ("ETL_WH", {"seconds": "5 minutes"}),
     "snowflake.role.grant": ("JSMITH", {"role": "analyst"}),
     "snowflake.role.revoke": ("JSMITH", {"role": "analyst"}),
-    "hubspot.property.create": (
-        "renewal_date",
-        {"object_type": "deal", "label": "Renewal Date", "type": "date"},
-    ),
+    "hubspot.property.create": ("renewal_date", {"object_type": "deal", "label": "Renewal Date", "type": "date"}),
     "hubspot.property.update": ("renewal_date", {"object_type": "deals", "label": "Contract Renewal"}),
     "hubspot.property.archive": ("old_field", {"object_type": "contacts"}),
     "hubspot.pipeline.stage.create": ("Enterprise", {"label": "Negotiation", "probability": "60%"}),
@@ -191,29 +183,13 @@ SAMPLES: dict[str, tuple[str | None, dict[str, Any]]] = {
 
 #: A before-state carrying every key the spec modules document, and an after-state with new ids.
 BEFORE: dict[str, Any] = {
-    "size": "LARGE",
-    "auto_suspend_seconds": 300,
-    "label": "Old Label",
-    "exists": True,
-    "value_ref": "secretref:vercel/web/API_URL/3",
-    "production_deployment_id": "dpl_prev1234",
-    "public_key": SSH_KEY,
-    "enabled": True,
-    "branch": "main",
-    "required_reviews": 1,
-    "url": "https://old.example.com/h",
-    "events": ["push"],
-    "team_id": "123456",
-    "event_type": "FILE_UPDATE",
-    "endpoint": "https://old.example.com/f",
-    "fallback": ["openai"],
-    "loadbalance": None,
-    "retry": 2,
-    "limit_usd": 50.0,
-    "replicas": 1,
-    "topic": "old topic",
-    "m": 16,
-    "ef_construction": 64,
+    "size": "LARGE", "auto_suspend_seconds": 300, "label": "Old Label", "exists": True,
+    "value_ref": "secretref:vercel/web/API_URL/3", "production_deployment_id": "dpl_prev1234",
+    "public_key": SSH_KEY, "enabled": True, "branch": "main", "required_reviews": 1,
+    "url": "https://old.example.com/h", "events": ["push"], "team_id": "123456",
+    "event_type": "FILE_UPDATE", "endpoint": "https://old.example.com/f", "fallback": ["openai"],
+    "loadbalance": None, "retry": 2, "limit_usd": 50.0, "replicas": 1, "topic": "old topic",
+    "m": 16, "ef_construction": 64,
 }
 AFTER: dict[str, Any] = {"hook_id": 777, "id": "888"}
 
@@ -280,9 +256,7 @@ def test_parenthesised_inverses_are_honest_hints(action_id: str) -> None:
 
 
 def test_inverse_details() -> None:
-    scale = spec_for("snowflake.warehouse.scale").derive_inverse(
-        _call("snowflake.warehouse.scale"), BEFORE, None
-    )
+    scale = spec_for("snowflake.warehouse.scale").derive_inverse(_call("snowflake.warehouse.scale"), BEFORE, None)
     assert scale == ActionCall(action="snowflake.warehouse.scale", target="ETL_WH", params={"size": "LARGE"})
     revoke = spec_for("snowflake.role.grant").derive_inverse(_call("snowflake.role.grant"), None, None)
     assert revoke is not None and revoke.params == {"role": "ANALYST"}
@@ -322,74 +296,38 @@ def test_secret_params() -> None:
         ("snowflake.warehouse.set_auto_suspend", {"seconds": "2m"}, {"seconds": 120}),
         ("snowflake.warehouse.set_auto_suspend", {"seconds": "1 hour"}, {"seconds": 3600}),
         ("snowflake.role.grant", {"role": "data engineer"}, {"role": "DATA_ENGINEER"}),
-        (
-            "hubspot.property.create",
-            {"object_type": "Contact", "label": " Lead  Source ", "type": "text"},
-            {"object_type": "contacts", "label": "Lead Source", "type": "string"},
-        ),
-        (
-            "hubspot.pipeline.stage.create",
-            {"label": "Won", "probability": 40},
-            {"label": "Won", "probability": 0.4},
-        ),
-        (
-            "hubspot.pipeline.stage.create",
-            {"label": "Won", "probability": "0.25"},
-            {"label": "Won", "probability": 0.25},
-        ),
+        ("hubspot.property.create", {"object_type": "Contact", "label": " Lead  Source ", "type": "text"},
+         {"object_type": "contacts", "label": "Lead Source", "type": "string"}),
+        ("hubspot.pipeline.stage.create", {"label": "Won", "probability": 40}, {"label": "Won", "probability": 0.4}),
+        ("hubspot.pipeline.stage.create", {"label": "Won", "probability": "0.25"},
+         {"label": "Won", "probability": 0.25}),
         ("gong.call.list", {"since": "Monday"}, {"since": "monday"}),
         ("gong.call.list", {"since": "last 7 days"}, {"since": "7d"}),
         ("gong.call.list", {"since": "2pm"}, {"since": "14:00"}),
-        (
-            "vercel.env.unset",
-            {"key": "API_URL", "environment": "prod"},
-            {"key": "API_URL", "environment": "production"},
-        ),
+        ("vercel.env.unset", {"key": "API_URL", "environment": "prod"},
+         {"key": "API_URL", "environment": "production"}),
         ("vercel.deployment.rollback", {}, {"deployment_id": None}),
         ("vercel.domain.add", {"domain": "https://App.Example.com/"}, {"domain": "app.example.com"}),
-        (
-            "lambdalabs.instance.launch",
-            {"instance_type": "GPU_1X_A10", "region": "US-West-1"},
-            {"instance_type": "gpu_1x_a10", "region": "us-west-1", "count": 1},
-        ),
+        ("lambdalabs.instance.launch", {"instance_type": "GPU_1X_A10", "region": "US-West-1"},
+         {"instance_type": "gpu_1x_a10", "region": "us-west-1", "count": 1}),
         ("github.team.add_member", {"user": "@Mona-Lisa"}, {"user": "mona-lisa"}),
-        (
-            "github.webhook.create",
-            {"url": "https://Hooks.Example.com/x", "events": "push, pull request"},
-            {"url": "https://hooks.example.com/x", "events": ["push", "pull_request"]},
-        ),
+        ("github.webhook.create", {"url": "https://Hooks.Example.com/x", "events": "push, pull request"},
+         {"url": "https://hooks.example.com/x", "events": ["push", "pull_request"]}),
         ("github.branch_protection.set", {}, {"branch": "main", "required_reviews": 1}),
-        (
-            "figma.webhook.create",
-            {"event_type": "library publish", "endpoint": "https://x.example.com"},
-            {"event_type": "LIBRARY_PUBLISH", "endpoint": "https://x.example.com"},
-        ),
+        ("figma.webhook.create", {"event_type": "library publish", "endpoint": "https://x.example.com"},
+         {"event_type": "LIBRARY_PUBLISH", "endpoint": "https://x.example.com"}),
         ("portkey.budget.set", {"limit_usd": "$1,500"}, {"limit_usd": 1500.0}),
         ("portkey.budget.set", {"limit_usd": "1.5k"}, {"limit_usd": 1500.0}),
         ("portkey.config.update", {"retry": 3}, {"fallback": None, "loadbalance": None, "retry": 3}),
         ("openrouter.key.create", {"limit_usd": "20 dollars"}, {"limit_usd": 20.0}),
-        (
-            "pinecone.index.create",
-            {"dimension": 8, "metric": "dot"},
-            {"dimension": 8, "metric": "dotproduct"},
-        ),
-        (
-            "weaviate.index.create",
-            {"dimension": 8, "metric": "euclidean"},
-            {"dimension": 8, "metric": "l2-squared"},
-        ),
+        ("pinecone.index.create", {"dimension": 8, "metric": "dot"}, {"dimension": 8, "metric": "dotproduct"}),
+        ("weaviate.index.create", {"dimension": 8, "metric": "euclidean"}, {"dimension": 8, "metric": "l2-squared"}),
         ("slack.channel.invite", {"users": "@Jane @omar jane"}, {"users": ["jane", "omar"]}),
-        (
-            "slack.channel.invite",
-            {"users": ["U024BE7LH", "Kim@Example.com"]},
-            {"users": ["U024BE7LH", "kim@example.com"]},
-        ),
+        ("slack.channel.invite", {"users": ["U024BE7LH", "Kim@Example.com"]},
+         {"users": ["U024BE7LH", "kim@example.com"]}),
         ("linear.issue.create", {"title": "x", "priority": "High"}, {"title": "x", "priority": 2}),
-        (
-            "asana.task.create",
-            {"name": "Book venue", "assignee": "Kim@Example.COM"},
-            {"name": "Book venue", "assignee": "kim@example.com"},
-        ),
+        ("asana.task.create", {"name": "Book venue", "assignee": "Kim@Example.COM"},
+         {"name": "Book venue", "assignee": "kim@example.com"}),
         ("apollo.contact.add_to_sequence", {"sequence": "  Q4   Outbound "}, {"sequence": "Q4 Outbound"}),
     ],
 )
