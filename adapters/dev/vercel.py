@@ -100,7 +100,8 @@ def value_ref_of(value: str) -> str | None:
     if not _REF.match(value):
         raise ValidationFailedError(
             "vercel: a secret reference must look like secret://NAME (A-Z, 0-9, _)",
-            hint="then set SOPHIA_VERCEL_ENV_NAME to the value", details={"field": "value"},
+            hint="then set SOPHIA_VERCEL_ENV_NAME to the value",
+            details={"field": "value"},
         )
     return value
 
@@ -140,8 +141,10 @@ def _targets(entry: Mapping[str, Any]) -> list[str]:
 def _plain(entry: Mapping[str, Any], key: str, environment: str) -> bool:
     """A project-wide variable ``key`` in ``environment`` (not branch- or custom-env-scoped)."""
     return (
-        entry.get("key") == key and environment in _targets(entry)
-        and not entry.get("gitBranch") and not entry.get("customEnvironmentIds")
+        entry.get("key") == key
+        and environment in _targets(entry)
+        and not entry.get("gitBranch")
+        and not entry.get("customEnvironmentIds")
     )
 
 
@@ -196,23 +199,38 @@ class VercelAdapter(PlatformAdapter):
 
     # -- plumbing ------------------------------------------------------------------------
     def _client(self) -> PlatformClient:
-        return self._clients.get(lambda: make_client(
-            "vercel", default_base_url=DEFAULT_BASE_URL,
-            auth=lambda: credential_for("vercel").auth_headers(), credential_var="SOPHIA_VERCEL_TOKEN",
-            transport=self._transport, sleep=self._sleep,
-        ))
+        return self._clients.get(
+            lambda: make_client(
+                "vercel",
+                default_base_url=DEFAULT_BASE_URL,
+                auth=lambda: credential_for("vercel").auth_headers(),
+                credential_var="SOPHIA_VERCEL_TOKEN",
+                transport=self._transport,
+                sleep=self._sleep,
+            )
+        )
 
     @property
     def breaker(self) -> CircuitBreaker:
         """The process-wide circuit breaker of the Vercel client."""
         return breaker_for(self.name)
 
-    async def _req(self, method: str, path: str, *, action: str, target: str | None = None,
-                   params: Mapping[str, Any] | None = None, json: Any = None) -> Reply:
+    async def _req(
+        self,
+        method: str,
+        path: str,
+        *,
+        action: str,
+        target: str | None = None,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+    ) -> Reply:
         query = dict(params or {})
         if self.team_id:
             query["teamId"] = self.team_id
-        return await self._client().request(method, path, action=action, target=target, params=query, json=json)
+        return await self._client().request(
+            method, path, action=action, target=target, params=query, json=json
+        )
 
     async def aclose(self) -> None:
         """Close this loop's connection pool."""
@@ -237,13 +255,19 @@ class VercelAdapter(PlatformAdapter):
 
     # -- env -------------------------------------------------------------------------------
     async def _find_env(self, project: str, key: str, environment: str, action: str) -> dict[str, Any] | None:
-        reply = await self._req("GET", f"/v10/projects/{self._path(project)}/env", action=action, target=project)
+        reply = await self._req(
+            "GET", f"/v10/projects/{self._path(project)}/env", action=action, target=project
+        )
         return next((e for e in _items(reply.data, "envs") if _plain(e, key, environment)), None)
 
     async def _env_state(self, project: str, key: str, environment: str, action: str) -> State:
         entry = await self._find_env(project, key, environment, action)
-        return {"key": key, "environment": environment, "exists": entry is not None,
-                "value_ref": _ref_in(entry.get("comment")) if entry else None}
+        return {
+            "key": key,
+            "environment": environment,
+            "exists": entry is not None,
+            "value_ref": _ref_in(entry.get("comment")) if entry else None,
+        }
 
     async def observe_env(self, call: ActionCall) -> State:
         """``{"key", "environment", "exists", "value_ref"}``; the value itself is never read."""
@@ -274,8 +298,13 @@ class VercelAdapter(PlatformAdapter):
             body = {"value": value}
             if ref or _ref_in(entry.get("comment")):
                 body["comment"] = _with_ref(entry.get("comment"), ref)
-            await self._req("PATCH", f"/v9/projects/{self._path(project)}/env/{quote(str(entry['id']), safe='')}",
-                            action=call.action, target=project, json=body)
+            await self._req(
+                "PATCH",
+                f"/v9/projects/{self._path(project)}/env/{quote(str(entry['id']), safe='')}",
+                action=call.action,
+                target=project,
+                json=body,
+            )
         else:
             await self._narrow(project, entry, env, call.action)
             kind = "sensitive" if entry.get("type") == "sensitive" and env != "development" else "encrypted"
@@ -287,8 +316,13 @@ class VercelAdapter(PlatformAdapter):
 
     async def _narrow(self, project: str, entry: Mapping[str, Any], env: str, action: str) -> None:
         remaining = [t for t in _targets(entry) if t != env]
-        await self._req("PATCH", f"/v9/projects/{self._path(project)}/env/{quote(str(entry['id']), safe='')}",
-                        action=action, target=project, json={"target": remaining})
+        await self._req(
+            "PATCH",
+            f"/v9/projects/{self._path(project)}/env/{quote(str(entry['id']), safe='')}",
+            action=action,
+            target=project,
+            json={"target": remaining},
+        )
 
     async def do_env_unset(self, call: ActionCall, before: State) -> State:
         """Delete the variable, or drop this environment from a multi-environment one."""
@@ -296,8 +330,12 @@ class VercelAdapter(PlatformAdapter):
         entry = await self._find_env(project, key, env, call.action)
         if entry is not None:
             if _targets(entry) == [env]:
-                await self._req("DELETE", f"/v9/projects/{self._path(project)}/env/{quote(str(entry['id']), safe='')}",
-                                action=call.action, target=project)
+                await self._req(
+                    "DELETE",
+                    f"/v9/projects/{self._path(project)}/env/{quote(str(entry['id']), safe='')}",
+                    action=call.action,
+                    target=project,
+                )
             else:
                 await self._narrow(project, entry, env, call.action)
         return await self._env_state(project, key, env, call.action)
@@ -312,17 +350,24 @@ class VercelAdapter(PlatformAdapter):
 
     @staticmethod
     def _production_id(project: Mapping[str, Any]) -> str | None:
-        targets = _obj(project.get("targets"))
-        production = targets.get("production") if isinstance(targets, dict) else None
-        if isinstance(production, dict) and isinstance(production.get("id"), str):
-            return production["id"]
-        return None
+        ident = _obj(_obj(project.get("targets")).get("production")).get("id")
+        return ident if isinstance(ident, str) else None
 
-    async def _previous_production(self, project_id: str, current: str | None, action: str, target: str) -> str | None:
+    async def _previous_production(
+        self, project_id: str, current: str | None, action: str, target: str
+    ) -> str | None:
         reply = await self._req(
-            "GET", "/v6/deployments", action=action, target=target,
-            params={"projectId": project_id, "target": "production", "state": "READY",
-                    "rollbackCandidate": "true", "limit": 20},
+            "GET",
+            "/v6/deployments",
+            action=action,
+            target=target,
+            params={
+                "projectId": project_id,
+                "target": "production",
+                "state": "READY",
+                "rollbackCandidate": "true",
+                "limit": 20,
+            },
         )
         for item in _items(reply.data, "deployments"):
             uid = item.get("uid") or item.get("id")
@@ -338,7 +383,9 @@ class VercelAdapter(PlatformAdapter):
         state: dict[str, Any] = {"production_deployment_id": current}
         if call.action == "vercel.deployment.rollback" and not call.params.get("deployment_id"):
             project_id = self._project_ids.get(name, name)
-            state["previous_deployment_id"] = await self._previous_production(project_id, current, call.action, name)
+            state["previous_deployment_id"] = await self._previous_production(
+                project_id, current, call.action, name
+            )
         return state
 
     async def _promote(self, call: ActionCall, before: State, deployment_id: str) -> State:
@@ -347,8 +394,12 @@ class VercelAdapter(PlatformAdapter):
             if name not in self._project_ids:
                 await self._project(name, call.action)
             project_id = quote(self._project_ids.get(name, name), safe="")
-            await self._req("POST", f"/v10/projects/{project_id}/promote/{quote(deployment_id, safe='')}",
-                            action=call.action, target=name)
+            await self._req(
+                "POST",
+                f"/v10/projects/{project_id}/promote/{quote(deployment_id, safe='')}",
+                action=call.action,
+                target=name,
+            )
         waited = 0.0
         while True:
             after = await self.observe_deployment(call)
@@ -374,8 +425,13 @@ class VercelAdapter(PlatformAdapter):
         params: dict[str, Any] = {"limit": 100}
         seen: set[Any] = set()
         for _ in range(_MAX_PAGES):
-            reply = await self._req("GET", f"/v9/projects/{self._path(project)}/domains", action=call.action,
-                                    target=project, params=params)
+            reply = await self._req(
+                "GET",
+                f"/v9/projects/{self._path(project)}/domains",
+                action=call.action,
+                target=project,
+                params=params,
+            )
             names |= {d["name"] for d in _items(reply.data, "domains") if isinstance(d.get("name"), str)}
             pagination = reply.data.get("pagination") if isinstance(reply.data, dict) else None
             nxt = pagination.get("next") if isinstance(pagination, dict) else None
@@ -388,15 +444,24 @@ class VercelAdapter(PlatformAdapter):
     async def do_domain_add(self, call: ActionCall, before: State) -> State:
         """Attach the domain (Vercel then asks for DNS verification if it is external)."""
         project = self.project_of(call.target)
-        await self._req("POST", f"/v10/projects/{self._path(project)}/domains", action=call.action,
-                        target=project, json={"name": call.params["domain"]})
+        await self._req(
+            "POST",
+            f"/v10/projects/{self._path(project)}/domains",
+            action=call.action,
+            target=project,
+            json={"name": call.params["domain"]},
+        )
         return await self.observe_domain(call)
 
     async def do_domain_remove(self, call: ActionCall, before: State) -> State:
         """Detach the domain from the project (the domain stays in the account)."""
         project = self.project_of(call.target)
-        await self._req("DELETE", f"/v9/projects/{self._path(project)}/domains/{quote(call.params['domain'], safe='')}",
-                        action=call.action, target=project)
+        await self._req(
+            "DELETE",
+            f"/v9/projects/{self._path(project)}/domains/{quote(call.params['domain'], safe='')}",
+            action=call.action,
+            target=project,
+        )
         return await self.observe_domain(call)
 
     # -- planning ----------------------------------------------------------------------------
@@ -413,13 +478,19 @@ class VercelAdapter(PlatformAdapter):
                 hint="`sophia-iac status vercel` lists projects; check the key and environment",
             )
         elif verb == "domain.add" and p["domain"] in b.get("domains", []):
-            raise ValidationFailedError(f"vercel: {p['domain']} is already on {project}", hint="nothing to do")
+            raise ValidationFailedError(
+                f"vercel: {p['domain']} is already on {project}", hint="nothing to do"
+            )
         elif verb == "domain.remove" and p["domain"] not in b.get("domains", []):
             raise ValidationFailedError(
                 f"vercel: {p['domain']} is not on {project}",
                 hint=f"domains on {project}: {', '.join(b.get('domains', [])) or 'none'}",
             )
-        elif verb == "deployment.rollback" and not p.get("deployment_id") and not b.get("previous_deployment_id"):
+        elif (
+            verb == "deployment.rollback"
+            and not p.get("deployment_id")
+            and not b.get("previous_deployment_id")
+        ):
             raise ValidationFailedError(
                 f"vercel: {project} has no earlier READY production deployment to roll back to",
                 hint="name one: `roll back <project> to dpl_…`",
@@ -430,8 +501,12 @@ class VercelAdapter(PlatformAdapter):
         verb = call.action.removeprefix("vercel.")
         p, b = call.params, dict(before or {})
         if verb == "env.set":
-            return {"key": p["key"], "environment": p["environment"], "exists": True,
-                    "value_ref": value_ref_of(p["value"])}
+            return {
+                "key": p["key"],
+                "environment": p["environment"],
+                "exists": True,
+                "value_ref": value_ref_of(p["value"]),
+            }
         if verb == "env.unset":
             return {"key": p["key"], "environment": p["environment"], "exists": False, "value_ref": None}
         if verb == "deployment.promote":
@@ -451,14 +526,21 @@ class VercelAdapter(PlatformAdapter):
             reply = await self._req("GET", "/v10/projects", action="vercel.status", params={"limit": "100"})
             for item in _items(reply.data, "projects"):
                 if isinstance(item.get("name"), str):
-                    projects.append({"name": item["name"], "id": item.get("id"),
-                                     "production_deployment_id": self._production_id(item)})
+                    projects.append(
+                        {
+                            "name": item["name"],
+                            "id": item.get("id"),
+                            "production_deployment_id": self._production_id(item),
+                        }
+                    )
         except SophiaError as exc:
-            return PlatformStatus(self.name, healthy=False, message=str(exc),
-                                  details={"circuit": self.breaker.snapshot()})
+            return PlatformStatus(
+                self.name, healthy=False, message=str(exc), details={"circuit": self.breaker.snapshot()}
+            )
         who = (user.data or {}).get("user", {}) if isinstance(user.data, dict) else {}
         return PlatformStatus(
-            self.name, healthy=True,
+            self.name,
+            healthy=True,
             message=f"signed in as {who.get('username') or '?'}, {len(projects)} project(s)",
             inventory={"project": projects},
             details={"circuit": self.breaker.snapshot(), "team_id": self.team_id},
@@ -468,8 +550,13 @@ class VercelAdapter(PlatformAdapter):
         """Verify ``x-vercel-signature`` (HMAC-SHA1), dedupe on the payload id, report changes."""
         verified = await accept("vercel", request, webhook_secret("vercel"), self.delivery_log)
         changes = vercel_changes(verified.event_type, verified.payload)
-        return WebhookResult("vercel", verified.delivery_id, verified.event_type, changes,
-                             summary=f"{verified.event_type}: {len(changes)} change(s)")
+        return WebhookResult(
+            "vercel",
+            verified.delivery_id,
+            verified.event_type,
+            changes,
+            summary=f"{verified.event_type}: {len(changes)} change(s)",
+        )
 
 
 def _text(value: object, limit: int = 200) -> str | None:
@@ -486,14 +573,25 @@ def vercel_changes(event_type: str, payload: Mapping[str, Any]) -> list[Observed
     kind, _, verb = event_type.partition(".")
     if kind == "deployment" and deployment:
         name = _text(project.get("name")) or _text(deployment.get("name")) or _text(project.get("id")) or "?"
-        state = {"deployment_id": _text(deployment.get("id")), "project_id": _text(project.get("id")),
-                 "target": _text(body.get("target")), "url": _text(deployment.get("url"))}
+        state = {
+            "deployment_id": _text(deployment.get("id")),
+            "project_id": _text(project.get("id")),
+            "target": _text(body.get("target")),
+            "url": _text(deployment.get("url")),
+        }
         return [ObservedChange("deployment", name, state, verb=verb or "updated", actor=actor)]
     if kind == "project" and project and verb in ("created", "removed"):
         name = _text(project.get("name")) or _text(project.get("id")) or "?"
         gone = verb == "removed"
-        return [ObservedChange("project", name, None if gone else {"id": _text(project.get("id")), "name": name},
-                               verb=verb, actor=actor)]
+        return [
+            ObservedChange(
+                "project",
+                name,
+                None if gone else {"id": _text(project.get("id")), "name": name},
+                verb=verb,
+                actor=actor,
+            )
+        ]
     domain = _obj(body.get("domain"))
     if kind == "domain" and domain:
         name = _text(domain.get("name")) or "?"

@@ -57,7 +57,9 @@ __all__ = ["DOCUMENTS", "GraphQLStatusTransport", "LinearAdapter", "linear_chang
 
 DEFAULT_BASE_URL = "https://api.linear.app"
 
-_PROJECT_FIELDS = "fragment ProjectFields on Project { id name archivedAt trashed teams(first: 10) { nodes { key name } } }"
+_PROJECT_FIELDS = (
+    "fragment ProjectFields on Project { id name archivedAt trashed teams(first: 10) { nodes { key name } } }"
+)
 _ISSUE_FIELDS = "fragment IssueFields on Issue { id identifier title priority archivedAt team { key name } }"
 
 #: Every GraphQL document the adapter sends (the tests validate each against the schema).
@@ -68,36 +70,50 @@ DOCUMENTS: dict[str, str] = {
     "project": """query SophiaProject($name: String!) {
   projects(filter: {name: {eqIgnoreCase: $name}}, includeArchived: true, first: 20) {
     nodes { ...ProjectFields } } }
-""" + _PROJECT_FIELDS,
+"""
+    + _PROJECT_FIELDS,
     "project_create": """mutation SophiaProjectCreate($name: String!, $teamId: String!) {
   projectCreate(input: {name: $name, teamIds: [$teamId]}) { success project { ...ProjectFields } } }
-""" + _PROJECT_FIELDS,
+"""
+    + _PROJECT_FIELDS,
     "project_archive": """mutation SophiaProjectArchive($id: String!) {
   projectArchive(id: $id, trash: false) { success entity { ...ProjectFields } } }
-""" + _PROJECT_FIELDS,
+"""
+    + _PROJECT_FIELDS,
     "project_unarchive": """mutation SophiaProjectUnarchive($id: String!) {
   projectUnarchive(id: $id) { success entity { ...ProjectFields } } }
-""" + _PROJECT_FIELDS,
+"""
+    + _PROJECT_FIELDS,
     "open_issue": """query SophiaOpenIssue($team: String!, $title: String!) {
   issues(filter: {team: {or: [{key: {eqIgnoreCase: $team}}, {name: {eqIgnoreCase: $team}}]},
                   title: {eq: $title}, completedAt: {null: true}, canceledAt: {null: true}}, first: 5) {
     nodes { ...IssueFields } } }
-""" + _ISSUE_FIELDS,
+"""
+    + _ISSUE_FIELDS,
     "issue": """query SophiaIssue($id: String!) { issue(id: $id) { ...IssueFields } }
-""" + _ISSUE_FIELDS,
+"""
+    + _ISSUE_FIELDS,
     "issue_create": """mutation SophiaIssueCreate($teamId: String!, $title: String!, $priority: Int) {
   issueCreate(input: {teamId: $teamId, title: $title, priority: $priority}) { success issue { ...IssueFields } } }
-""" + _ISSUE_FIELDS,
+"""
+    + _ISSUE_FIELDS,
     "status": """query SophiaStatus {
   viewer { id name }
   organization { name urlKey }
   teams(first: 100) { nodes { id key name } }
   projects(first: 100, includeArchived: true) { nodes { ...ProjectFields } } }
-""" + _PROJECT_FIELDS,
+"""
+    + _PROJECT_FIELDS,
 }
 
-_STATUS_OF_ERROR = {"ratelimited": 429, "authentication error": 401, "forbidden": 403,
-                    "RATELIMITED": 429, "AUTHENTICATION_ERROR": 401, "FORBIDDEN": 403}
+_STATUS_OF_ERROR = {
+    "ratelimited": 429,
+    "authentication error": 401,
+    "forbidden": 403,
+    "RATELIMITED": 429,
+    "AUTHENTICATION_ERROR": 401,
+    "FORBIDDEN": 403,
+}
 _PROJECT_NAME = re.compile(r"^\S(?:.{0,253}\S)?$")
 _DELIVERIES = MemoryDeliveryLog()
 
@@ -131,8 +147,14 @@ class GraphQLStatusTransport(httpx.AsyncBaseTransport):
         errors = body.get("errors") if isinstance(body, dict) else None
         if isinstance(errors, list) and errors and isinstance(errors[0], dict):
             ext = _obj(errors[0].get("extensions"))
-            status = _STATUS_OF_ERROR.get(str(ext.get("type")), _STATUS_OF_ERROR.get(str(ext.get("code")), 200))
-        headers = [(k, v) for k, v in response.headers.items() if k.lower() not in ("content-length", "content-encoding")]
+            status = _STATUS_OF_ERROR.get(
+                str(ext.get("type")), _STATUS_OF_ERROR.get(str(ext.get("code")), 200)
+            )
+        headers = [
+            (k, v)
+            for k, v in response.headers.items()
+            if k.lower() not in ("content-length", "content-encoding")
+        ]
         return httpx.Response(status, headers=headers, content=content, request=request)
 
     async def aclose(self) -> None:
@@ -142,16 +164,26 @@ class GraphQLStatusTransport(httpx.AsyncBaseTransport):
 def _project_state(node: Mapping[str, Any]) -> dict[str, Any]:
     teams = (node.get("teams") or {}).get("nodes") or [] if isinstance(node.get("teams"), dict) else []
     first = teams[0] if teams and isinstance(teams[0], dict) else {}
-    return {"id": node.get("id"), "name": node.get("name"), "team": first.get("key"), "team_name": first.get("name"),
-            "archived": bool(node.get("archivedAt") or node.get("trashed"))}
+    return {
+        "id": node.get("id"),
+        "name": node.get("name"),
+        "team": first.get("key"),
+        "team_name": first.get("name"),
+        "archived": bool(node.get("archivedAt") or node.get("trashed")),
+    }
 
 
 def _issue_state(node: Mapping[str, Any]) -> dict[str, Any]:
     team = _obj(node.get("team"))
     priority = node.get("priority")
-    return {"id": node.get("id"), "identifier": node.get("identifier"), "title": node.get("title"),
-            "priority": int(priority) if isinstance(priority, (int, float)) else None,
-            "team": team.get("key"), "team_name": team.get("name")}
+    return {
+        "id": node.get("id"),
+        "identifier": node.get("identifier"),
+        "title": node.get("title"),
+        "priority": int(priority) if isinstance(priority, (int, float)) else None,
+        "team": team.get("key"),
+        "team_name": team.get("name"),
+    }
 
 
 class LinearAdapter(PlatformAdapter):
@@ -191,9 +223,12 @@ class LinearAdapter(PlatformAdapter):
         client = self._clients.get(loop)
         if client is None:
             client = self._clients[loop] = make_client(
-                "linear", default_base_url=DEFAULT_BASE_URL,
-                auth=lambda: credential_for("linear").auth_headers(), credential_var="SOPHIA_LINEAR_TOKEN",
-                transport=GraphQLStatusTransport(self._transport), sleep=self._sleep,
+                "linear",
+                default_base_url=DEFAULT_BASE_URL,
+                auth=lambda: credential_for("linear").auth_headers(),
+                credential_var="SOPHIA_LINEAR_TOKEN",
+                transport=GraphQLStatusTransport(self._transport),
+                sleep=self._sleep,
             )
         return client
 
@@ -203,14 +238,22 @@ class LinearAdapter(PlatformAdapter):
         if client is not None:
             await client.aclose()
 
-    async def _graphql(self, document: str, variables: Mapping[str, Any], *, action: str,
-                       target: str | None = None) -> dict[str, Any]:
+    async def _graphql(
+        self, document: str, variables: Mapping[str, Any], *, action: str, target: str | None = None
+    ) -> dict[str, Any]:
         """Send one :data:`DOCUMENTS` entry; return ``data`` or raise naming action and target."""
         text = DOCUMENTS[document]
         read = text.lstrip().startswith("query")
         reply = await self._client().request(
-            "POST", "/graphql", action=action, target=target,
-            json={"query": text, "variables": dict(variables), "operationName": text.split()[1].split("(")[0]},
+            "POST",
+            "/graphql",
+            action=action,
+            target=target,
+            json={
+                "query": text,
+                "variables": dict(variables),
+                "operationName": text.split()[1].split("(")[0],
+            },
             # A query is a read, safe to repeat; Linear takes no idempotency key, so this only says so.
             idempotency_key=f"read-{uuid.uuid4()}" if read else None,
         )
@@ -220,19 +263,29 @@ class LinearAdapter(PlatformAdapter):
             messages = []
             for err in errors[:3]:
                 ext = _obj(err.get("extensions"))
-                messages.append(scrub(str(ext.get("userPresentableMessage") or err.get("message") or "error"))[:160])
+                messages.append(
+                    scrub(str(ext.get("userPresentableMessage") or err.get("message") or "error"))[:160]
+                )
             said = "; ".join(messages)
             details = {"platform": "linear", "action": action, "errors": messages}
             if any("not found" in m.lower() for m in messages):
-                raise NotFoundError(f"linear: {target or 'the resource'} not found ({action}): {said}",
-                                    hint="check the name; `sophia-iac status linear` lists projects and teams",
-                                    details=details)
-            raise AdapterError(f"linear rejected {action}" + (f" on {target}" if target else "") + f": {said}",
-                               hint="Linear refused the request as sent; see its message", details=details)
+                raise NotFoundError(
+                    f"linear: {target or 'the resource'} not found ({action}): {said}",
+                    hint="check the name; `sophia-iac status linear` lists projects and teams",
+                    details=details,
+                )
+            raise AdapterError(
+                f"linear rejected {action}" + (f" on {target}" if target else "") + f": {said}",
+                hint="Linear refused the request as sent; see its message",
+                details=details,
+            )
         data = body.get("data")
         if not isinstance(data, dict):
-            raise AdapterError(f"linear returned no data for {action}", hint="Linear or a proxy is misbehaving; retry",
-                               details={"platform": "linear", "action": action})
+            raise AdapterError(
+                f"linear returned no data for {action}",
+                hint="Linear or a proxy is misbehaving; retry",
+                details={"platform": "linear", "action": action},
+            )
         return data
 
     # -- teams -----------------------------------------------------------------------------
@@ -244,8 +297,10 @@ class LinearAdapter(PlatformAdapter):
         nodes = [n for n in (data.get("teams") or {}).get("nodes") or [] if isinstance(n, dict)]
         exact = [n for n in nodes if str(n.get("key", "")).lower() == team.lower()] or nodes
         if not exact:
-            raise NotFoundError(f"linear: no team {team!r}", hint="use the team's key (ENG) or name; "
-                                "`sophia-iac status linear` lists teams")
+            raise NotFoundError(
+                f"linear: no team {team!r}",
+                hint="use the team's key (ENG) or name; `sophia-iac status linear` lists teams",
+            )
         self._teams[team.lower()] = exact[0]
         return exact[0]
 
@@ -255,8 +310,11 @@ class LinearAdapter(PlatformAdapter):
         """A project name: 1–255 characters, trimmed, inner whitespace collapsed."""
         name = " ".join((target or "").split())
         if not _PROJECT_NAME.match(name):
-            raise ValidationFailedError(f"linear: {target!r} is not a project name",
-                                        hint="give the project's name (1-255 characters)", details={"field": "target"})
+            raise ValidationFailedError(
+                f"linear: {target!r} is not a project name",
+                hint="give the project's name (1-255 characters)",
+                details={"field": "target"},
+            )
         return name
 
     async def observe_project(self, call: ActionCall) -> State:
@@ -274,7 +332,9 @@ class LinearAdapter(PlatformAdapter):
         """``projectCreate`` for the team; then read the project back by name."""
         name = self.project_name(call.target)
         team = await self._team(call.params["team"], call.action)
-        await self._graphql("project_create", {"name": name, "teamId": team["id"]}, action=call.action, target=name)
+        await self._graphql(
+            "project_create", {"name": name, "teamId": team["id"]}, action=call.action, target=name
+        )
         return await self.observe_project(call)
 
     async def _archive(self, document: str, call: ActionCall, before: State) -> State:
@@ -294,8 +354,9 @@ class LinearAdapter(PlatformAdapter):
     async def observe_issue(self, call: ActionCall) -> State:
         """The team's open issue with exactly this title (None when there is none)."""
         team = (call.target or "").strip()
-        data = await self._graphql("open_issue", {"team": team, "title": call.params["title"]},
-                                   action=call.action, target=team)
+        data = await self._graphql(
+            "open_issue", {"team": team, "title": call.params["title"]}, action=call.action, target=team
+        )
         nodes = [n for n in (data.get("issues") or {}).get("nodes") or [] if isinstance(n, dict)]
         return _issue_state(nodes[0]) if nodes else None
 
@@ -303,8 +364,12 @@ class LinearAdapter(PlatformAdapter):
         """``issueCreate``; then read the new issue back by its id."""
         p = call.params
         team = await self._team((call.target or "").strip(), call.action)
-        data = await self._graphql("issue_create", {"teamId": team["id"], "title": p["title"], "priority": p["priority"]},
-                                   action=call.action, target=call.target)
+        data = await self._graphql(
+            "issue_create",
+            {"teamId": team["id"], "title": p["title"], "priority": p["priority"]},
+            action=call.action,
+            target=call.target,
+        )
         issue = (data.get("issueCreate") or {}).get("issue") or {}
         if not isinstance(issue.get("id"), str):
             return await self.observe_issue(call)
@@ -328,12 +393,14 @@ class LinearAdapter(PlatformAdapter):
         if verb == "project.create":
             if before is not None:
                 tail = " (archived: unarchive it instead)" if before.get("archived") else ""
-                raise ValidationFailedError(f"linear: project {name!r} already exists{tail}",
-                                            hint="choose another name")
+                raise ValidationFailedError(
+                    f"linear: project {name!r} already exists{tail}", hint="choose another name"
+                )
             return
         if before is None:
-            raise ValidationFailedError(f"linear: no project named {name!r}",
-                                        hint="`sophia-iac status linear` lists projects")
+            raise ValidationFailedError(
+                f"linear: no project named {name!r}", hint="`sophia-iac status linear` lists projects"
+            )
         if verb == "project.archive" and before.get("archived"):
             raise ValidationFailedError(f"linear: {name!r} is already archived", hint="nothing to do")
         if verb == "project.unarchive" and not before.get("archived"):
@@ -355,7 +422,10 @@ class LinearAdapter(PlatformAdapter):
             return expected is None and observed is None
         for key, value in expected.items():
             if key == "team":
-                names = {str(observed.get("team") or "").lower(), str(observed.get("team_name") or "").lower()}
+                names = {
+                    str(observed.get("team") or "").lower(),
+                    str(observed.get("team_name") or "").lower(),
+                }
                 if str(value).lower() not in names:
                     return False
             elif observed.get(key) != value:
@@ -368,16 +438,24 @@ class LinearAdapter(PlatformAdapter):
         try:
             data = await self._graphql("status", {}, action="linear.status")
         except SophiaError as exc:
-            return PlatformStatus(self.name, healthy=False, message=str(exc), details={"circuit": self.breaker.snapshot()})
-        teams = [{"name": t.get("key"), "id": t.get("id"), "title": t.get("name")}
-                 for t in (data.get("teams") or {}).get("nodes") or [] if isinstance(t, dict) and t.get("key")]
-        projects = [_project_state(n) for n in (data.get("projects") or {}).get("nodes") or [] if isinstance(n, dict)]
+            return PlatformStatus(
+                self.name, healthy=False, message=str(exc), details={"circuit": self.breaker.snapshot()}
+            )
+        teams = [
+            {"name": t.get("key"), "id": t.get("id"), "title": t.get("name")}
+            for t in (data.get("teams") or {}).get("nodes") or []
+            if isinstance(t, dict) and t.get("key")
+        ]
+        projects = [
+            _project_state(n) for n in (data.get("projects") or {}).get("nodes") or [] if isinstance(n, dict)
+        ]
         org = _obj(data.get("organization"))
         viewer = _obj(data.get("viewer"))
         return PlatformStatus(
-            self.name, healthy=True,
+            self.name,
+            healthy=True,
             message=f"{org.get('name') or '?'} as {viewer.get('name') or '?'}: {len(teams)} team(s), "
-                    f"{len(projects)} project(s)",
+            f"{len(projects)} project(s)",
             inventory={"team": teams, "project": [p for p in projects if p.get("name")]},
             details={"circuit": self.breaker.snapshot(), "workspace": org.get("urlKey")},
         )
@@ -386,8 +464,13 @@ class LinearAdapter(PlatformAdapter):
         """Verify ``Linear-Signature`` and ``webhookTimestamp`` (±60 s), dedupe on ``Linear-Delivery``."""
         verified = await accept("linear", request, webhook_secret("linear"), self.delivery_log)
         changes = linear_changes(verified.payload)
-        return WebhookResult("linear", verified.delivery_id, verified.event_type, changes,
-                             summary=f"{verified.event_type}: {len(changes)} change(s)")
+        return WebhookResult(
+            "linear",
+            verified.delivery_id,
+            verified.event_type,
+            changes,
+            summary=f"{verified.event_type}: {len(changes)} change(s)",
+        )
 
 
 _VERBS = {"create": "created", "update": "updated", "remove": "removed"}
@@ -407,15 +490,26 @@ def linear_changes(payload: Mapping[str, Any]) -> list[ObservedChange]:
     state: dict[str, Any] | None
     if kind == "Project" and data:
         name = _text(data.get("name")) or _text(data.get("id")) or "?"
-        state = None if verb == "removed" else {"id": _text(data.get("id")), "name": name,
-                                                "archived": bool(data.get("archivedAt"))}
+        state = (
+            None
+            if verb == "removed"
+            else {"id": _text(data.get("id")), "name": name, "archived": bool(data.get("archivedAt"))}
+        )
         return [ObservedChange("project", name, state, verb=verb, actor=actor)]
     if kind == "Issue" and data:
         name = _text(data.get("identifier")) or _text(data.get("id")) or "?"
         team = _obj(data.get("team"))
         priority = data.get("priority")
-        state = None if verb == "removed" else {
-            "id": _text(data.get("id")), "identifier": name, "title": _text(data.get("title")),
-            "priority": int(priority) if isinstance(priority, (int, float)) else None, "team": _text(team.get("key"))}
+        state = (
+            None
+            if verb == "removed"
+            else {
+                "id": _text(data.get("id")),
+                "identifier": name,
+                "title": _text(data.get("title")),
+                "priority": int(priority) if isinstance(priority, (int, float)) else None,
+                "team": _text(team.get("key")),
+            }
+        )
         return [ObservedChange("issue", name, state, verb=verb, actor=actor)]
     return []

@@ -70,10 +70,22 @@ _CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{6,}$")
 _CHANNEL_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,79}$")
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{6,}$")
 _MAX_PAGES = 50
-_AUTH_ERRORS = frozenset({"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired",
-                          "no_permission", "not_allowed_token_type"})
-_IDEMPOTENT_OK = {"conversations.archive": "already_archived", "conversations.unarchive": "not_archived",
-                  "conversations.invite": "already_in_channel"}
+_AUTH_ERRORS = frozenset(
+    {
+        "invalid_auth",
+        "not_authed",
+        "account_inactive",
+        "token_revoked",
+        "token_expired",
+        "no_permission",
+        "not_allowed_token_type",
+    }
+)
+_IDEMPOTENT_OK = {
+    "conversations.archive": "already_archived",
+    "conversations.unarchive": "not_archived",
+    "conversations.invite": "already_in_channel",
+}
 #: slack-sdk logs request headers at DEBUG with only ``Authorization`` redacted; this logger is
 #: pinned at INFO so the ``token`` header the contract wants is never written anywhere.
 _SDK_LOGGER = logging.getLogger("sophia_iac.adapters.slack.sdk")
@@ -108,24 +120,35 @@ def _retry_handlers(sleep: Sleep, max_wait: float, waits: list[float]) -> list[A
         def _wait(self, state: Any, response: Any) -> float:
             values = {k.lower(): v for k, v in (response.headers or {}).items()}.get("retry-after") or [None]
             after = parse_retry_after(values[0] if isinstance(values, list) else values)
-            return after if after is not None else random.random() * min(20.0, 2.0 ** state.current_attempt)
+            return after if after is not None else random.random() * min(20.0, 2.0**state.current_attempt)
 
-        async def _can_retry_async(self, *, state: Any, request: Any, response: Any = None, error: Any = None) -> bool:
-            return bool(await super()._can_retry_async(state=state, request=request, response=response, error=error)
-                        and self._wait(state, response) <= max_wait)
+        async def _can_retry_async(
+            self, *, state: Any, request: Any, response: Any = None, error: Any = None
+        ) -> bool:
+            return bool(
+                await super()._can_retry_async(state=state, request=request, response=response, error=error)
+                and self._wait(state, response) <= max_wait
+            )
 
-        async def prepare_for_next_attempt_async(self, *, state: Any, request: Any, response: Any = None,
-                                                 error: Any = None) -> None:
+        async def prepare_for_next_attempt_async(
+            self, *, state: Any, request: Any, response: Any = None, error: Any = None
+        ) -> None:
             await pause(state, self._wait(state, response))
 
     class ReadsOnly:
-        async def _can_retry_async(self, *, state: Any, request: Any, response: Any = None, error: Any = None) -> bool:
-            return str(request.method).upper() == "GET" and bool(await super()._can_retry_async(  # type: ignore[misc]
-                state=state, request=request, response=response, error=error))
+        async def _can_retry_async(
+            self, *, state: Any, request: Any, response: Any = None, error: Any = None
+        ) -> bool:
+            return str(request.method).upper() == "GET" and bool(
+                await super()._can_retry_async(  # type: ignore[misc]
+                    state=state, request=request, response=response, error=error
+                )
+            )
 
-        async def prepare_for_next_attempt_async(self, *, state: Any, request: Any, response: Any = None,
-                                                 error: Any = None) -> None:
-            await pause(state, random.random() * 2.0 ** state.current_attempt)
+        async def prepare_for_next_attempt_async(
+            self, *, state: Any, request: Any, response: Any = None, error: Any = None
+        ) -> None:
+            await pause(state, random.random() * 2.0**state.current_attempt)
 
     class ServerError(ReadsOnly, AsyncServerErrorRetryHandler):
         pass
@@ -180,23 +203,40 @@ class SlackAdapter(PlatformAdapter):
 
         token = credential_for("slack").secret.reveal()
         return AsyncWebClient(
-            token=token, base_url=base_url_for("slack", DEFAULT_BASE_URL) + "/", session=session,
-            headers={"token": token}, timeout=self.timeout, logger=_SDK_LOGGER,
+            token=token,
+            base_url=base_url_for("slack", DEFAULT_BASE_URL) + "/",
+            session=session,
+            headers={"token": token},
+            timeout=self.timeout,
+            logger=_SDK_LOGGER,
             retry_handlers=_retry_handlers(self._sleep, self.max_retry_wait, self.waits),
         )
 
-    async def _api(self, method: str, *, action: str, target: str | None = None, verb: str = "POST",
-                   data: Mapping[str, Any] | None = None, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    async def _api(
+        self,
+        method: str,
+        *,
+        action: str,
+        target: str | None = None,
+        verb: str = "POST",
+        data: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
         """One Web API call through the breaker; Slack errors become :mod:`orchestrator.errors` types."""
         import aiohttp
         from slack_sdk.errors import SlackApiError
 
         self.breaker.allow(action)
         try:
-            form, query = dict(data) if data is not None else None, dict(params) if params is not None else None
+            form, query = (
+                dict(data) if data is not None else None,
+                dict(params) if params is not None else None,
+            )
             if self._session_factory is not None:
                 async with self._session_factory() as session:
-                    response = await self._web(session).api_call(method, http_verb=verb, data=form, params=query)
+                    response = await self._web(session).api_call(
+                        method, http_verb=verb, data=form, params=query
+                    )
             else:
                 response = await self._web(None).api_call(method, http_verb=verb, data=form, params=query)
         except SlackApiError as exc:
@@ -207,7 +247,11 @@ class SlackAdapter(PlatformAdapter):
             raise self._error(exc, method, action, target) from None
         except (TimeoutError, aiohttp.ClientError) as exc:
             self.breaker.record_failure()
-            what = "timed out" if isinstance(exc, asyncio.TimeoutError) else f"could not be reached ({type(exc).__name__})"
+            what = (
+                "timed out"
+                if isinstance(exc, asyncio.TimeoutError)
+                else f"could not be reached ({type(exc).__name__})"
+            )
             raise AdapterError(
                 f"slack {what} during {action}" + (f" on {target}" if target else ""),
                 hint="check the network and Slack's status page; nothing is assumed to have changed",
@@ -226,33 +270,54 @@ class SlackAdapter(PlatformAdapter):
             self.breaker.record_ignored()
             headers = getattr(exc.response, "headers", {}) or {}
             wait = parse_retry_after(headers.get("Retry-After") or headers.get("retry-after")) or 0.0
-            return RateLimitedError(f"slack is rate-limiting {what} (HTTP {status})",
-                                    hint=f"retry in {wait:.0f} s", details={**details, "retry_after": wait})
+            return RateLimitedError(
+                f"slack is rate-limiting {what} (HTTP {status})",
+                hint=f"retry in {wait:.0f} s",
+                details={**details, "retry_after": wait},
+            )
         if status >= 500 or not isinstance(body, dict) or not body:
             self.breaker.record_failure()
             said = f"HTTP {status}" if status >= 500 else f"an unreadable response (HTTP {status})"
-            return AdapterError(f"slack failed {what}: {said}",
-                                hint="Slack or a proxy in front of it is misbehaving; retry later", details=details)
+            return AdapterError(
+                f"slack failed {what}: {said}",
+                hint="Slack or a proxy in front of it is misbehaving; retry later",
+                details=details,
+            )
         self.breaker.record_success()
         if status == 401 or code in _AUTH_ERRORS:
-            return PlatformAuthError(f"slack rejected the credential for {what} ({code or status})",
-                                     hint="check SOPHIA_SLACK_TOKEN: it is missing, expired or revoked",
-                                     details=details)
+            return PlatformAuthError(
+                f"slack rejected the credential for {what} ({code or status})",
+                hint="check SOPHIA_SLACK_TOKEN: it is missing, expired or revoked",
+                details=details,
+            )
         if status == 403 or code == "missing_scope":
             needed = str(body["needed"]) if isinstance(body.get("needed"), str) else "a scope this needs"
-            return PlatformAuthError(f"slack refused {what} ({code or status})",
-                                     hint=f"the token in SOPHIA_SLACK_TOKEN lacks {scrub(needed)[:80]}", details=details)
+            return PlatformAuthError(
+                f"slack refused {what} ({code or status})",
+                hint=f"the token in SOPHIA_SLACK_TOKEN lacks {scrub(needed)[:80]}",
+                details=details,
+            )
         if status == 404 or code == "channel_not_found":
-            return NotFoundError(f"slack: {target or 'the channel'} not found ({action})",
-                                 hint="check the name; `sophia-iac status slack` lists channels", details=details)
+            return NotFoundError(
+                f"slack: {target or 'the channel'} not found ({action})",
+                hint="check the name; `sophia-iac status slack` lists channels",
+                details=details,
+            )
         if code in ("user_not_found", "users_not_found"):
-            return NotFoundError(f"slack: a user in {what} was not found",
-                                 hint="use user ids (U…), emails or @handles of active members", details=details)
-        return AdapterError(f"slack rejected {what}: {scrub(str(code or status))[:80]}",
-                            hint="Slack refused the request as sent; see the error code", details=details)
+            return NotFoundError(
+                f"slack: a user in {what} was not found",
+                hint="use user ids (U…), emails or @handles of active members",
+                details=details,
+            )
+        return AdapterError(
+            f"slack rejected {what}: {scrub(str(code or status))[:80]}",
+            hint="Slack refused the request as sent; see the error code",
+            details=details,
+        )
 
-    async def _pages(self, method: str, key: str, *, action: str, target: str | None,
-                     params: Mapping[str, Any]) -> list[Any]:
+    async def _pages(
+        self, method: str, key: str, *, action: str, target: str | None, params: Mapping[str, Any]
+    ) -> list[Any]:
         items: list[Any] = []
         cursor, seen = "", set()
         for _ in range(_MAX_PAGES):
@@ -279,14 +344,19 @@ class SlackAdapter(PlatformAdapter):
         if not _CHANNEL_NAME.match(name):
             raise ValidationFailedError(
                 f"slack: {target!r} is not a channel name or id",
-                hint="channel names are ≤ 80 of a-z, 0-9, '-' and '_'", details={"field": "target"},
+                hint="channel names are ≤ 80 of a-z, 0-9, '-' and '_'",
+                details={"field": "target"},
             )
         return name
 
     async def _all_channels(self, action: str, target: str | None) -> list[dict[str, Any]]:
-        found = await self._pages("conversations.list", "channels", action=action, target=target,
-                                  params={"types": "public_channel,private_channel", "exclude_archived": "false",
-                                          "limit": 1000})
+        found = await self._pages(
+            "conversations.list",
+            "channels",
+            action=action,
+            target=target,
+            params={"types": "public_channel,private_channel", "exclude_archived": "false", "limit": 1000},
+        )
         unique = {c["id"]: c for c in found if isinstance(c, dict) and isinstance(c.get("id"), str)}
         for channel in unique.values():
             if isinstance(channel.get("name"), str):
@@ -295,8 +365,9 @@ class SlackAdapter(PlatformAdapter):
 
     async def _info(self, channel_id: str, action: str, target: str | None) -> dict[str, Any] | None:
         try:
-            data = await self._api("conversations.info", action=action, target=target, verb="GET",
-                                   params={"channel": channel_id})
+            data = await self._api(
+                "conversations.info", action=action, target=target, verb="GET", params={"channel": channel_id}
+            )
         except NotFoundError:
             return None
         channel = data.get("channel")
@@ -311,22 +382,41 @@ class SlackAdapter(PlatformAdapter):
                 return channel
         return next((c for c in await self._all_channels(action, ref) if c.get("name") == ref), None)
 
-    async def _state(self, channel: Mapping[str, Any], action: str, target: str | None) -> dict[str, Any]:
-        members = await self._pages("conversations.members", "members", action=action, target=target,
-                                    params={"channel": channel["id"], "limit": 1000})
+    async def _state(self, channel: Mapping[str, Any], call: ActionCall, target: str | None) -> dict[str, Any]:
         topic = _obj(channel.get("topic"))
-        return {"id": channel["id"], "name": channel.get("name"), "is_private": bool(channel.get("is_private")),
-                "is_archived": bool(channel.get("is_archived")), "topic": topic.get("value") or "",
-                "members": sorted({m for m in members if isinstance(m, str)})}
+        state: dict[str, Any] = {
+            "id": channel["id"],
+            "name": channel.get("name"),
+            "is_private": bool(channel.get("is_private")),
+            "is_archived": bool(channel.get("is_archived")),
+            "topic": topic.get("value") or "",
+        }
+        if call.action == "slack.channel.invite":
+            # Only an invite depends on membership; a large channel's members cost many pages.
+            members = await self._pages(
+                "conversations.members",
+                "members",
+                action=call.action,
+                target=target,
+                params={"channel": channel["id"], "limit": 1000},
+            )
+            state["members"] = sorted({m for m in members if isinstance(m, str)})
+            state["invitees"] = await self._resolve_users(call.params["users"], call.action, target)
+        return state
 
     async def _resolve_users(self, users: list[str], action: str, target: str | None) -> list[str]:
         ids = {u for u in users if _USER_ID.match(u)}
         wanted = [u for u in users if u not in ids]
         if wanted:
             index: dict[str, str] = {}
-            for member in await self._pages("users.list", "members", action=action, target=target,
-                                            params={"limit": 200}):
-                if not isinstance(member, dict) or member.get("deleted") or not isinstance(member.get("id"), str):
+            for member in await self._pages(
+                "users.list", "members", action=action, target=target, params={"limit": 200}
+            ):
+                if (
+                    not isinstance(member, dict)
+                    or member.get("deleted")
+                    or not isinstance(member.get("id"), str)
+                ):
                     continue
                 profile = _obj(member.get("profile"))
                 for alias in (member.get("name"), profile.get("email"), profile.get("display_name")):
@@ -334,35 +424,37 @@ class SlackAdapter(PlatformAdapter):
                         index.setdefault(alias.lower(), member["id"])
             missing = [u for u in wanted if u.lower() not in index]
             if missing:
-                raise NotFoundError(f"slack: no active member {', '.join(missing)}",
-                                    hint="use user ids (U…), emails or @handles", details={"users": missing})
+                raise NotFoundError(
+                    f"slack: no active member {', '.join(missing)}",
+                    hint="use user ids (U…), emails or @handles",
+                    details={"users": missing},
+                )
             ids |= {index[u.lower()] for u in wanted}
         return sorted(ids)
 
     async def observe_channel(self, call: ActionCall) -> State:
-        """``{"id", "name", "is_private", "is_archived", "topic", "members"}`` (None if absent).
+        """``{"id", "name", "is_private", "is_archived", "topic"}`` (None if absent).
 
-        For ``invite`` the state also carries ``invitees``: the users resolved to ids.
+        For ``invite`` the state also carries ``members`` and ``invitees`` (the users resolved
+        to ids); other actions don't depend on membership, so it isn't paged through for them.
         """
         ref = self.channel_ref(call.target)
         channel = await self._find(ref, call.action)
-        state = await self._state(channel, call.action, ref) if channel else None
-        if state is not None and call.action == "slack.channel.invite":
-            state["invitees"] = await self._resolve_users(call.params["users"], call.action, ref)
-        return state
+        return await self._state(channel, call, ref) if channel else None
 
     async def _read_back(self, call: ActionCall, channel_id: str) -> State:
         channel = await self._info(channel_id, call.action, call.target)
-        state = await self._state(channel, call.action, call.target) if channel else None
-        if state is not None and call.action == "slack.channel.invite":
-            state["invitees"] = await self._resolve_users(call.params["users"], call.action, call.target)
-        return state
+        return await self._state(channel, call, call.target) if channel else None
 
     async def do_channel_create(self, call: ActionCall, before: State) -> State:
         """``conversations.create``; then read the new channel back by its id."""
         name = self.channel_ref(call.target)
-        data = await self._api("conversations.create", action=call.action, target=name,
-                               data={"name": name, "is_private": "true" if call.params["private"] else "false"})
+        data = await self._api(
+            "conversations.create",
+            action=call.action,
+            target=name,
+            data={"name": name, "is_private": "true" if call.params["private"] else "false"},
+        )
         channel = _obj(data.get("channel"))
         if isinstance(channel.get("id"), str):
             self._ids[name] = channel["id"]
@@ -389,7 +481,9 @@ class SlackAdapter(PlatformAdapter):
     async def do_channel_invite(self, call: ActionCall, before: State) -> State:
         """``conversations.invite`` for the users who aren't members yet (none: nothing is sent)."""
         b = before or {}
-        invitees = b.get("invitees") or await self._resolve_users(call.params["users"], call.action, call.target)
+        invitees = b.get("invitees") or await self._resolve_users(
+            call.params["users"], call.action, call.target
+        )
         new = [u for u in invitees if u not in set(b.get("members") or [])]
         if not new:
             return await self._read_back(call, str(b["id"]))
@@ -402,14 +496,20 @@ class SlackAdapter(PlatformAdapter):
         verb = call.action.rsplit(".", 1)[-1]
         if verb == "create":
             if _CHANNEL_ID.match(ref):
-                raise ValidationFailedError(f"slack: {ref} is a channel id; create takes a name",
-                                            hint="name the new channel, e.g. incident-2231")
+                raise ValidationFailedError(
+                    f"slack: {ref} is a channel id; create takes a name",
+                    hint="name the new channel, e.g. incident-2231",
+                )
             if before is not None:
                 archived = " (archived: unarchive it instead)" if before.get("is_archived") else ""
-                raise ValidationFailedError(f"slack: #{ref} already exists{archived}", hint="choose another name")
+                raise ValidationFailedError(
+                    f"slack: #{ref} already exists{archived}", hint="choose another name"
+                )
             return
         if before is None:
-            raise ValidationFailedError(f"slack: no channel #{ref}", hint="`sophia-iac status slack` lists channels")
+            raise ValidationFailedError(
+                f"slack: no channel #{ref}", hint="`sophia-iac status slack` lists channels"
+            )
         if verb == "archive" and before.get("is_archived"):
             raise ValidationFailedError(f"slack: #{ref} is already archived", hint="nothing to do")
         if verb == "unarchive" and not before.get("is_archived"):
@@ -419,8 +519,12 @@ class SlackAdapter(PlatformAdapter):
         """Only the fields the call decides (``matches`` compares those)."""
         verb = call.action.rsplit(".", 1)[-1]
         if verb == "create":
-            return {"name": self.channel_ref(call.target), "is_private": call.params["private"],
-                    "is_archived": False, "topic": ""}
+            return {
+                "name": self.channel_ref(call.target),
+                "is_private": call.params["private"],
+                "is_archived": False,
+                "topic": "",
+            }
         b = before or {}
         base = {"id": b.get("id"), "name": b.get("name")}
         if verb in ("archive", "unarchive"):
@@ -436,11 +540,22 @@ class SlackAdapter(PlatformAdapter):
             who = await self._api("auth.test", action="slack.status", verb="GET")
             channels = await self._all_channels("slack.status", None)
         except SophiaError as exc:
-            return PlatformStatus(self.name, healthy=False, message=str(exc), details={"circuit": self.breaker.snapshot()})
-        inventory = [{"name": c.get("name"), "id": c["id"], "is_private": bool(c.get("is_private")),
-                      "is_archived": bool(c.get("is_archived"))} for c in channels if isinstance(c.get("name"), str)]
+            return PlatformStatus(
+                self.name, healthy=False, message=str(exc), details={"circuit": self.breaker.snapshot()}
+            )
+        inventory = [
+            {
+                "name": c.get("name"),
+                "id": c["id"],
+                "is_private": bool(c.get("is_private")),
+                "is_archived": bool(c.get("is_archived")),
+            }
+            for c in channels
+            if isinstance(c.get("name"), str)
+        ]
         return PlatformStatus(
-            self.name, healthy=True,
+            self.name,
+            healthy=True,
             message=f"workspace {who.get('team') or '?'} as {who.get('user') or '?'}, {len(inventory)} channel(s)",
             inventory={"channel": sorted(inventory, key=lambda c: c["name"])},
             details={"circuit": self.breaker.snapshot(), "team_id": who.get("team_id")},
@@ -456,8 +571,13 @@ class SlackAdapter(PlatformAdapter):
         """
         verified = await accept("slack", request, webhook_secret("slack"), self.delivery_log)
         changes = slack_changes(verified.payload)
-        return WebhookResult("slack", verified.delivery_id, verified.event_type, changes,
-                             summary=f"{verified.event_type}: {len(changes)} change(s)")
+        return WebhookResult(
+            "slack",
+            verified.delivery_id,
+            verified.event_type,
+            changes,
+            summary=f"{verified.event_type}: {len(changes)} change(s)",
+        )
 
 
 def _text(value: object, limit: int = 250) -> str | None:
@@ -470,24 +590,46 @@ def slack_changes(payload: Mapping[str, Any]) -> list[ObservedChange]:
     kind = str(event.get("type") or "")
     channel = event.get("channel")
     actor = _text(event.get("user"))
-    if kind in ("channel_created", "group_created", "channel_rename", "group_rename") and isinstance(channel, dict):
+    if kind in ("channel_created", "group_created", "channel_rename", "group_rename") and isinstance(
+        channel, dict
+    ):
         name = _text(channel.get("name")) or _text(channel.get("id")) or "?"
         verb = "created" if kind.endswith("created") else "renamed"
         actor = actor or _text(channel.get("creator"))
-        return [ObservedChange("channel", name, {"id": _text(channel.get("id")), "name": name}, verb=verb, actor=actor)]
+        return [
+            ObservedChange(
+                "channel", name, {"id": _text(channel.get("id")), "name": name}, verb=verb, actor=actor
+            )
+        ]
     channel_id = _text(channel) if isinstance(channel, str) else None
     if channel_id is None:
         return []
     if kind in ("channel_archive", "group_archive", "channel_unarchive", "group_unarchive"):
         archived = kind.endswith("_archive")
-        return [ObservedChange("channel", channel_id, {"id": channel_id, "is_archived": archived},
-                               verb="archived" if archived else "unarchived", actor=actor)]
+        return [
+            ObservedChange(
+                "channel",
+                channel_id,
+                {"id": channel_id, "is_archived": archived},
+                verb="archived" if archived else "unarchived",
+                actor=actor,
+            )
+        ]
     if kind in ("channel_deleted", "group_deleted"):
         return [ObservedChange("channel", channel_id, None, verb="deleted", actor=actor)]
     if kind in ("member_joined_channel", "member_left_channel"):
         verb = "member_joined" if kind == "member_joined_channel" else "member_left"
-        return [ObservedChange("channel", channel_id, {"id": channel_id, "user": actor}, verb=verb, actor=actor)]
+        return [
+            ObservedChange("channel", channel_id, {"id": channel_id, "user": actor}, verb=verb, actor=actor)
+        ]
     if kind == "message" and event.get("subtype") in ("channel_topic", "group_topic"):
-        return [ObservedChange("channel", channel_id, {"id": channel_id, "topic": _text(event.get("topic")) or ""},
-                               verb="topic_changed", actor=actor)]
+        return [
+            ObservedChange(
+                "channel",
+                channel_id,
+                {"id": channel_id, "topic": _text(event.get("topic")) or ""},
+                verb="topic_changed",
+                actor=actor,
+            )
+        ]
     return []

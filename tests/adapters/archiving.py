@@ -34,7 +34,9 @@ class ArchivingConformanceTests(AdapterConformanceTests):
             assert adapter.reached(result.call, result.expected, result.after), (
                 f"{call.action}: after {result.after} is not the predicted {result.expected}"
             )
-            assert adapter.reached(result.call, result.expected, run(adapter.observe(call))), "read-back agrees"
+            assert adapter.reached(result.call, result.expected, run(adapter.observe(call))), (
+                "read-back agrees"
+            )
             if not (spec.reversible and spec.mutating):
                 continue
             assert result.inverse is not None, f"{call.action} is reversible but derived no inverse"
@@ -42,7 +44,9 @@ class ArchivingConformanceTests(AdapterConformanceTests):
             restored = run(adapter.observe(call))
             if spec.verb == "create":
                 assert result.before is None and restored is not None
-                assert restored[self.archived_field] is True, f"undo of {call.action} did not archive: {restored}"
+                assert restored[self.archived_field] is True, (
+                    f"undo of {call.action} did not archive: {restored}"
+                )
                 redo = run(adapter.configure(ActionCall(action=self.unarchive_action, target=call.target)))
                 assert redo.after is not None and redo.after[self.archived_field] is False
                 continue

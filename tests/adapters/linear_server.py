@@ -79,16 +79,32 @@ class _Root:
     def __init__(self, fx: LinearFixture) -> None:
         self.fx = fx
 
-    def teams(self, info: Any, filter: dict[str, Any] | None = None, first: int | None = None, **_: Any) -> Any:
+    def teams(
+        self, info: Any, filter: dict[str, Any] | None = None, first: int | None = None, **_: Any
+    ) -> Any:
         return {"nodes": [t for t in self.fx.teams if matches(t, filter)][: first or 50]}
 
-    def projects(self, info: Any, filter: dict[str, Any] | None = None, first: int | None = None,
-                 includeArchived: bool = False, **_: Any) -> Any:
-        found = [p for p in self.fx.projects if (includeArchived or not p["archivedAt"]) and matches(p, filter)]
+    def projects(
+        self,
+        info: Any,
+        filter: dict[str, Any] | None = None,
+        first: int | None = None,
+        includeArchived: bool = False,
+        **_: Any,
+    ) -> Any:
+        found = [
+            p for p in self.fx.projects if (includeArchived or not p["archivedAt"]) and matches(p, filter)
+        ]
         return {"nodes": found[: first or 50]}
 
-    def issues(self, info: Any, filter: dict[str, Any] | None = None, first: int | None = None,
-               includeArchived: bool = False, **_: Any) -> Any:
+    def issues(
+        self,
+        info: Any,
+        filter: dict[str, Any] | None = None,
+        first: int | None = None,
+        includeArchived: bool = False,
+        **_: Any,
+    ) -> Any:
         found = [i for i in self.fx.issues if (includeArchived or not i["archivedAt"]) and matches(i, filter)]
         return {"nodes": found[: first or 50]}
 
@@ -105,8 +121,13 @@ class _Root:
         teams = [t for t in self.fx.teams if t["id"] in input["teamIds"]]
         if len(teams) != len(input["teamIds"]):
             raise ValueError("Entity not found: Team")
-        project = {"id": f"prj-{next(self.fx.ids)}", "name": input["name"], "archivedAt": None, "trashed": None,
-                   "teams": {"nodes": teams}}
+        project = {
+            "id": f"prj-{next(self.fx.ids)}",
+            "name": input["name"],
+            "archivedAt": None,
+            "trashed": None,
+            "teams": {"nodes": teams},
+        }
         self.fx.projects.append(project)
         return {"success": True, "project": project, "lastSyncId": 1.0}
 
@@ -123,9 +144,16 @@ class _Root:
     def issueCreate(self, info: Any, input: dict[str, Any]) -> Any:
         team = self.fx.find(self.fx.teams, input["teamId"], "Team")
         number = sum(1 for i in self.fx.issues if i["team"]["id"] == team["id"]) + 1
-        issue = {"id": f"iss-{next(self.fx.ids)}", "identifier": f"{team['key']}-{number}", "title": input["title"],
-                 "priority": float(input.get("priority") or 0), "archivedAt": None, "completedAt": None,
-                 "canceledAt": None, "team": team}
+        issue = {
+            "id": f"iss-{next(self.fx.ids)}",
+            "identifier": f"{team['key']}-{number}",
+            "title": input["title"],
+            "priority": float(input.get("priority") or 0),
+            "archivedAt": None,
+            "completedAt": None,
+            "canceledAt": None,
+            "team": team,
+        }
         self.fx.issues.append(issue)
         return {"success": True, "issue": issue, "lastSyncId": 4.0}
 
@@ -140,14 +168,32 @@ class LinearFixture:
         gro = {"id": "team-gro", "key": "GRO", "name": "Growth"}
         self.teams = [eng, gro]
         self.projects: list[dict[str, Any]] = [
-            {"id": "prj-mobile", "name": "Mobile Offline Mode", "archivedAt": None, "trashed": None,
-             "teams": {"nodes": [eng]}},
-            {"id": "prj-q1", "name": "Q1 Onboarding", "archivedAt": ARCHIVED_AT, "trashed": None,
-             "teams": {"nodes": [gro]}},
+            {
+                "id": "prj-mobile",
+                "name": "Mobile Offline Mode",
+                "archivedAt": None,
+                "trashed": None,
+                "teams": {"nodes": [eng]},
+            },
+            {
+                "id": "prj-q1",
+                "name": "Q1 Onboarding",
+                "archivedAt": ARCHIVED_AT,
+                "trashed": None,
+                "teams": {"nodes": [gro]},
+            },
         ]
         self.issues: list[dict[str, Any]] = [
-            {"id": "iss-safari", "identifier": "ENG-1", "title": "Checkout times out on Safari", "priority": 2.0,
-             "archivedAt": None, "completedAt": None, "canceledAt": None, "team": eng},
+            {
+                "id": "iss-safari",
+                "identifier": "ENG-1",
+                "title": "Checkout times out on Safari",
+                "priority": 2.0,
+                "archivedAt": None,
+                "completedAt": None,
+                "canceledAt": None,
+                "team": eng,
+            },
         ]
         self.validation_errors: list[str] = []
         self.operations: list[tuple[str, str]] = []
@@ -171,9 +217,17 @@ class LinearFixture:
         if self.script:
             return self.script.pop(0)
         if request.headers.get("authorization") != TOKEN:
-            return httpx.Response(400, json={"errors": [{"message": "Authentication required, not authenticated",
-                                                        "extensions": {"type": "authentication error",
-                                                                       "code": "AUTHENTICATION_ERROR"}}]})
+            return httpx.Response(
+                400,
+                json={
+                    "errors": [
+                        {
+                            "message": "Authentication required, not authenticated",
+                            "extensions": {"type": "authentication error", "code": "AUTHENTICATION_ERROR"},
+                        }
+                    ]
+                },
+            )
         body = json.loads(request.content)
         try:
             document = parse(body["query"])
@@ -188,8 +242,13 @@ class LinearFixture:
             operation = getattr(definition, "operation", None)
             if operation is not None:
                 self.operations.append((operation.value, definition.name.value if definition.name else ""))
-        result = execute(self.schema, document, root_value=_Root(self), variable_values=body.get("variables"),
-                         operation_name=body.get("operationName"))
+        result = execute(
+            self.schema,
+            document,
+            root_value=_Root(self),
+            variable_values=body.get("variables"),
+            operation_name=body.get("operationName"),
+        )
         answer: dict[str, Any] = {"data": result.data}
         if result.errors:
             answer["errors"] = [e.formatted for e in result.errors]

@@ -64,22 +64,41 @@ def test_document_validates_against_linears_schema(schema: Any, name: str) -> No
 
 def test_the_validator_catches_a_document_off_the_schema(fixture: LinearFixture) -> None:
     bad = DOCUMENTS["project"].replace("archivedAt", "archivedOn")
-    response = fixture.handle(httpx.Request("POST", "https://api.linear.app/graphql", json={"query": bad},
-                                            headers={"authorization": TOKEN}))
+    response = fixture.handle(
+        httpx.Request(
+            "POST", "https://api.linear.app/graphql", json={"query": bad}, headers={"authorization": TOKEN}
+        )
+    )
     assert response.status_code == 400
-    assert fixture.validation_errors == ["Cannot query field 'archivedOn' on type 'Project'. Did you mean 'archivedAt'?"]
+    assert fixture.validation_errors == [
+        "Cannot query field 'archivedOn' on type 'Project'. Did you mean 'archivedAt'?"
+    ]
 
 
-@pytest.mark.parametrize(("step", "operations"), [
-    (call("project.create", "Billing Revamp", team="ENG"),
-     ["SophiaProject", "SophiaTeam", "SophiaProjectCreate", "SophiaProject"]),
-    (call("project.archive", "Mobile Offline Mode"), ["SophiaProject", "SophiaProjectArchive", "SophiaProject"]),
-    (call("project.unarchive", "Q1 Onboarding"), ["SophiaProject", "SophiaProjectUnarchive", "SophiaProject"]),
-    (call("issue.create", "ENG", title="Rotate the staging certs", priority="high"),
-     ["SophiaOpenIssue", "SophiaTeam", "SophiaIssueCreate", "SophiaIssue"]),
-])
-def test_every_action_sends_only_valid_documents(adapter: LinearAdapter, fixture: LinearFixture, step: ActionCall,
-                                                 operations: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("step", "operations"),
+    [
+        (
+            call("project.create", "Billing Revamp", team="ENG"),
+            ["SophiaProject", "SophiaTeam", "SophiaProjectCreate", "SophiaProject"],
+        ),
+        (
+            call("project.archive", "Mobile Offline Mode"),
+            ["SophiaProject", "SophiaProjectArchive", "SophiaProject"],
+        ),
+        (
+            call("project.unarchive", "Q1 Onboarding"),
+            ["SophiaProject", "SophiaProjectUnarchive", "SophiaProject"],
+        ),
+        (
+            call("issue.create", "ENG", title="Rotate the staging certs", priority="high"),
+            ["SophiaOpenIssue", "SophiaTeam", "SophiaIssueCreate", "SophiaIssue"],
+        ),
+    ],
+)
+def test_every_action_sends_only_valid_documents(
+    adapter: LinearAdapter, fixture: LinearFixture, step: ActionCall, operations: list[str]
+) -> None:
     result = run(adapter.configure(step))
     assert adapter.reached(result.call, result.expected, result.after)
     assert [name for _, name in fixture.operations] == operations
@@ -98,12 +117,26 @@ def test_dry_run_sends_only_queries(adapter: LinearAdapter, fixture: LinearFixtu
     assert {kind for kind, _ in fixture.operations} == {"query"}
 
 
-@pytest.mark.parametrize("answer", [
-    httpx.Response(401, json={"errors": [{"message": "Unauthorized"}]}),
-    httpx.Response(400, json={"errors": [{"message": "Authentication required, not authenticated",
-                                         "extensions": {"type": "authentication error", "code": "AUTHENTICATION_ERROR"}}]}),
-])
-def test_auth_failure_names_the_credential(adapter: LinearAdapter, fixture: LinearFixture, answer: httpx.Response) -> None:
+@pytest.mark.parametrize(
+    "answer",
+    [
+        httpx.Response(401, json={"errors": [{"message": "Unauthorized"}]}),
+        httpx.Response(
+            400,
+            json={
+                "errors": [
+                    {
+                        "message": "Authentication required, not authenticated",
+                        "extensions": {"type": "authentication error", "code": "AUTHENTICATION_ERROR"},
+                    }
+                ]
+            },
+        ),
+    ],
+)
+def test_auth_failure_names_the_credential(
+    adapter: LinearAdapter, fixture: LinearFixture, answer: httpx.Response
+) -> None:
     fixture.script = [answer]
     with pytest.raises(PlatformAuthError) as caught:
         run(adapter.configure(call("project.archive", "Mobile Offline Mode")))
@@ -119,13 +152,29 @@ def test_entity_not_found_names_the_target(adapter: LinearAdapter, fixture: Line
         run(adapter.execute(step, before))
 
 
-@pytest.mark.parametrize("answer", [
-    httpx.Response(429, headers={"retry-after": "4"}, json={"errors": [{"message": "Rate limit exceeded"}]}),
-    httpx.Response(400, headers={"retry-after": "4"}, json={"errors": [{"message": "Rate limit exceeded",
-                                                            "extensions": {"type": "ratelimited", "code": "RATELIMITED"}}]}),
-])
-def test_rate_limit_is_retried_after_retry_after(adapter: LinearAdapter, fixture: LinearFixture, waits: list[float],
-                                                answer: httpx.Response) -> None:
+@pytest.mark.parametrize(
+    "answer",
+    [
+        httpx.Response(
+            429, headers={"retry-after": "4"}, json={"errors": [{"message": "Rate limit exceeded"}]}
+        ),
+        httpx.Response(
+            400,
+            headers={"retry-after": "4"},
+            json={
+                "errors": [
+                    {
+                        "message": "Rate limit exceeded",
+                        "extensions": {"type": "ratelimited", "code": "RATELIMITED"},
+                    }
+                ]
+            },
+        ),
+    ],
+)
+def test_rate_limit_is_retried_after_retry_after(
+    adapter: LinearAdapter, fixture: LinearFixture, waits: list[float], answer: httpx.Response
+) -> None:
     step = call("project.archive", "Mobile Offline Mode")
     before = run(adapter.observe(step))
     fixture.script = [answer]

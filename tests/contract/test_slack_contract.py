@@ -29,12 +29,8 @@ from .prism import Exchange, PrismPool, PrismServer, assert_no_request_violation
 pytestmark = pytest.mark.anyio
 
 SPEC = "slack_web_openapi_v2.json"
+PRISM_SPECS = [("slack", SPEC)]
 TOKEN = "xoxb-0000-contract-test-token"
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
 
 
 @pytest.fixture(scope="module")
@@ -56,10 +52,12 @@ class Recorder:
             request.headers["Prefer"] = f"code={code}"
         response = await handler(request)
         body = await response.read()
-        self.exchanges.append(Exchange(
-            httpx.Request(request.method, str(request.url), headers=list(request.headers.items())),
-            httpx.Response(response.status, headers=list(response.headers.items()), content=body),
-        ))
+        self.exchanges.append(
+            Exchange(
+                httpx.Request(request.method, str(request.url), headers=list(request.headers.items())),
+                httpx.Response(response.status, headers=list(response.headers.items()), content=body),
+            )
+        )
         return response
 
     def session(self) -> Any:
@@ -68,7 +66,9 @@ class Recorder:
         return aiohttp.ClientSession(middlewares=(self.middleware,))
 
     def sent(self) -> list[str]:
-        return [f"{e.request.method} {e.request.url.path} -> {e.response.status_code}" for e in self.exchanges]
+        return [
+            f"{e.request.method} {e.request.url.path} -> {e.response.status_code}" for e in self.exchanges
+        ]
 
     def mutations(self) -> list[str]:
         return [s for s in self.sent() if s.startswith("POST ")]
@@ -134,13 +134,19 @@ async def test_channel_unarchive(rig: Rig) -> None:
 
 
 async def test_channel_set_topic(rig: Rig) -> None:
-    result = await rig.adapter.configure(call("set_topic", "general", topic="Checkout errors — investigating"))
-    assert result.inverse is not None and result.inverse.params == {"topic": "Company-wide announcements and work-based matters"}
+    result = await rig.adapter.configure(
+        call("set_topic", "general", topic="Checkout errors — investigating")
+    )
+    assert result.inverse is not None and result.inverse.params == {
+        "topic": "Company-wide announcements and work-based matters"
+    }
     assert rig.recorder.mutations() == ["POST /conversations.setTopic -> 200"]
 
 
 async def test_channel_invite_resolves_users_with_users_list(rig: Rig) -> None:
-    result = await rig.adapter.configure(call("invite", "general", users="@glinda spengler@ghostbusters.example.com"))
+    result = await rig.adapter.configure(
+        call("invite", "general", users="@glinda spengler@ghostbusters.example.com")
+    )
     assert result.before["invitees"] == ["W012A3CDE", "W07QCRPA4"]
     assert rig.recorder.mutations() == ["POST /conversations.invite -> 200"]
     assert not any("lookupByEmail" in s or "users.info" in s for s in rig.recorder.sent())
@@ -153,10 +159,15 @@ async def test_status(rig: Rig) -> None:
     assert rig.recorder.sent()[0] == "GET /auth.test -> 200"
 
 
-@pytest.mark.parametrize("step", [
-    call("create", "incident-2231"), call("archive", "general"), call("set_topic", "general", topic="x"),
-    call("invite", "general", users="@glinda"),
-])
+@pytest.mark.parametrize(
+    "step",
+    [
+        call("create", "incident-2231"),
+        call("archive", "general"),
+        call("set_topic", "general", topic="x"),
+        call("invite", "general", users="@glinda"),
+    ],
+)
 async def test_dry_run_sends_only_reads(rig: Rig, step: ActionCall) -> None:
     result = await rig.adapter.configure(step, dry_run=True)
     assert result.dry_run and result.after is None
@@ -180,8 +191,13 @@ async def test_404_names_the_target(rig: Rig) -> None:
 async def test_429_is_retried(rig: Rig) -> None:
     rig.recorder.force(429)
     await rig.adapter.configure(call("archive", "general"))
-    assert rig.recorder.mutations() == ["POST /conversations.archive -> 429", "POST /conversations.archive -> 200"]
-    assert len(rig.waits) == 1  # Prism's 429 carries no Retry-After: jittered backoff (Retry-After: test_slack.py)
+    assert rig.recorder.mutations() == [
+        "POST /conversations.archive -> 429",
+        "POST /conversations.archive -> 200",
+    ]
+    assert (
+        len(rig.waits) == 1
+    )  # Prism's 429 carries no Retry-After: jittered backoff (Retry-After: test_slack.py)
 
 
 async def test_500_on_a_mutation_is_not_repeated(rig: Rig) -> None:
