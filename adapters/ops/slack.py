@@ -198,13 +198,12 @@ class SlackAdapter(PlatformAdapter):
         return breaker_for(self.name)
 
     # -- plumbing ------------------------------------------------------------------------
-    def _web(self, session: aiohttp.ClientSession | None) -> AsyncWebClient:
+    def _web(self, session: aiohttp.ClientSession | None, token: str, base_url: str) -> AsyncWebClient:
         from slack_sdk.web.async_client import AsyncWebClient
 
-        token = credential_for("slack").secret.reveal()
         return AsyncWebClient(
             token=token,
-            base_url=base_url_for("slack", DEFAULT_BASE_URL) + "/",
+            base_url=base_url,
             session=session,
             headers={"token": token},
             timeout=self.timeout,
@@ -226,19 +225,20 @@ class SlackAdapter(PlatformAdapter):
         import aiohttp
         from slack_sdk.errors import SlackApiError
 
+        # Configuration problems (no token, bad URL) are raised before the breaker sees a call.
+        token = credential_for("slack").secret.reveal()
+        base_url = base_url_for("slack", DEFAULT_BASE_URL) + "/"
+        form = dict(data) if data is not None else None
+        query = dict(params) if params is not None else None
         self.breaker.allow(action)
         try:
-            form, query = (
-                dict(data) if data is not None else None,
-                dict(params) if params is not None else None,
-            )
             if self._session_factory is not None:
                 async with self._session_factory() as session:
-                    response = await self._web(session).api_call(
-                        method, http_verb=verb, data=form, params=query
-                    )
+                    web = self._web(session, token, base_url)
+                    response = await web.api_call(method, http_verb=verb, data=form, params=query)
             else:
-                response = await self._web(None).api_call(method, http_verb=verb, data=form, params=query)
+                web = self._web(None, token, base_url)
+                response = await web.api_call(method, http_verb=verb, data=form, params=query)
         except SlackApiError as exc:
             body = getattr(exc.response, "data", None)
             if isinstance(body, dict) and body.get("error") == _IDEMPOTENT_OK.get(method):
@@ -382,7 +382,9 @@ class SlackAdapter(PlatformAdapter):
                 return channel
         return next((c for c in await self._all_channels(action, ref) if c.get("name") == ref), None)
 
-    async def _state(self, channel: Mapping[str, Any], call: ActionCall, target: str | None) -> dict[str, Any]:
+    async def _state(
+        self, channel: Mapping[str, Any], call: ActionCall, target: str | None
+    ) -> dict[str, Any]:
         topic = _obj(channel.get("topic"))
         state: dict[str, Any] = {
             "id": channel["id"],

@@ -258,3 +258,12 @@ def test_webhook_replayed_delivery_is_refused(adapter: LinearAdapter) -> None:
     run(adapter.handle_webhook(linear_request(ISSUE_CREATED, delivery="d-2")))
     with pytest.raises(DuplicateDeliveryError):
         run(adapter.handle_webhook(linear_request(ISSUE_CREATED, delivery="d-2")))
+
+
+def test_missing_token_names_the_variable(fixture: LinearFixture) -> None:
+    from orchestrator.errors import ConfigError
+
+    adapter = LinearAdapter(Settings(), transport=httpx.MockTransport(fixture.handle))
+    with pytest.raises(ConfigError, match="SOPHIA_LINEAR_TOKEN"):
+        run(adapter.observe(call("project.archive", "Mobile Offline Mode")))
+    assert fixture.operations == []

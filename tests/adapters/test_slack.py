@@ -26,7 +26,7 @@ from adapters.registry import adapter_class, spec_for
 from adapters.testing import run
 from adapters.webhooks import DuplicateDeliveryError, MemoryDeliveryLog
 from orchestrator.config import Settings
-from orchestrator.errors import AdapterError, NotFoundError, ValidationFailedError
+from orchestrator.errors import AdapterError, ConfigError, NotFoundError, ValidationFailedError
 
 from .slack_double import TOKEN, SlackDouble, serve
 
@@ -282,3 +282,16 @@ def test_webhook_replayed_event_id_is_refused(adapter: SlackAdapter) -> None:
     run(adapter.handle_webhook(slack_request(ARCHIVED)))
     with pytest.raises(DuplicateDeliveryError):
         run(adapter.handle_webhook(slack_request(ARCHIVED)))  # freshly signed, same event_id
+
+
+def test_missing_token_names_the_variable_and_leaves_the_breaker_alone(
+    double: tuple[SlackDouble, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reset_breakers()
+    monkeypatch.setenv("SOPHIA_SLACK_BASE_URL", double[1])
+    adapter = SlackAdapter(Settings())
+    with pytest.raises(ConfigError, match="SOPHIA_SLACK_TOKEN"):
+        run(adapter.observe(call("archive", "launch-week")))
+    assert adapter.breaker.snapshot()["calls"] == 0 and double[0].calls == []
+    status = run(adapter.get_status())
+    assert not status.healthy and "SOPHIA_SLACK_TOKEN" in status.message
