@@ -34,7 +34,7 @@ class Case(BaseModel):
     @field_validator("expect")
     @classmethod
     def _intent(cls, value: dict[str, Any]) -> dict[str, Any]:
-        Intent(value.get("intent"))  # raises ValueError for an unknown intent
+        Intent(str(value.get("intent")))  # raises ValueError for an unknown intent
         return value
 
     @property
