@@ -73,7 +73,7 @@ def refusal(raw: str, masked: str, quoted: list[ex.Quoted]) -> ParsedCommand | N
     low = masked.lower()
     if _INJECTION.search(raw):
         return _refuse("instructions inside the message are treated as data, never as commands")
-    if quoted and any(_commands_in(q.content) for q in quoted) and not _commands_in(masked):
+    if quoted and _commands_in(" ; ".join(q.content for q in quoted[:20])) and not _commands_in(masked):
         return _refuse("the quoted text asks for a change; quoted text is data, never a command")
     pasted = _PASTED.match(masked)
     if pasted and not _commands_in(pasted.group("intro")) and _commands_in(masked[pasted.end() - 1:]):

@@ -250,7 +250,7 @@ def verb_hits(verb: str, low: str) -> tuple[float, int, int]:
     for index, (phrase, pattern) in enumerate(_verb_patterns(verb)):
         single = " " not in phrase
         match = next((m for m in pattern.finditer(low)
-                      if not (single and _NOUN_BEFORE.search(low, 0, m.start()))), None)
+                      if not (single and _NOUN_BEFORE.search(low, max(0, m.start() - 12), m.start()))), None)
         if match:
             if index == 0:
                 score = 2.0

@@ -31,11 +31,11 @@ NOT_NAMES = STOPWORDS | _PLATFORM_WORDS | {
     "so", "if", "but", "not", "no", "yes", "ok", "using",
 }
 
-_ID = r"[A-Za-z0-9][\w./@-]*"
-_TITLE_WORD = r"(?:[A-Z0-9][\w&'-]*)"
+_ID = r"[A-Za-z0-9][\w./@-]{0,120}"
+_TITLE_WORD = r"(?:(?!QQ\d)[A-Z0-9][\w&'-]{0,60})"
 #: A name: a quote placeholder, a Title-Case run ("Series B Founders"), or one identifier token.
 #: Case-sensitive even inside IGNORECASE patterns (``(?-i:…)``), so "the" never joins a Title run.
-NAME = rf"(?-i:(QQ\d+|{_TITLE_WORD}(?:\s+{_TITLE_WORD})*|{_ID}))"
+NAME = rf"(?-i:(QQ\d+|{_TITLE_WORD}(?:\s+{_TITLE_WORD}){{0,5}}|{_ID}))"
 
 
 def unquote(value: str, quoted: list[ex.Quoted]) -> str:
@@ -60,10 +60,20 @@ def _trim(candidate: str) -> str:
     return " ".join(words).strip(" .,:;!?)(")
 
 
+_CONNECTORS = frozenset({"with", "in", "on", "for", "to", "from", "and", "then", "at", "using", "of", "by"})
+
+
 def name_after(masked: str, anchors: str, quoted: list[ex.Quoted]) -> str | None:
-    """The name right after one of the ``anchors`` (a regex alternation), e.g. ``called|named``."""
+    """The name right after one of the ``anchors`` (a regex alternation), e.g. ``called|named``.
+
+    After "called"/"named"/"titled" any word is a name ("an index called a"); after a resource
+    noun, common words are not ("the index with …").
+    """
+    explicit = anchors == "called|named|titled"
     for match in re.finditer(rf"\b(?:{anchors})\s+(?:(?:called|named|titled)\s+)?{NAME}", masked, re.IGNORECASE):
-        candidate = _trim(match.group(1))
+        candidate = match.group(1).strip(" .,:;!?)(") if explicit else _trim(match.group(1))
+        if explicit and candidate and candidate.split()[0].lower() not in _CONNECTORS:
+            return unquote(_trim(candidate) or candidate.split()[0], quoted)
         if candidate and _ok(candidate):
             return unquote(candidate, quoted)
     return None

@@ -157,7 +157,7 @@ def _branch(m: str, q: Q, a: str) -> Any:
 
 
 def _reviews(m: str, q: Q, a: str) -> Any:
-    return _first(r"(\d+)\s+(?:required\s+)?(?:approving\s+)?(?:pr\s+)?(?:reviews?|reviewers?)", m)
+    return _first(r"(?<![\w-])(-?\d+)\s+(?:required\s+)?(?:approving\s+)?(?:pr\s+)?(?:reviews?|reviewers?)", m)
 
 
 def _gh_user(m: str, q: Q, a: str) -> Any:
@@ -206,7 +206,8 @@ def _loadbalance(m: str, q: Q, a: str) -> Any:
 
 
 def _retry(m: str, q: Q, a: str) -> Any:
-    return _first(r"\bretr(?:y|ies)\s+(?:to\s+|=\s*|:\s*)?(\d+)", m) or _first(r"(\d+)\s+(?:times|retries|attempts)\b", m)
+    return _first(r"\bretr(?:y|ies)\s+(?:to\s+|=\s*|:\s*)?(-?\d+)", m) or _first(
+        r"(?<![\w-])(-?\d+)\s+(?:times|retries|attempts)\b", m)
 
 
 def _money(m: str, q: Q, a: str) -> Any:
@@ -214,7 +215,8 @@ def _money(m: str, q: Q, a: str) -> Any:
 
 
 def _dimension(m: str, q: Q, a: str) -> Any:
-    return _first(r"(\d+)\s?(?:-?d\b|dimensions?|dims?\b)", m) or _first(r"\bdim(?:ension)?s?\s*(?:of\s+|=\s*|:\s*)?(\d+)", m)
+    return _first(r"(?<![\w-])(-?\d+)\s?(?:-?d\b|dimensions?|dims?\b)", m) or _first(
+        r"\bdim(?:ension)?s?\s*(?:of\s+|=\s*|:\s*)?(-?\d+)", m)
 
 
 def _metric(m: str, q: Q, a: str) -> Any:
@@ -223,16 +225,16 @@ def _metric(m: str, q: Q, a: str) -> Any:
 
 
 def _m(m: str, q: Q, a: str) -> Any:
-    return _first(r"\bm\s*(?:=|to|of|:)?\s*(\d+)", m)
+    return _first(r"\bm\s*(?:=|to|of|:)?\s*(-?\d+)", m)
 
 
 def _ef(m: str, q: Q, a: str) -> Any:
-    return _first(r"\bef[_\s-]?construction\s*(?:=|to|of|:)?\s*(\d+)", m)
+    return _first(r"\bef[_\s-]?construction\s*(?:=|to|of|:)?\s*(-?\d+)", m)
 
 
 def _replicas(m: str, q: Q, a: str) -> Any:
-    return _first(r"(\d+)\s+replicas?\b", m) or _first(r"\breplicas?\s+(?:to\s+|=\s*|of\s+)?(\d+)", m) or _first(
-        r"\breplicas?\b.{0,40}?\bto\s+(\d+)\b", m)
+    return _first(r"(?<![\w-])(-?\d+)\s+replicas?\b", m) or _first(
+        r"\breplicas?\s+(?:to\s+|=\s*|of\s+)?(-?\d+)", m) or _first(r"\breplicas?\b.{0,40}?\bto\s+(-?\d+)\b", m)
 
 
 def _topic(m: str, q: Q, a: str) -> Any:
@@ -408,7 +410,7 @@ def target_for(spec: ActionSpec, masked: str, quoted: Q, params: dict[str, Any])
         return _first(r"\b(?:team|in|for)\s+(?:team\s+)?([A-Z][A-Z0-9]{1,9})\b", m, 0)
     if spec.id == "asana.task.create":
         project = _first(r"\b(?:project|in|to)\s+(?:the\s+)?(?:asana\s+)?(?:project\s+)?(QQ\d+|[A-Z0-9][\w&'-]*"
-                         r"(?:\s+[A-Z0-9][\w&'-]*)*)", m, 0)
+                         r"(?:\s+[A-Z0-9][\w&'-]*){0,5})", m, 0)
         return unquote(project, quoted) if project else None
     if key == "snowflake.warehouse":
         return (_first(_WH, m, 0) or _not_param(_generic(spec, m, quoted, _NOUNS[key]), params)
@@ -416,7 +418,7 @@ def target_for(spec: ActionSpec, masked: str, quoted: Q, params: dict[str, Any])
     if key == "snowflake.database":
         return _generic(spec, m, quoted, _NOUNS[key]) or _first(_UPPER_ID, m, 0)
     if key in ("linear.project", "asana.project"):
-        bare = _first(r"^(?:\w+\s+)?(?:the\s+)?(QQ\d+|[A-Z0-9][\w&'-]*(?:\s+[A-Z0-9][\w&'-]*)*)\s+(?:in|on|from|to)\s+"
+        bare = _first(r"^(?:\w+\s+)?(?:the\s+)?(QQ\d+|[A-Z0-9][\w&'-]*(?:\s+[A-Z0-9][\w&'-]*){0,5})\s+(?:in|on|from|to)\s+"
                       r"(?:the\s+)?(?:linear|asana)\b", m, 0)  # "archive Q3 Planning in asana"
         return name_near(m, "project", quoted) or (unquote(bare, quoted) if bare else None)
     nouns = _NOUNS.get(key)

@@ -17,6 +17,7 @@ invalid value) answers ``clarify`` naming what is missing; it never guesses.
 
 from __future__ import annotations
 
+import difflib
 import logging
 import math
 import re
@@ -298,18 +299,33 @@ class OfflineParser:
         try:
             return spec.call(target, found)
         except ValidationError as exc:
-            return _clarify(format_validation_error(spec.id, exc) + " — what should it be?", [spec.id])
+            errors = [{"field": ".".join(map(str, e["loc"])) or "params", "message": e["msg"]} for e in exc.errors()]
+            return ParsedCommand(intent=Intent.CLARIFY, candidates=[spec.id], errors=errors, confidence=0.7,
+                                 message=format_validation_error(spec.id, exc) + " — what should it be?")
 
     def _unknown(self, masked: str, ranked: list[tuple[_Scored, dict[str, Any]]]) -> ParsedCommand:
         low = masked.lower()
         signal = bool(platforms_in(low)) or bool(set(resources_in(low)) - {"github.team"}) or bool(
             _shape_resources(masked, {})) or any(verb_hits(s.verb, low)[0] >= 2.0 for s in all_specs() if s.mutating)
         if not signal:
-            return ParsedCommand(intent=Intent.REFUSE, confidence=0.6,
-                                 message="that is not something I can do: run `sophia-iac actions` for the catalog")
-        top = [s.spec.id for s, _ in ranked[:3] if s.score > 0]
-        return _clarify("I'm not sure which action you mean" + (f": {', '.join(top)}?" if top else "; please rephrase"),
-                        top, confidence=0.3)
+            # Nothing from the catalog in it: ask (a model, in the hybrid parser, may know better);
+            # out-of-scope requests the rules recognise were refused before this point.
+            return _clarify("didn't understand that command", _closest(low), confidence=0.1)
+        top = [s.spec.id for s, _ in ranked[:3] if s.score > 0] or _closest(low)
+        return _clarify(f"not sure which action you mean: {', '.join(top)}?", top, confidence=0.3)
+
+
+def _closest(low: str) -> list[str]:
+    """The three actions whose examples read most like the text (for "didn't understand")."""
+    words = {w for w in tokens(low[:300]) if w not in STOPWORDS}
+    idf = _idf()
+    scored = [
+        (sum(idf.get(w, 0.0) for w in words & example_tokens(spec)),
+         max((difflib.SequenceMatcher(None, low[:80], e.lower()[:80]).quick_ratio() for e in spec.examples), default=0.0),
+         spec.id)
+        for spec in all_specs()
+    ]
+    return [spec_id for *_, spec_id in sorted(scored, reverse=True)[:3]]
 
 
 def _explicit(name: str, clause: str) -> bool:
