@@ -252,6 +252,8 @@ def _history(low: str, masked: str, inv: dict[str, list[str]]) -> ParsedCommand 
         return None
     platform, target = _with_target(low, masked, inv)
     since = ex.time_after(low, "since")
+    if since is None and (day := re.search(r"\b(today|yesterday)\b", low)):
+        since = day.group(1)
     return ParsedCommand(intent=Intent.HISTORY, platform=platform, target=target, since=since, confidence=0.9)
 
 

@@ -85,7 +85,7 @@ RESOURCE_NOUNS: dict[str, tuple[str, ...]] = {
     "team": ("github.team",),
     "webhook": ("github.webhook", "figma.webhook"), "hook": ("github.webhook", "figma.webhook"),
     "file": ("figma.file",),
-    "key": ("portkey.api_key", "openrouter.key", "lambdalabs.ssh_key"),
+    "key": ("portkey.api_key", "openrouter.key", "lambdalabs.ssh_key", "portkey.budget"),
     "config": ("portkey.config",), "routing": ("portkey.config",),
     "fallback": ("portkey.config",), "loadbalance": ("portkey.config",), "retry": ("portkey.config",),
     "retries": ("portkey.config",),
@@ -107,8 +107,9 @@ VERB_SYNONYMS: dict[str, tuple[str, ...]] = {
     "scale": ("resize", "size", "bump", "upsize", "downsize", "scale up", "scale down", "make", "change the size",
               "the size of",
               "grow", "shrink", "bigger", "smaller"),
-    "suspend": ("pause", "stop", "sleep", "halt", "turn off"),
-    "resume": ("wake", "wake up", "start", "turn on", "turn back on", "back on", "unpause", "restart"),
+    "suspend": ("pause", "stop", "sleep", "halt", "turn off", "shut down"),
+    "resume": ("wake", "wake up", "start", "turn on", "turn back on", "back on", "unpause", "restart", "back up",
+               "bring back up"),
     "set_auto_suspend": ("auto suspend", "auto-suspend", "autosuspend", "idle timeout", "suspend after"),
     "drop": ("delete", "remove", "get rid of", "destroy"),
     "grant": ("give", "assign"),
@@ -231,7 +232,7 @@ def resources_in(low: str) -> Counter[str]:
 
 
 #: A determiner or a number right before a word makes it a noun ("a $50 limit", "the rollback").
-_NOUN_BEFORE = re.compile(r"(?:\b(?:a|an|the|its|their|your|our|my)|\d)\s*$")
+_NOUN_BEFORE = re.compile(r"(?:\b(?:a|an|the|its|their|your|our|my)(?:\s+[\w-]+)?|\d)\s*$")
 
 
 @cache
@@ -250,7 +251,7 @@ def verb_hits(verb: str, low: str) -> tuple[float, int, int]:
     for index, (phrase, pattern) in enumerate(_verb_patterns(verb)):
         single = " " not in phrase
         match = next((m for m in pattern.finditer(low)
-                      if not (single and _NOUN_BEFORE.search(low, max(0, m.start() - 12), m.start()))), None)
+                      if not (single and _NOUN_BEFORE.search(low, max(0, m.start() - 30), m.start()))), None)
         if match:
             if index == 0:
                 score = 2.0
@@ -311,6 +312,8 @@ def _one_edit(typo: str, word: str) -> bool:
     """
     if abs(len(typo) - len(word)) > 1 or typo == word or typo[0] != word[0]:
         return False
+    if len(typo) != len(word) and min(len(typo), len(word)) < 6:
+        return False  # "going" is not "gong": short words one letter apart are usually other words
     if len(typo) == len(word):
         diffs = [i for i, (a, b) in enumerate(zip(typo, word, strict=True)) if a != b]
         if len(diffs) == 2 and diffs[1] == diffs[0] + 1:

@@ -14,7 +14,8 @@ from typing import Any
 
 from adapters.catalog import ActionSpec
 from orchestrator.parsing import extract as ex
-from orchestrator.parsing.extract_names import NAME, NOT_NAMES, name_after, name_before, name_near, unquote
+from orchestrator.parsing.extract_lexicon import STOPWORDS
+from orchestrator.parsing.extract_names import NAME, name_after, name_before, name_near, unquote
 
 __all__ = ["params_for", "target_for"]
 
@@ -343,7 +344,7 @@ def _vercel_project(m: str, q: Q) -> str | None:
         for match in re.finditer(pattern, m, re.IGNORECASE):
             name = unquote(match.group(1).split()[0] if not match.group(1).startswith("QQ") else match.group(1), q)
             low = name.lower()
-            if low in _VERCEL_SKIP or low in NOT_NAMES or "." in low or low.startswith("dpl_") or "=" in low:
+            if low in _VERCEL_SKIP or low in STOPWORDS or "." in low or low.startswith("dpl_") or "=" in low:
                 continue
             if re.fullmatch(r"[A-Z][A-Z0-9_]+", name) and "_" in name:
                 continue  # an env var name, not a project

@@ -28,7 +28,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from adapters.catalog import ActionCall, ActionSpec, format_validation_error
+from adapters.catalog import ActionCall, ActionSpec, Risk, format_validation_error
 from adapters.registry import all_specs
 from orchestrator.parsing import extract as ex
 from orchestrator.parsing.extract_builtins import builtin, refusal
@@ -129,6 +129,8 @@ def _score(spec: ActionSpec, low: str, words: set[str], plats: list[str], res: C
         score += 2.0
     elif ctx.resource == key:
         score += 1.0
+    elif res:
+        score -= 1.5  # the clause names some other resource ("shut down the warehouse" is no instance)
     strength, where, _ = verb
     score += 1.3 * strength
     if strength and where == first_verb:
@@ -144,9 +146,10 @@ def _score(spec: ActionSpec, low: str, words: set[str], plats: list[str], res: C
     complete = all(n in found for n in required) if required else bool(found)
     if first_verb < 0 and complete:
         score += 1.0  # terse "ETL_WH to large": the values say which action
-    if not strength and not complete and spec.verb not in ("create", "launch", "list", "get"):
+    if not strength and not complete and (first_verb >= 0 or spec.verb not in ("create", "launch", "list", "get")):
         score -= 2.0  # never pick a delete / suspend / revoke … that nobody asked for
-    if first_verb < 0 and spec.verb in ("create", "launch", "list", "get") and not re.search(r"\bto\b", low):
+    if (first_verb < 0 and spec.verb in ("create", "launch", "list", "get") and not re.search(r"\bto\b", low)
+            and (found or spec.risk is Risk.READ or re.search(r"\b(?:called|named)\b|QQ\d", low))):
         score += 1.0  # no verb at all: "pinecone index foo, 768 dims" asks for one
     return score
 
@@ -180,8 +183,24 @@ def _clarify(message: str, candidates: list[str] | None = None, confidence: floa
 
 
 def _split(masked: str) -> list[str]:
+    """Clauses of a multi-step command; a clause with no verb of its own joins the next one
+    ("the marketing warehouse is slow, make it large" stays one clause)."""
     parts = [p.strip(" ,.") for p in _SPLIT.split(masked) if p and p.strip(" ,.")]
-    return parts[:MAX_CLAUSES] or [masked]
+    merged: list[str] = []
+    carry = ""
+    for part in parts:
+        text = f"{carry} {part}".strip() if carry else part
+        if _has_verb(part) or part is parts[-1]:
+            merged.append(text)
+            carry = ""
+        else:
+            carry = text
+    return merged[:MAX_CLAUSES] or [masked]
+
+
+def _has_verb(clause: str) -> bool:
+    low = clause.lower()
+    return any(verb_hits(spec.verb, low)[0] > 0 for spec in all_specs())
 
 
 def _distribute(clause: str, spec: ActionSpec, target: str, params: dict[str, Any]) -> list[str]:
