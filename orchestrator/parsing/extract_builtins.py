@@ -36,6 +36,7 @@ _DATA_TASK = re.compile(
 _CHITCHAT = re.compile(
     r"^(?:(?:can you |could you |please )?(?:write|compose|draft|tell) (?:me |us )?(?:a |an )?"
     r"(?:poem|story|joke|song|essay|haiku|limerick)"
+    r"|(?:write|compose) (?:me |us )?(?:a|an|some|the)\b"
     r"|tell me a joke|(?:please )?(?:book|buy) (?:a |an |me )?(?:flight|hotel|taxi|table|tickets?)"
     r"|what(?:'s| is) the weather)",
     re.IGNORECASE,

@@ -35,7 +35,8 @@ _ID = r"[A-Za-z0-9][\w./@-]{0,120}"
 _TITLE_WORD = r"(?:(?!QQ\d)[A-Z0-9][\w&'-]{0,60})"
 #: A name: a quote placeholder, a Title-Case run ("Series B Founders"), or one identifier token.
 #: Case-sensitive even inside IGNORECASE patterns (``(?-i:…)``), so "the" never joins a Title run.
-NAME = rf"(?-i:(QQ\d+|{_TITLE_WORD}(?:\s+{_TITLE_WORD}){{0,5}}|{_ID}))"
+_VERSION_WORD = r"(?:[a-z]\d[\w.-]{0,10})"  # "v2", "q3" inside a Title-Case name ("Payments v2")
+NAME = rf"(?-i:(QQ\d+|{_TITLE_WORD}(?:\s+(?:{_TITLE_WORD}|{_VERSION_WORD})){{0,5}}|{_ID}))"
 
 
 def unquote(value: str, quoted: list[ex.Quoted]) -> str:
@@ -108,6 +109,7 @@ class Resolution:
 
     match: str | None = None
     candidates: list[str] = field(default_factory=list)
+    exact: bool = False  #: the name was said as it is (not a partial or close match)
 
 
 _GENERIC = {"wh", "warehouse", "acmeco", "source", "materialize", "db", "the", "prod", "index", "key", "project",
@@ -130,14 +132,14 @@ def resolve(text: str, said: str | None, names: list[str]) -> Resolution:
     if said:
         exact = [n for n in names if n.lower() == said.lower()]
         if exact:
-            return Resolution(exact[0])
+            return Resolution(exact[0], exact=True)
     mentioned = [n for n in names if re.search(rf"(?<![\w/-]){re.escape(n.lower())}(?![\w/-])", low)]
     if len(mentioned) == 1:
-        return Resolution(mentioned[0])
+        return Resolution(mentioned[0], exact=True)
     if len(mentioned) > 1:
         longest = max(mentioned, key=len)
         if all(m.lower() in longest.lower() for m in mentioned):
-            return Resolution(longest)
+            return Resolution(longest, exact=True)
         return Resolution(None, mentioned)
     words = set(re.findall(r"[a-z0-9]+", low))
     partial = [n for n in names if _parts(n) & words]

@@ -292,16 +292,20 @@ class OfflineParser:
         target: str | None = None
         if spec.target_required:
             said = target_for(spec, clause, quoted, found)
-            if said is None and ctx.target and (ctx.resource == key or ctx.platform == spec.platform) and (
-                re.search(r"\b(?:its|it|that|this|the same|there)\b", clause, re.IGNORECASE) or ctx.resource != key
-                or spec.verb not in ("create",)
-            ):
-                said = ctx.target
+            pronoun = bool(re.search(r"\b(?:its|it|that|this|the same|there)\b", clause, re.IGNORECASE))
+            related = ctx.resource == key or ctx.platform == spec.platform
+            if said is None and ctx.target and related and (pronoun or (
+                spec.risk is not Risk.DESTRUCTIVE and (ctx.resource != key or spec.verb != "create"))):
+                said = ctx.target  # "create #x and invite @a", "… and set its topic"
             names = inventory.get(key)
             if names and spec.verb not in ("create", "launch"):
                 resolution = resolve(clause, said, names)
                 if resolution.candidates:
                     return _clarify(f"which {spec.target} did you mean?", resolution.candidates)
+                if resolution.match and spec.risk is Risk.DESTRUCTIVE and not resolution.exact:
+                    # never destroy something the user only described: make them name it
+                    return _clarify(f"did you mean {resolution.match}? say its exact name to {spec.verb} it",
+                                    [resolution.match])
                 if resolution.match:
                     said = resolution.match
                 elif said is None or not _explicit(said, clause):
@@ -326,6 +330,9 @@ class OfflineParser:
         low = masked.lower()
         signal = bool(platforms_in(low)) or bool(set(resources_in(low)) - {"github.team"}) or bool(
             _shape_resources(masked, {})) or any(verb_hits(s.verb, low)[0] >= 2.0 for s in all_specs() if s.mutating)
+        if not signal and re.match(r"(?:who|what|when|where|which|how|is|are|was|were|do|does|did)\b", low):
+            return ParsedCommand(intent=Intent.REFUSE, confidence=0.6,
+                                 message="I answer questions about your platforms and the changes made to them only")
         if not signal:
             # Nothing from the catalog in it: ask (a model, in the hybrid parser, may know better);
             # out-of-scope requests the rules recognise were refused before this point.
