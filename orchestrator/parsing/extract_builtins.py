@@ -241,7 +241,7 @@ def _explain(low: str, masked: str, inv: dict[str, list[str]]) -> ParsedCommand 
 
 
 _HISTORY = re.compile(
-    r"^(?:show |list |get )?(?:the |me )?(?:history|audit log|ledger)\b|\bhistory\b"
+    r"^(?:show |list |get )?(?:me )?(?:the )?(?:history|audit log|ledger)\b|\bhistory\b"
     r"|\bwhat(?: has)? changed\b"
     r"|\b(?:show|list)(?: me)? (?:the |all )?(?:recent )?changes\b"
     r"|\b(?:recent|latest) changes\b"
@@ -261,7 +261,7 @@ def _history(low: str, masked: str, inv: dict[str, list[str]]) -> ParsedCommand 
 _STATUS = re.compile(
     r"^(?:status|health|state)\b|(?<![\w.])status(?![\w.])|\bhealth(?:y)?\b|\bhow(?:'s| is| are)\b.*\b(?:doing|going)\b"
     r"|^(?:is|are)\b.*\b(?:ok|okay|up|down|healthy|working|running|alive|fine)\b"
-    r"|\bhow(?:'s| is)\s+\w+\s*\??$"
+    r"|\bhow(?:'s| is)\s+\w+\s*\??$|^how(?:'s| is| are)\b(?!.*\b(?:i|we)\b)"
 )
 
 

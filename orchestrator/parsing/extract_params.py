@@ -72,7 +72,8 @@ def _label(m: str, q: Q, a: str) -> Any:
 
 def _prop_type(m: str, q: Q, a: str) -> Any:
     return _first(r"\btype\s+(\w+)", m) or _first(
-        r"\b(number|numeric|date|datetime|enumeration|enum|boolean|bool|checkbox|dropdown|text|string)\s+property\b", m)
+        r"\b(number|numeric|date|datetime|enumeration|enum|boolean|bool|checkbox|dropdown|text|string)\s+(?:\w+\s+)?"
+        r"property\b", m)
 
 
 def _probability(m: str, q: Q, a: str) -> Any:
@@ -374,7 +375,7 @@ def target_for(spec: ActionSpec, masked: str, quoted: Q, params: dict[str, Any])
     key = f"{spec.platform}.{spec.resource}"
     if spec.id == "snowflake.role.grant" or spec.id == "snowflake.role.revoke":
         return (_first(r"\buser\s+([A-Za-z][\w.@-]*)", m)
-                or _first(r"\bgive\s+(?!the\b|user\b)([A-Za-z][\w.-]*)\s+the\b", m)
+                or _first(r"\b(?:give|grant|assign)\s+(?!the\b|user\b|role\b|an?\b)([A-Za-z][\w.-]*)\s+the\b", m)
                 or _not_param(_first(r"\b(?:to|from)\s+(?!the\b)([A-Za-z][\w.@-]*)\s*[.!?]*$", m), params)
                 or _not_param(_first(r"\b(?:to|from)\s+(?!the\b)([A-Za-z][\w.@-]*)", m), params))
     if spec.platform == "github":
