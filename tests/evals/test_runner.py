@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from evals.dataset import Case, load_cases
-from evals.runner import compare, evaluate, score, summarise, write_predictions
+from orchestrator.scoring.dataset import Case, load_cases
+from orchestrator.scoring.runner import compare, evaluate, score, summarise, write_predictions
 from orchestrator.parsing.offline import OfflineParser
 from orchestrator.state import ParsedCommand
 
