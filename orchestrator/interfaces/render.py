@@ -90,6 +90,12 @@ def render_status(statuses: list[dict[str, Any]]) -> None:
     for st in statuses:
         mark = "[green]●[/]" if st["healthy"] else "[red]●[/]"
         con.print(f"{mark} [bold]{st['platform']}[/]: {escape(st.get('message') or '')}")
+        circuit = (st.get("details") or {}).get("circuit")
+        if circuit:
+            colour = {"closed": "green", "open": "red"}.get(circuit["state"], "yellow")
+            con.print(f"    circuit breaker [{colour}]{circuit['state']}[/] "
+                      f"({circuit['failures']}/{circuit['calls']} failed in the window"
+                      + (f", probe in {circuit['retry_in_seconds']} s" if circuit["state"] == "open" else "") + ")")
         for rtype, items in (st.get("inventory") or {}).items():
             for item in items:
                 attrs = ", ".join(f"{k}={v}" for k, v in item.items() if k != "name")
