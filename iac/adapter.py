@@ -10,9 +10,11 @@ already drives go to the IaC runner; every other action goes to the platform's o
   diff) — the plan shown for approval, and what the ledger's write-ahead record carries — and
   ``iac.warning`` when the change (an undo too) needs a replace;
 * ``execute`` runs ``up`` (after an export kept as the rollback point) and returns the state
-  read back plus ``iac.export_ref`` and ``iac.update`` (the update's summary): what the ledger
-  records as the change's after-state. ``observe`` returns the same ``iac`` record for the
-  resource until its next change, so undo's "changed since?" check still holds.
+  read back plus ``last_modified`` = ``{"export_ref", "update"}`` (the rollback point and the
+  update's summary): what the ledger records in the change's after-state. ``observe`` returns
+  the same record for the resource until its next change. ``last_modified`` is one of the
+  fields the executor leaves out of state comparisons (``orchestrator.executor.VOLATILE``), so
+  undo's "changed since?" and "back to the before-state?" checks compare the resource only.
 
 Undo of an IaC change is the catalog inverse run through the same path: it puts the
 resource's previous configuration back into the spec and applies the stack again.
@@ -39,6 +41,9 @@ __all__ = ["IacAdapter", "iac_adapter"]
 #: Stack group per platform, for platforms whose own adapter isn't installed.
 STACKS = {"snowflake": Stack.DATA, "github": Stack.DEV, "vercel": Stack.DEV, "pgvector": Stack.AI}
 
+#: Where a state carries the record of the change that last modified it (not compared).
+RECORD = "last_modified"
+
 
 @dataclass
 class _Planned:
@@ -51,7 +56,7 @@ def _call_key(call: ActionCall) -> str:
 
 
 def _without_iac(state: State) -> State:
-    return None if state is None else {k: v for k, v in state.items() if k != "iac"}
+    return None if state is None else {k: v for k, v in state.items() if k not in ("iac", RECORD)}
 
 
 class IacAdapter(PlatformAdapter):
@@ -118,7 +123,7 @@ class IacAdapter(PlatformAdapter):
         before = program.state(call, view.resources)
         record = self.runner.journal(program, self.environment).get(program.key(call))
         if before is not None and record:
-            before = {**before, "iac": record}
+            before = {**before, RECORD: record}
         if self.spec(call.action).mutating:
             program.precheck(call, _without_iac(before))
             transition = program.transition(view.spec, call)
@@ -154,7 +159,7 @@ class IacAdapter(PlatformAdapter):
         return {**expected, "iac": iac}
 
     def reached(self, call: ActionCall, expected: State, observed: State) -> bool:
-        """Compare resource state only: the ``iac`` records differ by design."""
+        """Compare resource state only: the preview and change records differ by design."""
         if self.program(call) is None:
             return self.inner.reached(call, expected, observed)
         return matches(_without_iac(expected), _without_iac(observed))
@@ -173,7 +178,7 @@ class IacAdapter(PlatformAdapter):
         after = program.state(call, report.resources)
         if after is None:
             return None
-        return {**after, "iac": {"export_ref": report.export_ref["ref"], "update": report.summary()}}
+        return {**after, RECORD: {"export_ref": report.export_ref["ref"], "update": report.summary()}}
 
     # -- public --------------------------------------------------------------------------
     async def get_status(self) -> PlatformStatus:
