@@ -31,6 +31,7 @@ import hashlib
 import json
 import logging
 import os
+import sys
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -384,7 +385,9 @@ class IacRunner:
             raise classify(exc, stack=stack, operation=operation) from exc
 
     def _env_vars(self, program: Program[Any]) -> dict[str, str]:
-        env = {"PULUMI_SKIP_UPDATE_CHECK": "true", "PULUMI_CONFIG_PASSPHRASE": resolve_secret(PASSPHRASE).reveal()}
+        env = {"PULUMI_SKIP_UPDATE_CHECK": "true", "PULUMI_CONFIG_PASSPHRASE": resolve_secret(PASSPHRASE).reveal(),
+               # dynamic providers (pgvector) run in a provider host started with this interpreter
+               "PULUMI_PYTHON_CMD": sys.executable}
         root = str(Path(__file__).resolve().parent.parent)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
         for var, (platform, name) in program.secret_env.items():
