@@ -37,7 +37,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 from adapters.credentials import SecretRef, resolve_secret, scrub
 from iac.errors import PendingOperationsError, StackBusyError, classify
@@ -220,9 +220,8 @@ class AutomationWorkspace:
             secrets_provider="passphrase",
             env_vars=dict(env_vars),
         )
-        stack: StackLike = auto.create_or_select_stack(environment, project_name=program.project,
-                                                       program=lambda: None, opts=opts)
-        return stack
+        stack = auto.create_or_select_stack(environment, project_name=program.project, program=lambda: None, opts=opts)
+        return cast(StackLike, stack)
 
 
 # -- rollback points -----------------------------------------------------------------------

@@ -7,6 +7,7 @@ protection hangs off the repository's ``node_id``: Pulumi orders it after the re
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -120,8 +121,7 @@ class GitHubProgram(Program[GitHubSpec]):
         for full_name, repo in spec.repos.items():
             res = resources[f"repo/{full_name}"]
             out[f"repo/{full_name}"] = pulumi.Output.all(res.visibility, res.description, res.archived).apply(
-                lambda v, name=full_name: {"full_name": name, "private": v[0] != "public",
-                                           "description": v[1] or "", "archived": bool(v[2])}
+                functools.partial(_repo_state, full_name)
             )
             for branch in repo.protections:
                 rule = resources[f"branch_protection/{full_name}/{branch}"]
@@ -165,6 +165,10 @@ class GitHubProgram(Program[GitHubSpec]):
         else:
             repos[full_name] = repos[full_name].model_copy(update={"archived": call.action == "github.repo.archive"})
         return Transition(GitHubSpec(repos=repos))
+
+
+def _repo_state(full_name: str, v: list[Any]) -> dict[str, Any]:
+    return {"full_name": full_name, "private": v[0] != "public", "description": v[1] or "", "archived": bool(v[2])}
 
 
 def _reviews(value: Any) -> int | None:

@@ -10,6 +10,7 @@ done in place: the provider asks for a delete-then-create replace, which the pre
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Coroutine, Mapping
 from typing import Any, ClassVar, Literal, TypeVar
 
@@ -143,6 +144,10 @@ def pgvector_program(spec: PgVectorSpec) -> dict[str, pulumi.Resource]:
     return {f"index/{name}": PgVectorIndex(f"index-{name}", index) for name, index in sorted(spec.indexes.items())}
 
 
+def _index_state(name: str, v: list[Any]) -> dict[str, Any]:
+    return {"name": name, "dimension": v[0], "metric": v[1], "m": v[2], "ef_construction": v[3]}
+
+
 class PgVectorProgram(Program[PgVectorSpec]):
     """pgvector.index.{create,configure,delete}."""
 
@@ -161,7 +166,7 @@ class PgVectorProgram(Program[PgVectorSpec]):
         for name in spec.indexes:
             res = resources[f"index/{name}"]
             out[f"index/{name}"] = pulumi.Output.all(res.dimension, res.metric, res.m, res.ef_construction).apply(
-                lambda v, name=name: {"name": name, "dimension": v[0], "metric": v[1], "m": v[2], "ef_construction": v[3]}
+                functools.partial(_index_state, name)
             )
         return out
 

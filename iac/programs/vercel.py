@@ -13,6 +13,7 @@ not manage yet adds the project to the stack, and the preview shows that create.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from typing import Any, ClassVar, Literal
@@ -83,6 +84,10 @@ def vercel_program(spec: VercelSpec, ctx: ProgramContext) -> dict[str, pulumi.Re
     return resources
 
 
+def _env_state(ref: str, v: list[Any]) -> dict[str, Any]:
+    return {"key": v[0], "environment": (v[1] or [None])[0], "exists": True, "value_ref": ref}
+
+
 class VercelProgram(Program[VercelSpec]):
     """vercel.env.{set,unset}."""
 
@@ -105,8 +110,7 @@ class VercelProgram(Program[VercelSpec]):
             for var in project.env.values():
                 env_res = resources[f"env/{name}/{var.key}/{var.environment}"]
                 out[f"env/{name}/{var.key}/{var.environment}"] = pulumi.Output.all(env_res.key, env_res.targets).apply(
-                    lambda v, ref=SECRET_REF + var.secret: {
-                        "key": v[0], "environment": (v[1] or [None])[0], "exists": True, "value_ref": ref}
+                    functools.partial(_env_state, SECRET_REF + var.secret)
                 )
         return out
 
