@@ -240,3 +240,20 @@ def test_the_change_record_is_a_field_the_executor_does_not_compare() -> None:
 
     assert RECORD in VOLATILE
     assert comparable({"m": 16, RECORD: {"export_ref": "rollback:x"}}) == comparable({"m": 16, RECORD: None})
+
+
+def test_verbs_pulumi_does_not_manage_stay_with_the_platform_adapter(settings: Settings) -> None:
+    """Suspend/resume are operations, not configuration: they go to the Snowflake adapter."""
+    from adapters.data.snowflake import SnowflakeAdapter
+
+    pool = AdapterPool(settings.model_copy(update={"iac_managed": "snowflake.warehouse"}))
+    adapter = pool.get("snowflake")
+    assert isinstance(adapter, IacAdapter) and adapter.stack is SnowflakeAdapter.stack
+    assert adapter.supports_webhooks is SnowflakeAdapter.supports_webhooks
+    scale = spec_for("snowflake.warehouse.scale").call("ETL_WH", {"size": "L"})
+    suspend = spec_for("snowflake.warehouse.suspend").call("ETL_WH")
+    grant = spec_for("snowflake.role.grant").call("JSMITH", {"role": "ANALYST"})
+    assert adapter.program(scale) is not None
+    assert adapter.program(suspend) is None and adapter.program(grant) is None
+    assert isinstance(adapter.inner, SnowflakeAdapter)
+    assert not isinstance(pool.get("github"), IacAdapter)
