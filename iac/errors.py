@@ -143,8 +143,8 @@ def classify(exc: BaseException, *, stack: str, operation: str = "update") -> So
         return PendingOperationsError(
             f"stack {stack} has {pending.group(1) or pending.group(2)} operation(s) left pending by an interrupted "
             "update: those resources are in an unknown state",
-            hint="sophia-iac refreshed the stack and recorded the change as needs_reconcile; check the resources, "
-                 "then run the command again (never `pulumi cancel` while an update may still be running)",
+            hint="check those resources on the platform; an update refreshes the stack first and applies nothing "
+                 "while operations are pending (never `pulumi cancel` while an update may still be running)",
             details=details | {"pending_operations": operations},
         )
     plugin = _PLUGIN.search(both)
