@@ -29,8 +29,17 @@ class AdapterPool:
         """The adapter for ``platform`` (created on first use)."""
         if platform not in self._adapters:
             from adapters.registry import adapter_class
+            from iac.routing import managed_for
 
-            self._adapters[platform] = adapter_class(platform)(self.settings)
+            managed = managed_for(self.settings, platform)
+            if managed:  # resources in SOPHIA_IAC_MANAGED go to the IaC runner, the rest to the adapter
+                from iac.adapter import iac_adapter
+
+                self._adapters[platform] = iac_adapter(
+                    platform, managed, self.settings, inner=lambda: adapter_class(platform)(self.settings)
+                )
+            else:
+                self._adapters[platform] = adapter_class(platform)(self.settings)
         return self._adapters[platform]
 
     async def aclose(self) -> None:
