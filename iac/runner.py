@@ -201,7 +201,15 @@ class AutomationWorkspace:
 
     def preflight(self) -> None:
         """Run ``pulumi version``: FileNotFoundError without the CLI, InvalidVersionError if too old."""
-        from pulumi.automation import PulumiCommand
+        try:
+            from pulumi.automation import PulumiCommand
+        except ImportError as exc:
+            from orchestrator.errors import ConfigError
+
+            raise ConfigError(
+                "managing resources as code needs the Pulumi SDK, which is not installed",
+                hint="pip install 'sophia-iac[iac]' (and the pulumi CLI), or unset SOPHIA_IAC_MANAGED",
+            ) from exc
 
         PulumiCommand()
 
