@@ -168,6 +168,12 @@ class PlatformAdapter(ABC):
         result: State = await reader(call)
         return result
 
+    def precheck(self, call: ActionCall, before: State) -> None:
+        """Raise a clear error if ``call`` can't work from ``before`` (e.g. create over an existing one).
+
+        Called while planning and again just before executing; must not touch the platform.
+        """
+
     @abstractmethod
     def predict(self, call: ActionCall, before: State) -> State:
         """The state ``call`` should leave its target in, given ``before``."""
@@ -201,6 +207,7 @@ class PlatformAdapter(ABC):
         spec = self.spec(call.action)
         call = spec.call(call.target, call.params)
         before = await self.observe(call)
+        self.precheck(call, before)
         expected = self.predict(call, before)
         if dry_run:
             return ChangeResult(call, before, expected, dry_run=True)

@@ -28,7 +28,24 @@ BUILTIN: dict[str, str] = {
 #: Action specs per platform (``module:ACTIONS``); a platform may be in the catalog before
 #: its adapter exists, so the parser and evals know it while execution says it's missing.
 CATALOG: dict[str, str] = {
+    "snowflake": "adapters.specs.snowflake:ACTIONS",
+    "estuary": "adapters.specs.estuary:ACTIONS",
+    "hubspot": "adapters.specs.hubspot:ACTIONS",
+    "gong": "adapters.specs.gong:ACTIONS",
+    "usergems": "adapters.specs.usergems:ACTIONS",
+    "apollo": "adapters.specs.apollo:ACTIONS",
+    "vercel": "adapters.specs.vercel:ACTIONS",
+    "lambdalabs": "adapters.specs.lambdalabs:ACTIONS",
+    "github": "adapters.specs.github:ACTIONS",
+    "figma": "adapters.specs.figma:ACTIONS",
+    "portkey": "adapters.specs.portkey:ACTIONS",
+    "openrouter": "adapters.specs.openrouter:ACTIONS",
     "pgvector": "adapters.specs.pgvector:ACTIONS",
+    "pinecone": "adapters.specs.pinecone:ACTIONS",
+    "weaviate": "adapters.specs.weaviate:ACTIONS",
+    "slack": "adapters.specs.slack:ACTIONS",
+    "linear": "adapters.specs.linear:ACTIONS",
+    "asana": "adapters.specs.asana:ACTIONS",
 }
 
 

@@ -55,7 +55,8 @@ class ParsedCommand(BaseModel):
     """A parser's output, in the shape of the eval format's ``expect`` (DESIGN.md).
 
     Only the fields that matter for the intent are set; ``actions`` is the ordered plan for
-    ``action``. ``message`` carries the question for ``clarify`` and the reason for ``refuse``.
+    ``action``. ``message`` carries the question for ``clarify`` and the reason for ``refuse``;
+    ``errors`` lists invalid params (``{"field", "message"}``) when a clarify is due to them.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -74,6 +75,7 @@ class ParsedCommand(BaseModel):
     topic: str | None = None
     message: str | None = None
     candidates: list[str] = Field(default_factory=list)
+    errors: list[dict[str, str]] = Field(default_factory=list)
     parser: str = "offline"
     confidence: float = 1.0
 

@@ -65,6 +65,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
         examples=(
             "set m to 32 and ef_construction to 128 on the support-docs index",
             "tune vector index faq: m 24, ef construction 200",
+            "reconfigure pgvector index docs-embeddings with m=48 and ef_construction=256",
         ),
     ),
     ActionSpec(
@@ -73,9 +74,11 @@ ACTIONS: tuple[ActionSpec, ...] = (
         params=NoParams,
         risk=Risk.DESTRUCTIVE,
         target="index name",
+        inverse_hint="none: the table and its vectors are gone",
         examples=(
             "delete the vector index support-docs",
             "drop pgvector index faq",
+            "remove the docs-embeddings index from postgres",
         ),
     ),
 )

@@ -1,1 +1,1 @@
-"""nodes package."""
+"""Graph nodes, one module each. Nodes read plain-JSON state and the run context (Deps)."""

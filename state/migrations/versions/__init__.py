@@ -1,1 +1,1 @@
-"""versions package."""
+"""Migration scripts, one per schema change, never edited after they land."""

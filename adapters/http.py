@@ -1,0 +1,703 @@
+"""The one shared HTTP client every REST adapter uses.
+
+:func:`make_client` builds a :class:`PlatformClient` for a platform: an ``httpx.AsyncClient``
+with the platform's base URL (``SOPHIA_<PLATFORM>_BASE_URL`` overrides it, down to the host
+root, so tests can point it at a local contract server), timeouts, a per-platform concurrency
+limit, retries with jittered backoff that honour ``Retry-After``, idempotency keys where the
+vendor supports them, and a per-platform :class:`CircuitBreaker` whose state
+:func:`breaker_states` reports for ``sophia-iac status``.
+
+Retry rules (:class:`HttpPolicy` holds the numbers):
+
+* connection failures (nothing was sent) are retried for every method;
+* timeouts, dropped connections, 5xx and unreadable bodies are retried only when the request
+  is safe to repeat: an idempotent method, or an idempotency key;
+* 408, 409, 425 and 429 are retried; every other 4xx is final;
+* a ``Retry-After`` header (seconds or an HTTP date) is honoured exactly; with
+  ``secondary_limits`` (GitHub) a 403/429 that is a rate limit but carries no header waits
+  until ``x-ratelimit-reset`` when ``x-ratelimit-remaining`` is 0, otherwise at least
+  ``secondary_wait`` (60 s); a wait longer than ``max_retry_wait`` is not slept but raised as
+  :class:`RateLimitedError` saying when to try again.
+
+Failures become :mod:`orchestrator.errors` types whose messages name the platform and action
+(and target where there is one) and never contain a credential: 401/403 →
+:class:`PlatformAuthError` naming the credential variable; 404 → ``NotFoundError`` naming the
+target; garbage, truncated bodies, timeouts and 5xx storms → ``AdapterError``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json as jsonlib
+import os
+import random
+import time
+import weakref
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from enum import StrEnum
+from typing import Any, AsyncIterator
+
+import httpx
+
+from adapters.credentials import scrub
+from orchestrator.errors import AdapterError, ConfigError, NotFoundError
+
+__all__ = [
+    "USER_AGENT",
+    "BreakerState",
+    "CircuitBreaker",
+    "CircuitOpenError",
+    "HttpPolicy",
+    "PlatformAuthError",
+    "PlatformClient",
+    "RateLimitedError",
+    "Reply",
+    "base_url_for",
+    "breaker_for",
+    "breaker_states",
+    "make_client",
+    "parse_retry_after",
+    "reset_breakers",
+]
+
+USER_AGENT = "sophia-iac/0.1"
+
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+RETRYABLE_4XX = frozenset({408, 409, 425, 429})
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class PlatformAuthError(ConfigError):
+    """The platform rejected the credential (401) or its permissions (403)."""
+
+    code = "auth_failed"
+
+
+class RateLimitedError(AdapterError):
+    """The platform kept answering "slow down" past the retry budget."""
+
+    code = "rate_limited"
+    http_status = 429
+
+
+class CircuitOpenError(AdapterError):
+    """Calls to the platform are paused because too many recent calls failed."""
+
+    code = "circuit_open"
+    http_status = 503
+
+
+@dataclass(frozen=True)
+class HttpPolicy:
+    """Timeouts, retry, rate-limit, idempotency and breaker settings for one platform."""
+
+    timeout: float = 30.0
+    connect_timeout: float = 10.0
+    max_attempts: int = 4
+    backoff_base: float = 0.5
+    backoff_cap: float = 20.0
+    max_retry_wait: float = 300.0
+    max_concurrency: int = 8
+    secondary_limits: bool = False
+    secondary_wait: float = 60.0
+    idempotency_param: str | None = None
+    idempotency_header: str | None = None
+    retry_flag_param: str | None = None
+    breaker_window: float = 60.0
+    breaker_min_calls: int = 5
+    breaker_failure_rate: float = 0.5
+    breaker_open_seconds: float = 30.0
+    breaker_probes: int = 2
+
+
+#: Vendor-specific rules; every other platform gets ``HttpPolicy()``.
+POLICIES: dict[str, HttpPolicy] = {
+    # docs.github.com rate-limits-for-the-rest-api: secondary limits, ≤100 concurrent.
+    "github": HttpPolicy(secondary_limits=True, max_concurrency=8),
+    # SQL API: requestId makes a submission idempotent; resubmit with retry=true.
+    "snowflake": HttpPolicy(idempotency_param="requestId", retry_flag_param="retry"),
+}
+
+
+# -- circuit breaker ---------------------------------------------------------------------
+
+
+class BreakerState(StrEnum):
+    """Closed: calls flow. Open: calls fail fast. Half-open: one probe at a time."""
+
+    CLOSED = "closed"
+    OPEN = "open"
+    HALF_OPEN = "half_open"
+
+
+class CircuitBreaker:
+    """Opens when ≥ ``failure_rate`` of ≥ ``min_calls`` calls in ``window`` seconds failed.
+
+    Rate-limit answers (429) are neither failures nor successes. After ``open_seconds``
+    the breaker lets one probe through at a time; ``probes`` successes in a row close it,
+    one failure opens it again.
+    """
+
+    def __init__(
+        self,
+        platform: str,
+        *,
+        window: float = 60.0,
+        min_calls: int = 5,
+        failure_rate: float = 0.5,
+        open_seconds: float = 30.0,
+        probes: int = 2,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.platform = platform
+        self.window = window
+        self.min_calls = min_calls
+        self.failure_rate = failure_rate
+        self.open_seconds = open_seconds
+        self.probes = probes
+        self._clock = clock
+        self._events: deque[tuple[float, bool]] = deque()
+        self._state = BreakerState.CLOSED
+        self._opened_at = 0.0
+        self._probe_in_flight = False
+        self._probe_successes = 0
+        self.times_opened = 0
+
+    @classmethod
+    def from_policy(cls, platform: str, policy: HttpPolicy, **kwargs: Any) -> CircuitBreaker:
+        """A breaker with the policy's window, thresholds and probe count."""
+        return cls(
+            platform,
+            window=policy.breaker_window,
+            min_calls=policy.breaker_min_calls,
+            failure_rate=policy.breaker_failure_rate,
+            open_seconds=policy.breaker_open_seconds,
+            probes=policy.breaker_probes,
+            **kwargs,
+        )
+
+    @property
+    def state(self) -> BreakerState:
+        """The current state (an open breaker turns half-open once its pause is over)."""
+        if self._state is BreakerState.OPEN and self._clock() - self._opened_at >= self.open_seconds:
+            self._state = BreakerState.HALF_OPEN
+            self._probe_in_flight = False
+            self._probe_successes = 0
+        return self._state
+
+    def retry_in(self) -> float:
+        """Seconds until an open breaker lets a probe through (0 when not open)."""
+        if self.state is not BreakerState.OPEN:
+            return 0.0
+        return max(0.0, self.open_seconds - (self._clock() - self._opened_at))
+
+    def _prune(self) -> None:
+        horizon = self._clock() - self.window
+        while self._events and self._events[0][0] < horizon:
+            self._events.popleft()
+
+    def counts(self) -> tuple[int, int]:
+        """(calls, failures) in the current window."""
+        self._prune()
+        failures = sum(1 for _, ok in self._events if not ok)
+        return len(self._events), failures
+
+    def allow(self, action: str) -> None:
+        """Let a call through or raise :class:`CircuitOpenError`."""
+        state = self.state
+        if state is BreakerState.CLOSED:
+            return
+        if state is BreakerState.HALF_OPEN and not self._probe_in_flight:
+            self._probe_in_flight = True
+            return
+        wait = self.retry_in()
+        raise CircuitOpenError(
+            f"{self.platform} calls are paused (circuit {state.value}) after repeated failures;"
+            f" {action} was not sent",
+            hint=(
+                f"retry in {wait:.0f} s; `sophia-iac status {self.platform}` shows the breaker"
+                if wait
+                else f"a probe call to {self.platform} is in flight; retry in a few seconds"
+            ),
+            details={"platform": self.platform, "action": action, "circuit": self.snapshot()},
+        )
+
+    def record_success(self) -> None:
+        """A call got an answer from a working platform (2xx–4xx other than 429)."""
+        if self._state is BreakerState.HALF_OPEN:
+            self._probe_in_flight = False
+            self._probe_successes += 1
+            if self._probe_successes >= self.probes:
+                self._state = BreakerState.CLOSED
+                self._events.clear()
+            return
+        self._events.append((self._clock(), True))
+
+    def record_failure(self) -> None:
+        """A call failed on the platform's side (5xx, timeout, transport error, garbage)."""
+        if self._state is BreakerState.HALF_OPEN:
+            self._open()
+            return
+        self._events.append((self._clock(), False))
+        calls, failures = self.counts()
+        if calls >= self.min_calls and failures / calls >= self.failure_rate:
+            self._open()
+
+    def record_ignored(self) -> None:
+        """A rate-limit answer: frees a half-open probe slot, counts for nothing."""
+        if self._state is BreakerState.HALF_OPEN:
+            self._probe_in_flight = False
+
+    def _open(self) -> None:
+        self._state = BreakerState.OPEN
+        self._opened_at = self._clock()
+        self._probe_in_flight = False
+        self._probe_successes = 0
+        self._events.clear()
+        self.times_opened += 1
+
+    def reset(self) -> None:
+        """Back to closed with an empty window."""
+        self._state = BreakerState.CLOSED
+        self._events.clear()
+        self._probe_in_flight = False
+        self._probe_successes = 0
+
+    def snapshot(self) -> dict[str, Any]:
+        """JSON-ready state for ``status``: state, window counts, seconds until a probe."""
+        state = self.state
+        calls, failures = self.counts()
+        return {
+            "state": state.value,
+            "calls": calls,
+            "failures": failures,
+            "retry_in_seconds": round(self.retry_in(), 1),
+            "times_opened": self.times_opened,
+        }
+
+
+_BREAKERS: dict[str, CircuitBreaker] = {}
+
+
+def breaker_for(platform: str, policy: HttpPolicy | None = None) -> CircuitBreaker:
+    """The process-wide breaker of ``platform`` (created on first use)."""
+    breaker = _BREAKERS.get(platform)
+    if breaker is None:
+        breaker = CircuitBreaker.from_policy(platform, policy or POLICIES.get(platform, HttpPolicy()))
+        _BREAKERS[platform] = breaker
+    return breaker
+
+
+def breaker_states() -> dict[str, dict[str, Any]]:
+    """Every platform breaker's :meth:`CircuitBreaker.snapshot`, for ``sophia-iac status``."""
+    return {name: breaker.snapshot() for name, breaker in sorted(_BREAKERS.items())}
+
+
+def reset_breakers() -> None:
+    """Forget every breaker (tests)."""
+    _BREAKERS.clear()
+
+
+# -- concurrency limits ------------------------------------------------------------------
+
+_LIMITS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Semaphore]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _semaphore(platform: str, limit: int) -> asyncio.Semaphore:
+    # One semaphore per platform per event loop: asyncio primitives can't cross loops.
+    per_loop = _LIMITS.setdefault(asyncio.get_running_loop(), {})
+    sem = per_loop.get(platform)
+    if sem is None:
+        sem = per_loop[platform] = asyncio.Semaphore(limit)
+    return sem
+
+
+# -- helpers -----------------------------------------------------------------------------
+
+
+def base_url_for(platform: str, default: str | None, *, default_hint: str = "") -> str:
+    """``SOPHIA_<PLATFORM>_BASE_URL`` if set, else ``default``; no trailing slash.
+
+    Raises:
+        ConfigError: when neither is available, naming the variable(s) to set.
+    """
+    var = f"SOPHIA_{platform.upper()}_BASE_URL"
+    value = os.environ.get(var, "").strip() or default
+    if not value:
+        also = f" (or {default_hint})" if default_hint else ""
+        raise ConfigError(f"no API address for {platform}", hint=f"set {var}{also}")
+    if not value.startswith(("http://", "https://")):
+        raise ConfigError(f"{var} must be an http(s) URL, got {value!r}", hint=f"fix {var}")
+    return value.rstrip("/")
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` value (delta-seconds or HTTP date); None if absent/bad."""
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def _vendor_message(response: httpx.Response) -> str:
+    """A short, scrubbed vendor error message from a JSON body (untrusted text)."""
+    try:
+        body = response.json()
+    except (ValueError, UnicodeDecodeError):
+        return ""
+    if isinstance(body, dict):
+        for key in ("message", "error_description", "error", "detail", "title"):
+            value = body.get(key)
+            if isinstance(value, str) and value:
+                return scrub(value)[:200]
+    return ""
+
+
+@dataclass
+class Reply:
+    """A successful answer: status, headers and the parsed JSON body (None when empty)."""
+
+    status: int
+    data: Any = None
+    headers: httpx.Headers = field(default_factory=httpx.Headers)
+
+
+@dataclass
+class _Ctx:
+    platform: str
+    action: str
+    target: str | None
+    credential_var: str
+
+    @property
+    def what(self) -> str:
+        return f"{self.action} on {self.target}" if self.target else self.action
+
+
+# -- the client --------------------------------------------------------------------------
+
+
+class PlatformClient:
+    """One platform's HTTP client: retries, breaker, concurrency limit, error mapping.
+
+    Build it with :func:`make_client`. Every call names its catalog ``action`` (or a
+    read such as ``github.status``) so that errors and logs say what was being done.
+    """
+
+    def __init__(
+        self,
+        platform: str,
+        *,
+        base_url: str,
+        auth: Callable[[], Mapping[str, str]] | None = None,
+        credential_var: str = "",
+        headers: Mapping[str, str] | None = None,
+        policy: HttpPolicy | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        breaker: CircuitBreaker | None = None,
+        sleep: Sleep | None = None,
+        rng: Callable[[], float] = random.random,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.platform = platform
+        self.policy = policy or POLICIES.get(platform, HttpPolicy())
+        self.base_url = base_url
+        self.credential_var = credential_var or f"SOPHIA_{platform.upper()}_TOKEN"
+        self.breaker = breaker or breaker_for(platform, self.policy)
+        self._auth = auth
+        self._auth_headers: Mapping[str, str] | None = None
+        self._sleep: Sleep = sleep or asyncio.sleep
+        self._rng = rng
+        self._clock = clock
+        self.waits: deque[float] = deque(maxlen=100)
+        self._client = httpx.AsyncClient(
+            base_url=base_url,
+            headers={"User-Agent": USER_AGENT, **dict(headers or {})},
+            timeout=httpx.Timeout(self.policy.timeout, connect=self.policy.connect_timeout),
+            transport=transport,
+            follow_redirects=False,
+        )
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._client.aclose()
+
+    async def __aenter__(self) -> PlatformClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    @asynccontextmanager
+    async def _slot(self) -> AsyncIterator[None]:
+        async with _semaphore(self.platform, self.policy.max_concurrency):
+            yield
+
+    def _credentials(self) -> Mapping[str, str]:
+        if self._auth is None:
+            return {}
+        if self._auth_headers is None:
+            self._auth_headers = dict(self._auth())
+        return self._auth_headers
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        action: str,
+        target: str | None = None,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        data: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        idempotency_key: str | None = None,
+        not_found_ok: bool = False,
+    ) -> Reply:
+        """Send one logical request (retrying as the policy allows) and return its reply.
+
+        Args:
+            action: the catalog action (or read) this request serves; named in errors.
+            target: the resource it concerns; named in "not found" errors.
+            idempotency_key: makes a non-idempotent request safe to retry (where the
+                policy says how the vendor takes it).
+            not_found_ok: return ``Reply(404)`` instead of raising on 404 (observe paths).
+
+        Raises:
+            PlatformAuthError, NotFoundError, RateLimitedError, CircuitOpenError, AdapterError.
+        """
+        ctx = _Ctx(self.platform, action, target, self.credential_var)
+        method = method.upper()
+        safe = method in IDEMPOTENT_METHODS or idempotency_key is not None
+        query = dict(params or {})
+        extra = dict(headers or {})
+        if idempotency_key is not None:
+            if self.policy.idempotency_param:
+                query[self.policy.idempotency_param] = idempotency_key
+            if self.policy.idempotency_header:
+                extra[self.policy.idempotency_header] = idempotency_key
+        auth = self._credentials()
+        async with self._slot():
+            attempt = 0
+            while True:
+                attempt += 1
+                last = attempt >= self.policy.max_attempts
+                if attempt > 1 and idempotency_key is not None and self.policy.retry_flag_param:
+                    query[self.policy.retry_flag_param] = "true"
+                self.breaker.allow(action)
+                try:
+                    response = await self._client.request(
+                        method, path, params=query or None, json=json, data=data,
+                        headers={**auth, **extra},
+                    )
+                except httpx.TransportError as exc:
+                    self.breaker.record_failure()
+                    unsent = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
+                    if (unsent or safe) and not last:
+                        await self._wait(self._backoff(attempt))
+                        continue
+                    raise self._transport_error(ctx, exc, attempt) from None
+                outcome = await self._classify(ctx, response, attempt, safe, last, not_found_ok)
+                if isinstance(outcome, Reply):
+                    return outcome
+                await self._wait(outcome)
+
+    async def _classify(
+        self, ctx: _Ctx, response: httpx.Response, attempt: int, safe: bool, last: bool, not_found_ok: bool
+    ) -> Reply | float:
+        """A reply to return, or seconds to wait before the next attempt; raises when final."""
+        status = response.status_code
+        if status < 400:
+            try:
+                reply = Reply(status, self._parse(response), response.headers)
+            except AdapterError:
+                self.breaker.record_failure()
+                if safe and not last:
+                    return self._backoff(attempt)
+                raise
+            self.breaker.record_success()
+            return reply
+        if status == 404 and not_found_ok:
+            self.breaker.record_success()
+            return Reply(404, None, response.headers)
+        if status == 429 or (status == 403 and self._is_rate_limit(response)):
+            self.breaker.record_ignored()
+            wait = self._rate_limit_wait(response, attempt)
+            if last or wait > self.policy.max_retry_wait:
+                raise RateLimitedError(
+                    f"{ctx.platform} is rate-limiting {ctx.what} (HTTP {status}, {attempt} attempts)",
+                    hint=f"retry in {wait:.0f} s",
+                    details={"platform": ctx.platform, "action": ctx.action, "retry_after": wait},
+                )
+            return wait
+        if status in RETRYABLE_4XX:
+            self.breaker.record_success()
+            if not last:
+                retry_after = parse_retry_after(response.headers.get("retry-after"), now=self._clock())
+                return retry_after if retry_after is not None else self._backoff(attempt)
+            raise self._status_error(ctx, response, attempt)
+        if status < 500:
+            self.breaker.record_success()
+            raise self._status_error(ctx, response, attempt)
+        self.breaker.record_failure()
+        if safe and not last:
+            retry_after = parse_retry_after(response.headers.get("retry-after"), now=self._clock())
+            return retry_after if retry_after is not None else self._backoff(attempt)
+        raise self._status_error(ctx, response, attempt)
+
+    def _parse(self, response: httpx.Response) -> Any:
+        body = response.content
+        if not body.strip():
+            return None
+        ctype = response.headers.get("content-type", "")
+        kind = ctype.split(";", 1)[0].strip() or "no content type"
+        if "json" not in kind:
+            raise AdapterError(
+                f"{self.platform} returned an unreadable response ({kind}, {len(body)} bytes,"
+                f" HTTP {response.status_code}) where JSON was expected",
+                hint=f"{self.platform} or a proxy in front of it is misbehaving; check its status page",
+                details={"platform": self.platform, "status": response.status_code, "content_type": kind},
+            )
+        try:
+            return jsonlib.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            raise AdapterError(
+                f"{self.platform} returned malformed or truncated JSON ({len(body)} bytes,"
+                f" HTTP {response.status_code})",
+                hint=f"{self.platform} or a proxy in front of it is misbehaving; retry later",
+                details={"platform": self.platform, "status": response.status_code},
+            ) from None
+
+    def _is_rate_limit(self, response: httpx.Response) -> bool:
+        headers = response.headers
+        if "retry-after" in headers or headers.get("x-ratelimit-remaining") == "0":
+            return True
+        return "rate limit" in _vendor_message(response).lower()
+
+    def _rate_limit_wait(self, response: httpx.Response, attempt: int) -> float:
+        headers = response.headers
+        retry_after = parse_retry_after(headers.get("retry-after"), now=self._clock())
+        if retry_after is not None:
+            return retry_after
+        if self.policy.secondary_limits:
+            reset = headers.get("x-ratelimit-reset")
+            if headers.get("x-ratelimit-remaining") == "0" and reset and reset.isdigit():
+                return max(1.0, float(reset) - self._clock())
+            return max(self.policy.secondary_wait, self._backoff(attempt))
+        return self._backoff(attempt)
+
+    def _backoff(self, attempt: int) -> float:
+        """Full jitter: uniform in [0, min(cap, base·2^(attempt-1))]."""
+        ceiling = min(self.policy.backoff_cap, self.policy.backoff_base * 2 ** (attempt - 1))
+        return self._rng() * ceiling
+
+    async def _wait(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        await self._sleep(seconds)
+
+    def _status_error(self, ctx: _Ctx, response: httpx.Response, attempt: int) -> Exception:
+        status = response.status_code
+        vendor = _vendor_message(response)
+        said = f": {vendor}" if vendor else ""
+        details = {"platform": ctx.platform, "action": ctx.action, "status": status, "attempts": attempt}
+        if ctx.target:
+            details["target"] = ctx.target
+        if status == 401:
+            return PlatformAuthError(
+                f"{ctx.platform} rejected the credential for {ctx.what} (HTTP 401){said}",
+                hint=f"check {ctx.credential_var}: it is missing, expired or revoked",
+                details=details,
+            )
+        if status == 403:
+            return PlatformAuthError(
+                f"{ctx.platform} refused {ctx.what} (HTTP 403){said}",
+                hint=f"the credential in {ctx.credential_var} lacks the permission this needs",
+                details=details,
+            )
+        if status == 404:
+            thing = ctx.target or "the requested resource"
+            return NotFoundError(
+                f"{ctx.platform}: {thing} not found ({ctx.action}){said}",
+                hint=f"check the name; `sophia-iac status {ctx.platform}` lists what exists",
+                details=details,
+            )
+        if status < 500:
+            return AdapterError(
+                f"{ctx.platform} rejected {ctx.what} (HTTP {status}){said}",
+                hint="the platform refused the request as sent; see the message for why",
+                details=details,
+            )
+        return AdapterError(
+            f"{ctx.platform} failed {ctx.what}: HTTP {status} after {attempt} attempt(s){said}",
+            hint=f"{ctx.platform} is having trouble; retry later or check its status page",
+            details=details,
+        )
+
+    def _transport_error(self, ctx: _Ctx, exc: httpx.TransportError, attempt: int) -> AdapterError:
+        if isinstance(exc, httpx.TimeoutException):
+            what = f"timed out ({type(exc).__name__})"
+        elif isinstance(exc, httpx.RemoteProtocolError):
+            what = "sent a truncated or malformed response"
+        elif isinstance(exc, httpx.ConnectError):
+            what = f"could not be reached at {self.base_url}"
+        else:
+            what = f"connection failed ({type(exc).__name__})"
+        return AdapterError(
+            f"{ctx.platform} {what} during {ctx.what} after {attempt} attempt(s)",
+            hint=f"check the network and {ctx.platform}'s status; nothing is assumed to have changed",
+            details={"platform": ctx.platform, "action": ctx.action, "attempts": attempt,
+                     "error": scrub(str(exc))[:200]},
+        )
+
+
+def make_client(
+    platform: str,
+    *,
+    default_base_url: str | None,
+    auth: Callable[[], Mapping[str, str]] | None = None,
+    credential_var: str = "",
+    headers: Mapping[str, str] | None = None,
+    policy: HttpPolicy | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    breaker: CircuitBreaker | None = None,
+    sleep: Sleep | None = None,
+    base_url_hint: str = "",
+) -> PlatformClient:
+    """The factory every adapter uses for its platform's client.
+
+    Args:
+        default_base_url: the live API root; ``SOPHIA_<PLATFORM>_BASE_URL`` overrides it.
+        auth: returns the auth headers; called lazily on the first request, so a missing
+            credential fails the first call (naming the variable), not construction.
+        credential_var: the variable named in 401/403 hints.
+        transport: an httpx transport (tests route to contract servers through it).
+        breaker: defaults to the process-wide breaker of ``platform``.
+        sleep: replaces ``asyncio.sleep`` for retry waits (tests record instead of waiting).
+    """
+    return PlatformClient(
+        platform,
+        base_url=base_url_for(platform, default_base_url, default_hint=base_url_hint),
+        auth=auth,
+        credential_var=credential_var,
+        headers=headers,
+        policy=policy,
+        transport=transport,
+        breaker=breaker,
+        sleep=sleep,
+    )

@@ -1,0 +1,85 @@
+"""Pipeline overhead: ``do --dry-run`` in-process vs a bare LangGraph graph, same checkpointer.
+
+Runs, in one process, N dry runs of a pgvector create through OrchestratorService (parse →
+plan (reads the platform) → check_policy → report, plus recording the run) and N runs of a
+bare 4-node graph with trivial nodes on the same kind of checkpointer (AsyncSqliteSaver,
+durability="sync"), then prints both medians and their ratio.
+
+    python bench/pipeline_overhead.py [N]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, TypedDict
+
+
+class _S(TypedDict, total=False):
+    n: int
+
+
+async def bare(n: int, path: Path) -> list[float]:
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+    from langgraph.graph import END, START, StateGraph
+
+    async def node(state: _S) -> dict[str, Any]:
+        return {"n": state.get("n", 0) + 1}
+
+    g: StateGraph[_S] = StateGraph(_S)
+    names = ["parse", "plan", "check_policy", "report"]
+    for name in names:
+        g.add_node(name, node)
+    g.add_edge(START, names[0])
+    for a, b in zip(names, names[1:], strict=False):
+        g.add_edge(a, b)
+    g.add_edge(names[-1], END)
+    times = []
+    async with AsyncSqliteSaver.from_conn_string(str(path)) as saver:
+        graph = g.compile(checkpointer=saver)
+        for i in range(n):
+            t = time.perf_counter()
+            await graph.ainvoke({"n": 0}, {"configurable": {"thread_id": f"t{i}"}}, durability="sync")
+            times.append(time.perf_counter() - t)
+    return times
+
+
+async def pipeline(n: int, home: Path) -> list[float]:
+    from orchestrator.config import Settings
+    from orchestrator.service import OrchestratorService
+    from orchestrator.state import Request
+
+    times = []
+    async with OrchestratorService(Settings(home=home)) as svc:
+        await svc.submit(Request(text="status pgvector", actor="bench"))  # start the embedded server once
+        for _ in range(n):
+            t = time.perf_counter()
+            view = await svc.submit(Request(text="create a vector index called bench-docs with 384 dimensions",
+                                            actor="bench", dry_run=True))
+            times.append(time.perf_counter() - t)
+            assert view["status"] == "dry_run", view
+    return times
+
+
+def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 50
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp)
+        bare_t = asyncio.run(bare(n, home / "bare.db"))
+        pipe_t = asyncio.run(pipeline(n, home / "home"))
+        from state.pgserver import EmbeddedPostgres
+
+        EmbeddedPostgres(home / "home" / "pg").destroy()
+    b, p = statistics.median(bare_t) * 1000, statistics.median(pipe_t) * 1000
+    print(f"runs: {n}")
+    print(f"bare 4-node graph, AsyncSqliteSaver, durability=sync: median {b:.1f} ms")
+    print(f"do --dry-run pipeline (parse, plan + platform read, policy, run record, report): median {p:.1f} ms")
+    print(f"ratio: {p / b:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

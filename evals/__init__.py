@@ -1,0 +1,1 @@
+"""Evaluation datasets, the scorer, recorded cassettes and committed results (never shipped)."""

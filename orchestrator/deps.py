@@ -1,0 +1,60 @@
+"""What graph nodes need from the outside world, passed as LangGraph run context.
+
+Nothing here enters graph state or checkpoints: state holds plain JSON only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from adapters.base import PlatformAdapter
+    from orchestrator.config import Settings
+    from orchestrator.parsing import Parser
+    from policies.engine import PolicyEngine
+    from state.store import Store
+
+__all__ = ["AdapterPool", "Deps"]
+
+
+class AdapterPool:
+    """One adapter instance per platform for the life of a service."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._adapters: dict[str, PlatformAdapter] = {}
+
+    def get(self, platform: str) -> PlatformAdapter:
+        """The adapter for ``platform`` (created on first use)."""
+        if platform not in self._adapters:
+            from adapters.registry import adapter_class
+
+            self._adapters[platform] = adapter_class(platform)(self.settings)
+        return self._adapters[platform]
+
+    async def aclose(self) -> None:
+        """Close every adapter's connections."""
+        for adapter in self._adapters.values():
+            await adapter.aclose()
+        self._adapters.clear()
+
+
+@dataclass
+class Deps:
+    """Run context for graph nodes."""
+
+    settings: Settings
+    store: Store
+    adapters: AdapterPool
+    policy: PolicyEngine
+    parsers: dict[str, Parser] = field(default_factory=dict)
+
+    def parser(self, name: str | None) -> Parser:
+        """The named (or default) parser, cached."""
+        key = name or "default"
+        if key not in self.parsers:
+            from orchestrator.parsing import get_parser
+
+            self.parsers[key] = get_parser(name, self.settings)
+        return self.parsers[key]

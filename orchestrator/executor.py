@@ -1,0 +1,178 @@
+"""Write-ahead apply: lock, record ``pending`` with the before-state, call, record the outcome.
+
+A multi-step plan stops at the first failure and compensates the steps already applied, in
+reverse, each compensation itself a recorded change. An undo step marks the change it undoes
+``rolled_back`` and verifies by read-back that the platform is back at that change's
+before-state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from adapters.base import State
+from adapters.catalog import ActionCall, ActionSpec
+from orchestrator.errors import AdapterError, SophiaError
+from orchestrator.faults import fault_point
+from orchestrator.state import Plan, Step
+from state.locks import lock_key
+from state.models import ChangeRecord, ChangeStatus
+from state.store import new_id
+
+if TYPE_CHECKING:
+    from orchestrator.deps import Deps
+
+__all__ = ["ApplyOutcome", "Executor", "comparable", "redact"]
+
+VOLATILE = frozenset({"rows", "updated_at", "created_at", "last_modified", "etag"})
+REDACTED = "***redacted***"
+
+
+def comparable(state: State) -> State:
+    """A state without fields that change on their own (row counts, timestamps)."""
+    if state is None:
+        return None
+    return {k: v for k, v in state.items() if k not in VOLATILE}
+
+
+def redact(spec: ActionSpec, params: dict[str, Any]) -> dict[str, Any]:
+    """Params with secret values replaced, for the ledger and logs."""
+    return {k: (REDACTED if k in spec.secret_params else v) for k, v in params.items()}
+
+
+@dataclass
+class ApplyOutcome:
+    """What an apply did: change records (as dicts), and the error that stopped it, if any."""
+
+    changes: list[dict[str, Any]] = field(default_factory=list)
+    compensations: list[dict[str, Any]] = field(default_factory=list)
+    error: dict[str, Any] | None = None
+    verified: dict[str, bool] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """Whether every step applied."""
+        return self.error is None
+
+
+def _public(change: ChangeRecord) -> dict[str, Any]:
+    return change.model_dump(mode="json", exclude={"prev_hash", "hash"})
+
+
+class Executor:
+    """Applies plans for one service."""
+
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    async def apply(self, run_id: str, plan: Plan, actor: str) -> ApplyOutcome:
+        """Apply every step under one lease; compensate on failure.
+
+        Raises:
+            BusyError: another writer holds a target (nothing was recorded).
+        """
+        store = self.deps.store
+        keys = [lock_key(s.call.platform, s.call.target) for s in plan.steps]
+        lease = store.locks.acquire(keys, holder=actor, run_id=run_id, ttl_seconds=self.deps.settings.lock_ttl_seconds)
+        outcome = ApplyOutcome()
+        done: list[tuple[Step, ChangeRecord]] = []
+        try:
+            fault_point("after_lock")
+            for step in plan.steps:
+                try:
+                    change = await self._apply_step(run_id, step, actor, outcome)
+                except SophiaError as exc:
+                    outcome.error = exc.to_dict() | {"step": step.seq, "action": step.call.action}
+                    break
+                done.append((step, change))
+            if outcome.error and done:
+                await self._compensate(run_id, done, actor, outcome)
+        finally:
+            store.locks.release(lease)
+        return outcome
+
+    async def _apply_step(
+        self, run_id: str, step: Step, actor: str, outcome: ApplyOutcome, *, planned: bool = True
+    ) -> ChangeRecord:
+        from adapters.registry import spec_for
+
+        store = self.deps.store
+        call = step.call
+        spec = spec_for(call.action)
+        adapter = self.deps.adapters.get(call.platform)
+        before = await adapter.observe(call)
+        if planned and comparable(before) != comparable(step.before):
+            raise AdapterError(
+                f"{call.action}: {call.target} changed since the plan was made ({comparable(step.before)} → "
+                f"{comparable(before)})",
+                hint="run the command again to plan against the current state",
+            )
+        adapter.precheck(call, before)
+        expected = adapter.predict(call, before)
+        change = store.ledger.open(
+            ChangeRecord(
+                id=new_id("chg"), run_id=run_id, seq=step.seq, platform=call.platform, action=call.action,
+                target=call.target, environment=step.environment, params=redact(spec, call.params),
+                before=before, expected=expected, reversible=spec.reversible, risk=spec.risk.value,
+                actor=actor, undo_of=step.undo_of,
+            )
+        )
+        fault_point("after_pending")
+        try:
+            after = await adapter.execute(call, before)
+        except SophiaError as exc:
+            store.ledger.transition(change.id, ChangeStatus.FAILED, error=str(exc))
+            outcome.changes.append(_public(store.ledger.get(change.id)))
+            raise
+        except Exception as exc:  # noqa: BLE001 - any platform failure is recorded, then surfaced typed
+            store.ledger.transition(change.id, ChangeStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
+            outcome.changes.append(_public(store.ledger.get(change.id)))
+            raise AdapterError(
+                f"{call.platform}: {call.action} on {call.target} failed: {exc}",
+                hint="the change is recorded as failed; see `sophia-iac history`",
+            ) from exc
+        fault_point("after_call")
+        inverse = spec.derive_inverse(call, before, after)
+        if adapter.reached(call, expected, after):
+            change = store.ledger.transition(
+                change.id, ChangeStatus.APPLIED, after=after,
+                inverse=inverse.model_dump(mode="json") if inverse else None,
+            )
+        else:
+            change = store.ledger.transition(
+                change.id, ChangeStatus.NEEDS_RECONCILE, after=after,
+                error=f"read-back {comparable(after)} differs from the expected {comparable(expected)}",
+            )
+        self._note_inventory(call, spec, after)
+        if step.undo_of:
+            original = store.ledger.transition(step.undo_of, ChangeStatus.ROLLED_BACK, rolled_back_by=change.id)
+            observed = await adapter.observe(call)
+            outcome.verified[step.undo_of] = comparable(observed) == comparable(original.before)
+        outcome.changes.append(_public(change))
+        if change.status != ChangeStatus.APPLIED:
+            raise AdapterError(
+                f"{call.action} on {call.target}: the platform does not show the expected state",
+                hint="recorded as needs_reconcile; check `sophia-iac status " + call.platform + "`",
+            )
+        return change
+
+    def _note_inventory(self, call: ActionCall, spec: ActionSpec, after: State) -> None:
+        if call.target:
+            self.deps.store.upsert_inventory_item(call.platform, spec.resource, call.target.lower(), after)
+
+    async def _compensate(
+        self, run_id: str, done: list[tuple[Step, ChangeRecord]], actor: str, outcome: ApplyOutcome
+    ) -> None:
+        for step, change in reversed(done):
+            if not change.inverse:
+                outcome.compensations.append({"change_id": change.id, "status": "irreversible"})
+                continue
+            inverse = ActionCall.model_validate(change.inverse)
+            comp = Step(seq=step.seq, call=inverse, risk="change", reversible=False,
+                        environment=step.environment, undo_of=change.id, note="compensation")
+            try:
+                record = await self._apply_step(run_id, comp, actor, outcome, planned=False)
+                outcome.compensations.append({"change_id": change.id, "status": "compensated", "by": record.id})
+            except SophiaError as exc:
+                outcome.compensations.append({"change_id": change.id, "status": "failed", "error": exc.message})

@@ -1,0 +1,28 @@
+"""Fault injection points for crash tests.
+
+``SOPHIA_FAULTS="after_pending=exit,after_lock=sleep:3"`` makes the process exit (as if
+killed: no cleanup, exit status 137) or pause at the named point. Unset, a point costs one
+dictionary lookup. Points: ``after_lock``, ``after_pending``, ``after_call``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+__all__ = ["fault_point"]
+
+
+def fault_point(name: str) -> None:
+    """Exit or sleep here if ``SOPHIA_FAULTS`` asks for it."""
+    spec = os.environ.get("SOPHIA_FAULTS")
+    if not spec:
+        return
+    for item in spec.split(","):
+        point, _, action = item.strip().partition("=")
+        if point != name:
+            continue
+        if action == "exit":
+            os._exit(137)
+        if action.startswith("sleep:"):
+            time.sleep(float(action.split(":", 1)[1]))

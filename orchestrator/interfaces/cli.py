@@ -1,0 +1,337 @@
+"""The ``sophia-iac`` command line: convert arguments, call OrchestratorService, render.
+
+Heavy libraries (LangGraph, SQLAlchemy, Rich, adapters) load inside the commands that need
+them, so ``sophia-iac --help`` starts fast. Every command takes ``--json`` (one JSON document
+on stdout). Errors carry a stable code, a next step, and a distinct exit code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, NoReturn, TypeVar
+
+import typer
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="sophia-iac",
+    help="Change and inspect your SaaS and cloud stack in plain English: plan, policy, approval, apply, undo.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+ledger_app = typer.Typer(help="The hash-chained change ledger.", no_args_is_help=True)
+app.add_typer(ledger_app, name="ledger")
+
+T = TypeVar("T")
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking for confirmation.")]
+AsOpt = Annotated[str | None, typer.Option("--as", help="Act as this actor (default: SOPHIA_ACTOR or cli:$USER).")]
+
+EXIT_CONFIRMATION_REQUIRED = 15
+EXIT_NOT_APPLIED = {"clarify": 3, "refuse": 3, "denied": 5, "rejected": 9, "cancelled": 15}
+
+
+def _fail(err: dict[str, Any], as_json: bool, exit_code: int) -> NoReturn:
+    from orchestrator.interfaces.render import print_error, print_json
+
+    if as_json:
+        print_json({"error": err})
+    else:
+        print_error(err)
+    raise typer.Exit(exit_code)
+
+
+def _with_service(as_json: bool, body: Callable[[Any], Awaitable[T]]) -> T:
+    """Run ``body(service)`` with errors mapped to codes, hints and exit statuses."""
+    from orchestrator.errors import SophiaError
+    from orchestrator.service import OrchestratorService
+
+    async def runner() -> T:
+        async with OrchestratorService() as service:
+            return await body(service)
+
+    try:
+        return asyncio.run(runner())
+    except SophiaError as exc:
+        _fail(exc.to_dict(), as_json, exc.exit_code)
+    except KeyboardInterrupt:
+        _fail({"code": "interrupted", "message": "interrupted", "hint": "nothing further was sent"}, as_json, 130)
+    except typer.Exit:
+        raise
+    except Exception as exc:
+        if os.environ.get("SOPHIA_DEBUG"):
+            raise
+        _fail({"code": "internal_error", "message": f"{type(exc).__name__}: {exc}",
+               "hint": "re-run with SOPHIA_DEBUG=1 for a traceback, and report it"}, as_json, 1)
+
+
+def _actor(as_actor: str | None) -> str:
+    from orchestrator.config import get_settings
+
+    return as_actor or get_settings().default_actor()
+
+
+def _finish(view: dict[str, Any], as_json: bool) -> None:
+    """Render a run and exit with the status's code."""
+    from orchestrator.interfaces.render import print_json, render_run
+
+    status = view["status"]
+    if status in ("clarify", "refuse"):
+        parsed = view.get("parsed") or {}
+        if parsed.get("errors"):
+            from orchestrator.errors import ValidationFailedError
+
+            _fail({"code": ValidationFailedError.code, "message": parsed.get("message", "invalid params"),
+                   "hint": "fix the value and run the command again", "details": {"errors": parsed["errors"]}},
+                  as_json, ValidationFailedError.exit_code)
+        err = {"code": "not_understood" if status == "clarify" else "refused",
+               "message": parsed.get("message") or ("didn't understand that" if status == "clarify" else "refused"),
+               "hint": "closest actions: " + ", ".join(parsed.get("candidates", [])) if parsed.get("candidates")
+               else "try `sophia-iac actions` or `sophia-iac do help`",
+               "details": {"candidates": parsed.get("candidates", []), "run_id": view["run_id"]}}
+        _fail(err, as_json, EXIT_NOT_APPLIED[status])
+    if as_json:
+        print_json(view)
+    else:
+        render_run(view)
+    if view.get("error"):
+        err = view["error"]
+        if not as_json:
+            from orchestrator.interfaces.render import print_error
+
+            print_error(err)
+        from orchestrator.errors import SophiaError
+
+        codes = {cls.code: cls.exit_code for cls in _all_error_classes(SophiaError)}
+        raise typer.Exit(codes.get(err.get("code", ""), 1))
+    if status in EXIT_NOT_APPLIED:
+        raise typer.Exit(EXIT_NOT_APPLIED[status])
+
+
+def _all_error_classes(base: type) -> list[type]:
+    out = [base]
+    for sub in base.__subclasses__():
+        out += _all_error_classes(sub)
+    return out
+
+
+async def _confirm_or_cancel(service: Any, view: dict[str, Any], yes: bool, as_json: bool) -> dict[str, Any]:
+    """Show the plan and ask; without a terminal and without --yes, cancel and say how to proceed."""
+    if view["status"] != "awaiting_confirmation":
+        return view
+    if not as_json:
+        from orchestrator.interfaces.render import render_plan
+
+        render_plan(view["plan"], view.get("decision"))
+    if yes:
+        return dict(await service.confirm(view["run_id"], True))
+    if as_json or not sys.stdin.isatty():
+        await service.confirm(view["run_id"], False)
+        _fail({"code": "confirmation_required", "message": "this command changes infrastructure and needs confirmation",
+               "hint": "re-run with --yes to apply, or --dry-run to only see the plan"},
+              as_json, EXIT_CONFIRMATION_REQUIRED)
+    ok = typer.confirm("Apply this plan?", default=False)
+    return dict(await service.confirm(view["run_id"], ok))
+
+
+@app.command()
+def do(
+    text: Annotated[str, typer.Argument(help='What to do, e.g. "create a vector index called docs with 384 dimensions".')],
+    yes: YesOpt = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the plan (before → after); change nothing.")] = False,
+    parser: Annotated[str | None, typer.Option(help="offline, llm or hybrid (default: from settings).")] = None,
+    as_actor: AsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run a command: parse → plan → policy → (approval) → apply → ledger."""
+    from orchestrator.state import Request
+
+    async def body(service: Any) -> dict[str, Any]:
+        request = Request(text=text, actor=_actor(as_actor), surface="cli", dry_run=dry_run,
+                          confirmed=yes or dry_run, parser=parser)
+        view = await service.submit(request)
+        return await _confirm_or_cancel(service, view, yes, as_json)
+
+    _finish(_with_service(as_json, body), as_json)
+
+
+@app.command()
+def status(
+    platform: Annotated[str | None, typer.Argument(help="One platform (default: all installed).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Health and inventory of the platforms."""
+    from orchestrator.interfaces.render import print_json, render_status
+
+    result = _with_service(as_json, lambda s: s.status(platform))
+    print_json(result) if as_json else render_status(result)
+
+
+@app.command()
+def history(
+    platform: Annotated[str | None, typer.Option(help="Only this platform.")] = None,
+    target: Annotated[str | None, typer.Option(help="Only this resource.")] = None,
+    since: Annotated[str | None, typer.Option(help="HH:MM (UTC), ISO time, or 30m / 2h / 1d.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 20,
+    as_json: JsonOpt = False,
+) -> None:
+    """Recorded changes, newest first."""
+    from orchestrator.interfaces.render import print_json, render_changes
+
+    async def body(service: Any) -> list[dict[str, Any]]:
+        return list(service.history(platform=platform, target=target, since=since, limit=limit))
+
+    changes = _with_service(as_json, body)
+    print_json(changes) if as_json else render_changes(changes)
+
+
+@app.command()
+def undo(
+    change_id: Annotated[str | None, typer.Argument(help="The change to undo (default with --last).")] = None,
+    last: Annotated[bool, typer.Option("--last", help="Undo the last change (optionally on --platform).")] = False,
+    platform: Annotated[str | None, typer.Option(help="With --last or --since: only this platform.")] = None,
+    since: Annotated[str | None, typer.Option(help="Undo everything on --platform since this time.")] = None,
+    yes: YesOpt = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run")] = False,
+    as_actor: AsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Undo a change through the same pipeline (a new recorded change that passes policy)."""
+    if not change_id and not last and not since:
+        _fail({"code": "usage", "message": "say which change to undo",
+               "hint": "give a change id, --last, or --platform P --since T"}, as_json, 2)
+
+    async def body(service: Any) -> dict[str, Any]:
+        view = await service.undo(change_id=change_id, platform=platform, since=since, actor=_actor(as_actor),
+                                  confirmed=yes or dry_run, dry_run=dry_run)
+        return await _confirm_or_cancel(service, view, yes, as_json)
+
+    _finish(_with_service(as_json, body), as_json)
+
+
+@app.command()
+def approve(
+    run_id: Annotated[str, typer.Argument(help="The run awaiting approval.")],
+    comment: Annotated[str | None, typer.Option(help="A note for the requester.")] = None,
+    as_actor: AsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Approve a run that awaits approval; it applies at once."""
+    _finish(_with_service(as_json, lambda s: s.approve(run_id, actor=_actor(as_actor), comment=comment)), as_json)
+
+
+@app.command()
+def reject(
+    run_id: Annotated[str, typer.Argument(help="The run awaiting approval.")],
+    comment: Annotated[str | None, typer.Option(help="Why, for the requester.")] = None,
+    as_actor: AsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Reject a run that awaits approval; nothing is changed."""
+    _finish(_with_service(as_json, lambda s: s.reject(run_id, actor=_actor(as_actor), comment=comment)), as_json)
+
+
+@app.command()
+def runs(
+    run_id: Annotated[str | None, typer.Argument(help="Show one run in full.")] = None,
+    status_filter: Annotated[str | None, typer.Option("--status", help="e.g. awaiting_approval")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Recent runs, or one run with its plan and changes."""
+    from orchestrator.interfaces.render import print_json, render_run
+
+    async def body(service: Any) -> Any:
+        return service.view(run_id) if run_id else service.runs(status=status_filter)
+
+    data = _with_service(as_json, body)
+    if as_json:
+        print_json(data)
+    elif run_id:
+        render_run(data)
+    else:
+        for r in data:
+            typer.echo(f"{r['id']}  {r['created_at'][:19]}  {r['status']:<22} {r['actor']:<16} {r['text'][:60]}")
+
+
+@app.command()
+def actions(
+    platform: Annotated[str | None, typer.Option(help="Only this platform.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The action catalog: every action with its target, params, risk and inverse."""
+    from adapters.registry import all_specs, known_platforms
+    from orchestrator.interfaces.render import print_json
+
+    installed = set(known_platforms())
+    rows = [
+        {"id": s.id, "platform": s.platform, "summary": s.summary, "target": s.target, "risk": s.risk.value,
+         "reversible": s.reversible, "inverse": s.inverse_hint, "params": s.json_schema().get("properties", {}),
+         "required": s.json_schema().get("required", []), "examples": list(s.examples),
+         "installed": s.platform in installed}
+        for s in all_specs() if platform in (None, s.platform)
+    ]
+    if as_json:
+        print_json(rows)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="Actions")
+    for col in ("action", "target", "params", "risk", "inverse"):
+        table.add_column(col)
+    for r in rows:
+        params = ", ".join(f"{k}{'' if k in r['required'] else '?'}" for k in r["params"])
+        table.add_row(r["id"] + ("" if r["installed"] else " [dim](no adapter)[/]"), r["target"], params, r["risk"],
+                      r["inverse"] or "—")
+    Console().print(table)
+
+
+@ledger_app.command("verify")
+def ledger_verify(as_json: JsonOpt = False) -> None:
+    """Recompute the hash chain; non-zero exit if any row was edited, inserted or deleted."""
+    from orchestrator.errors import LedgerTamperedError
+
+    async def body(service: Any) -> Any:
+        return service.verify_ledger()
+
+    report = _with_service(as_json, body)
+    data = {"ok": report.ok, "entries": report.entries, "changes": report.changes, "problems": report.problems}
+    if as_json:
+        from orchestrator.interfaces.render import print_json
+
+        print_json(data)
+        if not report.ok:
+            raise typer.Exit(LedgerTamperedError.exit_code)
+        return
+    if report.ok:
+        typer.echo(f"ledger ok: {report.entries} entries, {report.changes} changes, hash chain intact")
+        return
+    _fail({"code": LedgerTamperedError.code, "message": "the ledger was tampered with: " + "; ".join(report.problems),
+           "hint": "restore the database from a backup and investigate who changed it"}, False,
+          LedgerTamperedError.exit_code)
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as pkg_version
+
+    try:
+        typer.echo(pkg_version("sophia-iac"))
+    except PackageNotFoundError:
+        typer.echo("unknown (not installed)")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,127 @@
+"""Terminal rendering for the CLI (Rich, imported only when something is printed)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+__all__ = ["diff_text", "print_error", "print_json", "render_changes", "render_run", "render_status"]
+
+
+def print_json(data: Any) -> None:
+    """One JSON document on stdout."""
+    sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def _console(stderr: bool = False) -> Any:
+    from rich.console import Console
+
+    stream = sys.stderr if stderr else sys.stdout
+    width = None if stream.isatty() else 160
+    return Console(stderr=stderr, highlight=False, soft_wrap=True, width=width)
+
+
+def print_error(err: dict[str, Any]) -> None:
+    """A user error on stderr: message, then what to do."""
+    from rich.markup import escape
+
+    con = _console(stderr=True)
+    con.print(f"[bold red]error[/] [dim]({escape(err.get('code', 'error'))})[/]: {escape(err.get('message', ''))}")
+    if err.get("hint"):
+        con.print(f"  [yellow]→[/] {escape(err['hint'])}")
+    for candidate in err.get("details", {}).get("candidates", []):
+        con.print(f"    • {escape(candidate)}")
+
+
+def diff_text(before: dict[str, Any] | None, after: dict[str, Any] | None) -> str:
+    """``size: SMALL → LARGE`` lines; ``(absent) → created`` / ``→ (absent)`` for create/delete."""
+    if before is None and after is None:
+        return "(no state)"
+    if before is None:
+        return "(absent) → " + ", ".join(f"{k}={v}" for k, v in (after or {}).items() if k != "name")
+    if after is None:
+        return ", ".join(f"{k}={v}" for k, v in before.items() if k != "name") + " → (absent)"
+    changed = [f"{k}: {before.get(k)} → {v}" for k, v in after.items() if before.get(k) != v]
+    return "; ".join(changed) or "(no change)"
+
+
+def render_plan(plan: dict[str, Any], decision: dict[str, Any] | None) -> None:
+    """The plan as a table, then the policy verdict."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title="Plan", show_lines=False)
+    for col in ("#", "action", "target", "risk", "before → after"):
+        table.add_column(col)
+    for step in plan.get("steps", []):
+        call = step["call"]
+        table.add_row(str(step["seq"]), call["action"], escape(str(call.get("target") or "")), step["risk"],
+                      escape(diff_text(step.get("before"), step.get("expected"))))
+    con = _console()
+    con.print(table)
+    if decision:
+        reasons = "; ".join(f"{r['rule']}: {r['message']}" for r in decision.get("reasons", []))
+        con.print(f"Policy: [bold]{decision['effect']}[/] — {escape(reasons)}")
+
+
+def render_changes(changes: list[dict[str, Any]], title: str = "Changes") -> None:
+    """Change records as a table."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title=title)
+    for col in ("change", "when (UTC)", "action", "target", "status", "actor", "before → after"):
+        table.add_column(col)
+    for c in changes:
+        after = c.get("after") if c.get("status") != "pending" else c.get("expected")
+        note = f" (undo of {c['undo_of']})" if c.get("undo_of") else ""
+        table.add_row(c["id"], str(c["created_at"])[5:19].replace("T", " "), c["action"] + note,
+                      escape(str(c.get("target") or "")), c["status"], escape(c["actor"]),
+                      escape(diff_text(c.get("before"), after)))
+    _console().print(table)
+
+
+def render_status(statuses: list[dict[str, Any]]) -> None:
+    """Platform health and inventory."""
+    from rich.markup import escape
+
+    con = _console()
+    for st in statuses:
+        mark = "[green]●[/]" if st["healthy"] else "[red]●[/]"
+        con.print(f"{mark} [bold]{st['platform']}[/]: {escape(st.get('message') or '')}")
+        for rtype, items in (st.get("inventory") or {}).items():
+            for item in items:
+                attrs = ", ".join(f"{k}={v}" for k, v in item.items() if k != "name")
+                con.print(f"    {rtype} [cyan]{escape(str(item['name']))}[/] {escape(attrs)}")
+
+
+def render_run(view: dict[str, Any]) -> None:
+    """A run: its plan, verdict and outcome."""
+    from rich.markup import escape
+
+    con = _console()
+    status = view["status"]
+    if view.get("plan"):
+        render_plan(view["plan"], view.get("decision"))
+    if view.get("changes"):
+        render_changes(view["changes"], title=f"Run {view['run_id']}")
+    result = view.get("result") or {}
+    if "help" in result:
+        con.print(result["help"])
+    verified = result.get("verified") or {}
+    for change_id, ok in verified.items():
+        con.print(f"undo of {change_id}: " + ("[green]verified[/] — the platform matches its before-state"
+                                              if ok else "[red]read-back differs from the before-state[/]"))
+    for comp in result.get("compensations") or []:
+        con.print(f"compensation of {comp['change_id']}: {comp['status']}")
+    line = {
+        "applied": "[green]applied[/]",
+        "dry_run": "[cyan]dry run[/] — nothing was changed",
+        "awaiting_approval": f"[yellow]awaiting approval[/] — an approver runs `sophia-iac approve {view['run_id']}`",
+        "rejected": "[red]rejected[/]" + (f": {escape(str((view.get('result') or {}).get('void', '')))}"),
+        "cancelled": "cancelled — nothing was changed",
+        "answered": "",
+    }.get(status, f"[bold]{status}[/]")
+    if line:
+        con.print(f"run {view['run_id']}: {line}")

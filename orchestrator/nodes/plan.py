@@ -1,0 +1,138 @@
+"""plan: ParsedCommand → Plan, validated against the catalog and the platforms' current state.
+
+Actions: each call is re-validated (LLM output is untrusted), its before-state read, checked
+and its after-state predicted. Undo: the changes to undo are found in the ledger and their
+recorded inverses become the steps (an undo is a normal, policy-checked change).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from langgraph.runtime import Runtime
+from pydantic import ValidationError
+
+from adapters.catalog import ActionCall, format_validation_error
+from orchestrator.deps import Deps
+from orchestrator.errors import (
+    AdapterError,
+    IrreversibleError,
+    NotFoundError,
+    SophiaError,
+    ValidationFailedError,
+)
+from orchestrator.executor import comparable
+from orchestrator.state import GraphState, Intent, ParsedCommand, Plan, Step
+from state.models import ChangeRecord, ChangeStatus
+
+__all__ = ["parse_since", "plan"]
+
+
+def parse_since(text: str) -> datetime:
+    """``14:00`` (today, UTC), ``2026-11-24T14:00``, ``30m`` / ``2h`` / ``1d`` ago."""
+    text = text.strip().lower()
+    now = datetime.now(UTC)
+    units = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+    if text[:-1].isdigit() and text[-1] in units:
+        return now - timedelta(**{units[text[-1]]: int(text[:-1])})
+    try:
+        if len(text) <= 5 and ":" in text:
+            hour, minute = (int(x) for x in text.split(":"))
+            return now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+        parsed = datetime.fromisoformat(text)
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    except ValueError as exc:
+        raise ValidationFailedError(
+            f"can't read the time {text!r}", hint="use HH:MM (UTC), an ISO timestamp, or 30m / 2h / 1d"
+        ) from exc
+
+
+async def _step(deps: Deps, seq: int, call: ActionCall, undo_of: str | None = None) -> Step:
+    from adapters.registry import spec_for
+
+    spec = spec_for(call.action)
+    if spec.target_required and not call.target:
+        raise ValidationFailedError(f"{call.action} needs a target ({spec.target})", hint=f"name the {spec.target}")
+    try:
+        call = spec.call(call.target, call.params)
+    except ValidationError as err:
+        raise ValidationFailedError(
+            format_validation_error(spec.id, err), hint=f"see `sophia-iac actions` for {spec.id}'s params",
+            details={"errors": [{"field": ".".join(map(str, e["loc"])), "message": e["msg"]} for e in err.errors()]},
+        ) from err
+    adapter = deps.adapters.get(spec.platform)
+    before = await adapter.observe(call)
+    adapter.precheck(call, before)
+    expected = adapter.predict(call, before)
+    return Step(
+        seq=seq, call=call, risk=spec.risk.value, reversible=spec.reversible,
+        environment=deps.settings.default_environment, before=before, expected=expected, undo_of=undo_of,
+    )
+
+
+def _changes_to_undo(deps: Deps, parsed: ParsedCommand) -> list[ChangeRecord]:
+    ledger = deps.store.ledger
+    if parsed.change_id:
+        return [ledger.get(parsed.change_id)]
+    if parsed.since:
+        since = parse_since(parsed.since)
+        found = [c for c in ledger.list(platform=parsed.platform, target=parsed.target, since=since, limit=500)
+                 if c.status == ChangeStatus.APPLIED and not c.undo_of]
+        if not found:
+            raise NotFoundError(f"no applied change on {parsed.platform or 'any platform'} since {since:%Y-%m-%d %H:%M} UTC",
+                                hint="see `sophia-iac history`")
+        return found  # newest first: undone in reverse order of application
+    recent = [c for c in ledger.list(platform=parsed.platform, target=parsed.target, limit=200)
+              if c.status in (ChangeStatus.APPLIED, ChangeStatus.ROLLED_BACK) and not c.undo_of]
+    if not recent:
+        where = f" to {parsed.platform}" if parsed.platform else ""
+        raise NotFoundError(f"there is no change{where} to undo", hint="see `sophia-iac history`")
+    return [recent[0]]
+
+
+async def _undo_plan(deps: Deps, parsed: ParsedCommand) -> Plan:
+    steps: list[Step] = []
+    for change in _changes_to_undo(deps, parsed):
+        if change.status == ChangeStatus.ROLLED_BACK:
+            raise IrreversibleError(f"change {change.id} was already undone (by {change.rolled_back_by})",
+                                    hint="see `sophia-iac history`")
+        if change.status != ChangeStatus.APPLIED:
+            raise IrreversibleError(f"change {change.id} is {change.status}, not applied: there is nothing to undo",
+                                    hint="only applied changes can be undone")
+        if not change.reversible or not change.inverse:
+            raise IrreversibleError(
+                f"change {change.id} ({change.action} on {change.target}) can't be undone automatically",
+                hint="it is irreversible; restore by hand, or from a backup" if change.risk == "destructive"
+                else "its before-state was not enough to derive an inverse",
+            )
+        step = await _step(deps, len(steps) + 1, ActionCall.model_validate(change.inverse), undo_of=change.id)
+        adapter = deps.adapters.get(change.platform)
+        current = await adapter.observe(step.call)
+        if comparable(current) != comparable(change.after):
+            raise AdapterError(
+                f"{change.target} has changed since {change.id} ({comparable(change.after)} → {comparable(current)})",
+                hint="undoing now would overwrite that later change; undo the later change first",
+            )
+        if step.risk == "destructive" and current == change.after:
+            # Undoing a creation nothing has touched since loses nothing: treat as a change.
+            step = step.model_copy(update={"risk": "change", "note": f"undo of {change.id}; unchanged since"})
+        steps.append(step)
+    return Plan(steps=steps, summary=f"undo {', '.join(s.undo_of or '' for s in steps)}")
+
+
+async def plan(state: GraphState, runtime: Runtime[Deps]) -> dict[str, Any]:
+    """Build the plan; planning errors end the run with a clear message."""
+    deps = runtime.context
+    parsed = ParsedCommand.model_validate(state["parsed"])
+    try:
+        if parsed.intent is Intent.UNDO:
+            result = await _undo_plan(deps, parsed)
+        else:
+            if not parsed.actions:
+                raise ValidationFailedError("the command names no action", hint="try `sophia-iac actions`")
+            steps = [await _step(deps, i + 1, call) for i, call in enumerate(parsed.actions)]
+            result = Plan(steps=steps, summary="; ".join(f"{s.call.action} {s.call.target or ''}".strip() for s in steps))
+    except SophiaError as exc:
+        return {"error": exc.to_dict(), "status": "failed"}
+    return {"plan": result.model_dump(mode="json") | {"digest": result.digest}, "status": "planned"}

@@ -1,0 +1,61 @@
+"""Read-only answers shared by the graph and the surfaces: status, history, help."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
+
+from orchestrator.errors import SophiaError
+
+if TYPE_CHECKING:
+    from orchestrator.deps import Deps
+
+__all__ = ["help_text", "history", "platform_status"]
+
+
+async def _one_status(deps: Deps, platform: str) -> dict[str, Any]:
+    try:
+        adapter = deps.adapters.get(platform)
+        status = await adapter.get_status()
+    except SophiaError as exc:
+        return {"platform": platform, "healthy": False, "configured": False, "message": str(exc), "inventory": {}}
+    if status.healthy and status.inventory:
+        deps.store.replace_inventory(platform, status.inventory)
+    data = asdict(status)
+    data["checked_at"] = status.checked_at.isoformat()
+    return data
+
+
+async def platform_status(deps: Deps, platform: str | None) -> list[dict[str, Any]]:
+    """Health and inventory of one platform, or of every installed one (refreshes the inventory)."""
+    from adapters.registry import adapter_class, known_platforms
+
+    if platform:
+        adapter_class(platform)  # unknown platform → NotFoundError naming the known ones
+    names = [platform] if platform else known_platforms()
+    return list(await asyncio.gather(*(_one_status(deps, name) for name in names)))
+
+
+def history(
+    deps: Deps, *, platform: str | None = None, target: str | None = None, since: str | None = None, limit: int = 50
+) -> list[dict[str, Any]]:
+    """Recorded changes, newest first."""
+    from orchestrator.nodes.plan import parse_since
+
+    changes = deps.store.ledger.list(
+        platform=platform, target=target, since=parse_since(since) if since else None, limit=limit
+    )
+    return [c.model_dump(mode="json", exclude={"prev_hash", "hash"}) for c in changes]
+
+
+def help_text(topic: str | None = None) -> str:
+    """What you can say, with examples from the catalog."""
+    from adapters.registry import all_specs
+
+    specs = [s for s in all_specs() if topic is None or s.platform == topic]
+    lines = ["Say what you want changed, e.g.:"]
+    lines += [f"  {s.examples[0]!r}  → {s.id}" for s in specs[:12] if s.examples]
+    lines += ["Built-ins: status [platform], history, undo [change id | the last change to X | everything on X since T],",
+              "approve RUN_ID, reject RUN_ID, help [platform]. `sophia-iac actions` lists every action."]
+    return "\n".join(lines)

@@ -1,0 +1,191 @@
+"""SQLModel tables: one schema for SQLite and PostgreSQL.
+
+Schema changes go through an append-only Alembic migration in ``state/migrations/versions``;
+``tests/state/test_migrations.py`` checks that the migrations build exactly these tables.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Index, UniqueConstraint
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+__all__ = [
+    "ChangeRecord",
+    "ChangeStatus",
+    "Freeze",
+    "InventoryItem",
+    "LedgerEntry",
+    "LedgerHead",
+    "Lock",
+    "Run",
+]
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp that is always tz-aware UTC in Python (SQLite returns naive ones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+
+def utcnow() -> datetime:
+    """Timezone-aware now in UTC."""
+    return datetime.now(UTC)
+
+
+def _ts(**kw: Any) -> Any:
+    return Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, **kw))
+
+
+def _json(nullable: bool = True) -> Any:
+    return Field(default=None, sa_column=Column(JSONType, nullable=nullable))
+
+
+class ChangeStatus:
+    """The life of a change record."""
+
+    PENDING = "pending"
+    APPLIED = "applied"
+    FAILED = "failed"
+    ROLLED_BACK = "rolled_back"
+    NEEDS_RECONCILE = "needs_reconcile"
+
+    ALL = (PENDING, APPLIED, FAILED, ROLLED_BACK, NEEDS_RECONCILE)
+
+
+class Run(SQLModel, table=True):
+    """One command, from text to outcome."""
+
+    __tablename__ = "runs"
+
+    id: str = Field(primary_key=True, max_length=40)
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+    text: str
+    actor: str = Field(index=True)
+    surface: str = "cli"
+    parser: str | None = None
+    parsed: dict[str, Any] | None = _json()
+    plan: dict[str, Any] | None = _json()
+    plan_digest: str | None = None
+    decision: dict[str, Any] | None = _json()
+    status: str = Field(default="received", index=True)
+    dry_run: bool = False
+    error: dict[str, Any] | None = _json()
+    result: dict[str, Any] | None = _json()
+
+
+class ChangeRecord(SQLModel, table=True):
+    """The current state of one change; every transition is also a :class:`LedgerEntry`."""
+
+    __tablename__ = "changes"
+    __table_args__ = (Index("ix_changes_platform_target", "platform", "target"),)
+
+    id: str = Field(primary_key=True, max_length=40)
+    run_id: str = Field(index=True, max_length=40)
+    seq: int = 0
+    platform: str
+    action: str
+    target: str | None = None
+    environment: str = "prod"
+    params: dict[str, Any] | None = _json()
+    before: dict[str, Any] | None = _json()
+    expected: dict[str, Any] | None = _json()
+    after: dict[str, Any] | None = _json()
+    inverse: dict[str, Any] | None = _json()
+    reversible: bool = False
+    risk: str = "change"
+    status: str = Field(default=ChangeStatus.PENDING, index=True)
+    actor: str
+    undo_of: str | None = Field(default=None, index=True)
+    rolled_back_by: str | None = None
+    error: str | None = None
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+    prev_hash: str = ""
+    hash: str = ""
+
+
+class LedgerEntry(SQLModel, table=True):
+    """Append-only, hash-chained log of every change-record state (creation and transitions)."""
+
+    __tablename__ = "ledger"
+
+    seq: int = Field(primary_key=True)
+    change_id: str = Field(index=True, max_length=40)
+    kind: str
+    body: dict[str, Any] = Field(sa_column=Column(JSONType, nullable=False))
+    at: datetime = _ts()
+    prev_hash: str
+    hash: str
+
+
+class LedgerHead(SQLModel, table=True):
+    """One row: the last ledger seq and hash. Updating it first serialises appenders."""
+
+    __tablename__ = "ledger_head"
+
+    id: int = Field(default=1, primary_key=True)
+    seq: int = 0
+    hash: str = ""
+
+
+class Lock(SQLModel, table=True):
+    """A lease on one (platform, target): one resource, one writer."""
+
+    __tablename__ = "locks"
+
+    key: str = Field(primary_key=True, max_length=300)
+    holder: str
+    run_id: str | None = None
+    token: str
+    host: str = ""
+    pid: int = 0
+    acquired_at: datetime = _ts()
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class InventoryItem(SQLModel, table=True):
+    """A platform resource we know of, refreshed by ``get_status`` and webhooks."""
+
+    __tablename__ = "inventory"
+    __table_args__ = (UniqueConstraint("platform", "resource_type", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(index=True)
+    resource_type: str
+    name: str
+    attributes: dict[str, Any] | None = _json()
+    refreshed_at: datetime = _ts()
+
+
+class Freeze(SQLModel, table=True):
+    """A change freeze on an environment, until a time."""
+
+    __tablename__ = "freezes"
+
+    id: int | None = Field(default=None, primary_key=True)
+    environment: str = Field(index=True)
+    until: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    reason: str = ""
+    actor: str = ""
+    created_at: datetime = _ts()
+    lifted_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    lifted_by: str | None = None

@@ -1,0 +1,44 @@
+"""Test isolation: every test gets its own SOPHIA_HOME and a clean environment."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.pg import PgServer
+
+ISOLATED_PREFIXES = ("SOPHIA_",)
+KEEP = {"SOPHIA_SPECS_DIR", "SOPHIA_TEST_PG_URL"}
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A private SOPHIA_HOME, no inherited SOPHIA_* settings, and fresh cached settings."""
+    for key in list(os.environ):
+        if key.startswith(ISOLATED_PREFIXES) and key not in KEEP:
+            monkeypatch.delenv(key, raising=False)
+    home = tmp_path / "sophia-home"
+    monkeypatch.setenv("SOPHIA_HOME", str(home))
+    monkeypatch.setenv("SOPHIA_ACTOR", "cli:tester")
+    from orchestrator.config import get_settings
+
+    get_settings.cache_clear()
+    yield home
+    get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgServer]:
+    """The session's PostgreSQL server."""
+    server = PgServer(tmp_path_factory.mktemp("pgserver"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pg_url(pg_server: PgServer) -> str:
+    """A fresh, empty database for this test (psycopg URL)."""
+    return pg_server.fresh_database()

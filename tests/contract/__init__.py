@@ -1,0 +1,1 @@
+"""Contract tests: adapters driven against vendor specs served by Prism."""

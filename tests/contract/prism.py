@@ -1,0 +1,292 @@
+"""Contract-test harness: vendor OpenAPI files served by Stoplight Prism on 127.0.0.1.
+
+Prism (npm ``@stoplight/prism-cli@5.14.2``) validates every request against the vendor's
+published contract and answers from its examples. Violations come back in the
+``sl-violations`` header (a JSON list of ``{location, severity, code, message}``) or, where
+the operation declares no 4xx, in an ``application/problem+json`` body's ``validation`` list.
+Only request-side violations (``location[0] == "request"``) count against an adapter: several
+vendors' own examples break their own response schemas.
+
+Where things are found:
+
+* specs: ``$SOPHIA_SPECS_DIR``, else ``<project root>/../shared/specs``;
+* Prism: ``$SOPHIA_PRISM_BIN``, else ``<project root>/.ci/node_modules/.bin/prism``, else
+  ``prism`` on PATH. Install it with :data:`INSTALL_COMMAND` (from the project root).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+__all__ = [
+    "INSTALL_COMMAND",
+    "PRISM_VERSION",
+    "Exchange",
+    "PrismError",
+    "PrismPool",
+    "PrismServer",
+    "RecordingTransport",
+    "assert_no_request_violations",
+    "find_prism",
+    "free_port",
+    "project_root",
+    "request_violations",
+    "specs_dir",
+    "violations",
+]
+
+PRISM_VERSION = "5.14.2"
+INSTALL_COMMAND = (
+    f"npm install --no-save --no-audit --no-fund --loglevel=error --prefix .ci @stoplight/prism-cli@{PRISM_VERSION}"
+)
+READY = "Prism is listening"
+
+
+class PrismError(RuntimeError):
+    """Prism could not be started (bad spec, port clash, timeout)."""
+
+
+def project_root() -> Path:
+    """The repository root (this file is ``tests/contract/prism.py``)."""
+    return Path(__file__).resolve().parents[2]
+
+
+def specs_dir() -> Path:
+    """Where the vendor contracts live (may not exist: callers skip then)."""
+    configured = os.environ.get("SOPHIA_SPECS_DIR", "").strip()
+    if configured:
+        return Path(configured).expanduser().resolve()
+    return (project_root().parent / "shared" / "specs").resolve()
+
+
+def find_prism() -> Path | None:
+    """The Prism executable, or None when it is not installed."""
+    configured = os.environ.get("SOPHIA_PRISM_BIN", "").strip()
+    if configured:
+        return Path(configured) if Path(configured).exists() else None
+    local = project_root() / ".ci" / "node_modules" / ".bin" / "prism"
+    if local.exists():
+        return local
+    found = shutil.which("prism")
+    return Path(found) if found else None
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class PrismServer:
+    """One ``prism mock`` process serving one spec file on a free loopback port."""
+
+    def __init__(self, spec: Path, *, binary: Path, dynamic: bool = False) -> None:
+        self.spec = spec
+        self.binary = binary
+        self.dynamic = dynamic
+        self.port = 0
+        self.process: subprocess.Popen[str] | None = None
+        self.log: deque[str] = deque(maxlen=200)
+        self._ready = threading.Event()
+        self.started_in = 0.0
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:PORT`` (Prism serves the spec's paths at the host root)."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def launch(self) -> None:
+        """Start the process (returns at once; :meth:`wait_ready` waits for it)."""
+        self.port = free_port()
+        cmd = [str(self.binary), "mock", "-h", "127.0.0.1", "-p", str(self.port), str(self.spec)]
+        if self.dynamic:
+            cmd.append("-d")
+        self._started = time.monotonic()
+        self.process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            start_new_session=True, env={**os.environ, "NO_COLOR": "1", "FORCE_COLOR": "0"},
+        )
+        threading.Thread(target=self._drain, daemon=True, name=f"prism-{self.spec.name}").start()
+
+    def _drain(self) -> None:
+        assert self.process is not None and self.process.stdout is not None
+        for line in self.process.stdout:
+            self.log.append(line.rstrip())
+            if READY in line:
+                self._ready.set()
+        self._ready.set()
+
+    def wait_ready(self, timeout: float = 120.0) -> None:
+        """Block until Prism says it is listening.
+
+        Raises:
+            PrismError: with Prism's last log lines when it exits or times out first.
+        """
+        if not self._ready.wait(timeout) or self.process is None or self.process.poll() is not None:
+            tail = "\n".join(list(self.log)[-15:])
+            self.stop()
+            raise PrismError(f"prism did not start for {self.spec} within {timeout:.0f} s:\n{tail}")
+        self.started_in = time.monotonic() - self._started
+
+    def stop(self) -> None:
+        """Terminate this server's process group (the one it was started in)."""
+        proc, self.process = self.process, None
+        if proc is None or proc.poll() is not None:
+            return
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=10)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.wait(timeout=5)
+
+
+class PrismPool:
+    """Session-wide servers: each spec file is started once, on first use, and reused."""
+
+    def __init__(self, specs: Path, binary: Path) -> None:
+        self.specs = specs
+        self.binary = binary
+        self.servers: dict[Path, PrismServer] = {}
+
+    def serve(self, platform: str, *files: str, dynamic: bool = False, timeout: float = 120.0) -> list[PrismServer]:
+        """Servers for ``specs/<platform>/<file>`` (started in parallel when new)."""
+        wanted = [self.specs / platform / name for name in files]
+        missing = [p for p in wanted if not p.exists()]
+        if missing:
+            raise FileNotFoundError(f"contract file(s) not found: {', '.join(map(str, missing))}")
+        fresh = [PrismServer(p, binary=self.binary, dynamic=dynamic) for p in wanted if p not in self.servers]
+        for server in fresh:
+            server.launch()
+        for server in fresh:
+            server.wait_ready(timeout)
+            self.servers[server.spec] = server
+        return [self.servers[p] for p in wanted]
+
+    def close(self) -> None:
+        """Stop every server this pool started."""
+        for server in self.servers.values():
+            server.stop()
+        self.servers.clear()
+
+
+# -- violations --------------------------------------------------------------------------
+
+
+def violations(response: httpx.Response) -> list[dict[str, Any]]:
+    """Every violation Prism reported for this exchange (header and problem+json body)."""
+    found: list[dict[str, Any]] = []
+    header = response.headers.get("sl-violations")
+    if header:
+        parsed = json.loads(header)
+        found.extend(parsed if isinstance(parsed, list) else [parsed])
+    if "problem+json" in response.headers.get("content-type", ""):
+        try:
+            body = json.loads(response.content or b"{}")
+        except ValueError:
+            body = {}
+        if not isinstance(body, dict):
+            body = {}
+        found.extend(body.get("validation") or [])
+        if not body.get("validation") and "prism/errors" in str(body.get("type", "")):
+            # Prism's own refusals: no such path or method, no credential, unacceptable media type.
+            found.append({"location": ["request"], "code": str(body.get("type")).rsplit("#", 1)[-1],
+                          "message": f"{body.get('title', '')}: {body.get('detail', '')}"})
+    return found
+
+
+def request_violations(response: httpx.Response) -> list[dict[str, Any]]:
+    """The violations that are the client's fault (``location[0] == "request"``)."""
+    return [v for v in violations(response) if (v.get("location") or [""])[0] == "request"]
+
+
+@dataclass
+class Exchange:
+    """One request the adapter sent and the answer Prism gave."""
+
+    request: httpx.Request
+    response: httpx.Response
+
+    def describe(self) -> str:
+        return f"{self.request.method} {self.request.url.raw_path.decode()} -> {self.response.status_code}"
+
+
+def assert_no_request_violations(exchanges: Iterable[Exchange]) -> int:
+    """Fail listing every request-side violation; return how many exchanges were checked."""
+    problems = []
+    count = 0
+    for ex in exchanges:
+        count += 1
+        for v in request_violations(ex.response):
+            problems.append(f"{ex.describe()}: {'.'.join(map(str, v.get('location', [])))}: {v.get('message')}")
+    assert not problems, "request-side contract violations:\n" + "\n".join(problems)
+    return count
+
+
+@dataclass
+class RecordingTransport(httpx.AsyncBaseTransport):
+    """A real HTTP transport that records every exchange and can route and force codes.
+
+    Args:
+        routes: path prefix → base URL; a request whose path starts with a prefix goes to
+            that server (one vendor API split over several spec files, one Prism each).
+        prefer: called per request; a non-None answer is sent as ``Prefer: code=…`` (how
+            tests force 401/404/429 from Prism for the first N attempts only).
+    """
+
+    routes: Mapping[str, str] = field(default_factory=dict)
+    prefer: Callable[[httpx.Request], str | None] | None = None
+    exchanges: list[Exchange] = field(default_factory=list)
+    inner: httpx.AsyncBaseTransport = field(default_factory=httpx.AsyncHTTPTransport)
+
+    def _route(self, request: httpx.Request) -> httpx.Request:
+        path = request.url.path
+        for prefix, base in sorted(self.routes.items(), key=lambda kv: -len(kv[0])):
+            if path.startswith(prefix):
+                target = httpx.URL(base)
+                request.url = request.url.copy_with(scheme=target.scheme, host=target.host, port=target.port)
+                request.headers["host"] = f"{target.host}:{target.port}"
+                break
+        return request
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        request = self._route(request)
+        if self.prefer is not None:
+            code = self.prefer(request)
+            if code is not None:
+                request.headers["Prefer"] = f"code={code}"
+        response = await self.inner.handle_async_request(request)
+        await response.aread()
+        self.exchanges.append(Exchange(request, response))
+        return response
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+    def forced(self, *codes: int) -> None:
+        """Force the next requests' statuses, one code per request, then pass through."""
+        queue = deque(str(c) for c in codes)
+        self.prefer = lambda request: queue.popleft() if queue else None
+
+    def take(self) -> list[Exchange]:
+        """The exchanges so far, clearing the record."""
+        taken, self.exchanges = self.exchanges, []
+        return taken
