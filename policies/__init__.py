@@ -5,4 +5,7 @@ Heavy parts (the CEL runtime, YAML) load with the submodules, not with this pack
 
 from __future__ import annotations
 
-__all__ = ["context", "engine", "environments", "expressions", "identity", "loader", "rules"]
+__all__ = [
+    "approvals", "context", "durations", "engine", "environments", "expressions", "freezes", "gate", "identity",
+    "loader", "rules", "timeparse",
+]

@@ -9,14 +9,19 @@ from a YAML file (``SOPHIA_IDENTITIES``)::
         roles: [operator, approver]
         groups: [platform]
         actors: ["cli:alice", "slack:U024BE7LH"]
-    unknown: viewer          # role for actors not listed (viewer unless set)
+    patterns:                # actors not listed, by glob (first match); each is its own identity
+      - {actors: "cli:*", roles: [operator], groups: [platform]}
+    unknown: viewer          # everyone else (viewer unless set)
 
-Without a file, the local CLI user is an admin and everyone else a viewer. Actors match
-exactly: ``slack:U1`` is not ``slack:U1[bot]``.
+Listed actors match exactly: ``slack:U1`` is not ``slack:U1[bot]``. Without a file, the local
+CLI user (``SOPHIA_ACTOR`` / ``cli:$USER``) is an admin, other ``cli:*`` actors (people with a
+shell on this machine, who can reach the store anyway) are operators and approvers in group
+``approvers``, and everyone else — Slack users, API keys — is a viewer until listed.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import os
 from collections.abc import Iterable
 from enum import StrEnum
@@ -31,6 +36,7 @@ from policies.context import ActorInfo
 __all__ = [
     "Identity",
     "IdentityDirectory",
+    "IdentityPattern",
     "Role",
     "load_identities",
     "may_approve",
@@ -102,10 +108,29 @@ class Identity(BaseModel):
         return may_approve((r.value for r in self.roles), self.groups, approver_groups)
 
 
+class IdentityPattern(BaseModel):
+    """Roles and groups for unlisted actors matching a glob (``cli:*``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    actors: str = Field(min_length=1)
+    roles: tuple[Role, ...] = (Role.VIEWER,)
+    groups: tuple[str, ...] = ()
+
+    def matches(self, actor: str) -> bool:
+        """Case-sensitive glob match on the whole actor string."""
+        return fnmatch.fnmatchcase(actor, self.actors)
+
+
+#: What applies without an identities file (besides the local admin).
+DEFAULT_PATTERNS = (IdentityPattern(actors="cli:*", roles=(Role.OPERATOR, Role.APPROVER), groups=("approvers",)),)
+
+
 class _IdentityFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     identities: list[Identity] = Field(default_factory=list)
+    patterns: list[IdentityPattern] = Field(default_factory=list)
     unknown: Role = Role.VIEWER
 
     @model_validator(mode="after")
@@ -126,20 +151,35 @@ class _IdentityFile(BaseModel):
 class IdentityDirectory:
     """Resolves actors to identities."""
 
-    def __init__(self, identities: Iterable[Identity] = (), unknown: Role = Role.VIEWER) -> None:
+    def __init__(
+        self,
+        identities: Iterable[Identity] = (),
+        unknown: Role = Role.VIEWER,
+        patterns: Iterable[IdentityPattern] = (),
+    ) -> None:
         self.identities = {i.id: i for i in identities}
         self.unknown = unknown
+        self.patterns = tuple(patterns)
         self._by_actor = {actor: i for i in self.identities.values() for actor in i.actors}
 
     def resolve(self, actor: str) -> Identity:
         """The identity for ``actor`` (an actor string or an identity id).
 
-        Unknown actors get an identity of their own with the ``unknown`` role (viewer).
+        Unlisted actors get an identity of their own (id = the actor string) with the roles of
+        the first matching pattern, else the ``unknown`` role (viewer).
         """
         found = self._by_actor.get(actor) or self.identities.get(actor)
         if found is not None:
             return found
+        for pattern in self.patterns:
+            if pattern.matches(actor):
+                return Identity(id=actor, roles=pattern.roles, groups=pattern.groups, actors=(actor,))
         return Identity(id=actor, roles=(self.unknown,), actors=(actor,))
+
+    def actors_of(self, identity_id: str) -> tuple[str, ...]:
+        """Every actor string that resolves to ``identity_id`` (for counting their changes)."""
+        listed = self.identities.get(identity_id)
+        return tuple(sorted({identity_id, *(listed.actors if listed else ())}))
 
     def actor_info(self, actor: str) -> ActorInfo:
         """Resolve ``actor`` and return what the policy engine sees."""
@@ -149,19 +189,18 @@ class IdentityDirectory:
 def load_identities(path: str | Path | None = None, *, default_actor: str | None = None) -> IdentityDirectory:
     """Load identities from ``path`` (or ``SOPHIA_IDENTITIES``), else the defaults.
 
-    Defaults: ``default_actor`` (the local CLI user) is an admin in group ``admins``;
-    everyone else is a viewer.
+    Defaults: ``default_actor`` (the local CLI user) is an admin in groups ``admins`` and
+    ``approvers``; other ``cli:*`` actors are operators and approvers; everyone else a viewer.
 
     Raises:
         ConfigError: the file is missing, not YAML, or doesn't match the format.
     """
     path = path or os.environ.get("SOPHIA_IDENTITIES") or None
     if path is None:
-        if not default_actor:
-            return IdentityDirectory()
-        return IdentityDirectory(
-            [Identity(id=default_actor, roles=(Role.ADMIN,), groups=("admins",), actors=(default_actor,))]
-        )
+        admins = [
+            Identity(id=default_actor, roles=(Role.ADMIN,), groups=("admins", "approvers"), actors=(default_actor,))
+        ] if default_actor else []
+        return IdentityDirectory(admins, patterns=DEFAULT_PATTERNS)
     file = Path(path)
     hint = "see the format in policies/identity.py; `sophia-iac policy check` validates it"
     try:
@@ -174,4 +213,4 @@ def load_identities(path: str | Path | None = None, *, default_actor: str | None
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
         raise ConfigError(f"identities file {file}: {problems}", hint=hint) from exc
-    return IdentityDirectory(parsed.identities, parsed.unknown)
+    return IdentityDirectory(parsed.identities, parsed.unknown, parsed.patterns)

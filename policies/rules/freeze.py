@@ -39,5 +39,6 @@ class FreezeRule(BuiltinRule):
         who = f" by {freeze.by}" if freeze.by else ""
         why = f": {freeze.reason}" if freeze.reason else ""
         scope = "every environment is" if freeze.env == "*" else f"{ctx.env} is"
-        message = f"{scope} frozen until {freeze.until:%Y-%m-%d %H:%M %Z}{who}{why}"
+        until = "someone lifts it" if freeze.until.year >= 9999 else f"{freeze.until:%Y-%m-%d %H:%M %Z}"
+        message = f"{scope} frozen until {until}{who}{why}"
         return self.finding(self.effect, message)

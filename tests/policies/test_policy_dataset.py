@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
 from datetime import datetime
 from functools import cache
@@ -18,15 +19,19 @@ from policies.rules import BUILTINS
 
 ROOT = Path(__file__).resolve().parents[2]
 DATASET = ROOT / "evals" / "datasets" / "policy.jsonl"
-PACKS = Path(__file__).parent / "packs"
+PACK_DIRS = (Path(__file__).parent / "packs", ROOT / "policies" / "packs")
 DEFAULT_NOW = "2026-11-18T10:30:00Z"
 CASES = [json.loads(line) for line in DATASET.read_text().splitlines() if line.strip()]
 
 
+def _pack_file(name: str) -> str:
+    """A pack by name: the test packs first, then the opt-in packs shipped with sophia-iac."""
+    return str(next(d / f"{name}.yaml" for d in PACK_DIRS if (d / f"{name}.yaml").is_file()))
+
+
 @cache
 def _engine(packs: tuple[str, ...]) -> PolicyEngine:
-    path = ":".join(str(PACKS / f"{name}.yaml") for name in packs)
-    return load_engine(path)
+    return load_engine(os.pathsep.join(_pack_file(name) for name in packs))
 
 
 def _context(case: dict[str, Any], engine: PolicyEngine) -> PolicyContext:
@@ -47,7 +52,7 @@ def test_dataset_is_big_enough_and_covers_every_rule_and_tier() -> None:
     """≥ 60 cases; every built-in, every default-pack rule and every tier is exercised."""
     assert len(CASES) >= 60
     fired = Counter(rule for case in CASES for rule in case["expect"]["rules"])
-    engine = _engine(("team",))
+    engine = _engine(tuple(sorted({p for case in CASES for p in case.get("packs", ())})))
     for rule in engine.rules:
         assert fired[rule.id] > 0, f"no case expects rule {rule.id}"
     builtins = {r.builtin for r in engine.rules if getattr(r, "builtin", "") and fired[r.id]}

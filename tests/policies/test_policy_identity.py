@@ -62,12 +62,28 @@ def test_unknown_role_setting(tmp_path: Path) -> None:
 
 
 def test_defaults_without_a_file(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No file: the local CLI user is an admin, everyone else a viewer."""
+    """No file: the local CLI user is an admin, other CLI users operate and approve, remote actors only read."""
     monkeypatch.delenv("SOPHIA_IDENTITIES", raising=False)
     directory = load_identities(default_actor="cli:me")
     assert directory.resolve("cli:me").roles == (Role.ADMIN,)
-    assert directory.resolve("slack:U1").roles == (Role.VIEWER,)
-    assert load_identities().resolve("cli:me").roles == (Role.VIEWER,)
+    colleague = directory.resolve("cli:bob")
+    assert colleague.id == "cli:bob" and colleague.can_mutate and colleague.can_approve(["approvers"])
+    assert not colleague.can_approve(["data-leads"])
+    for remote in ("slack:U1", "api:key", "webhook:github", "cli"):
+        assert directory.resolve(remote).roles == (Role.VIEWER,), remote
+    assert load_identities().resolve("cli:me").roles == (Role.OPERATOR, Role.APPROVER)
+
+
+def test_patterns_in_the_file(tmp_path: Path) -> None:
+    """Patterns give unlisted actors roles; listed actors win; no pattern means `unknown`."""
+    path = tmp_path / "ids.yaml"
+    path.write_text(FILE + "patterns:\n  - {actors: 'slack:T01*', roles: [operator], groups: [eng]}\n")
+    directory = load_identities(path)
+    assert directory.resolve("slack:T01XYZ").groups == ("eng",)
+    assert directory.resolve("slack:U01ALICE").id == "alice"
+    assert not directory.resolve("slack:T02").can_mutate
+    assert directory.actors_of("alice") == ("alice", "cli:alice", "slack:U01ALICE")
+    assert directory.actors_of("slack:T01XYZ") == ("slack:T01XYZ",)
 
 
 def test_identities_path_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

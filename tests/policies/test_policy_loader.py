@@ -30,9 +30,10 @@ def _errors(text: str) -> list[Problem]:
     return [p for p in load_pack("t.yaml", text=text).problems if p.level == "error"]
 
 
-def test_default_pack_is_clean() -> None:
-    """The shipped pack has no errors and no warnings."""
-    assert check_pack(DEFAULT_PACK) == []
+@pytest.mark.parametrize("pack", sorted(DEFAULT_PACK.parent.glob("*.yaml")), ids=lambda p: p.name)
+def test_shipped_packs_are_clean(pack: Path) -> None:
+    """The shipped packs (default and opt-in) have no errors and no warnings."""
+    assert check_pack(pack) == []
 
 
 def test_yaml_syntax_error_names_the_line() -> None:

@@ -7,13 +7,19 @@ import importlib
 import pytest
 
 PUBLIC = {
-    "policies": ["context", "engine", "environments", "expressions", "identity", "loader", "rules"],
+    "policies": ["approvals", "context", "durations", "engine", "environments", "expressions", "freezes", "gate",
+                 "identity", "loader", "rules", "timeparse"],
+    "policies.approvals": ["Answer", "ApprovalAnswer", "ApprovalRequest", "Judgement", "authorize", "judge",
+                           "new_request"],
+    "policies.freezes": ["LEDGER_PLATFORM", "lift_freeze", "start_freeze"],
+    "policies.gate": ["PolicyGate"],
+    "policies.timeparse": ["FOREVER", "parse_until"],
     "policies.context": ["ActorInfo", "ChangeInfo", "Freeze", "PolicyContext", "RunInfo"],
     "policies.engine": ["DEFAULT_ALLOW", "PolicyEngine", "combine", "merge_decisions", "unavailable"],
     "policies.environments": ["EnvironmentMap", "EnvironmentMapping"],
     "policies.expressions": ["CEL_FUNCTIONS", "CEL_VARIABLES", "ExpressionError", "Program", "compile_expression",
                              "glob_match", "make_context"],
-    "policies.identity": ["Identity", "IdentityDirectory", "Role", "load_identities", "may_approve", "may_freeze",
+    "policies.identity": ["Identity", "IdentityDirectory", "IdentityPattern", "Role", "load_identities", "may_approve", "may_freeze",
                           "may_mutate", "may_unfreeze"],
     "policies.loader": ["DEFAULT_PACK", "LoadedPack", "PolicyPackError", "Problem", "check_pack", "load_engine",
                         "load_pack", "pack_paths"],
