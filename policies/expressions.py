@@ -9,11 +9,14 @@ denying every change at run time.
 from __future__ import annotations
 
 import fnmatch
+import importlib.machinery
+import importlib.util
 import re
+import sys
 from collections.abc import Mapping
+from pathlib import Path
+from types import ModuleType
 from typing import Any
-
-import cel
 
 __all__ = [
     "CEL_FUNCTIONS",
@@ -25,7 +28,37 @@ __all__ = [
     "make_context",
 ]
 
-Program = cel.Program
+
+
+def _load_cel() -> ModuleType:
+    """The CEL extension module, without the ``cel`` package's ``__init__``.
+
+    ``cel/__init__.py`` imports its interactive CLI (prompt_toolkit, pygments, rich: ~300 ms),
+    which every sophia-iac start would pay for. The Rust extension alone loads in ~30 ms; it is
+    registered as ``cel.cel`` so a later ``import cel`` reuses it. Falls back to ``import cel``.
+    """
+    if "cel.cel" in sys.modules:
+        return sys.modules["cel.cel"]
+    try:
+        spec = importlib.util.find_spec("cel")
+        folder = Path(next(iter(spec.submodule_search_locations or ()))) if spec else None
+        found = [p for p in folder.iterdir() if p.name.startswith("cel.") and
+                 p.name.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES))] if folder else []
+        ext_spec = importlib.util.spec_from_file_location("cel.cel", found[0]) if found else None
+        if ext_spec is None or ext_spec.loader is None:
+            raise ImportError("no CEL extension module found")
+        module = importlib.util.module_from_spec(ext_spec)
+        ext_spec.loader.exec_module(module)
+        sys.modules["cel.cel"] = module
+        return module
+    except (ImportError, OSError, StopIteration):
+        import cel
+
+        return cel
+
+
+cel = _load_cel()
+Program: Any = cel.Program
 
 #: The variables a rule may reference (see :meth:`PolicyContext.cel_variables`).
 CEL_VARIABLES = frozenset({"change", "before", "actor", "env", "now", "run"})
@@ -63,7 +96,7 @@ def _upper(value: str) -> str:
 CEL_FUNCTIONS: Mapping[str, Any] = {"glob": glob_match, "lowerAscii": _lower, "upperAscii": _upper}
 
 
-def compile_expression(source: str) -> cel.Program:
+def compile_expression(source: str) -> Any:
     """Compile ``source`` and check that every name in it can resolve.
 
     Raises:
@@ -92,6 +125,6 @@ def compile_expression(source: str) -> cel.Program:
     return program
 
 
-def make_context(variables: Mapping[str, Any]) -> cel.Context:
+def make_context(variables: Mapping[str, Any]) -> Any:
     """A CEL context with ``variables`` and :data:`CEL_FUNCTIONS`, built once per evaluation."""
     return cel.Context(dict(variables), dict(CEL_FUNCTIONS))

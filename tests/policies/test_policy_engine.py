@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from policy_helpers import WEDNESDAY, engine_from_text, make_ctx
 
 from orchestrator.state import Decision, Effect
 from policies import engine as engine_module
@@ -13,6 +12,7 @@ from policies.context import ActorInfo, Freeze
 from policies.engine import PolicyEngine, combine, merge_decisions
 from policies.loader import load_engine
 from policies.rules import Finding, Tier
+from tests.policies.policy_helpers import WEDNESDAY, engine_from_text, make_ctx
 
 PACK = """\
 pack: t

@@ -7,7 +7,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from policy_helpers import engine_from_text, make_ctx
 
 from orchestrator.errors import ConfigError
 from orchestrator.state import Effect
@@ -20,6 +19,7 @@ from policies.loader import (
     load_pack,
     pack_paths,
 )
+from tests.policies.policy_helpers import engine_from_text, make_ctx
 
 
 def _pack(body: str, header: str = "pack: t\nversion: 1\nrules:\n") -> str:

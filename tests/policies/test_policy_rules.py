@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from policy_helpers import engine_from_text, make_ctx
 
 from orchestrator.state import Effect
 from policies.context import ActorInfo, ChangeInfo, Freeze
 from policies.durations import parse_duration
 from policies.environments import EnvironmentMap, EnvironmentMapping
 from policies.rules.protected import matching_pattern
+from tests.policies.policy_helpers import engine_from_text, make_ctx
 
 
 def _one(body: str) -> str:
