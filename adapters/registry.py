@@ -23,6 +23,8 @@ ENTRY_POINT_GROUP = "sophia_iac.adapters"
 #: Built-in adapters. Add a line here (and nothing else) to register a new one.
 BUILTIN: dict[str, str] = {
     "pgvector": "adapters.ai.pgvector:PgVectorAdapter",
+    "snowflake": "adapters.data.snowflake:SnowflakeAdapter",
+    "github": "adapters.dev.github:GitHubAdapter",
 }
 
 #: Action specs per platform (``module:ACTIONS``); a platform may be in the catalog before
