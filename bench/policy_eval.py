@@ -3,6 +3,8 @@
 Run from the project root: ``python bench/policy_eval.py [--n 5000]``. The 200-rule chain is
 the default pack plus generated CEL rules of the usual shapes (action, target glob, params
 with ``has()``, actor groups, env), so every rule's ``when`` is evaluated for every change.
+A third line times what check_policy pays per one-step plan: the gate reading active freezes
+and the identity's change count from a SQLite store, then the default pack.
 """
 
 from __future__ import annotations
@@ -74,6 +76,37 @@ def main() -> None:
         decision = engine.evaluate(ctx)
         print(f"{name:>13}: {len(engine.rules):3d} rules, median {median_us(engine, ctx, args.n):7.1f} µs "
               f"per evaluation ({decision.effect.value})")
+    print(f"{'gate + SQLite':>13}: {len(default.rules):3d} rules, median {gate_us(max(args.n // 10, 100)):7.1f} µs "
+          "per one-step plan (freezes and change count read from the store)")
+
+
+def gate_us(n: int) -> float:
+    """Median µs of ``PolicyGate.decide`` for a one-step plan on a fresh SQLite store."""
+    import tempfile
+
+    from adapters.catalog import ActionCall
+    from orchestrator.state import Plan, Request, Step
+    from policies.gate import PolicyGate
+    from policies.identity import load_identities
+    from policies.loader import load_engine
+    from state.store import Store
+
+    with tempfile.TemporaryDirectory() as home:
+        store = Store(f"sqlite:///{home}/state.db")
+        store.setup()
+        gate = PolicyGate(load_engine(""), load_identities(default_actor="cli:bench"), store)
+        plan = Plan(steps=[Step(seq=1, call=ActionCall(action="snowflake.warehouse.scale", target="ETL_WH",
+                                                       params={"size": "LARGE"}), risk="change", reversible=True)])
+        request = Request(text="", actor="cli:bench")
+        for _ in range(20):
+            gate.decide(plan, request, "bench")
+        samples = []
+        for _ in range(n):
+            start = time.perf_counter_ns()
+            gate.decide(plan, request, "bench")
+            samples.append(time.perf_counter_ns() - start)
+        store.dispose()
+    return statistics.median(samples) / 1000
 
 
 if __name__ == "__main__":

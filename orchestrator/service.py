@@ -7,7 +7,8 @@ from any process). On start it settles change records a crash left ``pending``.
 
 from __future__ import annotations
 
-from contextlib import AsyncExitStack
+from collections.abc import Iterator
+from contextlib import AsyncExitStack, contextmanager
 from typing import Any
 
 from orchestrator.config import Settings, get_settings
@@ -255,8 +256,9 @@ class OrchestratorService:
         from policies.freezes import start_freeze
 
         run_id = run_id or self._control_run(f"freeze {environment} until {until or 'lifted'}", actor, surface)
-        change = start_freeze(self.store, self.deps.policy.identities, env=environment, until=until, reason=reason,
-                              actor=actor, run_id=run_id)
+        with self._control_failure(run_id):
+            change = start_freeze(self.store, self.deps.policy.identities, env=environment, until=until,
+                                  reason=reason, actor=actor, run_id=run_id)
         self.store.update_run(run_id, status="applied", result={"freeze": change["after"] | {"env": environment}})
         return self.view(run_id)
 
@@ -266,9 +268,21 @@ class OrchestratorService:
         from policies.freezes import lift_freeze
 
         run_id = run_id or self._control_run(f"unfreeze {environment}", actor, surface)
-        change = lift_freeze(self.store, self.deps.policy.identities, env=environment, actor=actor, run_id=run_id)
+        with self._control_failure(run_id):
+            change = lift_freeze(self.store, self.deps.policy.identities, env=environment, actor=actor, run_id=run_id)
         self.store.update_run(run_id, status="applied", result={"unfreeze": change["after"] | {"env": environment}})
         return self.view(run_id)
+
+    @contextmanager
+    def _control_failure(self, run_id: str) -> Iterator[None]:
+        """A refused freeze/unfreeze leaves its run ``failed`` with the error, then re-raises."""
+        from orchestrator.errors import SophiaError
+
+        try:
+            yield
+        except SophiaError as exc:
+            self.store.update_run(run_id, status="failed", error=exc.to_dict())
+            raise
 
     def _control_run(self, text: str, actor: str, surface: str) -> str:
         from state.store import new_id
@@ -289,7 +303,7 @@ class OrchestratorService:
                                          actor=request.actor, surface=request.surface, run_id=run_id)
             return await self.unfreeze(env, actor=request.actor, surface=request.surface, run_id=run_id)
         except SophiaError as exc:
-            self.store.update_run(run_id, status="failed", error=exc.to_dict())
+            self.store.update_run(run_id, status="failed", error=exc.to_dict())  # e.g. no environment given
             return self.view(run_id)
 
     def explain(self, text: str, *, actor: str, env: str | None = None, parser: str | None = None) -> dict[str, Any]:

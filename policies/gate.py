@@ -54,14 +54,16 @@ class PolicyGate:
     def load(cls, settings: Settings, store: Store | None) -> PolicyGate:
         """Load packs (default + ``SOPHIA_POLICY_PATH``) and identities (``SOPHIA_IDENTITIES``).
 
-        A broken pack doesn't stop the service: the gate denies every mutation, saying why.
-
-        Raises:
-            orchestrator.errors.ConfigError: the identities file is broken (nobody could be trusted).
+        A broken pack or identities file doesn't stop the service (reads still run): the gate
+        denies every mutation, saying why, and nobody is trusted to approve.
         """
+        from orchestrator.errors import ConfigError
         from policies.loader import PolicyPackError, load_engine
 
-        identities = load_identities(default_actor=settings.default_actor())
+        try:
+            identities = load_identities(default_actor=settings.default_actor())
+        except ConfigError as exc:
+            return cls(None, IdentityDirectory(), store, exc.message, settings.default_environment)
         try:
             engine: PolicyEngine | None = load_engine(settings.policy_path,
                                                       default_environment=settings.default_environment)

@@ -296,6 +296,22 @@ def test_broken_pack_denies_mutations_and_names_the_line(make_service: Factory) 
     arun(flow())
 
 
+def test_broken_identities_file_denies_mutations(make_service: Factory, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """An identities file that doesn't parse: nobody is trusted, every mutation is denied, saying why."""
+    bad = tmp_path / "ids.yaml"
+    bad.write_text("identities:\n  - id: a\n    roles: [god]\n")
+    monkeypatch.setenv("SOPHIA_IDENTITIES", str(bad))
+
+    async def flow() -> None:
+        async with make_service() as svc:
+            view = await svc.submit(req("create a vector index called nobody with 3 dimensions", actor="cli:tester"))
+            assert view["status"] == "denied"
+            assert "identities file" in view["decision"]["reasons"][0]["message"]
+
+    arun(flow())
+
+
 def test_freeze_and_unfreeze(make_service: Factory, identities: Path) -> None:
     """A freeze refuses changes in its environment, is in the ledger, and only approvers lift it."""
 
@@ -303,6 +319,7 @@ def test_freeze_and_unfreeze(make_service: Factory, identities: Path) -> None:
         async with make_service() as svc:
             with pytest.raises(PolicyDeniedError, match="may not freeze"):
                 await svc.freeze("prod", until="2h", reason="nope", actor="cli:vera")
+            assert [r["status"] for r in svc.runs()] == ["failed"]
             frozen = await svc.freeze("prod", until="2h", reason="release day", actor="cli:alice")
             assert frozen["status"] == "applied"
             assert frozen["changes"][0]["action"] == "sophia.freeze.start"
