@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from adapters.base import PlatformAdapter
     from orchestrator.config import Settings
     from orchestrator.parsing import Parser
-    from policies.engine import PolicyEngine
+    from policies.gate import PolicyGate
     from state.store import Store
 
 __all__ = ["AdapterPool", "Deps"]
@@ -56,7 +56,7 @@ class Deps:
     settings: Settings
     store: Store
     adapters: AdapterPool
-    policy: PolicyEngine
+    policy: PolicyGate
     parsers: dict[str, Parser] = field(default_factory=dict)
 
     def parser(self, name: str | None) -> Parser:

@@ -102,9 +102,20 @@ def render_status(statuses: list[dict[str, Any]]) -> None:
                 con.print(f"    {rtype} [cyan]{escape(str(item['name']))}[/] {escape(attrs)}")
 
 
+def _approval_note(view: dict[str, Any]) -> str:
+    """``: by bob — "use a smaller size"`` from the approver's answer (or why it was void)."""
+    from rich.markup import escape
+
+    answer = (view.get("result") or {}).get("approval") or {}
+    if answer.get("problem"):
+        return f": {escape(answer['problem'])}"
+    who = f" by {escape(answer['actor'])}" if answer.get("actor") else ""
+    said = f' — "{escape(answer["comment"])}"' if answer.get("comment") else ""
+    return f"{who}{said}"
+
+
 def render_run(view: dict[str, Any]) -> None:
     """A run: its plan, verdict and outcome."""
-    from rich.markup import escape
 
     con = _console()
     status = view["status"]
@@ -125,7 +136,9 @@ def render_run(view: dict[str, Any]) -> None:
         "applied": "[green]applied[/]",
         "dry_run": "[cyan]dry run[/] — nothing was changed",
         "awaiting_approval": f"[yellow]awaiting approval[/] — an approver runs `sophia-iac approve {view['run_id']}`",
-        "rejected": "[red]rejected[/]" + (f": {escape(str((view.get('result') or {}).get('void', '')))}"),
+        "rejected": "[red]rejected[/]" + _approval_note(view),
+        "changes_requested": "[yellow]changes requested[/]" + _approval_note(view),
+        "expired": "[red]approval expired[/]" + _approval_note(view),
         "cancelled": "cancelled — nothing was changed",
         "answered": "",
     }.get(status, f"[bold]{status}[/]")
