@@ -11,8 +11,9 @@ import re
 from collections.abc import Callable
 
 from adapters.registry import all_specs
+from adapters.specs._fields import normalize_time
 from orchestrator.parsing import extract as ex
-from orchestrator.parsing.extract_lexicon import FOREIGN_PLATFORMS, platforms_in, verb_hits
+from orchestrator.parsing.extract_lexicon import FOREIGN_PLATFORMS, platforms_in, resources_in, verb_hits
 from orchestrator.state import Intent, ParsedCommand
 
 __all__ = ["BUILTIN_TOPICS", "builtin", "environment", "refusal", "target_platform"]
@@ -42,9 +43,10 @@ _CHITCHAT = re.compile(
     re.IGNORECASE,
 )
 _SECRETS = re.compile(
-    r"\b(?:send|email|mail|show|give|tell|print|dump|reveal|export|post|share|leak)\b[^.]{0,60}"
-    r"\b(?:passwords?|credentials?|secrets?|private keys?|api keys? values?|tokens? values?)\b"
-    r"|\b(?:passwords?|credentials?|secrets?)\b[^.]{0,40}\b(?:to my|to me|personal|gmail|outside)\b",
+    r"\b(?:send|email|mail|show|give|tell|print|dump|reveal|export|post|share|leak|forward|copy|paste|exfiltrate)\b"
+    r"[^.]{0,60}\b(?:passwords?|credentials?|secrets?|private keys?|api keys? values?|tokens? values?)\b"
+    r"|\b(?:passwords?|credentials?|secrets?|api keys|keys|tokens)\b[^.]{0,40}\b(?:to my|to me|personal|gmail|"
+    r"outside|external|pastebin|hotmail|yahoo)\b",
     re.IGNORECASE,
 )
 
@@ -138,17 +140,33 @@ def _with_target(low: str, masked: str, inventory: dict[str, list[str]]) -> tupl
     return platform, target
 
 
+_HELP = re.compile(
+    r"(?:help|\?+|h|commands|usage|options)[.!?]*$|(?:show )?help(?: me)?(?: with| on| for)?\W+.*|help me\b.*"
+    r"|what can (?:you|i|we|sophia|this(?: \w+)?) (?:do|help)\b.*|(?:list|show)(?: me)? (?:the |all |your )?(?:commands|actions)\b.*"
+    r"|how (?:do|can|should|would) (?:i|we|you|one) .*|how does .* work\b.*|(?:explain|tell me) how .* works?\b.*"
+    r"|what (?:commands|actions|operations|things) (?:are|can|do|does|is)\b.*|what (?:are|is) (?:my|the|your) options\b.*"
+    r"|(?:what|which) (?:platforms|tools|integrations) (?:do you|can you|are)\b.*"
+    r"|(?:i'?m|i am) (?:lost|confused|stuck|new here)\b.*|getting started\b.*|usage (?:for|of|on) .*"
+)
+
+
+def _help_topic(low: str) -> str | None:
+    platforms = platforms_in(low)
+    if platforms:
+        return platforms[0]
+    for topic in BUILTIN_TOPICS:
+        stem = {"approvals": "approval", "freeze": "freez", "unfreeze": "unfreez"}.get(topic, topic)
+        if re.search(rf"\b{stem}(?:e|es|s|ing|ed)?\b", low):
+            return topic
+    owners = {key.split(".")[0] for key in resources_in(low)}
+    return owners.pop() if len(owners) == 1 else None
+
+
 def _help(low: str, masked: str, inv: dict[str, list[str]]) -> ParsedCommand | None:
-    if re.fullmatch(r"(?:help|\?+|h|commands|usage)[.!?]*|(?:show )?help(?: me)?(?: with| on| for)?\W+.*|"
-                    r"what can (?:you|i|sophia) do.*|(?:list|show)(?: me)? (?:the |all )?commands.*|"
-                    r"how (?:do|can|should) (?:i|we|you) .*",
-                    low):
+    if _HELP.match(low):
         if re.match(r"how (?:do|can) (?:i|we) (?:undo|revert|roll ?back) (?:chg_|the last)", low):
             return None
-        platforms = platforms_in(low)
-        topic = platforms[0] if platforms else next(
-            (t for t in BUILTIN_TOPICS if re.search(rf"\b{t}\b", low)), None)
-        return ParsedCommand(intent=Intent.HELP, topic=topic, confidence=0.9)
+        return ParsedCommand(intent=Intent.HELP, topic=_help_topic(low), confidence=0.9)
     return None
 
 
@@ -172,7 +190,7 @@ def _approve(low: str, masked: str, inv: dict[str, list[str]]) -> ParsedCommand 
     return None
 
 
-_UNDO_VERB = re.compile(r"\b(?:undo|revert|roll ?back|reverse|back out)\b")
+_UNDO_VERB = re.compile(r"\b(?:undo|un-do|revert|roll ?back|reverse|back out|take back)\b")
 
 
 def _undo(low: str, masked: str, inv: dict[str, list[str]]) -> ParsedCommand | None:
@@ -187,12 +205,12 @@ def _undo(low: str, masked: str, inv: dict[str, list[str]]) -> ParsedCommand | N
     platform, target = _with_target(low, masked, inv)
     since = ex.time_after(low, "since")
     everything = re.search(r"\b(?:everything|all(?: the)?(?: \w+)? changes|all changes|every change)\b", low)
-    last = re.search(r"\b(?:last|latest|previous|most recent)\b", low)
+    last = re.search(r"\b(?:last|latest|previous|most recent|just)\b", low)
     if since and (everything or platform):
         if platform is None:
             return _clarify_undo()
         return ParsedCommand(intent=Intent.UNDO, platform=platform, since=since, confidence=0.9)
-    if last and re.search(r"\b(?:change|changes|edit)\b", low):
+    if last and re.search(r"\b(?:change|changes|edit|edits|did|made|done|changed|thing|action|step)\b", low):
         if platform is None:
             return _clarify_undo()
         return ParsedCommand(intent=Intent.UNDO, platform=platform, target=target, confidence=0.9)
@@ -209,21 +227,42 @@ def _clarify_undo() -> ParsedCommand:
     )
 
 
+_UNFREEZE = re.compile(
+    r"\b(?:unfreeze|un-freeze|unfrozen|thaw(?:ed)?)\b"
+    r"|\b(?:lift|end|remove|cancel|stop|drop|call off|release|clear|kill|turn off)\b(?: the| a| our| this| that)?"
+    r"(?: \w+)?(?: change| code| deploy(?:ment)?)? freeze\b"
+    r"|\bfreeze (?:on \w+ )?(?:is|has) (?:over|done|finished|ended|lifted)\b"
+    r"|\b(?:can|may) (?:take|accept|get|receive) (?:changes|deploys|deployments) again\b"
+    r"|\b(?:changes|deploys|deployments) (?:are |can )?(?:allowed|open|resume|unblocked)(?: again)?\b"
+)
+_FREEZE = re.compile(r"\b(?:freeze|frozen|freezing)\b")
+#: Freeze said without the word: only read as one when an environment is named.
+_SOFT_FREEZE = re.compile(
+    r"\block(?:ing)? down\b|\block (?:the )?(?:prod|production|live|staging|stage)\b|\b(?:no more|block(?:ing)?|halt(?:ing)?|hold(?:ing)?|pause|stop(?:ping)?|"
+    r"disallow|prevent|forbid) (?:all |any |the )?(?:more )?(?:changes|deploys|deployments|writes|changing)\b"
+    r"|\b(?:nobody|no one|noone) (?:touches|changes|deploys to)\b"
+)
+
+
 def _freeze(low: str, masked: str, inv: dict[str, list[str]]) -> ParsedCommand | None:
-    unfreeze = re.search(r"\b(?:unfreeze|un-freeze|thaw|(?:lift|remove|cancel|stop|drop) (?:the |a )?"
-                         r"(?:change )?freeze)\b", low)
-    freeze = re.search(r"\b(?:freeze|frozen)\b", low)
-    if not (unfreeze or freeze):
-        return None
+    unfreeze = _UNFREEZE.search(low)
+    freeze = _FREEZE.search(low)
+    soft = _SOFT_FREEZE.search(low)
     env = environment(low)
+    if env and not unfreeze and re.search(r"\bunlock\b", low):
+        unfreeze = re.search(r"\bunlock\b", low)  # "unlock prod": only with an environment named
+    if not (unfreeze or freeze or (soft and env)):
+        return None
     if env is None:
+        if platforms_in(low) or ex.change_ids(low):
+            return None  # "freeze" as a word in some other request; nothing to freeze without an environment
         return ParsedCommand(intent=Intent.CLARIFY, confidence=0.7,
                              message="which environment? (e.g. prod or staging)")
     if unfreeze:
         return ParsedCommand(intent=Intent.UNFREEZE, environment=env, confidence=0.9)
     until = ex.time_after(low, "until")
     reason = None
-    match = re.search(r"(?:\bfor |\bbecause |\bdue to |, |— |- )([^,]{3,120})$", masked)
+    match = re.search(r"(?:\bfor |\bbecause(?: of)? |\bdue to |, |— |- )([^,]{3,120})$", masked)
     if match and not re.match(r"(?:until|till|til)\b", match.group(1).lower()):
         reason = match.group(1).strip(" .")
     return ParsedCommand(intent=Intent.FREEZE, environment=env, until=until, reason=reason, confidence=0.9)
@@ -231,8 +270,10 @@ def _freeze(low: str, masked: str, inv: dict[str, list[str]]) -> ParsedCommand |
 
 def _explain(low: str, masked: str, inv: dict[str, list[str]]) -> ParsedCommand | None:
     changes = ex.change_ids(low)
-    if re.match(r"(?:explain|why\b|how come\b)", low) or (
-        changes and re.search(r"\b(?:why|explain)\b", low)
+    if re.match(r"(?:explain|why\b|how come\b|what (?:was|is) the (?:reason|rationale|justification)|"
+                r"what (?:caused|made|led to|triggered|prompted)\b|tell me why\b|(?:do|does|did) (?:you|anyone|someone) know why\b|"
+                r"reason for\b|wh(?:at|o) (?:was|is) behind\b)", low) or (
+        changes and re.search(r"\b(?:why|explain|reason|rationale|context|behind|caused)\b", low)
     ):
         if changes:
             return ParsedCommand(intent=Intent.EXPLAIN, change_id=changes[0], confidence=0.9)
@@ -241,10 +282,16 @@ def _explain(low: str, masked: str, inv: dict[str, list[str]]) -> ParsedCommand 
 
 
 _HISTORY = re.compile(
-    r"^(?:show |list |get )?(?:me )?(?:the )?(?:history|audit log|ledger)\b|\bhistory\b"
-    r"|\bwhat(?: has)? changed\b"
-    r"|\b(?:show|list)(?: me)? (?:the |all )?(?:recent )?changes\b"
-    r"|\b(?:recent|latest) changes\b"
+    r"^(?:show |list |get |pull up |open |view |see )?(?:me )?(?:the |our |my )?"
+    r"(?:history|audit(?: log| trail)?|ledger|change ?log|activity(?: log| feed)?|timeline)\b"
+    r"|\bhistory\b|\baudit (?:log|trail)\b|\bchange ?log\b|\bactivity (?:log|feed)\b|\b(?:recent|latest) activity\b"
+    r"|\bwhat(?:'s| has| have)?(?: been| was| were| got)? (?:changed|modified|touched|edited|updated|done|happened|changing)\b"
+    r"|\bwhat did (?:we|you|i|someone|somebody|anyone|anybody|people|sophia|they) (?:change|do|modify|touch|edit)\b"
+    r"|\bwho (?:has |have )?(?:touched|changed|modified|edited|updated|made changes|messed with|did something)\b"
+    r"|\b(?:was|were|been|got) (?:changed|modified|touched|edited)\b"
+    r"|\b(?:show|list|get|see|view|give)(?: me)? (?:the |all |any |our |my )?(?:recent |latest |past )?changes\b"
+    r"|\b(?:recent|latest|past|previous|today'?s|yesterday'?s|week'?s|day'?s) changes\b"
+    r"|^(?:any|all) (?:recent )?changes\b|\bchanges (?:made|applied|done|since|today|yesterday)\b"
 )
 
 
@@ -253,21 +300,34 @@ def _history(low: str, masked: str, inv: dict[str, list[str]]) -> ParsedCommand 
         return None
     platform, target = _with_target(low, masked, inv)
     since = ex.time_after(low, "since")
-    if since is None and (day := re.search(r"\b(today|yesterday)\b", low)):
-        since = day.group(1)
+    if since is None and (day := re.search(
+            r"\b(today|yesterday|this morning|earlier today|last week|(?:this|last|past) \d* ?(?:hours?|days?))\b", low)):
+        try:
+            since = normalize_time(day.group(1).replace("this ", "the last ") if day.group(1).endswith(("hour", "day"))
+                                   else day.group(1))
+        except ValueError:
+            since = None
     return ParsedCommand(intent=Intent.HISTORY, platform=platform, target=target, since=since, confidence=0.9)
 
 
 _STATUS = re.compile(
-    r"^(?:status|health|state)\b|(?<![\w.])status(?![\w.])|\bhealth(?:y)?\b|\bhow(?:'s| is| are)\b.*\b(?:doing|going)\b"
-    r"|^(?:is|are)\b.*\b(?:ok|okay|up|down|healthy|working|running|alive|fine)\b"
+    r"^(?:status|health|state)\b|(?<![\w.])status(?![\w.])|\bhealth(?:y)?\b|\bhow(?:'s| is| are)\b.*\b(?:doing|going|looking)\b"
+    r"|^(?:is|are)\b.*\b(?:ok|okay|up|down|healthy|working|running|alive|fine|broken|reachable|online|offline|"
+    r"degraded|failing|erroring|connected|responding|green|red|happy|stable|available)\b"
     r"|\bhow(?:'s| is)\s+\w+\s*\??$|^how(?:'s| is| are)\b(?!.*\b(?:i|we)\b)"
+    r"|\b(?:state|health|condition) of\b"
+    r"|^(?:are there |is there |any )(?:any )?(?:problems|issues|errors|incidents|outages|failures|alerts)\b"
+    r"|^(?:is|are) (?:anything|something|everything|all|stuff) (?:broken|wrong|down|failing|ok|okay|fine|up)\b"
+    r"|^what'?s (?:up|wrong|going on) with\b"
 )
+#: "check pinecone", "ping portkey", "check on estuary": a look at a platform, said in a few words.
+_CHECK = re.compile(r"^(?:check|ping|check on|check up on|check in on|look at|sanity check)\s+(?:the\s+|our\s+)?\S+(?:\s+\S+){0,2}$")
 
 
 def _status(low: str, masked: str, inv: dict[str, list[str]]) -> ParsedCommand | None:
     if not _STATUS.search(low):
-        return None
+        if not (_CHECK.match(low.rstrip(" ?!.")) and (platforms_in(low) or target_platform(masked, inv)[0])):
+            return None
     if re.match(r"(?:set|change|update)\b", low):
         return None
     platform, target = _with_target(low, masked, inv)
