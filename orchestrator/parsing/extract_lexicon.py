@@ -22,6 +22,7 @@ __all__ = [
     "VERB_SYNONYMS",
     "example_tokens",
     "fix_typos",
+    "join_phrasal",
     "platforms_in",
     "resources_in",
     "strip_filler",
@@ -70,7 +71,8 @@ RESOURCE_NOUNS: dict[str, tuple[str, ...]] = {
     "call": ("gong.call",), "calls": ("gong.call",),
     "users": ("gong.user",), "seat": ("gong.user",), "seats": ("gong.user",),
     "contact": ("usergems.contact", "apollo.contact"),
-    "sequence": ("apollo.sequence", "apollo.contact"),
+    "sequence": ("apollo.sequence", "apollo.contact"), "sequences": ("apollo.sequence",),
+    "cadence": ("apollo.sequence", "apollo.contact"), "campaign": ("apollo.sequence", "apollo.contact"),
     "env": ("vercel.env",), "variable": ("vercel.env",), "var": ("vercel.env",), "vars": ("vercel.env",),
     "deployment": ("vercel.deployment",), "deploy": ("vercel.deployment",), "deployments": ("vercel.deployment",),
     "domain": ("vercel.domain",),
@@ -107,7 +109,7 @@ VERB_SYNONYMS: dict[str, tuple[str, ...]] = {
     "scale": ("resize", "size", "bump", "upsize", "downsize", "scale up", "scale down", "make", "change the size",
               "the size of",
               "grow", "shrink", "bigger", "smaller"),
-    "suspend": ("pause", "stop", "sleep", "halt", "turn off", "shut down"),
+    "suspend": ("pause", "stop", "sleep", "halt", "turn off", "shut down", "on hold"),
     "resume": ("wake", "wake up", "start", "turn on", "turn back on", "back on", "unpause", "restart", "back up",
                "bring back up"),
     "set_auto_suspend": ("auto suspend", "auto-suspend", "autosuspend", "idle timeout", "suspend after"),
@@ -115,7 +117,7 @@ VERB_SYNONYMS: dict[str, tuple[str, ...]] = {
     "grant": ("give", "assign"),
     "revoke": ("take away", "take the", "strip", "remove"),
     "enable": ("turn on", "re-enable", "reenable", "start", "resume", "switch on", "back on"),
-    "disable": ("turn off", "stop", "pause", "switch off", "halt", "deactivate"),
+    "disable": ("turn off", "stop", "pause", "switch off", "halt", "deactivate", "on hold", "suspend"),
     "archive": ("retire", "archiving", "put in the archive", "move to the archive", "in the archive",
                 "to the archive", "into the archive"),
     "unarchive": ("un-archive", "restore", "bring back", "reopen"),
@@ -123,9 +125,10 @@ VERB_SYNONYMS: dict[str, tuple[str, ...]] = {
     "list": ("show", "who", "which", "get", "fetch"),
     "track": ("watch", "monitor", "start tracking"),
     "untrack": ("stop tracking", "stop watching", "unwatch"),
-    "activate": ("turn on", "start", "enable", "switch on"),
-    "deactivate": ("pause", "turn off", "stop", "disable", "switch off"),
-    "add_to_sequence": ("add", "put", "enroll", "enrol", "sign up"),
+    "activate": ("turn on", "start", "enable", "switch on", "resume", "unpause", "restart", "kick off", "back on",
+                 "relaunch", "re-enable", "reactivate", "go live", "launch"),
+    "deactivate": ("pause", "turn off", "stop", "disable", "switch off", "halt", "on hold", "suspend", "kill"),
+    "add_to_sequence": ("add", "put", "enroll", "enrol", "sign up", "push", "drop into", "subscribe"),
     "set": ("add", "put", "protect", "require", "=", "turn on", "enable", "protection", "cap", "limit"),
     "unset": ("remove", "delete", "drop", "clear"),
     "promote": ("ship", "go live", "make live", "to production", "production deployment"),
@@ -288,6 +291,15 @@ _FILLER_HEAD = re.compile(
 )
 _FILLER_TAIL = re.compile(r"(?:[\s,]+(?:please|pls|plz|thanks|thank you|thx|ty|asap|if you can|when you can))+[\s.!?]*$",
                           re.IGNORECASE)
+
+
+_PHRASAL = re.compile(r"\b(turn|switch|shut|spin|wake|kick|take)\s+(it|them|that|this|those|these)\s+(back\s+)?(on|off|down|up)\b",
+                      re.IGNORECASE)
+
+
+def join_phrasal(text: str) -> str:
+    """Rejoin a phrasal verb split by a pronoun ("turn it off" → "turn off it") so verb synonyms match."""
+    return _PHRASAL.sub(lambda m: f"{m.group(1)} {m.group(3) or ''}{m.group(4)} {m.group(2)}", text)
 
 
 def strip_filler(text: str) -> str:

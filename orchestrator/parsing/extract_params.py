@@ -286,8 +286,27 @@ def _assignee(m: str, q: Q, a: str) -> Any:
     return None
 
 
+_SEQ_NOUNS = "sequence|sequences|cadence|campaign|drip"
+#: A quoted span or a Title-Case run ("Q4 Outbound", "Webinar Follow-up"), case-sensitive.
+_TITLE_RUN = r"(QQ\d+|(?-i:(?!Apollo\b)[A-Z0-9][\w&'-]*(?:\s+(?:[A-Z0-9][\w&'-]*|[a-z]\d[\w.-]*)){0,5}))"
+
+
 def _apollo_seq(m: str, q: Q, a: str) -> Any:
-    return name_before(m, "sequence", q) or name_after(m, "sequence", q)
+    named = name_before(m, _SEQ_NOUNS, q) or name_after(m, _SEQ_NOUNS, q)
+    if named:
+        return named
+    found = _first(rf"\b(?:to|into|in|on|onto|for)\s+(?:the\s+)?(?:apollo(?:'s)?\s+)?{_TITLE_RUN}", m)
+    return unquote(found, q) if found else None
+
+
+def _apollo_sequence_target(m: str, q: Q) -> str | None:
+    """A sequence said without the noun: "pause Q4 Outbound in apollo", "apollo - stop Q4 Outbound"."""
+    named = name_near(m, _SEQ_NOUNS, q)
+    if named:
+        return named
+    found = _first(rf"{_TITLE_RUN}\s+(?:in|on|from)\s+apollo\b", m) or _first(
+        rf"^(?:apollo(?:'s)?\s*[:,-]?\s*)?[a-z][\w-]*(?:\s+(?:off|on|up|down|back))?\s+(?:the\s+)?(?:apollo(?:'s)?\s+)?{_TITLE_RUN}", m)
+    return unquote(found, q) if found else None
 
 
 _EXTRACTORS: dict[str, Callable[[str, Q, str], Any]] = {
@@ -406,6 +425,8 @@ def target_for(spec: ActionSpec, masked: str, quoted: Q, params: dict[str, Any])
                 or _first(r"\b(?:to|on|in)\s+(?:the\s+)?" + NAME + r"\s*$", m))
     if spec.id == "hubspot.pipeline.create":
         return _generic(spec, m, quoted, "pipeline")
+    if key == "apollo.sequence":
+        return _apollo_sequence_target(m, quoted)
     if spec.platform == "hubspot":
         return _first(r"\b([a-z][a-z0-9]*(?:_[a-z0-9]+)+)\b", m, 0) or name_near(m, "property", quoted)
     if spec.id == "linear.issue.create":

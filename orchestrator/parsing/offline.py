@@ -36,6 +36,7 @@ from orchestrator.parsing.extract_lexicon import (
     STOPWORDS,
     example_tokens,
     fix_typos,
+    join_phrasal,
     platforms_in,
     resources_in,
     strip_filler,
@@ -65,6 +66,12 @@ _SPLIT = re.compile(
     rf"\s*(?:;|\band then\b|,\s*then\b|\bthen\b|,\s*(?:and\s+)?(?=(?:{_SPLIT_VERBS})\b)|\s\band\s+(?=(?:{_SPLIT_VERBS})\b))\s*",
     re.IGNORECASE,
 )
+
+
+#: Params that name another resource, resolved against that resource's inventory.
+_PARAM_RESOURCES: dict[str, dict[str, str]] = {"apollo.contact.add_to_sequence": {"sequence": "apollo.sequence"}}
+#: Resources whose target is always an email address.
+_EMAIL_TARGETS = frozenset({"apollo.contact", "usergems.contact"})
 
 
 @dataclass
@@ -131,6 +138,8 @@ def _score(spec: ActionSpec, low: str, words: set[str], plats: list[str], res: C
         score += 1.0
     elif res:
         score -= 1.5  # the clause names some other resource ("shut down the warehouse" is no instance)
+    if key in _EMAIL_TARGETS and not ex.emails(low):
+        score -= 2.5  # a contact is named by its email: without one this is some other action
     strength, where, _ = verb
     score += 1.3 * strength
     if strength and where == first_verb:
@@ -205,6 +214,8 @@ def _has_verb(clause: str) -> bool:
 
 def _distribute(clause: str, spec: ActionSpec, target: str, params: dict[str, Any]) -> list[str]:
     """More targets for the same verb: "suspend ETL_WH and REPORTING_WH" → [REPORTING_WH]."""
+    if f"{spec.platform}.{spec.resource}" in _EMAIL_TARGETS and target in (found := ex.emails(clause)):
+        return [e for e in dict.fromkeys(found) if e != target]  # "add a@x.io and b@x.io to …"
     if spec.params.model_fields:
         return []
     match = re.search(rf"{re.escape(target)}\s*(?:,|and|&)\s*(?:the\s+)?([A-Za-z0-9][\w./-]*)", clause, re.IGNORECASE)
@@ -252,7 +263,7 @@ class OfflineParser:
         refused = refusal(raw, masked, quoted)
         if refused is not None:
             return refused
-        masked = fix_typos(strip_filler(masked))
+        masked = join_phrasal(fix_typos(strip_filler(masked)))
         answer = builtin(masked, inventory)
         if answer is not None:
             return answer
@@ -315,6 +326,19 @@ class OfflineParser:
                 hint = f" (known: {', '.join(listed)})" if listed else ""
                 return _clarify(f"{spec.id} needs a {spec.target}: which one?{hint}", listed)
             target = said
+        for param, inv_key in _PARAM_RESOURCES.get(spec.id, {}).items():
+            names = inventory.get(inv_key)
+            if not names:
+                continue
+            said_param = found.get(param)
+            rest = clause.replace(target, " ") if target else clause
+            resolution = resolve(rest, said_param, names)
+            if resolution.candidates:
+                return _clarify(f"which {param} did you mean?", resolution.candidates)
+            if resolution.match:
+                found = {**found, param: resolution.match}
+            elif said_param is not None and not _explicit(str(said_param), clause):
+                return _clarify(f"which {param}? I know: {', '.join(names[:10])}", names[:10])
         missing = [n for n, f in spec.params.model_fields.items() if f.is_required() and n not in found]
         if missing:
             return _clarify(f"{spec.id} on {target or 'it'} needs {', '.join(missing)}: what should "
