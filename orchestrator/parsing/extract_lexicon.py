@@ -245,6 +245,7 @@ def _verb_patterns(verb: str) -> list[tuple[str, re.Pattern[str]]]:
     return [(p, _phrase_re(p)) for p in phrases]
 
 
+@lru_cache(maxsize=2048)
 def verb_hits(verb: str, low: str) -> tuple[float, int, int]:
     """How strongly lower-cased text says ``verb``: (score, start, end of the best hit).
 

@@ -207,9 +207,14 @@ def _split(masked: str) -> list[str]:
     return merged[:MAX_CLAUSES] or [masked]
 
 
+@lru_cache(maxsize=1)
+def _verbs() -> tuple[str, ...]:
+    return tuple(dict.fromkeys(spec.verb for spec in all_specs()))
+
+
 def _has_verb(clause: str) -> bool:
     low = clause.lower()
-    return any(verb_hits(spec.verb, low)[0] > 0 for spec in all_specs())
+    return any(verb_hits(verb, low)[0] > 0 for verb in _verbs())
 
 
 def _distribute(clause: str, spec: ActionSpec, target: str, params: dict[str, Any]) -> list[str]:
