@@ -29,7 +29,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from adapters.catalog import ActionCall, ActionSpec, Risk, format_validation_error
-from adapters.registry import all_specs
+from adapters.registry import all_specs, spec_for
 from orchestrator.parsing import extract as ex
 from orchestrator.parsing.extract_builtins import builtin, refusal
 from orchestrator.parsing.extract_lexicon import (
@@ -44,8 +44,9 @@ from orchestrator.parsing.extract_lexicon import (
     verb_hits,
 )
 from orchestrator.parsing.extract_names import resolve
+from orchestrator.parsing.extract_safety import hesitation
 from orchestrator.parsing.extract_params import params_for, target_for
-from orchestrator.state import Intent, ParsedCommand
+from orchestrator.state import MUTATING_INTENTS, Intent, ParsedCommand
 
 __all__ = ["OfflineParser"]
 
@@ -187,6 +188,13 @@ def _candidates(masked: str, inventory: dict[str, list[str]], ctx: _Context,
     return scored
 
 
+def _changes(parsed: ParsedCommand) -> bool:
+    """Whether carrying out ``parsed`` would change something."""
+    if parsed.intent is Intent.ACTION:
+        return any(spec_for(call.action).mutating for call in parsed.actions)
+    return parsed.intent in MUTATING_INTENTS
+
+
 def _clarify(message: str, candidates: list[str] | None = None, confidence: float = 0.7) -> ParsedCommand:
     return ParsedCommand(intent=Intent.CLARIFY, message=message, candidates=candidates or [], confidence=confidence)
 
@@ -270,9 +278,12 @@ class OfflineParser:
             return refused
         masked = join_phrasal(fix_typos(strip_filler(masked)))
         answer = builtin(masked, inventory)
-        if answer is not None:
-            return answer
-        return self._actions(masked, quoted, inventory)
+        if answer is None:
+            answer = self._actions(masked, quoted, inventory)
+        if _changes(answer) and (doubt := hesitation(masked, inventory, action=answer.intent is Intent.ACTION)):
+            message, candidates = doubt
+            return _clarify(message, candidates, confidence=0.6)
+        return answer
 
     def _actions(self, masked: str, quoted: list[ex.Quoted], inventory: dict[str, list[str]]) -> ParsedCommand:
         ctx = _Context()
@@ -324,7 +335,8 @@ class OfflineParser:
                                     [resolution.match])
                 if resolution.match:
                     said = resolution.match
-                elif said is None or not _explicit(said, clause):
+                elif said is None or not _explicit(said, clause) or spec.risk is Risk.DESTRUCTIVE:
+                    # a destructive action needs a target the inventory knows
                     return _clarify(f"which {spec.target}? I know: {', '.join(names[:10])}", names[:10])
             if said is None:
                 listed = inventory.get(key, [])[:10]
