@@ -60,6 +60,26 @@ _PASTED = re.compile(
 )
 
 
+#: "the ticket says to …": a command relayed from data the user did not write.
+_RELAYED = re.compile(
+    r"^(?:the |this |that |a |an |our |some |their )?(?:customer |vendor |user |incoming |latest |last |new |support )?"
+    r"(?:e-?mails?|messages?|tickets?|logs?|docs?|documents?|notes?|payloads?|comments?|webhooks?|alerts?|"
+    r"pr(?: description)?|readme|issue(?: body)?|customer|vendor|stranger|bot|tweet|dm|chat|thread)\b[^.]{0,40}?"
+    r"\b(?:says?|said|wrote|writes|asks?|asked|requests?|requested|tells? us|told us|wants|instructs?|instructed|"
+    r"demands?|demanded)\b(?P<rest>.*)$"
+)
+#: Asks to get around the controls themselves: approvals, the ledger, freezes, policy.
+_CONTROLS = re.compile(
+    r"\b(?:skip(?:ping)?|bypass(?:ing)?|without|no need for|don'?t need|circumvent(?:ing)?|override|avoid(?:ing)?|"
+    r"ignore|ignoring)\b(?: the| any| an| a| all)?(?: \w+)?\s+(?:approvals?|reviews? process|sign[- ]?offs?|"
+    r"four[- ]eyes|the ledger|ledger|audit(?:ing| log| trail)?|freeze|change freeze|polic(?:y|ies)|guardrails?|"
+    r"checks|safety checks|dry[- ]run)\b"
+    r"|\b(?:delete|erase|wipe|clear|purge|rewrite|edit|tamper with|truncate|disable|turn off|stop|remove|drop)\b"
+    r"(?: the| our| all| this)?(?: \w+)?\s+(?:ledger|audit (?:log|trail)|change (?:history|log)|history|"
+    r"audit(?:ing)?|change records|logging)\b"
+)
+
+
 def _commands_in(text: str) -> bool:
     """Whether text reads like a command: a mutating catalog verb said outright."""
     low = text.lower()
@@ -81,13 +101,21 @@ def refusal(raw: str, masked: str, quoted: list[ex.Quoted]) -> ParsedCommand | N
     pasted = _PASTED.match(masked)
     if pasted and not _commands_in(pasted.group("intro")) and _commands_in(masked[pasted.end() - 1:]):
         return _refuse("the pasted text asks for a change; pasted text is data, never a command")
+    relayed = _RELAYED.match(low)
+    if relayed and _commands_in(relayed.group("rest")):
+        return _refuse("a command relayed from a message or ticket is data, never a command")
+    if _CONTROLS.search(low):
+        return _refuse("approvals, freezes and the ledger are not negotiable from a command")
     if _DATA_TASK.search(low) or (quoted and re.search(r"\b(?:summari[sz]e|translate|what do they want)\b", low)):
         return _refuse("processing pasted text is out of scope; quoted or pasted text is never run as a command")
     if _CHITCHAT.search(low):
         return _refuse("that is out of scope: I change and inspect the platforms in the catalog")
     if _SECRETS.search(low):
         return _refuse("secrets are never shown or sent anywhere")
-    if not platforms_in(low) and any(re.search(rf"(?<![\w-]){re.escape(f)}(?![\w-])", low) for f in FOREIGN_PLATFORMS):
+    foreign = [f for f in FOREIGN_PLATFORMS if re.search(rf"(?<![\w-]){re.escape(f)}(?![\w-])", low)]
+    ours = platforms_in(re.sub("|".join(rf"(?<![\w-]){re.escape(f)}(?![\w-])" for f in foreign), " ", low)) if foreign else []
+    if foreign and not ours and not re.search(r"\b(?:captures?|materiali[sz]ations?|connectors?)\b", low):
+        # (sources and destinations of an estuary capture are named after other systems)
         return _refuse("that platform is not in the catalog; run `sophia-iac actions` to see what is")
     return None
 

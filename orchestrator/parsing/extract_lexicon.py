@@ -56,6 +56,12 @@ FOREIGN_PLATFORMS = (
     "aws", "amazon web services", "s3", "gcp", "google cloud", "kubernetes", "k8s", "heroku",
     "jira", "confluence", "notion", "trello", "datadog", "pagerduty", "cloudflare", "digitalocean", "netlify",
     "zendesk admin", "salesforce admin", "okta", "bitbucket", "gitlab",
+    "ec2", "azure", "mongodb", "mongo", "redis", "mysql", "rds", "dynamodb", "firebase", "supabase", "databricks",
+    "redshift", "stripe", "shopify", "twilio", "sendgrid", "mailchimp", "zoom", "discord", "microsoft teams",
+    "ms teams", "circleci", "jenkins", "dockerhub", "docker hub", "terraform cloud", "sentry", "new relic", "grafana",
+    "splunk", "elasticsearch", "opensearch", "airflow", "fivetran", "intercom", "zendesk", "freshdesk", "clickup",
+    "dropbox", "google drive", "auth0", "mixpanel", "amplitude", "qdrant", "milvus", "chromadb", "aws lambda",
+    "lambda function", "lambda functions", "azure devops", "cloud run", "app engine", "fly.io", "render.com",
 )
 
 #: noun → the (platform.resource) keys it can name.
