@@ -22,9 +22,17 @@ BUILTIN_TOPICS = ("undo", "freeze", "unfreeze", "approve", "reject", "history", 
                   "approvals", "inventory")
 
 _INJECTION = re.compile(
-    r"\b(?:ignore|disregard|override|bypass)\b[^.!?]{0,40}?\b(?:instructions?|rules|prompts?|guardrails)\b"
-    r"|\bjailbreak|\bdeveloper mode\b"
-    r"|\b(?:reveal|print|show|repeat)\b[^.!?]{0,20}\bsystem prompt\b",
+    r"\b(?:ignore|disregard|forget|override|bypass)\b[^.!?]{0,40}?\b(?:instructions?|rules|prompts?|guardrails|"
+    r"the above|everything(?: (?:above|before|else))?|previous|prior|all that|what (?:i|you) (?:said|were told)|"
+    r"your (?:training|programming|restrictions|guidelines|policy|policies))\b"
+    r"|\bjailbreak|\bdeveloper mode\b|\b(?:admin|god|root|sudo|debug|maintenance|unrestricted|dan) mode\b"
+    r"|\b(?:reveal|print|show|repeat)\b[^.!?]{0,20}\bsystem prompt\b"
+    r"|\b(?:new|updated|real|actual|hidden) (?:instructions?|task|role|persona|rules|directive)\b"
+    r"|\byour (?:new |real |actual )?(?:task|role|goal|instructions?|directive) (?:is|are)\b"
+    r"|\b(?:you are now|from now on,? you|act as|pretend (?:to be|you are|you're)|role-?play as|simulate being)\b"
+    r"|\bno (?:restrictions|limits|rules)\b(?!\s+on\b)|\bwithout (?:any )?(?:restrictions|rules)\b|\b(?:admin|system|root|security) override\b|(?-i:\bDAN\b)"
+    r"|<\s*/?\s*(?:system|assistant|user|instructions?|im_start|im_end)\s*>|^\s*(?:system|assistant)\s*:"
+    r"|\[\s*(?:system|admin|inst|override|sudo)[^\]]{0,30}\]",
     re.IGNORECASE,
 )
 _DATA_TASK = re.compile(
@@ -54,7 +62,8 @@ _SECRETS = re.compile(
 #: "<some kind of text>: …" — what follows is data someone pasted, not the user's command.
 _PASTED = re.compile(
     r"^(?P<intro>[^:]{0,80}?\b(?:e-?mail|message|ticket|log(?: line)?|doc(?:ument)?|note|text|payload|comment|"
-    r"transcript|snippet|thread|dm|chat|post|review|feedback|request|wrote|said|says|writes)\b[^:]{0,40}?)"
+    r"transcript|snippet|thread|dm|chat|post|review|feedback|request|wrote|said|says|writes|fwd|fw|forward(?:ed|ing)?|"
+    r"subject|excerpt|quote|paste[d]?|copied|screenshot)\b[^:]{0,40}?)"
     r"(?::|->|—)\s*\S",
     re.IGNORECASE,
 )
