@@ -239,20 +239,29 @@ def _undo(low: str, masked: str, inv: dict[str, list[str]]) -> ParsedCommand | N
         return ParsedCommand(intent=Intent.UNDO, change_id=changes[0], confidence=0.95)
     if re.search(r"\b(?:deploy|deployment|dpl_)", low) or ex.deployment_ids(masked):
         return None
+    changed = re.search(r"\b(?:change|changes|changed|edit|edits|did|done|made|thing|things|action|actions|step)\b", low)
+    if re.search(r"\b(?:last|past|previous|latest) (?:two|three|four|five|few|couple|several|\d+)\b|"
+                 r"\b(?:two|three|four|five|\d+) (?:last |latest |previous )?(?:changes|edits|actions)\b", low):
+        return _clarify_undo()  # several changes: one undo each, by id or "everything since <time>"
     platform, target = _with_target(low, masked, inv)
     since = ex.time_after(low, "since")
-    everything = re.search(r"\b(?:everything|all(?: the)?(?: \w+)? changes|all changes|every change)\b", low)
+    if since is None and changed and (day := re.search(r"\b(today|yesterday)(?:'s)?\b", low)):
+        since = day.group(1)
+    everything = re.search(r"\b(?:everything|all(?: the)?(?: \w+)? changes|all changes|every change|"
+                           r"(?:today|yesterday)'?s? changes)\b", low)
     last = re.search(r"\b(?:last|latest|previous|most recent|just)\b", low)
-    if since and (everything or platform):
+    if since and (everything or platform or changed):
         if platform is None:
             return _clarify_undo()
         return ParsedCommand(intent=Intent.UNDO, platform=platform, since=since, confidence=0.9)
-    if last and re.search(r"\b(?:change|changes|edit|edits|did|made|done|changed|thing|action|step)\b", low):
+    if (last and changed) or re.search(r"\bthe (?:change|edit)s? (?:to|on|in|for)\b", low):
         if platform is None:
             return _clarify_undo()
         return ParsedCommand(intent=Intent.UNDO, platform=platform, target=target, confidence=0.9)
-    if re.fullmatch(r"(?:please )?(?:undo|revert|roll ?back)(?: (?:it|that|this))?[.!?]*", low):
+    if re.fullmatch(r"(?:please )?(?:undo|revert|roll ?back|reverse)(?: (?:it|that|this))?[.!?]*", low):
         return _clarify_undo()
+    if re.match(r"(?:undo|un-do|reverse|back out|take back)\b", low) or (changed and verb.start() < 20):
+        return _clarify_undo()  # undo what, exactly? never guess which change
     return None
 
 
