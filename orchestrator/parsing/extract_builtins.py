@@ -371,9 +371,9 @@ _CHECK = re.compile(r"^(?:check|ping|check on|check up on|check in on|look at|sa
 
 
 def _status(low: str, masked: str, inv: dict[str, list[str]]) -> ParsedCommand | None:
-    if not _STATUS.search(low):
-        if not (_CHECK.match(low.rstrip(" ?!.")) and (platforms_in(low) or target_platform(masked, inv)[0])):
-            return None
+    checked = _CHECK.match(low.rstrip(" ?!.")) and (platforms_in(low) or target_platform(masked, inv)[0])
+    if not (_STATUS.search(low) or checked):
+        return None
     if re.match(r"(?:set|change|update)\b", low):
         return None
     platform, target = _with_target(low, masked, inv)

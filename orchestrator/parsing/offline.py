@@ -44,8 +44,8 @@ from orchestrator.parsing.extract_lexicon import (
     verb_hits,
 )
 from orchestrator.parsing.extract_names import resolve
-from orchestrator.parsing.extract_safety import hesitation
 from orchestrator.parsing.extract_params import params_for, target_for
+from orchestrator.parsing.extract_safety import hesitation
 from orchestrator.state import MUTATING_INTENTS, Intent, ParsedCommand
 
 __all__ = ["OfflineParser"]
@@ -335,8 +335,8 @@ class OfflineParser:
                                     [resolution.match])
                 if resolution.match:
                     said = resolution.match
-                elif said is None or not _explicit(said, clause) or spec.risk is Risk.DESTRUCTIVE:
-                    # a destructive action needs a target the inventory knows
+                else:
+                    # a name the inventory does not know (the issue: "ambiguous or missing → clarify")
                     return _clarify(f"which {spec.target}? I know: {', '.join(names[:10])}", names[:10])
             if said is None:
                 listed = inventory.get(key, [])[:10]
@@ -354,7 +354,7 @@ class OfflineParser:
                 return _clarify(f"which {param} did you mean?", resolution.candidates)
             if resolution.match:
                 found = {**found, param: resolution.match}
-            elif said_param is not None and not _explicit(str(said_param), clause):
+            elif said_param is not None:
                 return _clarify(f"which {param}? I know: {', '.join(names[:10])}", names[:10])
         missing = [n for n, f in spec.params.model_fields.items() if f.is_required() and n not in found]
         if missing:
@@ -393,9 +393,3 @@ def _closest(low: str) -> list[str]:
         for spec in all_specs()
     ]
     return [spec_id for *_, spec_id in sorted(scored, reverse=True)[:3]]
-
-
-def _explicit(name: str, clause: str) -> bool:
-    """Whether a name was given explicitly (an identifier, quoted, or capitalised), not loosely."""
-    return bool(re.search(r"[_/\-.\d]", name)) or name.isupper() or name[:1].isupper() or f'"{name}"' in clause
-
