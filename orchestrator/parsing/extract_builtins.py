@@ -16,7 +16,7 @@ from orchestrator.parsing import extract as ex
 from orchestrator.parsing.extract_lexicon import FOREIGN_PLATFORMS, platforms_in, resources_in, verb_hits
 from orchestrator.state import Intent, ParsedCommand
 
-__all__ = ["BUILTIN_TOPICS", "builtin", "environment", "refusal", "target_platform"]
+__all__ = ["BUILTIN_TOPICS", "builtin", "environment", "question_status", "refusal", "target_platform"]
 
 BUILTIN_TOPICS = ("undo", "freeze", "unfreeze", "approve", "reject", "history", "status", "explain", "policy",
                   "approvals", "inventory")
@@ -291,6 +291,8 @@ _SOFT_FREEZE = re.compile(
 
 
 def _freeze(low: str, masked: str, inv: dict[str, list[str]]) -> ParsedCommand | None:
+    if re.match(r"(?:is|are|was|were|has|have|when|why)\b", low):
+        return None  # "is prod frozen?" asks; it does not freeze
     unfreeze = _UNFREEZE.search(low)
     freeze = _FREEZE.search(low)
     soft = _SOFT_FREEZE.search(low)
@@ -360,7 +362,11 @@ _STATUS = re.compile(
     r"^(?:status|health|state)\b|(?<![\w.])status(?![\w.])|\bhealth(?:y)?\b|\bhow(?:'s| is| are)\b.*\b(?:doing|going|looking)\b"
     r"|^(?:is|are)\b.*\b(?:ok|okay|up|down|healthy|working|running|alive|fine|broken|reachable|online|offline|"
     r"degraded|failing|erroring|connected|responding|green|red|happy|stable|available)\b"
+    r"|^(?:is|are|was|were)\b.*\b(?:suspended|paused|resumed|active|inactive|enabled|disabled|archived|live|"
+    r"deployed|protected|private|public|tracked|stuck|idle|stopped|started|on|off)\b"
     r"|\bhow(?:'s| is)\s+\w+\s*\??$|^how(?:'s| is| are)\b(?!.*\b(?:i|we)\b)"
+    r"|^(?:is|are) (?:\w+ ){0,3}(?:good|alright|all right|ok|okay)\b|^(?:all|everything) (?:good|ok|okay|fine) (?:with|on|in)\b"
+    r"|\buptime\b"
     r"|\b(?:state|health|condition) of\b"
     r"|^(?:are there |is there |any )(?:any )?(?:problems|issues|errors|incidents|outages|failures|alerts)\b"
     r"|^(?:is|are) (?:anything|something|everything|all|stuff) (?:broken|wrong|down|failing|ok|okay|fine|up)\b"
@@ -378,6 +384,28 @@ def _status(low: str, masked: str, inv: dict[str, list[str]]) -> ParsedCommand |
         return None
     platform, target = _with_target(low, masked, inv)
     return ParsedCommand(intent=Intent.STATUS, platform=platform, target=target, confidence=0.85)
+
+
+_QUESTION = re.compile(r"^(?:is|are|was|were|what|what's|whats|which|who|how|does|did|has|have|had)\b|^do\b.*\?$")
+_LISTING = re.compile(r"^(?:show|list|get|view|see|display|give)(?: me| us)?(?: (?:all|our|the|my|every|of|current))*"
+                      r"(?: [\w-]+)?? (?:warehouses|databases|indexes|indices|collections|channels|keys|projects|repos|"
+                      r"repositories|instances|sequences|webhooks|properties|pipelines|captures|materializations|"
+                      r"materialisations|roles|domains|deployments|configs|budgets|teams|files)\b")
+
+
+def question_status(masked: str, inventory: dict[str, list[str]]) -> ParsedCommand | None:
+    """A question or a listing about the platforms ("is ETL_WH suspended?", "list our warehouses") as
+    ``status``; None when the text is not one or names nothing we manage."""
+    low = masked.lower().strip()
+    if not (_QUESTION.match(low) or _LISTING.match(low)):
+        return None
+    platform, target = _with_target(low, masked, inventory)
+    if platform is None:
+        owners = {key.split(".")[0] for key in resources_in(low)}
+        platform = owners.pop() if len(owners) == 1 else None
+    if platform is None and not (environment(low) and re.search(r"\b(?:frozen|freeze)\b", low)):
+        return None
+    return ParsedCommand(intent=Intent.STATUS, platform=platform, target=target, confidence=0.6)
 
 
 _RULES: tuple[Callable[[str, str, dict[str, list[str]]], ParsedCommand | None], ...] = (

@@ -31,7 +31,7 @@ from pydantic import ValidationError
 from adapters.catalog import ActionCall, ActionSpec, Risk, format_validation_error
 from adapters.registry import all_specs, spec_for
 from orchestrator.parsing import extract as ex
-from orchestrator.parsing.extract_builtins import builtin, refusal
+from orchestrator.parsing.extract_builtins import builtin, question_status, refusal
 from orchestrator.parsing.extract_lexicon import (
     STOPWORDS,
     example_tokens,
@@ -280,6 +280,10 @@ class OfflineParser:
         answer = builtin(masked, inventory)
         if answer is None:
             answer = self._actions(masked, quoted, inventory)
+            if (_changes(answer) or answer.intent in (Intent.CLARIFY, Intent.REFUSE)) and not hesitation(
+                    masked, inventory, action=False):
+                # a question never changes anything: "is ETL_WH suspended?" asks for its status
+                answer = question_status(masked, inventory) or answer
         if _changes(answer) and (doubt := hesitation(masked, inventory, action=answer.intent is Intent.ACTION)):
             message, candidates = doubt
             return _clarify(message, candidates, confidence=0.6)
