@@ -158,8 +158,19 @@ def _branch(m: str, q: Q, a: str) -> Any:
     )
 
 
+_NUMBER_WORDS = {"zero": "0", "no": "0", "one": "1", "a single": "1", "an": "1", "a": "1", "two": "2", "three": "3",
+                 "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9", "ten": "10"}
+_NUM = rf"(-?\d+|{'|'.join(sorted(_NUMBER_WORDS, key=len, reverse=True))})"
+
+
+def _number(value: str | None) -> str | None:
+    return None if value is None else _NUMBER_WORDS.get(value.lower(), value)
+
+
 def _reviews(m: str, q: Q, a: str) -> Any:
-    return _first(r"(?<![\w-])(-?\d+)\s+(?:required\s+)?(?:approving\s+)?(?:pr\s+)?(?:reviews?|reviewers?)", m)
+    return _number(_first(rf"(?<![\w-]){_NUM}\s+(?:required\s+)?(?:approving\s+)?(?:pr\s+)?(?:code\s+)?"
+                          r"(?:reviews?|reviewers?|approvals?|approvers?|sign-?offs?)\b", m)
+                   or _first(r"\b(?:reviews?|reviewers?|approvals?)\s*(?:to|=|:|of)\s*(-?\d+)\b", m))
 
 
 def _gh_user(m: str, q: Q, a: str) -> Any:
@@ -235,7 +246,7 @@ def _ef(m: str, q: Q, a: str) -> Any:
 
 
 def _replicas(m: str, q: Q, a: str) -> Any:
-    return _first(r"(?<![\w-])(-?\d+)\s+replicas?\b", m) or _first(
+    return _number(_first(rf"(?<![\w-]){_NUM}\s+replicas?\b", m)) or _first(
         r"\breplicas?\s+(?:to\s+|=\s*|of\s+)?(-?\d+)", m) or _first(r"\breplicas?\b.{0,40}?\bto\s+(-?\d+)\b", m)
 
 
