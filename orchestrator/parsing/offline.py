@@ -71,6 +71,9 @@ _SPLIT = re.compile(
 
 #: Params that name another resource, resolved against that resource's inventory.
 _PARAM_RESOURCES: dict[str, dict[str, str]] = {"apollo.contact.add_to_sequence": {"sequence": "apollo.sequence"}}
+#: Verbs that move something toward / away from a target ("grant … to", "revoke … from").
+_TOWARD = frozenset({"grant", "add_member", "invite", "add", "track", "add_to_sequence"})
+_AWAY = frozenset({"revoke", "remove_member", "remove", "untrack", "unset"})
 #: Resources whose target is always an email address.
 _EMAIL_TARGETS = frozenset({"apollo.contact", "usergems.contact"})
 
@@ -114,7 +117,7 @@ def _shape_resources(masked: str, inventory: dict[str, list[str]]) -> set[str]:
         keys.add("snowflake.warehouse")
     if re.search(r"\b(?:gpu|cpu)_\d+x_", masked):
         keys.add("lambdalabs.instance")
-    if re.search(r"\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\s*=", masked):
+    if re.search(r"\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+(?<!_WH)\s*=", masked):
         keys.add("vercel.env")
     low = masked.lower()
     for key, names in inventory.items():
@@ -124,7 +127,8 @@ def _shape_resources(masked: str, inventory: dict[str, list[str]]) -> set[str]:
 
 
 def _score(spec: ActionSpec, low: str, words: set[str], plats: list[str], res: Counter[str], shape: set[str],
-           found: dict[str, Any], ctx: _Context, verb: tuple[float, int, int], first_verb: int) -> float:
+           found: dict[str, Any], ctx: _Context, verb: tuple[float, int, int], first_verb: int,
+           known: set[str]) -> float:
     key = f"{spec.platform}.{spec.resource}"
     score = 0.0
     if plats:
@@ -139,6 +143,12 @@ def _score(spec: ActionSpec, low: str, words: set[str], plats: list[str], res: C
         score += 1.0
     elif res:
         score -= 1.5  # the clause names some other resource ("shut down the warehouse" is no instance)
+    if spec.verb in _TOWARD and re.search(r"\b(?:from|off|out of)\b", low) and not re.search(r"\b(?:to|into|onto)\b", low):
+        score -= 1.5  # "pull the ANALYST role from JSMITH" takes away
+    if spec.verb in _AWAY and re.search(r"\b(?:to|into|onto)\b", low) and not re.search(r"\b(?:from|off|out of)\b", low):
+        score -= 1.5
+    if spec.verb in ("create", "launch") and key in known:
+        score -= 2.0  # it exists already: this is about that one, not a new one
     if key in _EMAIL_TARGETS and not ex.emails(low):
         score -= 2.5  # a contact is named by its email: without one this is some other action
     strength, where, _ = verb
@@ -179,10 +189,12 @@ def _candidates(masked: str, inventory: dict[str, list[str]], ctx: _Context,
             verbs[spec_id] = (strength * 0.3, start, end)  # "suspend" inside "auto suspend"
     positions = [pos for strength, pos, _ in verbs.values() if strength > 0]
     first_verb = min(positions) if positions else -1
+    named = {key for key, names in inventory.items()
+             if any(re.search(rf"(?<![\w/-]){re.escape(n.lower())}(?![\w/-])", low) for n in names)}
     scored = []
     for spec in specs:
         found = params_for(spec, masked, quoted)
-        total = _score(spec, low, words, plats, res, shape, found, ctx, verbs[spec.id], first_verb)
+        total = _score(spec, low, words, plats, res, shape, found, ctx, verbs[spec.id], first_verb, named)
         scored.append((_Scored(spec, total), found))
     scored.sort(key=lambda item: item[0].score, reverse=True)
     return scored
