@@ -306,9 +306,15 @@ _PHRASAL = re.compile(r"\b(turn|switch|shut|spin|wake|kick|take)\s+(it|them|that
                       re.IGNORECASE)
 
 
+_PHRASAL_NAMED = re.compile(r"\b(roll|turn|switch|shut|wake|spin)\s+(?!the\b|a\b|an\b|it\b|them\b)([\w./@-]+)\s+"
+                            r"(back|on|off|down|up)\b(?!\s+(?:on|off|up|down)\b)", re.IGNORECASE)
+
+
 def join_phrasal(text: str) -> str:
-    """Rejoin a phrasal verb split by a pronoun ("turn it off" → "turn off it") so verb synonyms match."""
-    return _PHRASAL.sub(lambda m: f"{m.group(1)} {m.group(3) or ''}{m.group(4)} {m.group(2)}", text)
+    """Rejoin a phrasal verb split by its object ("turn it off" → "turn off it", "roll web back" →
+    "roll back web") so verb synonyms match."""
+    text = _PHRASAL.sub(lambda m: f"{m.group(1)} {m.group(3) or ''}{m.group(4)} {m.group(2)}", text)
+    return _PHRASAL_NAMED.sub(lambda m: f"{m.group(1)} {m.group(3)} {m.group(2)}", text)
 
 
 def strip_filler(text: str) -> str:

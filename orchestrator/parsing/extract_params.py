@@ -100,12 +100,16 @@ def _env_key(m: str, q: Q, a: str) -> Any:
 
 def _env_value(m: str, q: Q, a: str) -> Any:
     found = _first(r"\b[A-Za-z_][A-Za-z0-9_]*\s*=\s*(QQ\d+|\S+)", m, 0) or _first(
-        rf"{_ENV_KEY_NC}\s+to\s+(QQ\d+|\S+)", m, 0)
+        rf"{_ENV_KEY_NC}\s+to\s+(QQ\d+|\S+)", m, 0) or _first(
+        rf"{_ENV_KEY_NC}(?:\s+(?!to\b)[\w.-]+){{1,6}}\s+to\s+(QQ\d+|\S+)\s*$", m, 0)
     return unquote(found.rstrip(",;"), q) if found else None
 
 
 def _environment(m: str, q: Q, a: str) -> Any:
     found = re.findall(r"\b(?:in|for|on|to)\s+(?:the\s+)?(preview|development|dev|production|prod)\b", m, re.IGNORECASE)
+    if not found and a.startswith("vercel.env."):
+        found = list(dict.fromkeys(w.lower() for w in re.findall(r"\b(preview|development|production)\b", m, re.IGNORECASE)))
+        found = found if len(found) == 1 else []  # "marketing-site preview": one environment named, bare
     return found[-1] if found else None
 
 
@@ -366,16 +370,18 @@ def _not_param(value: str | None, params: dict[str, Any]) -> str | None:
     return None if value.lower() in flat else value
 
 
-def _vercel_project(m: str, q: Q) -> str | None:
+def _vercel_project(m: str, q: Q, params: dict[str, Any]) -> str | None:
+    values = {str(v).lower() for v in params.values()}
     for pattern in (
         rf"\bproject\s+{NAME}", rf"(?:\bthe\s+)?{NAME}\s+project\b",
-        rf"\b(?:on|for|from|to)\s+(?:the\s+)?{NAME}",
+        rf"\b(?:on|for|from|to)\s+(?:the\s+)?{NAME}", rf"\bin\s+(?:the\s+)?{NAME}",
         rf"^(?:vercel\s*:?\s*)?(?:please\s+)?(?:roll\s?back|revert|promote)\s+(?:the\s+)?{NAME}",
     ):
         for match in re.finditer(pattern, m, re.IGNORECASE):
             name = unquote(match.group(1).split()[0] if not match.group(1).startswith("QQ") else match.group(1), q)
             low = name.lower()
-            if low in _VERCEL_SKIP or low in STOPWORDS or "." in low or low.startswith("dpl_") or "=" in low:
+            if (low in _VERCEL_SKIP or low in STOPWORDS or "." in low or low.startswith("dpl_") or "=" in low
+                    or low in values or low in ("http", "https")):
                 continue
             if re.fullmatch(r"[A-Z][A-Z0-9_]+", name) and "_" in name:
                 continue  # an env var name, not a project
@@ -418,7 +424,7 @@ def target_for(spec: ActionSpec, masked: str, quoted: Q, params: dict[str, Any])
         found = ex.owner_repos(m)
         return found[0] if found else _generic(spec, m, quoted, _NOUNS[key])
     if spec.platform == "vercel":
-        return _vercel_project(m, quoted)
+        return _vercel_project(m, quoted, params)
     if spec.platform == "slack":
         found = ex.channels(m)
         if found:
