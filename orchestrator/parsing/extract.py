@@ -195,7 +195,8 @@ def count(text: str) -> int | None:
 
 
 _TIME_WORDS = (
-    r"(?:\d{4}-\d{2}-\d{2}(?:[t ]\d{2}:\d{2})?|\d{1,2}(?::\d{2})?\s?(?:am|pm)?|"
+    r"(?:\d{4}-\d{2}-\d{2}(?:[t ]\d{2}:\d{2})?|"
+    r"\d{1,4} ?(?:minutes?|mins?|hours?|hrs?|days?|weeks?|[mhdw]) ago|\d{1,2}(?::\d{2})?\s?(?:am|pm)?|"
     r"(?:next |this |last )?(?:mon|tues?|wed(?:nes)?|thu(?:rs)?|fri|sat(?:ur)?|sun)(?:day)?(?:\s(?:at\s)?\d{1,2}(?::\d{2})?\s?(?:am|pm)?)?|"
     r"today|yesterday|tomorrow(?:\s(?:at\s)?\d{1,2}(?::\d{2})?\s?(?:am|pm)?)?|tonight|noon|midnight|eod|end of day|"
     r"this morning|(?:the )?(?:last|past) (?:\d{1,4} )?(?:minutes?|hours?|days?|weeks?)|"

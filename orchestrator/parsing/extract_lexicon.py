@@ -22,6 +22,7 @@ __all__ = [
     "VERB_SYNONYMS",
     "example_tokens",
     "fix_typos",
+    "join_phrasal",
     "platforms_in",
     "resources_in",
     "strip_filler",
@@ -55,6 +56,12 @@ FOREIGN_PLATFORMS = (
     "aws", "amazon web services", "s3", "gcp", "google cloud", "kubernetes", "k8s", "heroku",
     "jira", "confluence", "notion", "trello", "datadog", "pagerduty", "cloudflare", "digitalocean", "netlify",
     "zendesk admin", "salesforce admin", "okta", "bitbucket", "gitlab",
+    "ec2", "azure", "mongodb", "mongo", "redis", "mysql", "rds", "dynamodb", "firebase", "supabase", "databricks",
+    "redshift", "stripe", "shopify", "twilio", "sendgrid", "mailchimp", "zoom", "discord", "microsoft teams",
+    "ms teams", "circleci", "jenkins", "dockerhub", "docker hub", "terraform cloud", "sentry", "new relic", "grafana",
+    "splunk", "elasticsearch", "opensearch", "airflow", "fivetran", "intercom", "zendesk", "freshdesk", "clickup",
+    "dropbox", "google drive", "auth0", "mixpanel", "amplitude", "qdrant", "milvus", "chromadb", "aws lambda",
+    "lambda function", "lambda functions", "azure devops", "cloud run", "app engine", "fly.io", "render.com",
 )
 
 #: noun → the (platform.resource) keys it can name.
@@ -70,7 +77,8 @@ RESOURCE_NOUNS: dict[str, tuple[str, ...]] = {
     "call": ("gong.call",), "calls": ("gong.call",),
     "users": ("gong.user",), "seat": ("gong.user",), "seats": ("gong.user",),
     "contact": ("usergems.contact", "apollo.contact"),
-    "sequence": ("apollo.sequence", "apollo.contact"),
+    "sequence": ("apollo.sequence", "apollo.contact"), "sequences": ("apollo.sequence",),
+    "cadence": ("apollo.sequence", "apollo.contact"), "campaign": ("apollo.sequence", "apollo.contact"),
     "env": ("vercel.env",), "variable": ("vercel.env",), "var": ("vercel.env",), "vars": ("vercel.env",),
     "deployment": ("vercel.deployment",), "deploy": ("vercel.deployment",), "deployments": ("vercel.deployment",),
     "domain": ("vercel.domain",),
@@ -107,15 +115,16 @@ VERB_SYNONYMS: dict[str, tuple[str, ...]] = {
     "scale": ("resize", "size", "bump", "upsize", "downsize", "scale up", "scale down", "make", "change the size",
               "the size of",
               "grow", "shrink", "bigger", "smaller"),
-    "suspend": ("pause", "stop", "sleep", "halt", "turn off", "shut down"),
+    "suspend": ("pause", "stop", "sleep", "halt", "turn off", "shut down", "on hold"),
     "resume": ("wake", "wake up", "start", "turn on", "turn back on", "back on", "unpause", "restart", "back up",
                "bring back up"),
-    "set_auto_suspend": ("auto suspend", "auto-suspend", "autosuspend", "idle timeout", "suspend after"),
-    "drop": ("delete", "remove", "get rid of", "destroy"),
+    "set_auto_suspend": ("auto suspend", "auto-suspend", "autosuspend", "idle timeout", "suspend after", "idle after",
+                         "go idle", "goes idle", "sleep after", "inactivity", "idle for"),
+    "drop": ("delete", "remove", "get rid of", "destroy", "nuke", "trash", "purge", "blow away", "erase"),
     "grant": ("give", "assign"),
-    "revoke": ("take away", "take the", "strip", "remove"),
+    "revoke": ("take away", "take the", "strip", "remove", "pull", "withdraw"),
     "enable": ("turn on", "re-enable", "reenable", "start", "resume", "switch on", "back on"),
-    "disable": ("turn off", "stop", "pause", "switch off", "halt", "deactivate"),
+    "disable": ("turn off", "stop", "pause", "switch off", "halt", "deactivate", "on hold", "suspend"),
     "archive": ("retire", "archiving", "put in the archive", "move to the archive", "in the archive",
                 "to the archive", "into the archive"),
     "unarchive": ("un-archive", "restore", "bring back", "reopen"),
@@ -123,9 +132,10 @@ VERB_SYNONYMS: dict[str, tuple[str, ...]] = {
     "list": ("show", "who", "which", "get", "fetch"),
     "track": ("watch", "monitor", "start tracking"),
     "untrack": ("stop tracking", "stop watching", "unwatch"),
-    "activate": ("turn on", "start", "enable", "switch on"),
-    "deactivate": ("pause", "turn off", "stop", "disable", "switch off"),
-    "add_to_sequence": ("add", "put", "enroll", "enrol", "sign up"),
+    "activate": ("turn on", "start", "enable", "switch on", "resume", "unpause", "restart", "kick off", "back on",
+                 "relaunch", "re-enable", "reactivate", "go live", "launch"),
+    "deactivate": ("pause", "turn off", "stop", "disable", "switch off", "halt", "on hold", "suspend", "kill"),
+    "add_to_sequence": ("add", "put", "enroll", "enrol", "sign up", "push", "drop into", "subscribe"),
     "set": ("add", "put", "protect", "require", "=", "turn on", "enable", "protection", "cap", "limit"),
     "unset": ("remove", "delete", "drop", "clear"),
     "promote": ("ship", "go live", "make live", "to production", "production deployment"),
@@ -133,10 +143,11 @@ VERB_SYNONYMS: dict[str, tuple[str, ...]] = {
     "add": ("attach", "point", "connect", "register", "upload", "import"),
     "remove": ("detach", "take off", "delete", "drop", "disconnect", "revoke"),
     "launch": ("spin up", "start", "boot", "provision"),
-    "terminate": ("kill", "shut down", "delete", "destroy", "tear down"),
+    "terminate": ("kill", "shut down", "delete", "destroy", "tear down", "nuke", "trash", "purge", "blow away",
+                  "erase", "get rid of"),
     "add_member": ("add", "put", "invite", "join"),
     "remove_member": ("remove", "take off", "kick", "drop"),
-    "delete": ("remove", "drop", "kill", "get rid of", "destroy"),
+    "delete": ("remove", "drop", "kill", "get rid of", "destroy", "nuke", "trash", "purge", "blow away", "erase"),
     "get": ("show", "fetch", "read", "open", "metadata"),
     "rotate": ("roll", "cycle", "regenerate"),
     "configure": ("tune", "set", "give", "scale", "change"),
@@ -242,6 +253,7 @@ def _verb_patterns(verb: str) -> list[tuple[str, re.Pattern[str]]]:
     return [(p, _phrase_re(p)) for p in phrases]
 
 
+@lru_cache(maxsize=2048)
 def verb_hits(verb: str, low: str) -> tuple[float, int, int]:
     """How strongly lower-cased text says ``verb``: (score, start, end of the best hit).
 
@@ -288,6 +300,21 @@ _FILLER_HEAD = re.compile(
 )
 _FILLER_TAIL = re.compile(r"(?:[\s,]+(?:please|pls|plz|thanks|thank you|thx|ty|asap|if you can|when you can))+[\s.!?]*$",
                           re.IGNORECASE)
+
+
+_PHRASAL = re.compile(r"\b(turn|switch|shut|spin|wake|kick|take)\s+(it|them|that|this|those|these)\s+(back\s+)?(on|off|down|up)\b",
+                      re.IGNORECASE)
+
+
+_PHRASAL_NAMED = re.compile(r"\b(roll|turn|switch|shut|wake|spin)\s+(?!the\b|a\b|an\b|it\b|them\b)([\w./@-]+)\s+"
+                            r"(back|on|off|down|up)\b(?!\s+(?:on|off|up|down)\b)", re.IGNORECASE)
+
+
+def join_phrasal(text: str) -> str:
+    """Rejoin a phrasal verb split by its object ("turn it off" → "turn off it", "roll web back" →
+    "roll back web") so verb synonyms match."""
+    text = _PHRASAL.sub(lambda m: f"{m.group(1)} {m.group(3) or ''}{m.group(4)} {m.group(2)}", text)
+    return _PHRASAL_NAMED.sub(lambda m: f"{m.group(1)} {m.group(3)} {m.group(2)}", text)
 
 
 def strip_filler(text: str) -> str:

@@ -29,6 +29,8 @@ NOT_NAMES = STOPWORDS | _PLATFORM_WORDS | {
     "right", "again", "both", "each", "every", "dims", "dimensions", "replicas", "as", "is",
     "into", "onto", "off", "out", "over", "under", "about", "across", "after", "before", "via", "per", "than",
     "so", "if", "but", "not", "no", "yes", "ok", "using",
+    "should", "must", "needs", "need", "will", "shall", "has", "have", "had", "was", "were", "be", "been", "being",
+    "got", "gets", "does", "did", "do", "may", "might", "cadence", "campaign",
 }
 
 _ID = r"[A-Za-z0-9][\w./@-]{0,120}"

@@ -100,12 +100,16 @@ def _env_key(m: str, q: Q, a: str) -> Any:
 
 def _env_value(m: str, q: Q, a: str) -> Any:
     found = _first(r"\b[A-Za-z_][A-Za-z0-9_]*\s*=\s*(QQ\d+|\S+)", m, 0) or _first(
-        rf"{_ENV_KEY_NC}\s+to\s+(QQ\d+|\S+)", m, 0)
+        rf"{_ENV_KEY_NC}\s+to\s+(QQ\d+|\S+)", m, 0) or _first(
+        rf"{_ENV_KEY_NC}(?:\s+(?!to\b)[\w.-]+){{1,6}}\s+to\s+(QQ\d+|\S+)\s*$", m, 0)
     return unquote(found.rstrip(",;"), q) if found else None
 
 
 def _environment(m: str, q: Q, a: str) -> Any:
     found = re.findall(r"\b(?:in|for|on|to)\s+(?:the\s+)?(preview|development|dev|production|prod)\b", m, re.IGNORECASE)
+    if not found and a.startswith("vercel.env."):
+        found = list(dict.fromkeys(w.lower() for w in re.findall(r"\b(preview|development|production)\b", m, re.IGNORECASE)))
+        found = found if len(found) == 1 else []  # "marketing-site preview": one environment named, bare
     return found[-1] if found else None
 
 
@@ -158,8 +162,19 @@ def _branch(m: str, q: Q, a: str) -> Any:
     )
 
 
+_NUMBER_WORDS = {"zero": "0", "no": "0", "one": "1", "a single": "1", "an": "1", "a": "1", "two": "2", "three": "3",
+                 "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9", "ten": "10"}
+_NUM = rf"(-?\d+|{'|'.join(sorted(_NUMBER_WORDS, key=len, reverse=True))})"
+
+
+def _number(value: str | None) -> str | None:
+    return None if value is None else _NUMBER_WORDS.get(value.lower(), value)
+
+
 def _reviews(m: str, q: Q, a: str) -> Any:
-    return _first(r"(?<![\w-])(-?\d+)\s+(?:required\s+)?(?:approving\s+)?(?:pr\s+)?(?:reviews?|reviewers?)", m)
+    return _number(_first(rf"(?<![\w-]){_NUM}\s+(?:required\s+)?(?:approving\s+)?(?:pr\s+)?(?:code\s+)?"
+                          r"(?:reviews?|reviewers?|approvals?|approvers?|sign-?offs?)\b", m)
+                   or _first(r"\b(?:reviews?|reviewers?|approvals?)\s*(?:to|=|:|of)\s*(-?\d+)\b", m))
 
 
 def _gh_user(m: str, q: Q, a: str) -> Any:
@@ -235,7 +250,7 @@ def _ef(m: str, q: Q, a: str) -> Any:
 
 
 def _replicas(m: str, q: Q, a: str) -> Any:
-    return _first(r"(?<![\w-])(-?\d+)\s+replicas?\b", m) or _first(
+    return _number(_first(rf"(?<![\w-]){_NUM}\s+replicas?\b", m)) or _first(
         r"\breplicas?\s+(?:to\s+|=\s*|of\s+)?(-?\d+)", m) or _first(r"\breplicas?\b.{0,40}?\bto\s+(-?\d+)\b", m)
 
 
@@ -286,8 +301,27 @@ def _assignee(m: str, q: Q, a: str) -> Any:
     return None
 
 
+_SEQ_NOUNS = "sequence|sequences|cadence|campaign|drip"
+#: A quoted span or a Title-Case run ("Q4 Outbound", "Webinar Follow-up"), case-sensitive.
+_TITLE_RUN = r"(QQ\d+|(?-i:(?!Apollo\b)[A-Z0-9][\w&'-]*(?:\s+(?:[A-Z0-9][\w&'-]*|[a-z]\d[\w.-]*)){0,5}))"
+
+
 def _apollo_seq(m: str, q: Q, a: str) -> Any:
-    return name_before(m, "sequence", q) or name_after(m, "sequence", q)
+    named = name_before(m, _SEQ_NOUNS, q) or name_after(m, _SEQ_NOUNS, q)
+    if named:
+        return named
+    found = _first(rf"\b(?:to|into|in|on|onto|for)\s+(?:the\s+)?(?:apollo(?:'s)?\s+)?{_TITLE_RUN}", m)
+    return unquote(found, q) if found else None
+
+
+def _apollo_sequence_target(m: str, q: Q) -> str | None:
+    """A sequence said without the noun: "pause Q4 Outbound in apollo", "apollo - stop Q4 Outbound"."""
+    named = name_near(m, _SEQ_NOUNS, q)
+    if named:
+        return named
+    found = _first(rf"{_TITLE_RUN}\s+(?:in|on|from)\s+apollo\b", m) or _first(
+        rf"^(?:apollo(?:'s)?\s*[:,-]?\s*)?[a-z][\w-]*(?:\s+(?:off|on|up|down|back))?\s+(?:the\s+)?(?:apollo(?:'s)?\s+)?{_TITLE_RUN}", m)
+    return unquote(found, q) if found else None
 
 
 _EXTRACTORS: dict[str, Callable[[str, Q, str], Any]] = {
@@ -336,16 +370,18 @@ def _not_param(value: str | None, params: dict[str, Any]) -> str | None:
     return None if value.lower() in flat else value
 
 
-def _vercel_project(m: str, q: Q) -> str | None:
+def _vercel_project(m: str, q: Q, params: dict[str, Any]) -> str | None:
+    values = {str(v).lower() for v in params.values()}
     for pattern in (
         rf"\bproject\s+{NAME}", rf"(?:\bthe\s+)?{NAME}\s+project\b",
-        rf"\b(?:on|for|from|to)\s+(?:the\s+)?{NAME}",
+        rf"\b(?:on|for|from|to)\s+(?:the\s+)?{NAME}", rf"\bin\s+(?:the\s+)?{NAME}",
         rf"^(?:vercel\s*:?\s*)?(?:please\s+)?(?:roll\s?back|revert|promote)\s+(?:the\s+)?{NAME}",
     ):
         for match in re.finditer(pattern, m, re.IGNORECASE):
             name = unquote(match.group(1).split()[0] if not match.group(1).startswith("QQ") else match.group(1), q)
             low = name.lower()
-            if low in _VERCEL_SKIP or low in STOPWORDS or "." in low or low.startswith("dpl_") or "=" in low:
+            if (low in _VERCEL_SKIP or low in STOPWORDS or "." in low or low.startswith("dpl_") or "=" in low
+                    or low in values or low in ("http", "https")):
                 continue
             if re.fullmatch(r"[A-Z][A-Z0-9_]+", name) and "_" in name:
                 continue  # an env var name, not a project
@@ -388,7 +424,7 @@ def target_for(spec: ActionSpec, masked: str, quoted: Q, params: dict[str, Any])
         found = ex.owner_repos(m)
         return found[0] if found else _generic(spec, m, quoted, _NOUNS[key])
     if spec.platform == "vercel":
-        return _vercel_project(m, quoted)
+        return _vercel_project(m, quoted, params)
     if spec.platform == "slack":
         found = ex.channels(m)
         if found:
@@ -406,6 +442,8 @@ def target_for(spec: ActionSpec, masked: str, quoted: Q, params: dict[str, Any])
                 or _first(r"\b(?:to|on|in)\s+(?:the\s+)?" + NAME + r"\s*$", m))
     if spec.id == "hubspot.pipeline.create":
         return _generic(spec, m, quoted, "pipeline")
+    if key == "apollo.sequence":
+        return _apollo_sequence_target(m, quoted)
     if spec.platform == "hubspot":
         return _first(r"\b([a-z][a-z0-9]*(?:_[a-z0-9]+)+)\b", m, 0) or name_near(m, "property", quoted)
     if spec.id == "linear.issue.create":

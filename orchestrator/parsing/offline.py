@@ -29,13 +29,14 @@ from typing import Any
 from pydantic import ValidationError
 
 from adapters.catalog import ActionCall, ActionSpec, Risk, format_validation_error
-from adapters.registry import all_specs
+from adapters.registry import all_specs, spec_for
 from orchestrator.parsing import extract as ex
-from orchestrator.parsing.extract_builtins import builtin, refusal
+from orchestrator.parsing.extract_builtins import builtin, question_status, refusal
 from orchestrator.parsing.extract_lexicon import (
     STOPWORDS,
     example_tokens,
     fix_typos,
+    join_phrasal,
     platforms_in,
     resources_in,
     strip_filler,
@@ -44,7 +45,8 @@ from orchestrator.parsing.extract_lexicon import (
 )
 from orchestrator.parsing.extract_names import resolve
 from orchestrator.parsing.extract_params import params_for, target_for
-from orchestrator.state import Intent, ParsedCommand
+from orchestrator.parsing.extract_safety import hesitation
+from orchestrator.state import MUTATING_INTENTS, Intent, ParsedCommand
 
 __all__ = ["OfflineParser"]
 
@@ -65,6 +67,15 @@ _SPLIT = re.compile(
     rf"\s*(?:;|\band then\b|,\s*then\b|\bthen\b|,\s*(?:and\s+)?(?=(?:{_SPLIT_VERBS})\b)|\s\band\s+(?=(?:{_SPLIT_VERBS})\b))\s*",
     re.IGNORECASE,
 )
+
+
+#: Params that name another resource, resolved against that resource's inventory.
+_PARAM_RESOURCES: dict[str, dict[str, str]] = {"apollo.contact.add_to_sequence": {"sequence": "apollo.sequence"}}
+#: Verbs that move something toward / away from a target ("grant … to", "revoke … from").
+_TOWARD = frozenset({"grant", "add_member", "invite", "add", "track", "add_to_sequence"})
+_AWAY = frozenset({"revoke", "remove_member", "remove", "untrack", "unset"})
+#: Resources whose target is always an email address.
+_EMAIL_TARGETS = frozenset({"apollo.contact", "usergems.contact"})
 
 
 @dataclass
@@ -106,7 +117,7 @@ def _shape_resources(masked: str, inventory: dict[str, list[str]]) -> set[str]:
         keys.add("snowflake.warehouse")
     if re.search(r"\b(?:gpu|cpu)_\d+x_", masked):
         keys.add("lambdalabs.instance")
-    if re.search(r"\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\s*=", masked):
+    if re.search(r"\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+(?<!_WH)\s*=", masked):
         keys.add("vercel.env")
     low = masked.lower()
     for key, names in inventory.items():
@@ -116,7 +127,8 @@ def _shape_resources(masked: str, inventory: dict[str, list[str]]) -> set[str]:
 
 
 def _score(spec: ActionSpec, low: str, words: set[str], plats: list[str], res: Counter[str], shape: set[str],
-           found: dict[str, Any], ctx: _Context, verb: tuple[float, int, int], first_verb: int) -> float:
+           found: dict[str, Any], ctx: _Context, verb: tuple[float, int, int], first_verb: int,
+           known: set[str]) -> float:
     key = f"{spec.platform}.{spec.resource}"
     score = 0.0
     if plats:
@@ -131,6 +143,14 @@ def _score(spec: ActionSpec, low: str, words: set[str], plats: list[str], res: C
         score += 1.0
     elif res:
         score -= 1.5  # the clause names some other resource ("shut down the warehouse" is no instance)
+    if spec.verb in _TOWARD and re.search(r"\b(?:from|off|out of)\b", low) and not re.search(r"\b(?:to|into|onto)\b", low):
+        score -= 1.5  # "pull the ANALYST role from JSMITH" takes away
+    if spec.verb in _AWAY and re.search(r"\b(?:to|into|onto)\b", low) and not re.search(r"\b(?:from|off|out of)\b", low):
+        score -= 1.5
+    if spec.verb in ("create", "launch") and key in known:
+        score -= 2.0  # it exists already: this is about that one, not a new one
+    if key in _EMAIL_TARGETS and not ex.emails(low):
+        score -= 2.5  # a contact is named by its email: without one this is some other action
     strength, where, _ = verb
     score += 1.3 * strength
     if strength and where == first_verb:
@@ -169,13 +189,22 @@ def _candidates(masked: str, inventory: dict[str, list[str]], ctx: _Context,
             verbs[spec_id] = (strength * 0.3, start, end)  # "suspend" inside "auto suspend"
     positions = [pos for strength, pos, _ in verbs.values() if strength > 0]
     first_verb = min(positions) if positions else -1
+    named = {key for key, names in inventory.items()
+             if any(re.search(rf"(?<![\w/-]){re.escape(n.lower())}(?![\w/-])", low) for n in names)}
     scored = []
     for spec in specs:
         found = params_for(spec, masked, quoted)
-        total = _score(spec, low, words, plats, res, shape, found, ctx, verbs[spec.id], first_verb)
+        total = _score(spec, low, words, plats, res, shape, found, ctx, verbs[spec.id], first_verb, named)
         scored.append((_Scored(spec, total), found))
     scored.sort(key=lambda item: item[0].score, reverse=True)
     return scored
+
+
+def _changes(parsed: ParsedCommand) -> bool:
+    """Whether carrying out ``parsed`` would change something."""
+    if parsed.intent is Intent.ACTION:
+        return any(spec_for(call.action).mutating for call in parsed.actions)
+    return parsed.intent in MUTATING_INTENTS
 
 
 def _clarify(message: str, candidates: list[str] | None = None, confidence: float = 0.7) -> ParsedCommand:
@@ -198,13 +227,20 @@ def _split(masked: str) -> list[str]:
     return merged[:MAX_CLAUSES] or [masked]
 
 
+@lru_cache(maxsize=1)
+def _verbs() -> tuple[str, ...]:
+    return tuple(dict.fromkeys(spec.verb for spec in all_specs()))
+
+
 def _has_verb(clause: str) -> bool:
     low = clause.lower()
-    return any(verb_hits(spec.verb, low)[0] > 0 for spec in all_specs())
+    return any(verb_hits(verb, low)[0] > 0 for verb in _verbs())
 
 
 def _distribute(clause: str, spec: ActionSpec, target: str, params: dict[str, Any]) -> list[str]:
     """More targets for the same verb: "suspend ETL_WH and REPORTING_WH" → [REPORTING_WH]."""
+    if f"{spec.platform}.{spec.resource}" in _EMAIL_TARGETS and target in (found := ex.emails(clause)):
+        return [e for e in dict.fromkeys(found) if e != target]  # "add a@x.io and b@x.io to …"
     if spec.params.model_fields:
         return []
     match = re.search(rf"{re.escape(target)}\s*(?:,|and|&)\s*(?:the\s+)?([A-Za-z0-9][\w./-]*)", clause, re.IGNORECASE)
@@ -252,11 +288,18 @@ class OfflineParser:
         refused = refusal(raw, masked, quoted)
         if refused is not None:
             return refused
-        masked = fix_typos(strip_filler(masked))
+        masked = join_phrasal(fix_typos(strip_filler(masked)))
         answer = builtin(masked, inventory)
-        if answer is not None:
-            return answer
-        return self._actions(masked, quoted, inventory)
+        if answer is None:
+            answer = self._actions(masked, quoted, inventory)
+            if (_changes(answer) or answer.intent in (Intent.CLARIFY, Intent.REFUSE)) and not hesitation(
+                    masked, inventory, action=False):
+                # a question never changes anything: "is ETL_WH suspended?" asks for its status
+                answer = question_status(masked, inventory) or answer
+        if _changes(answer) and (doubt := hesitation(masked, inventory, action=answer.intent is Intent.ACTION)):
+            message, candidates = doubt
+            return _clarify(message, candidates, confidence=0.6)
+        return answer
 
     def _actions(self, masked: str, quoted: list[ex.Quoted], inventory: dict[str, list[str]]) -> ParsedCommand:
         ctx = _Context()
@@ -308,13 +351,27 @@ class OfflineParser:
                                     [resolution.match])
                 if resolution.match:
                     said = resolution.match
-                elif said is None or not _explicit(said, clause):
+                else:
+                    # a name the inventory does not know (the issue: "ambiguous or missing → clarify")
                     return _clarify(f"which {spec.target}? I know: {', '.join(names[:10])}", names[:10])
             if said is None:
                 listed = inventory.get(key, [])[:10]
                 hint = f" (known: {', '.join(listed)})" if listed else ""
                 return _clarify(f"{spec.id} needs a {spec.target}: which one?{hint}", listed)
             target = said
+        for param, inv_key in _PARAM_RESOURCES.get(spec.id, {}).items():
+            names = inventory.get(inv_key)
+            if not names:
+                continue
+            said_param = found.get(param)
+            rest = clause.replace(target, " ") if target else clause
+            resolution = resolve(rest, said_param, names)
+            if resolution.candidates:
+                return _clarify(f"which {param} did you mean?", resolution.candidates)
+            if resolution.match:
+                found = {**found, param: resolution.match}
+            elif said_param is not None:
+                return _clarify(f"which {param}? I know: {', '.join(names[:10])}", names[:10])
         missing = [n for n, f in spec.params.model_fields.items() if f.is_required() and n not in found]
         if missing:
             return _clarify(f"{spec.id} on {target or 'it'} needs {', '.join(missing)}: what should "
@@ -352,9 +409,3 @@ def _closest(low: str) -> list[str]:
         for spec in all_specs()
     ]
     return [spec_id for *_, spec_id in sorted(scored, reverse=True)[:3]]
-
-
-def _explicit(name: str, clause: str) -> bool:
-    """Whether a name was given explicitly (an identifier, quoted, or capitalised), not loosely."""
-    return bool(re.search(r"[_/\-.\d]", name)) or name.isupper() or name[:1].isupper() or f'"{name}"' in clause
-
