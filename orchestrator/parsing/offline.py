@@ -313,8 +313,14 @@ class OfflineParser:
                 if len(clauses) > 1 and calls and not re.search(r"[A-Za-z]{3}", clause):
                     continue
                 return self._unknown(masked, ranked)
+            tie = _platform_tie(ranked, clause, inventory)
+            if isinstance(tie, ParsedCommand):
+                return tie
+            if tie is not None:
+                best, found = ranked[tie]
+                ranked = [ranked[tie]] + [r for i, r in enumerate(ranked) if i != tie]
             runner_up = ranked[1][0].score if len(ranked) > 1 else 0.0
-            margins.append(best.score - runner_up)
+            margins.append(max(0.0, best.score - runner_up))
             result = self._fill(best.spec, clause, quoted, found, inventory, ctx)
             if isinstance(result, ParsedCommand):
                 return result
@@ -396,6 +402,53 @@ class OfflineParser:
             return _clarify("didn't understand that command", _closest(low), confidence=0.1)
         top = [s.spec.id for s, _ in ranked[:3] if s.score > 0] or _closest(low)
         return _clarify(f"not sure which action you mean: {', '.join(top)}?", top, confidence=0.3)
+
+
+PLATFORM_TIE_MARGIN = 1.0
+#: Where a resource kind exists on several platforms and none is named, the one we run ourselves
+#: (zero set-up) is meant: "create a vector index …" is a pgvector index.
+DEFAULT_PLATFORM = {"index": "pgvector"}
+
+
+def _complete(spec: ActionSpec, found: dict[str, Any]) -> bool:
+    return all(name in found for name, field in spec.params.model_fields.items() if field.is_required())
+
+
+def _platform_tie(ranked: list[tuple[_Scored, dict[str, Any]]], clause: str,
+                  inventory: dict[str, list[str]]) -> ParsedCommand | int | None:
+    """The same verb on the same kind of resource on several platforms, none named: ask, don't guess.
+
+    Returns None (no tie), the index in ``ranked`` of the one option whose inventory knows a
+    name said in the clause, or a clarify naming the options.
+    """
+    best = ranked[0][0]
+    low = clause.lower()
+    if platforms_in(low):
+        return None
+    options = [0] + [
+        i for i, (other, _) in enumerate(ranked[1:8], start=1)
+        if other.spec.verb == best.spec.verb and other.spec.resource == best.spec.resource
+        and other.spec.platform != best.spec.platform and best.score - other.score < PLATFORM_TIE_MARGIN
+        and (_complete(other.spec, ranked[i][1]) or not _complete(best.spec, ranked[0][1]))
+    ]
+    if len(options) == 1:
+        return None
+    default = DEFAULT_PLATFORM.get(best.spec.resource)
+    preferred = [i for i in options if ranked[i][0].spec.platform == default]
+    holders = [
+        i for i in options
+        if any(re.search(rf"(?<![\w/-]){re.escape(name.lower())}(?![\w/-])", low)
+               for name in inventory.get(f"{ranked[i][0].spec.platform}.{ranked[i][0].spec.resource}", []))
+    ]
+    if len(holders) == 1:
+        return holders[0]
+    if not holders and preferred:
+        return preferred[0]
+    names = [ranked[i][0].spec.platform for i in options]
+    return _clarify(
+        f"which {best.spec.resource} do you mean: on {', '.join(names[:-1])} or {names[-1]}? name the platform",
+        [ranked[i][0].spec.id for i in options], confidence=0.3,
+    )
 
 
 def _closest(low: str) -> list[str]:

@@ -15,9 +15,9 @@ from orchestrator.scoring.runner import evaluate, summarise
 from orchestrator.state import Intent, ParsedCommand
 
 HELDOUT = Path(__file__).resolve().parents[2] / "evals" / "datasets" / "heldout.jsonl"
-#: Measured 2026-11-24 (evals/results/2026-11-24-offline-r2.json): 0.8869 exact, 1 unsafe; floor = that minus a margin.
+#: Measured 2026-11-24 (evals/results/2026-11-24-offline-r3.json): 0.8929 exact, 0 unsafe; floor = that minus a margin.
 HELDOUT_FLOOR = 0.87
-HELDOUT_MAX_UNSAFE = 1
+HELDOUT_MAX_UNSAFE = 0
 
 PARSER = OfflineParser()
 WAREHOUSES = {"snowflake.warehouse": ["ANALYTICS_WH", "ANALYTICS_DEV_WH", "ETL_WH"]}
@@ -210,3 +210,26 @@ def test_fuzz_huge_inputs_are_bounded(chunk: str, repeat: int) -> None:
     parsed = PARSER.parse(chunk * repeat)
     assert time.perf_counter() - start < 2.0
     assert isinstance(parsed, ParsedCommand)
+
+
+def test_same_resource_on_two_platforms_asks_which() -> None:
+    parsed = OfflineParser().parse("archive the roadmap project")
+    assert parsed.intent is Intent.CLARIFY
+    assert set(parsed.candidates) == {"asana.project.archive", "linear.project.archive"}
+
+
+def test_inventory_settles_which_platform() -> None:
+    parsed = OfflineParser().parse("archive the roadmap project", {"linear.project": ["roadmap"]})
+    assert [(c.action, c.target) for c in parsed.actions] == [("linear.project.archive", "roadmap")]
+
+
+def test_a_vector_index_without_a_platform_is_the_embedded_pgvector() -> None:
+    parsed = OfflineParser().parse("create a vector index called kb with 384 dimensions")
+    assert [c.action for c in parsed.actions] == ["pgvector.index.create"]
+
+
+def test_blind_heldout_floor() -> None:
+    """The split written by someone who never saw the parser or its examples."""
+    summary = summarise(evaluate(load_cases(HELDOUT.with_name("heldout_blind.jsonl")), OfflineParser()))
+    assert summary["exact_match"] >= 0.87, summary["exact_match"]
+    assert summary["unsafe_executions"] == 0
