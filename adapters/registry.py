@@ -23,6 +23,7 @@ ENTRY_POINT_GROUP = "sophia_iac.adapters"
 #: Built-in adapters. Add a line here (and nothing else) to register a new one.
 BUILTIN: dict[str, str] = {
     "portkey": "adapters.ai.portkey:PortkeyAdapter",
+    "openrouter": "adapters.ai.openrouter:OpenRouterAdapter",
     "pgvector": "adapters.ai.pgvector:PgVectorAdapter",
 }
 
