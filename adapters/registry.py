@@ -24,6 +24,7 @@ ENTRY_POINT_GROUP = "sophia_iac.adapters"
 BUILTIN: dict[str, str] = {
     "portkey": "adapters.ai.portkey:PortkeyAdapter",
     "openrouter": "adapters.ai.openrouter:OpenRouterAdapter",
+    "weaviate": "adapters.ai.weaviate:WeaviateAdapter",
     "pgvector": "adapters.ai.pgvector:PgVectorAdapter",
 }
 

@@ -44,7 +44,7 @@ from adapters.catalog import ActionCall, Stack
 from adapters.credentials import SCRUBBER, SecretRef, credential_for
 from adapters.http import PlatformClient, Reply, Sleep, make_client
 from adapters.specs.openrouter import ACTIONS
-from orchestrator.errors import AdapterError, SophiaError, ValidationFailedError
+from orchestrator.errors import AdapterError, NotFoundError, SophiaError, ValidationFailedError
 
 __all__ = ["DEFAULT_BASE_URL", "OpenRouterAdapter", "key_state"]
 
@@ -223,8 +223,8 @@ class OpenRouterAdapter(PlatformAdapter):
                                             hint="choose a descriptive name")
             return
         if before is None:
-            raise ValidationFailedError(f"openrouter: no key named {target!r}",
-                                        hint="check the name; `sophia-iac status openrouter` lists the keys")
+            raise NotFoundError(f"openrouter: key {target!r} not found ({call.action})",
+                                hint="check the name; `sophia-iac status openrouter` lists the keys")
         if verb == "disable" and before["disabled"]:
             raise ValidationFailedError(f"openrouter: key {target!r} is already disabled", hint="nothing to do")
         if verb == "enable" and not before["disabled"]:

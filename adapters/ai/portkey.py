@@ -624,8 +624,8 @@ class PortkeyAdapter(PlatformAdapter):
             return
         if before is None:
             what = {"api_key": "API key", "config": "config", "budget": "workspace or API key"}[resource]
-            raise ValidationFailedError(f"portkey: no {what} named {target!r}",
-                                        hint="check the name; `sophia-iac status portkey` lists what exists")
+            raise NotFoundError(f"portkey: {what} {target!r} not found ({call.action})",
+                                hint="check the name; `sophia-iac status portkey` lists what exists")
         if resource == "api_key":
             if verb in ("rotate", "disable") and before["status"] == "disabled":
                 raise ValidationFailedError(f"portkey: API key {target!r} is already disabled",

@@ -18,7 +18,7 @@ from adapters.base import State
 from adapters.catalog import ActionCall
 from adapters.registry import adapter_class, spec_for
 from orchestrator.config import Settings
-from orchestrator.errors import ValidationFailedError
+from orchestrator.errors import NotFoundError, ValidationFailedError
 
 #: GET /keys/{hash} → data, as Prism serves OpenRouter's contract.
 CAPTURED_KEY: dict[str, Any] = {
@@ -95,10 +95,11 @@ def test_create_is_undone_by_disabling(adapter: OpenRouterAdapter) -> None:
 @pytest.mark.parametrize(("action", "target", "before", "message"), [
     ("openrouter.key.create", "My Production Key", BEFORE, "already exists"),
     ("openrouter.key.create", "f" * 64, None, "can't look like a key hash"),
-    ("openrouter.key.disable", "ghost", None, "no key named 'ghost'"),
+    ("openrouter.key.disable", "ghost", None, "key 'ghost' not found"),
     ("openrouter.key.disable", "k", {**BEFORE, "disabled": True}, "already disabled"),
     ("openrouter.key.enable", "k", BEFORE, "is not disabled"),
 ])
 def test_precheck_refusals(adapter: OpenRouterAdapter, action: str, target: str, before: State, message: str) -> None:
-    with pytest.raises(ValidationFailedError, match=message):
+    with pytest.raises((ValidationFailedError, NotFoundError), match=message) as err:
         adapter.precheck(spec_for(action).call(target), before)
+    assert isinstance(err.value, NotFoundError) == (before is None and action != "openrouter.key.create")

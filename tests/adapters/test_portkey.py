@@ -24,7 +24,7 @@ from adapters.catalog import ActionCall
 from adapters.credentials import SCRUBBER
 from adapters.registry import adapter_class, spec_for
 from orchestrator.config import Settings
-from orchestrator.errors import ValidationFailedError
+from orchestrator.errors import NotFoundError, ValidationFailedError
 
 #: GET /api-keys → data[0], as Prism serves Portkey's contract.
 CAPTURED_KEY: dict[str, Any] = {
@@ -194,18 +194,19 @@ def test_rotate_predicts_a_new_key_replacing_the_old(adapter: PortkeyAdapter) ->
 
 
 @pytest.mark.parametrize(("action", "state", "message"), [
-    ("portkey.api_key.disable", None, "no API key named"),
+    ("portkey.api_key.disable", None, "API key 'thing' not found"),
     ("portkey.api_key.rotate", "disabled", "already disabled"),
     ("portkey.api_key.disable", "disabled", "already disabled"),
     ("portkey.api_key.enable", "active", "is not disabled"),
-    ("portkey.config.update", None, "no config named"),
-    ("portkey.budget.set", None, "no workspace or API key named"),
+    ("portkey.config.update", None, "config 'thing' not found"),
+    ("portkey.budget.set", None, "workspace or API key 'thing' not found"),
 ])
 def test_precheck_refusals(adapter: PortkeyAdapter, action: str, state: str | None, message: str) -> None:
     params = {"retry": 1} if action.endswith("config.update") else {"limit_usd": 5} if "budget" in action else {}
     before = None if state is None else {**key_state(live(), NOW), "status": state}
-    with pytest.raises(ValidationFailedError, match=message):
+    with pytest.raises((ValidationFailedError, NotFoundError), match=message) as err:
         adapter.precheck(spec_for(action).call("thing", params), before)
+    assert isinstance(err.value, NotFoundError) == (state is None), "a missing target is 'not found'"
 
 
 def test_secret_drop_is_private_and_registers_the_value(tmp_path: Path) -> None:

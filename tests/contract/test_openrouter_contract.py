@@ -207,7 +207,7 @@ async def test_404_names_the_target(adapter: OpenRouterAdapter, env: SteeredTran
 async def test_a_missing_hash_is_not_found_before_any_change(adapter: OpenRouterAdapter,
                                                              env: SteeredTransport) -> None:
     env.steered("prefer:404")
-    with pytest.raises(ValidationFailedError, match="no key named"):
+    with pytest.raises(NotFoundError, match="key '" + "a" * 64 + "' not found"):
         await adapter.configure(spec_for("openrouter.key.set_limit").call("a" * 64, {"limit_usd": 5}))
     assert _sent(env) == [("GET", "/keys/" + "a" * 64)]
 

@@ -371,9 +371,9 @@ async def test_404_names_the_target(adapter: PortkeyAdapter, env: SteeredTranspo
 
 @pytest.mark.anyio
 async def test_unknown_names_are_not_found_before_any_change(adapter: PortkeyAdapter, env: SteeredTransport) -> None:
-    with pytest.raises(ValidationFailedError, match="no API key named 'ghost-key'"):
+    with pytest.raises(NotFoundError, match="API key 'ghost-key' not found"):
         await adapter.configure(spec_for("portkey.api_key.disable").call("ghost-key"))
-    with pytest.raises(ValidationFailedError, match="no config named 'ghost-config'"):
+    with pytest.raises(NotFoundError, match="config 'ghost-config' not found"):
         await adapter.configure(spec_for("portkey.config.update").call("ghost-config", {"retry": 1}))
     assert {ex.request.method for ex in env.exchanges} == {"GET"}
     assert_no_request_violations(env.exchanges)
