@@ -26,6 +26,8 @@ BUILTIN: dict[str, str] = {
     "openrouter": "adapters.ai.openrouter:OpenRouterAdapter",
     "weaviate": "adapters.ai.weaviate:WeaviateAdapter",
     "pgvector": "adapters.ai.pgvector:PgVectorAdapter",
+    "snowflake": "adapters.data.snowflake:SnowflakeAdapter",
+    "github": "adapters.dev.github:GitHubAdapter",
 }
 
 #: Action specs per platform (``module:ACTIONS``); a platform may be in the catalog before

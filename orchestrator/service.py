@@ -160,21 +160,24 @@ class OrchestratorService:
         status = AWAITING[awaiting["kind"]] if awaiting else out.get("status", "answered")
         parsed = out.get("parsed") or {}
         plan = out.get("plan")
-        self.store.update_run(
+        run = self.store.update_run(
             run_id, status=status, parsed=parsed, plan=plan, plan_digest=(plan or {}).get("digest"),
             decision=out.get("decision"), error=out.get("error"),
             result=out.get("result") or ({"awaiting": awaiting} if awaiting else None),
             parser=parsed.get("parser"),
         )
-        return self.view(run_id) | {"awaiting": awaiting}
+        touched = status in ("applied", "failed", "applying") or bool((out.get("result") or {}).get("changes"))
+        return self._view(run, with_changes=touched) | {"awaiting": awaiting}
 
     def view(self, run_id: str) -> RunView:
         """A run as JSON, with its change records."""
-        run = self.store.get_run(run_id)
+        return self._view(self.store.get_run(run_id), with_changes=True)
+
+    def _view(self, run: Run, *, with_changes: bool) -> RunView:
         data = run.model_dump(mode="json")
         data["run_id"] = data.pop("id")
         data["changes"] = [c.model_dump(mode="json", exclude={"prev_hash", "hash"})
-                           for c in reversed(self.store.ledger.list(run_id=run_id, limit=500))]
+                           for c in reversed(self.store.ledger.list(run_id=run.id, limit=500))] if with_changes else []
         return data
 
     # -- read-only -----------------------------------------------------------------------

@@ -7,7 +7,6 @@ on stdout). Errors carry a stable code, a next step, and a distinct exit code.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 from collections.abc import Awaitable, Callable
@@ -48,6 +47,8 @@ def _fail(err: dict[str, Any], as_json: bool, exit_code: int) -> NoReturn:
 
 def _with_service(as_json: bool, body: Callable[[Any], Awaitable[T]]) -> T:
     """Run ``body(service)`` with errors mapped to codes, hints and exit statuses."""
+    import asyncio
+
     from orchestrator.errors import SophiaError
     from orchestrator.service import OrchestratorService
 
@@ -317,15 +318,21 @@ def ledger_verify(as_json: JsonOpt = False) -> None:
 
 
 @app.command()
-def version() -> None:
+def version(as_json: JsonOpt = False) -> None:
     """Print the version."""
     from importlib.metadata import PackageNotFoundError
     from importlib.metadata import version as pkg_version
 
     try:
-        typer.echo(pkg_version("sophia-iac"))
+        found = pkg_version("sophia-iac")
     except PackageNotFoundError:
-        typer.echo("unknown (not installed)")
+        found = "unknown (not installed)"
+    if as_json:
+        from orchestrator.interfaces.render import print_json
+
+        print_json({"version": found})
+    else:
+        typer.echo(found)
 
 
 def main() -> None:

@@ -65,7 +65,10 @@ def test_actions_json_lists_every_action_with_id(cli_env: dict[str, str]) -> Non
 def test_unknown_command_says_so_with_closest_actions(cli_env: dict[str, str]) -> None:
     res = cli(cli_env, "do", "reticulate the splines", "--yes")
     assert res.returncode == 3
-    assert "didn't understand" in res.stderr and "pgvector.index" in res.stderr
+    assert "didn't understand" in res.stderr and "closest actions:" in res.stderr
+    code, actions = jcli(cli_env, "actions")
+    listed = [line.strip("• ").strip() for line in res.stderr.splitlines() if line.strip().startswith("•")]
+    assert listed and set(listed) <= {a["id"] for a in actions}
     assert "Traceback" not in res.stderr
     assert jcli(cli_env, "history")[1] == []
 
