@@ -8,8 +8,8 @@ How each action is carried out:
 
 * keys are found by hash (a 64-character hex target) with ``GET /keys/{hash}``, or by name in
   ``GET /keys?include_disabled=true`` (paged by ``offset``). Names are not unique in
-  OpenRouter: a name shared by several keys is refused with their hashes, so the user can
-  name the one they mean.
+  OpenRouter: the enabled key of that name is meant (else the disabled one); a name several
+  such keys share is refused with their hashes, so the user can name the one they mean.
 * ``create`` → ``POST /keys`` (``name``, ``limit``). The plaintext key is returned only in that
   answer: it is registered with the scrubber at once and handed to the
   :class:`~adapters.ai.portkey.SecretDrop` (a 0600 file); the state records its ``file:``
@@ -133,18 +133,21 @@ class OpenRouterAdapter(PlatformAdapter):
                 break
         return keys
 
-    async def _key(self, target: str | None, action: str) -> dict[str, Any] | None:
+    async def _key(self, target: str | None, action: str, *, enabled_only: bool = False) -> dict[str, Any] | None:
+        """The key a target names: a hash, or the one key of that name (an enabled one first)."""
         wanted = (target or "").strip()
         if not wanted:
             raise ValidationFailedError("openrouter: name the key", hint="e.g. `disable the openrouter key batch-jobs`")
         if _HASH.match(wanted.lower()):
             return await self._by_hash(wanted.lower(), action, wanted)
         same = [k for k in await self._all_keys(action) if str(k.get("name") or "").strip().lower() == wanted.lower()]
-        if len(same) > 1:
-            hashes = ", ".join(str(k.get("hash"))[:12] + "…" for k in same[:5])
-            raise ValidationFailedError(f"openrouter: {len(same)} keys are named {wanted!r} ({hashes})",
+        enabled = [k for k in same if not k.get("disabled")]
+        pool = enabled if enabled or enabled_only else same
+        if len(pool) > 1:
+            hashes = ", ".join(str(k.get("hash"))[:12] + "…" for k in pool[:5])
+            raise ValidationFailedError(f"openrouter: {len(pool)} keys are named {wanted!r} ({hashes})",
                                         hint="name the key by its hash; `sophia-iac status openrouter` lists them")
-        return same[0] if same else None
+        return pool[0] if pool else None
 
     async def _by_hash(self, key_hash: str, action: str, target: str | None) -> dict[str, Any] | None:
         reply = await self.http.request("GET", f"/keys/{quote(key_hash)}", action=action, target=target,
@@ -155,8 +158,12 @@ class OpenRouterAdapter(PlatformAdapter):
         return data if isinstance(data, dict) else None
 
     async def observe_key(self, call: ActionCall) -> State:
-        """``{"name", "hash", "disabled", "limit_usd"}`` or None."""
-        raw = await self._key(call.target, call.action)
+        """``{"name", "hash", "disabled", "limit_usd"}`` or None.
+
+        For ``create`` only an enabled key counts: a disabled key's name is free again (which
+        is also what undoing a create, by disabling the key, returns to).
+        """
+        raw = await self._key(call.target, call.action, enabled_only=call.action.endswith(".create"))
         return key_state(raw) if raw is not None else None
 
     async def _read_back(self, key_hash: str, call: ActionCall) -> State:

@@ -8,7 +8,8 @@ Configuration: an admin API key in ``SOPHIA_PORTKEY_TOKEN`` (or ``…_TOKEN_FILE
 How each action is carried out:
 
 * api keys are found by name (or id) in ``GET /api-keys`` (paged). Names are not unique in
-  Portkey; the target is the newest key of that name that is not disabled.
+  Portkey; the target is the newest key of that name that is not disabled (for ``create``,
+  a name whose keys are all disabled is free).
   ``create`` → ``POST /api-keys/{organisation|workspace}/service``; ``disable`` →
   ``PUT /api-keys/{id}`` with ``expires_at`` = now; ``enable`` → the same with the expiry the
   key had before (or none).
@@ -303,8 +304,9 @@ class PortkeyAdapter(PlatformAdapter):
     async def _keys(self, action: str) -> list[dict[str, Any]]:
         return await self._pages("/api-keys", action)
 
-    async def _key_raw(self, target: str | None, action: str) -> dict[str, Any] | None:
-        """The key a target names: an id, or the newest not-disabled key with that name."""
+    async def _key_raw(self, target: str | None, action: str, *, live_only: bool = False) -> dict[str, Any] | None:
+        """The key a target names: an id, or the newest not-disabled key with that name (else,
+        unless ``live_only``, the newest disabled one)."""
         wanted = (target or "").strip()
         if not wanted:
             raise ValidationFailedError("portkey: name the API key", hint="e.g. `rotate the portkey key support-bot`")
@@ -317,11 +319,16 @@ class PortkeyAdapter(PlatformAdapter):
             return None
         now = _now()
         live = [k for k in same if key_state(k, now)["status"] != "disabled"]
-        return max(live or same, key=lambda k: str(k.get("created_at") or ""))
+        pool = live if live or live_only else same
+        return max(pool, key=lambda k: str(k.get("created_at") or "")) if pool else None
 
     async def observe_api_key(self, call: ActionCall) -> State:
-        """``{"name", "id", "status", "expires_at", "rotated_from"}`` or None."""
-        raw = await self._key_raw(call.target, call.action)
+        """``{"name", "id", "status", "expires_at", "rotated_from"}`` or None.
+
+        For ``create`` only a live key counts: a disabled key's name is free again (which is
+        also what undoing a create, by disabling the key, returns to).
+        """
+        raw = await self._key_raw(call.target, call.action, live_only=call.action.endswith(".create"))
         return key_state(raw) if raw is not None else None
 
     async def _set_expiry(self, key_id: str, when: str | None, call: ActionCall) -> None:

@@ -1,9 +1,10 @@
-"""OpenRouter adapter logic on states captured from Prism (the contract suite drives the requests).
+"""OpenRouter adapter logic on answers captured from Prism serving OpenRouter's contract.
 
-Prism is stateless, so the conformance suite's apply/read-back/undo scenario can't hold against
-it (see tests/contract/test_openrouter_contract.py). Here every reversible action's derived
-inverse, applied to its prediction, must predict the before-state again, starting from the key
-Prism serves for OpenRouter's contract.
+The requests are judged in tests/contract/test_openrouter_contract.py, and the conformance suite
+(apply → read back → undo) runs in tests/contract/test_openrouter_conformance.py against Prism plus
+a state model. These tests need neither: they take the vendor-shaped answers Prism served and
+check, as plain functions, that each reversible action's derived inverse predicts the
+before-state again from the prediction, and that plan-time checks refuse what can't work.
 """
 
 from __future__ import annotations

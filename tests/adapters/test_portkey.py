@@ -1,11 +1,10 @@
-"""Portkey adapter logic on states captured from Prism (the contract suite drives the requests).
+"""Portkey adapter logic on answers captured from Prism serving Portkey's contract.
 
-Prism is stateless, so the conformance suite's "apply, read back, undo, read back" scenario
-can't hold against it (see tests/contract/test_portkey_contract.py). These tests check the
-same promises one level down, on answers captured from Prism serving Portkey's contract:
-every reversible action's derived inverse, applied to its prediction, predicts the
-before-state again; the config rewrite round-trips through the real config body; plan-time
-checks refuse what can't work.
+The requests are judged in tests/contract/test_portkey_contract.py, and the conformance suite
+(apply → read back → undo) runs in tests/contract/test_portkey_conformance.py against Prism plus
+a state model. These tests need neither: they take the vendor-shaped answers Prism served and
+check, as plain functions, that each reversible action's derived inverse predicts the
+before-state again from the prediction, and that plan-time checks refuse what can't work.
 """
 
 from __future__ import annotations

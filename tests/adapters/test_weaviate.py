@@ -1,9 +1,10 @@
-"""Weaviate adapter logic on answers captured from Prism (the contract suite drives the requests).
+"""Weaviate adapter logic on answers captured from Prism serving Weaviate's contract.
 
-Prism is stateless, so the conformance suite's create → read back → undo → read back scenario
-can't hold against it (see tests/contract/test_weaviate_contract.py). Here: the state read from
-a class body (Prism's canned one, and the body the adapter itself sends on create), names,
-predictions, the create → delete inverse, and plan-time refusals.
+The requests are judged in tests/contract/test_weaviate_contract.py, and the conformance suite
+(apply → read back → undo) runs in tests/contract/test_weaviate_conformance.py against Prism plus
+a state model. These tests need neither: they take the vendor-shaped answers Prism served and
+check, as plain functions, that each reversible action's derived inverse predicts the
+before-state again from the prediction, and that plan-time checks refuse what can't work.
 """
 
 from __future__ import annotations

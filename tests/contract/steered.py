@@ -2,16 +2,14 @@
 
 Prism can only force a status the operation declares (``Prefer: code=…``). Portkey's admin
 operations declare only 200, so a refusal has to come another way. :class:`SteeredTransport`
-adds, per request:
+adds to :class:`~tests.contract.prism.RecordingTransport`, per request:
 
 * ``"strip-auth"`` — the credential headers are removed, and Prism itself answers 401 for the
   unmet security requirement (a real contract-server refusal);
-* ``"prefer:<code>"`` — ``Prefer: code=<code>``, as :class:`RecordingTransport` does;
-* ``Canned(status, json, headers)`` — the test answers this one request itself and Prism never
-  sees it (for statuses the contract doesn't declare; every use says why);
-
-and ``edit``: rewrite a JSON answer before the adapter sees it (the recorded exchange keeps
-Prism's original), for states Prism's single canned example can't express. Every use says why.
+* ``"prefer:<code>"`` — ``Prefer: code=<code>``;
+* ``Canned(status, body, headers)`` — the test answers this one request itself and Prism never
+  sees it (for statuses the contract doesn't declare; every use says why). Such exchanges are
+  kept in ``canned``, apart from the ones Prism judged.
 """
 
 from __future__ import annotations
@@ -26,7 +24,7 @@ import httpx
 
 from .prism import Exchange, RecordingTransport
 
-__all__ = ["AUTH_HEADERS", "Canned", "FreshConnections", "Sleeps", "SteeredTransport"]
+__all__ = ["AUTH_HEADERS", "Canned", "Sleeps", "SteeredTransport"]
 
 AUTH_HEADERS = ("authorization", "x-portkey-api-key")
 
@@ -39,30 +37,24 @@ class Canned:
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
 
+    def response(self, request: httpx.Request) -> httpx.Response:
+        """This answer as an ``httpx.Response`` to ``request``."""
+        if isinstance(self.body, bytes):
+            content = self.body
+        else:
+            content = b"" if self.body is None else json.dumps(self.body).encode()
+        headers = {"content-type": "application/json", **self.headers}
+        return httpx.Response(self.status, headers=headers, content=content, request=request)
+
 
 Steer = str | Canned | None
 
 
-class FreshConnections(httpx.AsyncBaseTransport):
-    """One connection per request: safe when each step runs in its own event loop."""
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        transport = httpx.AsyncHTTPTransport()
-        try:
-            response = await transport.handle_async_request(request)
-            content = await response.aread()
-            return httpx.Response(response.status_code, headers=response.headers, content=content,
-                                  request=request)
-        finally:
-            await transport.aclose()
-
-
 @dataclass
 class SteeredTransport(RecordingTransport):
-    """:class:`RecordingTransport` with per-request steering and JSON edits (see the module doc)."""
+    """:class:`RecordingTransport` with per-request steering (see the module doc)."""
 
     steer: Callable[[httpx.Request], Steer] | None = None
-    edit: Callable[[httpx.Request, Any], Any] | None = None
     canned: list[Exchange] = field(default_factory=list)
 
     def steered(self, *steps: Steer) -> None:
@@ -73,12 +65,7 @@ class SteeredTransport(RecordingTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         step = self.steer(request) if self.steer is not None else None
         if isinstance(step, Canned):
-            headers = {"content-type": "application/json", **step.headers}
-            if isinstance(step.body, bytes):
-                content = step.body
-            else:
-                content = b"" if step.body is None else json.dumps(step.body).encode()
-            response = httpx.Response(step.status, headers=headers, content=content, request=request)
+            response = step.response(request)
             self.canned.append(Exchange(request, response))
             return response
         if step == "strip-auth":
@@ -86,12 +73,7 @@ class SteeredTransport(RecordingTransport):
                 request.headers.pop(name, None)
         elif isinstance(step, str) and step.startswith("prefer:"):
             request.headers["Prefer"] = f"code={step.removeprefix('prefer:')}"
-        response = await super().handle_async_request(request)
-        if self.edit is not None and "json" in response.headers.get("content-type", "") and response.content:
-            edited = self.edit(request, json.loads(response.content))
-            headers = [(k, v) for k, v in response.headers.items() if k.lower() != "content-length"]
-            response = httpx.Response(response.status_code, headers=headers, json=edited, request=request)
-        return response
+        return await super().handle_async_request(request)
 
 
 class Sleeps:

@@ -2,11 +2,9 @@
 
 Every action runs through ``configure``; every request it sends must have zero request-side
 violations. The key operations declare 401, 404 and 429, so those are forced with
-``Prefer: code=…``. Prism is stateless (one canned key, ``My Production Key``, enabled, limit
-$100): the conformance suite's scenario test is replaced by one that applies each call against
-the contract, and predict/inverse round trips are checked on the captured states in
-``tests/adapters/test_openrouter.py``. Where a test needs the canned key disabled (to enable
-it), ``DISABLED`` edits that one field of Prism's answer.
+``Prefer: code=…``. Prism answers from its one canned key (``My Production Key``, enabled,
+limit $100); the conformance suite, in test_openrouter_conformance.py, adds a state model.
+Where a test needs the canned key disabled (to enable it), ``disabled`` edits that one field.
 """
 
 from __future__ import annotations
@@ -26,12 +24,12 @@ from adapters.catalog import ActionCall
 from adapters.http import CircuitOpenError, PlatformAuthError, RateLimitedError, reset_breakers
 from adapters.registry import spec_for
 from adapters.specs.openrouter import ACTIONS
-from adapters.testing import AdapterConformanceTests, run
 from orchestrator.errors import AdapterError, NotFoundError, ValidationFailedError
 
 from .prism import PrismPool, assert_no_request_violations
-from .steered import FreshConnections, Sleeps, SteeredTransport
+from .steered import Sleeps, SteeredTransport
 
+PRISM_SPECS = [("openrouter", "openapi.yaml")]
 TOKEN = "or-mgmt-test-5e4d3c2b1a09f8e7"
 KEY = "My Production Key"
 HASH = "f01d52606dc8f0a8303a7b5cc3fa07109c2e346cec7c0a16b40de462992ce943"
@@ -56,11 +54,6 @@ CASES: dict[str, tuple[str, dict[str, Any], Any, tuple[str, str, dict[str, Any]]
     "openrouter.key.disable": (KEY, {}, None, ("PATCH", f"/keys/{HASH}", {"disabled": True})),
     "openrouter.key.enable": (HASH, {}, disabled, ("PATCH", f"/keys/{HASH}", {"disabled": False})),
 }
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
 
 
 @pytest.fixture
@@ -99,7 +92,7 @@ def test_every_catalog_action_has_a_contract_case() -> None:
 @pytest.mark.parametrize("action", sorted(CASES))
 async def test_action_speaks_the_contract(action: str, adapter: OpenRouterAdapter, env: SteeredTransport) -> None:
     target, params, edit, (method, path, body) = CASES[action]
-    env.edit = edit
+    env.edit_json = edit
     result = await adapter.configure(ActionCall(action=action, target=target, params=params))
     assert assert_no_request_violations(env.exchanges) >= 3, "observe, the change, the read-back"
     mutations = [ex for ex in env.exchanges if ex.request.method != "GET"]
@@ -117,7 +110,7 @@ async def test_action_speaks_the_contract(action: str, adapter: OpenRouterAdapte
 @pytest.mark.parametrize("action", sorted(CASES))
 async def test_dry_run_sends_nothing_mutating(action: str, adapter: OpenRouterAdapter, env: SteeredTransport) -> None:
     target, params, edit, _ = CASES[action]
-    env.edit = edit
+    env.edit_json = edit
     result = await adapter.configure(ActionCall(action=action, target=target, params=params), dry_run=True)
     assert result.dry_run and result.after is None and result.expected is not None
     assert {ex.request.method for ex in env.exchanges} == {"GET"}
@@ -173,7 +166,7 @@ async def test_a_name_shared_by_two_keys_is_refused_with_their_hashes(adapter: O
             return {**body, "data": [*body["data"], twin]}
         return body
 
-    env.edit = twins
+    env.edit_json = twins
     with pytest.raises(ValidationFailedError, match="2 keys are named") as err:
         await adapter.configure(spec_for("openrouter.key.disable").call(KEY))
     assert "hash" in err.value.hint and HASH[:12] in err.value.message
@@ -270,38 +263,3 @@ async def test_missing_credential_is_a_config_error(monkeypatch: pytest.MonkeyPa
     await adapter.aclose()
     assert not status.configured and "SOPHIA_OPENROUTER_TOKEN" in status.message
     assert env.exchanges == []
-
-
-# -- the conformance suite -----------------------------------------------------------------
-
-
-class TestOpenRouterConformance(AdapterConformanceTests):
-    """The shared suite against Prism (each step runs in its own event loop, hence fresh connections)."""
-
-    @pytest.fixture
-    def adapter(self, served: str, tmp_path: Path) -> OpenRouterAdapter:
-        return OpenRouterAdapter(transport=SteeredTransport(inner=FreshConnections()), sleep=Sleeps(),
-                                 drop=SecretDrop(tmp_path / "drop"))
-
-    @pytest.fixture
-    def scenario(self) -> list[ActionCall]:
-        return [
-            spec_for("openrouter.key.create").call("batch-jobs", {"limit_usd": 50}),
-            spec_for("openrouter.key.set_limit").call(KEY, {"limit_usd": 75}),
-            spec_for("openrouter.key.disable").call(KEY),
-            spec_for("openrouter.key.enable").call(KEY),
-        ]
-
-    def test_scenario_reaches_predictions_and_inverses_restore(  # type: ignore[override]
-        self, adapter: OpenRouterAdapter, scenario: list[ActionCall]
-    ) -> None:
-        """Replaces the stateful check: Prism answers every read with the same canned key, so no
-        read-back can show a change. Each scenario call must apply against the contract and
-        derive its catalog inverse; predict/inverse round trips are in tests/adapters/test_openrouter.py."""
-        transport: SteeredTransport = adapter._transport  # type: ignore[assignment]
-        for call in scenario:
-            transport.edit = disabled if call.action == "openrouter.key.enable" else None
-            result = run(adapter.configure(call))
-            assert result.after is not None and result.expected is not None, call.action
-            assert result.inverse is not None and adapter.spec(result.inverse.action).platform == "openrouter"
-        assert_no_request_violations(transport.exchanges)

@@ -1,19 +1,17 @@
 """The Portkey adapter against Portkey's published admin API contract, served by Prism.
 
 Every action runs through ``configure`` and every request it sends must have zero
-request-side violations. What Prism can't do here, and what the tests do instead:
+request-side violations. Prism answers from its canned examples here (the conformance suite,
+in test_portkey_conformance.py, adds a state model). What Prism can't do, and what the tests
+do instead:
 
-* Prism is stateless (one canned answer per operation), so a scenario can't read back its own
-  changes; the conformance suite's scenario test is replaced below by one that applies each
-  call against the contract, and predict/inverse round trips are checked on states captured
-  from Prism in ``tests/adapters/test_portkey.py``.
 * Portkey's operations declare only ``200``, so ``Prefer: code=401/404/429`` can't be served:
   401 comes from Prism itself when the credential is stripped from a request (its security
   check), 404 from ``Prefer: code=404`` (Prism answers 404 "status not declared"; that one
-  exchange is excluded from the violation count and the test says so), and 429 is answered by
-  the test (``Canned``), with the retried request going to Prism.
+  exchange is left out of the violation count and the test says so), and 429/5xx are answered
+  by the test (``Canned``), with the retried request going to Prism.
 * Prism's canned key expired in 2019 (the adapter reads it as disabled) and its create answer's
-  ``id`` is not a UUID; ``LIVE_KEY`` edits those two fields where a test needs an active key
+  ``id`` is not a UUID; ``live_key`` edits those two fields where a test needs an active key
   or a follow-up request on the new id.
 """
 
@@ -34,12 +32,12 @@ from adapters.catalog import ActionCall
 from adapters.http import CircuitOpenError, PlatformAuthError, reset_breakers
 from adapters.registry import spec_for
 from adapters.specs.portkey import ACTIONS
-from adapters.testing import AdapterConformanceTests, run
 from orchestrator.errors import AdapterError, NotFoundError, ValidationFailedError
 
 from .prism import PrismPool, assert_no_request_violations
-from .steered import Canned, FreshConnections, Sleeps, SteeredTransport
+from .steered import Canned, Sleeps, SteeredTransport
 
+PRISM_SPECS = [("portkey", "openapi.yaml")]
 TOKEN = "pk-admin-test-9f8e7d6c5b4a3210"
 CANNED_KEY_ID = "f47ac10b-58cc-4372-a567-0e02b2c3d479"
 NEW_KEY_ID = "183f497a-2a7f-4f47-992e-26213fa863ee"
@@ -74,11 +72,6 @@ CASES: dict[str, tuple[str, dict[str, Any], bool, list[tuple[str, str]]]] = {
     "portkey.budget.set": (f"workspace:{WORKSPACE}", {"limit_usd": "$500"}, False,
                            [("PUT", "/admin/workspaces/test-prod-ws-12345")]),
 }
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
 
 
 @pytest.fixture
@@ -125,7 +118,7 @@ def test_every_catalog_action_has_a_contract_case() -> None:
 @pytest.mark.parametrize("action", sorted(CASES))
 async def test_action_speaks_the_contract(action: str, adapter: PortkeyAdapter, env: SteeredTransport) -> None:
     target, params, live, mutations = CASES[action]
-    env.edit = live_key if live else None
+    env.edit_json = live_key if live else None
     result = await adapter.configure(ActionCall(action=action, target=target, params=params))
     assert assert_no_request_violations(env.exchanges) >= 2
     sent = _sent(env)
@@ -144,7 +137,7 @@ async def test_action_speaks_the_contract(action: str, adapter: PortkeyAdapter, 
 @pytest.mark.parametrize("action", sorted(CASES))
 async def test_dry_run_sends_nothing_mutating(action: str, adapter: PortkeyAdapter, env: SteeredTransport) -> None:
     target, params, live, _ = CASES[action]
-    env.edit = live_key if live else None
+    env.edit_json = live_key if live else None
     result = await adapter.configure(ActionCall(action=action, target=target, params=params), dry_run=True)
     assert result.dry_run and result.after is None and result.expected is not None
     assert {ex.request.method for ex in env.exchanges} == {"GET"}
@@ -157,7 +150,7 @@ async def test_dry_run_sends_nothing_mutating(action: str, adapter: PortkeyAdapt
 @pytest.mark.anyio
 async def test_create_sends_name_scopes_and_workspace(adapter: PortkeyAdapter, env: SteeredTransport,
                                                       tmp_path: Path) -> None:
-    env.edit = live_key
+    env.edit_json = live_key
     call = spec_for("portkey.api_key.create").call("eval-runner", {"workspace": "ws-research",
                                                                    "scopes": "completions.write, logs.view"})
     result = await adapter.configure(call)
@@ -175,7 +168,7 @@ async def test_create_sends_name_scopes_and_workspace(adapter: PortkeyAdapter, e
 @pytest.mark.anyio
 async def test_disable_sets_the_expiry_to_now_and_enable_clears_it(adapter: PortkeyAdapter,
                                                                    env: SteeredTransport) -> None:
-    env.edit = live_key
+    env.edit_json = live_key
     result = await adapter.configure(spec_for("portkey.api_key.disable").call(KEY))
     expiry = _body(env, "PUT", f"/api-keys/{CANNED_KEY_ID}")["expires_at"]
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", expiry)
@@ -183,7 +176,7 @@ async def test_disable_sets_the_expiry_to_now_and_enable_clears_it(adapter: Port
                              "rotated_from": None}
     assert result.inverse == ActionCall(action="portkey.api_key.enable", target=KEY, params={})
     env.take()
-    env.edit = None  # as served: expired in 2019, i.e. disabled
+    env.edit_json = None  # as served: expired in 2019, i.e. disabled
     await adapter.configure(spec_for("portkey.api_key.enable").call(KEY))
     assert _body(env, "PUT", f"/api-keys/{CANNED_KEY_ID}") == {"expires_at": None}
     assert_no_request_violations(env.exchanges)
@@ -209,7 +202,7 @@ async def test_config_update_keeps_the_rest_of_the_config(adapter: PortkeyAdapte
 
 @pytest.mark.anyio
 async def test_key_budget_keeps_threshold_and_reset(adapter: PortkeyAdapter, env: SteeredTransport) -> None:
-    env.edit = live_key
+    env.edit_json = live_key
     result = await adapter.configure(spec_for("portkey.budget.set").call(f"key:{KEY}", {"limit_usd": 200}))
     assert _body(env, "PUT", f"/api-keys/{CANNED_KEY_ID}") == {
         "usage_limits": {"credit_limit": 200, "periodic_reset": "monthly", "alert_threshold": 8, "type": "cost"}}
@@ -234,7 +227,7 @@ async def test_bare_budget_target_that_is_both_is_ambiguous(adapter: PortkeyAdap
             return {**body, "data": [{**k, "name": WORKSPACE} for k in body["data"]]}
         return body
 
-    env.edit = same_name
+    env.edit_json = same_name
     with pytest.raises(ValidationFailedError, match="both a workspace and an API key"):
         await adapter.configure(spec_for("portkey.budget.set").call(WORKSPACE, {"limit_usd": 5}))
 
@@ -246,7 +239,7 @@ async def test_bare_budget_target_that_is_both_is_ambiguous(adapter: PortkeyAdap
 async def test_rotation_verifies_then_disables_the_old_key(adapter: PortkeyAdapter, env: SteeredTransport,
                                                            caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
-    env.edit = live_key
+    env.edit_json = live_key
     result = await adapter.configure(spec_for("portkey.api_key.rotate").call(KEY))
     sent = _sent(env)
     create = sent.index(("POST", "/api-keys/organisation/service"))
@@ -278,7 +271,7 @@ async def test_failed_verification_keeps_the_old_key_and_disables_the_new(
     adapter: PortkeyAdapter, env: SteeredTransport, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    env.edit = live_key
+    env.edit_json = live_key
     # GET /models declares no 401, so the new key is made unacceptable by stripping it from the
     # verify requests: Prism then refuses them itself (its security check answers 401).
     env.steer = lambda request: "strip-auth" if request.url.path == "/models" else None
@@ -304,7 +297,7 @@ async def test_failed_verification_keeps_the_old_key_and_disables_the_new(
 @pytest.mark.anyio
 async def test_rotation_rolls_back_when_the_old_key_stays_active(adapter: PortkeyAdapter, env: SteeredTransport,
                                                                  tmp_path: Path) -> None:
-    env.edit = live_key
+    env.edit_json = live_key
     # The platform refuses to disable the old key (the contract declares no error for
     # PUT /api-keys/{id}, so the test answers that one request with a 400); a re-read shows it
     # still active, so the rotation is rolled back.
@@ -325,7 +318,7 @@ async def test_rotation_rolls_back_when_the_old_key_stays_active(adapter: Portke
 @pytest.mark.anyio
 async def test_rotation_that_cant_settle_says_both_may_be_active(adapter: PortkeyAdapter, env: SteeredTransport,
                                                                  tmp_path: Path) -> None:
-    env.edit = live_key
+    env.edit_json = live_key
     # Disabling the old key hits a 5xx storm (answered by the test: the contract declares no 5xx):
     # the client retries the PUT, the breaker opens, and the old key's state can't be re-read.
     # Nothing is guessed: the error says both keys may be active and where the new value is.
@@ -437,43 +430,3 @@ async def test_missing_credential_is_a_config_error(monkeypatch: pytest.MonkeyPa
     await adapter.aclose()
     assert not status.configured and "SOPHIA_PORTKEY_TOKEN" in status.message
     assert env.exchanges == []
-
-
-# -- the conformance suite -----------------------------------------------------------------
-
-
-class TestPortkeyConformance(AdapterConformanceTests):
-    """The shared suite against Prism (each step runs in its own event loop, hence fresh connections)."""
-
-    @pytest.fixture
-    def adapter(self, served: str, tmp_path: Path) -> PortkeyAdapter:
-        transport = SteeredTransport(inner=FreshConnections(), edit=live_key)
-        return PortkeyAdapter(transport=transport, sleep=Sleeps(), drop=SecretDrop(tmp_path / "drop"))
-
-    @pytest.fixture
-    def scenario(self) -> list[ActionCall]:
-        return [
-            spec_for("portkey.api_key.create").call("support-bot"),
-            spec_for("portkey.api_key.disable").call(KEY),
-            spec_for("portkey.budget.set").call(f"workspace:{WORKSPACE}", {"limit_usd": 500}),
-            spec_for("portkey.config.update").call(CONFIG, {"retry": 2}),
-            spec_for("portkey.api_key.rotate").call(KEY),
-            spec_for("portkey.api_key.enable").call(KEY),
-        ]
-
-    def test_scenario_reaches_predictions_and_inverses_restore(  # type: ignore[override]
-        self, adapter: PortkeyAdapter, scenario: list[ActionCall]
-    ) -> None:
-        """Replaces the stateful check: Prism answers every read with the same canned example, so
-        no read-back can show a change. Each scenario call must apply against the contract and
-        derive its catalog inverse; predict/inverse round trips are in tests/adapters/test_portkey.py."""
-        transport: SteeredTransport = adapter._transport  # type: ignore[assignment]
-        for call in scenario:
-            if call.action == "portkey.api_key.enable":
-                transport.edit = None  # the canned key as served: expired, i.e. disabled
-            result = run(adapter.configure(call))
-            spec = adapter.spec(call.action)
-            assert result.after is not None and result.expected is not None, call.action
-            assert (result.inverse is not None) == spec.reversible, call.action
-            assert result.inverse is None or adapter.spec(result.inverse.action).platform == "portkey"
-        assert_no_request_violations(transport.exchanges)

@@ -2,11 +2,9 @@
 
 Every action runs through ``configure``; every request it sends must have zero request-side
 violations. The schema operations declare 401, 404 (reads), 422 and 429 (create), forced with
-``Prefer: code=…``. Prism is stateless and answers every collection read with one canned class
-(``string``, read as the collection asked for): a create therefore forces 404 on its first read
-(the collection doesn't exist yet), and the conformance suite's scenario test is replaced by one
-that applies each call against the contract; predict/inverse logic is checked on the captured
-class in ``tests/adapters/test_weaviate.py``.
+``Prefer: code=…``. Prism answers every collection read with one canned class (``string``, read
+as the collection asked for), so a create forces 404 on its first read (the collection doesn't
+exist yet); the conformance suite, in test_weaviate_conformance.py, adds a state model.
 """
 
 from __future__ import annotations
@@ -23,12 +21,12 @@ from adapters.catalog import ActionCall
 from adapters.http import CircuitOpenError, PlatformAuthError, reset_breakers
 from adapters.registry import spec_for
 from adapters.specs.weaviate import ACTIONS
-from adapters.testing import AdapterConformanceTests, run
 from orchestrator.errors import AdapterError, NotFoundError, ValidationFailedError
 
 from .prism import PrismPool, assert_no_request_violations
-from .steered import FreshConnections, Sleeps, SteeredTransport
+from .steered import Sleeps, SteeredTransport
 
+PRISM_SPECS = [("weaviate", "schema.json")]
 TOKEN = "wv-api-key-test-7a6b5c4d3e2f1a0b"
 CREATE_BODY = {"class": "Articles", "description": "Vector index managed by sophia-iac [dimension=768]",
                "vectorizer": "none", "vectorIndexType": "hnsw", "vectorIndexConfig": {"distance": "dot"}}
@@ -38,11 +36,6 @@ CASES: dict[str, tuple[str, dict[str, Any], list[str | None], tuple[str, str]]] 
     "weaviate.index.create": ("articles", {"dimension": 768, "metric": "dot"}, ["prefer:404"], ("POST", "/schema")),
     "weaviate.index.delete": ("String", {}, [], ("DELETE", "/schema/String")),
 }
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
 
 
 @pytest.fixture
@@ -128,7 +121,7 @@ async def test_delete_reports_what_it_destroys(adapter: WeaviateAdapter, env: St
             return {**body, "nodes": [{**node, "shards": shards}]}
         return body
 
-    env.edit = objects
+    env.edit_json = objects
     result = await adapter.configure(spec_for("weaviate.index.delete").call("String"), dry_run=True)
     assert result.before == {"name": "String", "dimension": None, "metric": "cosine", "rows": 1234}
     assert result.expected is None and result.inverse is None
@@ -250,44 +243,3 @@ async def test_missing_base_url_is_a_config_error(monkeypatch: pytest.MonkeyPatc
     status = await adapter.get_status()
     assert not status.configured and "SOPHIA_WEAVIATE_BASE_URL" in status.message
     assert env.exchanges == []
-
-
-# -- the conformance suite -----------------------------------------------------------------
-
-
-class TestWeaviateConformance(AdapterConformanceTests):
-    """The shared suite against Prism (each step runs in its own event loop, hence fresh connections).
-
-    ``Articles`` is always answered 404 (absent, so it can be created); ``String`` is Prism's
-    canned class (present, so it can be deleted).
-    """
-
-    @pytest.fixture
-    def adapter(self, served: str) -> WeaviateAdapter:
-        transport = SteeredTransport(
-            inner=FreshConnections(),
-            steer=lambda request: "prefer:404" if request.url.path == "/schema/Articles" else None,
-        )
-        return WeaviateAdapter(transport=transport, sleep=Sleeps())
-
-    @pytest.fixture
-    def scenario(self) -> list[ActionCall]:
-        return [
-            spec_for("weaviate.index.create").call("Articles", {"dimension": 768, "metric": "cosine"}),
-            spec_for("weaviate.index.delete").call("String"),
-        ]
-
-    def test_scenario_reaches_predictions_and_inverses_restore(  # type: ignore[override]
-        self, adapter: WeaviateAdapter, scenario: list[ActionCall]
-    ) -> None:
-        """Replaces the stateful check: Prism can't remember a created or deleted collection, so
-        no read-back shows the change. Each call must apply against the contract and derive its
-        catalog inverse; predict/inverse logic is in tests/adapters/test_weaviate.py."""
-        transport: SteeredTransport = adapter._transport  # type: ignore[assignment]
-        create, delete = (run(adapter.configure(call)) for call in scenario)
-        assert create.before is None and create.inverse == ActionCall(
-            action="weaviate.index.delete", target="Articles", params={})
-        assert delete.before is not None and delete.expected is None and delete.inverse is None
-        assert [(ex.request.method, ex.request.url.path) for ex in transport.exchanges
-                if ex.request.method != "GET"] == [("POST", "/schema"), ("DELETE", "/schema/String")]
-        assert_no_request_violations(transport.exchanges)
