@@ -120,7 +120,7 @@ def test_crash_is_reconciled_on_next_start(cli_env: dict[str, str], fault: str, 
 def test_two_writers_on_one_index_one_gets_busy(cli_env: dict[str, str]) -> None:
     first = subprocess.Popen(
         [sys.executable, "-m", "orchestrator.interfaces.cli", "do", "create a vector index called shared with 3 dims",
-         "--yes", "--json"], env={**cli_env, "SOPHIA_FAULTS": "after_lock=sleep:4"}, cwd=ROOT,
+         "--yes", "--json"], env={**cli_env, "SOPHIA_FAULTS": "after_lock=sleep:12"}, cwd=ROOT,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 60
