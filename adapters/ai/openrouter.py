@@ -12,7 +12,7 @@ How each action is carried out:
   such keys share is refused with their hashes, so the user can name the one they mean.
 * ``create`` → ``POST /keys`` (``name``, ``limit``). The plaintext key is returned only in that
   answer: it is registered with the scrubber at once and handed to the
-  :class:`~adapters.ai.portkey.SecretDrop` (a 0600 file); the state records its ``file:``
+  :class:`~adapters.ai.keydrop.SecretDrop` (a 0600 file); the state records its ``file:``
   reference, never the value.
 * ``set_limit`` → ``PATCH /keys/{hash}`` ``{"limit": usd | null}`` (null: no limit);
   ``disable``/``enable`` → ``PATCH /keys/{hash}`` ``{"disabled": true | false}``.
@@ -38,7 +38,7 @@ from urllib.parse import quote
 
 import httpx
 
-from adapters.ai.portkey import SecretDrop
+from adapters.ai.keydrop import SecretDrop
 from adapters.base import PlatformAdapter, PlatformStatus, State
 from adapters.catalog import ActionCall, Stack
 from adapters.credentials import SCRUBBER, SecretRef, credential_for
@@ -56,8 +56,12 @@ _HASH = re.compile(r"^[0-9a-f]{64}$")
 def key_state(raw: dict[str, Any]) -> dict[str, Any]:
     """``{"name", "hash", "disabled", "limit_usd"}`` from an OpenRouter key record."""
     limit = raw.get("limit")
-    return {"name": raw.get("name"), "hash": raw.get("hash"), "disabled": bool(raw.get("disabled")),
-            "limit_usd": None if limit is None else round(float(limit), 2)}
+    return {
+        "name": raw.get("name"),
+        "hash": raw.get("hash"),
+        "disabled": bool(raw.get("disabled")),
+        "limit_usd": None if limit is None else round(float(limit), 2),
+    }
 
 
 class OpenRouterAdapter(PlatformAdapter):
@@ -71,8 +75,14 @@ class OpenRouterAdapter(PlatformAdapter):
     supports_webhooks: ClassVar[bool] = False
     supports_dry_run: ClassVar[bool] = True
 
-    def __init__(self, settings: Any = None, *, transport: httpx.AsyncBaseTransport | None = None,
-                 sleep: Sleep | None = None, drop: SecretDrop | None = None) -> None:
+    def __init__(
+        self,
+        settings: Any = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Sleep | None = None,
+        drop: SecretDrop | None = None,
+    ) -> None:
         super().__init__(settings)
         self._transport = transport
         self._sleep = sleep
@@ -123,8 +133,9 @@ class OpenRouterAdapter(PlatformAdapter):
         keys: list[dict[str, Any]] = []
         seen: set[str] = set()
         for _ in range(MAX_PAGES):
-            reply = await self.http.request("GET", "/keys", action=action,
-                                            params={"include_disabled": "true", "offset": len(keys)})
+            reply = await self.http.request(
+                "GET", "/keys", action=action, params={"include_disabled": "true", "offset": len(keys)}
+            )
             page = [k for k in self._data(reply, "GET /keys") or [] if isinstance(k, dict)]
             fresh = [k for k in page if str(k.get("hash")) not in seen]
             seen.update(str(k.get("hash")) for k in fresh)
@@ -133,25 +144,36 @@ class OpenRouterAdapter(PlatformAdapter):
                 break
         return keys
 
-    async def _key(self, target: str | None, action: str, *, enabled_only: bool = False) -> dict[str, Any] | None:
+    async def _key(
+        self, target: str | None, action: str, *, enabled_only: bool = False
+    ) -> dict[str, Any] | None:
         """The key a target names: a hash, or the one key of that name (an enabled one first)."""
         wanted = (target or "").strip()
         if not wanted:
-            raise ValidationFailedError("openrouter: name the key", hint="e.g. `disable the openrouter key batch-jobs`")
+            raise ValidationFailedError(
+                "openrouter: name the key", hint="e.g. `disable the openrouter key batch-jobs`"
+            )
         if _HASH.match(wanted.lower()):
             return await self._by_hash(wanted.lower(), action, wanted)
-        same = [k for k in await self._all_keys(action) if str(k.get("name") or "").strip().lower() == wanted.lower()]
+        same = [
+            k
+            for k in await self._all_keys(action)
+            if str(k.get("name") or "").strip().lower() == wanted.lower()
+        ]
         enabled = [k for k in same if not k.get("disabled")]
         pool = enabled if enabled or enabled_only else same
         if len(pool) > 1:
             hashes = ", ".join(str(k.get("hash"))[:12] + "…" for k in pool[:5])
-            raise ValidationFailedError(f"openrouter: {len(pool)} keys are named {wanted!r} ({hashes})",
-                                        hint="name the key by its hash; `sophia-iac status openrouter` lists them")
+            raise ValidationFailedError(
+                f"openrouter: {len(pool)} keys are named {wanted!r} ({hashes})",
+                hint="name the key by its hash; `sophia-iac status openrouter` lists them",
+            )
         return pool[0] if pool else None
 
     async def _by_hash(self, key_hash: str, action: str, target: str | None) -> dict[str, Any] | None:
-        reply = await self.http.request("GET", f"/keys/{quote(key_hash)}", action=action, target=target,
-                                        not_found_ok=True)
+        reply = await self.http.request(
+            "GET", f"/keys/{quote(key_hash)}", action=action, target=target, not_found_ok=True
+        )
         if reply.status == 404:
             return None
         data = self._data(reply, "GET /keys/{hash}")
@@ -200,7 +222,9 @@ class OpenRouterAdapter(PlatformAdapter):
         self.precheck(call, before)
         assert before is not None
         key_hash = str(before["hash"])
-        await self.http.request("PATCH", f"/keys/{quote(key_hash)}", action=call.action, target=call.target, json=body)
+        await self.http.request(
+            "PATCH", f"/keys/{quote(key_hash)}", action=call.action, target=call.target, json=body
+        )
         return await self._read_back(key_hash, call)
 
     async def do_key_set_limit(self, call: ActionCall, before: State) -> State:
@@ -223,17 +247,24 @@ class OpenRouterAdapter(PlatformAdapter):
         target = (call.target or "").strip()
         if verb == "create":
             if before is not None:
-                raise ValidationFailedError(f"openrouter: a key named {target!r} already exists",
-                                            hint="pick another name, or change the existing key")
+                raise ValidationFailedError(
+                    f"openrouter: a key named {target!r} already exists",
+                    hint="pick another name, or change the existing key",
+                )
             if _HASH.match(target.lower()):
-                raise ValidationFailedError("openrouter: a key name can't look like a key hash",
-                                            hint="choose a descriptive name")
+                raise ValidationFailedError(
+                    "openrouter: a key name can't look like a key hash", hint="choose a descriptive name"
+                )
             return
         if before is None:
-            raise NotFoundError(f"openrouter: key {target!r} not found ({call.action})",
-                                hint="check the name; `sophia-iac status openrouter` lists the keys")
+            raise NotFoundError(
+                f"openrouter: key {target!r} not found ({call.action})",
+                hint="check the name; `sophia-iac status openrouter` lists the keys",
+            )
         if verb == "disable" and before["disabled"]:
-            raise ValidationFailedError(f"openrouter: key {target!r} is already disabled", hint="nothing to do")
+            raise ValidationFailedError(
+                f"openrouter: key {target!r} is already disabled", hint="nothing to do"
+            )
         if verb == "enable" and not before["disabled"]:
             raise ValidationFailedError(f"openrouter: key {target!r} is not disabled", hint="nothing to do")
 
@@ -241,7 +272,11 @@ class OpenRouterAdapter(PlatformAdapter):
         """create → an enabled key with its limit; the others change one field of ``before``."""
         verb = call.action.rsplit(".", 1)[-1]
         if verb == "create":
-            return {"name": (call.target or "").strip(), "disabled": False, "limit_usd": call.params.get("limit_usd")}
+            return {
+                "name": (call.target or "").strip(),
+                "disabled": False,
+                "limit_usd": call.params.get("limit_usd"),
+            }
         after = dict(before or {})
         if verb == "set_limit":
             after["limit_usd"] = call.params.get("limit_usd")
@@ -258,16 +293,25 @@ class OpenRouterAdapter(PlatformAdapter):
             own = self._data(await self.http.request("GET", "/key", action="openrouter.status"), "GET /key")
         except SophiaError as exc:
             return PlatformStatus(
-                "openrouter", healthy=False, configured=exc.code != "config_error", message=str(exc),
+                "openrouter",
+                healthy=False,
+                configured=exc.code != "config_error",
+                message=str(exc),
                 details={"circuit": self._http.breaker.snapshot() if self._http else None, "error": exc.code},
             )
         own = own if isinstance(own, dict) else {}
         inventory = {"key": [key_state(k) for k in keys]}
         disabled = sum(1 for k in inventory["key"] if k["disabled"])
         return PlatformStatus(
-            "openrouter", healthy=True, message=f"reachable; {len(keys)} key(s), {disabled} disabled",
+            "openrouter",
+            healthy=True,
+            message=f"reachable; {len(keys)} key(s), {disabled} disabled",
             inventory=inventory,
-            details={"circuit": self.http.breaker.snapshot(), "base_url": self.http.base_url,
-                     "management_key": bool(own.get("is_management_key") or own.get("is_provisioning_key")),
-                     "usage_usd": own.get("usage"), "limit_remaining_usd": own.get("limit_remaining")},
+            details={
+                "circuit": self.http.breaker.snapshot(),
+                "base_url": self.http.base_url,
+                "management_key": bool(own.get("is_management_key") or own.get("is_provisioning_key")),
+                "usage_usd": own.get("usage"),
+                "limit_remaining_usd": own.get("limit_remaining"),
+            },
         )

@@ -84,7 +84,12 @@ def _distance(body: dict[str, Any]) -> str | None:
 def collection_state(name: str, body: dict[str, Any], rows: int | None) -> dict[str, Any]:
     """``{"name", "dimension", "metric", "rows"}`` from a Class body and an object count."""
     tag = _DIMENSION.search(str(body.get("description") or ""))
-    return {"name": name, "dimension": int(tag.group(1)) if tag else None, "metric": _distance(body), "rows": rows}
+    return {
+        "name": name,
+        "dimension": int(tag.group(1)) if tag else None,
+        "metric": _distance(body),
+        "rows": rows,
+    }
 
 
 def _object_counts(nodes: object) -> dict[str, int]:
@@ -111,8 +116,13 @@ class WeaviateAdapter(PlatformAdapter):
     supports_webhooks: ClassVar[bool] = False
     supports_dry_run: ClassVar[bool] = True
 
-    def __init__(self, settings: Any = None, *, transport: httpx.AsyncBaseTransport | None = None,
-                 sleep: Sleep | None = None) -> None:
+    def __init__(
+        self,
+        settings: Any = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Sleep | None = None,
+    ) -> None:
         super().__init__(settings)
         self._transport = transport
         self._sleep = sleep
@@ -156,15 +166,22 @@ class WeaviateAdapter(PlatformAdapter):
     # -- reads ---------------------------------------------------------------------------
 
     async def _rows(self, name: str, action: str) -> int | None:
-        reply = await self.http.request("GET", f"/nodes/{quote(name)}", action=action, target=name,
-                                        params={"output": "verbose"}, not_found_ok=True)
+        reply = await self.http.request(
+            "GET",
+            f"/nodes/{quote(name)}",
+            action=action,
+            target=name,
+            params={"output": "verbose"},
+            not_found_ok=True,
+        )
         return None if reply.status == 404 else _object_counts(reply.data).get(name, 0)
 
     async def observe_index(self, call: ActionCall) -> State:
         """``{"name", "dimension", "metric", "rows"}`` or None."""
         name = collection_name(call.target)
-        reply = await self.http.request("GET", f"/schema/{quote(name)}", action=call.action, target=name,
-                                        not_found_ok=True)
+        reply = await self.http.request(
+            "GET", f"/schema/{quote(name)}", action=call.action, target=name, not_found_ok=True
+        )
         if reply.status == 404 or not isinstance(reply.data, dict) or not reply.data:
             return None
         return collection_state(name, reply.data, await self._rows(name, call.action))
@@ -205,14 +222,19 @@ class WeaviateAdapter(PlatformAdapter):
                 hint="choose another name, or delete the existing collection first",
             )
         if verb == "delete" and before is None:
-            raise NotFoundError(f"weaviate: collection {name!r} not found ({call.action})",
-                                hint="check the name; `sophia-iac status weaviate` lists the collections")
+            raise NotFoundError(
+                f"weaviate: collection {name!r} not found ({call.action})",
+                hint="check the name; `sophia-iac status weaviate` lists the collections",
+            )
 
     def predict(self, call: ActionCall, before: State) -> State:
         """create → the new, empty collection; delete → absent."""
         if call.action.endswith(".create"):
-            return {"name": collection_name(call.target), "dimension": call.params["dimension"],
-                    "metric": call.params["metric"]}
+            return {
+                "name": collection_name(call.target),
+                "dimension": call.params["dimension"],
+                "metric": call.params["metric"],
+            }
         return None
 
     # -- status --------------------------------------------------------------------------
@@ -223,21 +245,34 @@ class WeaviateAdapter(PlatformAdapter):
             ready = await self.http.request("GET", "/.well-known/ready", action="weaviate.status")
             meta = await self.http.request("GET", "/meta", action="weaviate.status")
             schema = await self.http.request("GET", "/schema", action="weaviate.status")
-            nodes = await self.http.request("GET", "/nodes", action="weaviate.status", params={"output": "verbose"},
-                                            not_found_ok=True)
+            nodes = await self.http.request(
+                "GET", "/nodes", action="weaviate.status", params={"output": "verbose"}, not_found_ok=True
+            )
         except SophiaError as exc:
             return PlatformStatus(
-                "weaviate", healthy=False, configured=exc.code != "config_error", message=str(exc),
+                "weaviate",
+                healthy=False,
+                configured=exc.code != "config_error",
+                message=str(exc),
                 details={"circuit": self._http.breaker.snapshot() if self._http else None, "error": exc.code},
             )
         counts = _object_counts(nodes.data) if nodes.status != 404 else {}
         listed = schema.data.get("classes") if isinstance(schema.data, dict) else None
         classes = [c for c in listed if isinstance(c, dict)] if isinstance(listed, list) else []
-        inventory = {"index": [collection_state(str(c.get("class")), c, counts.get(str(c.get("class"))))
-                               for c in classes]}
+        inventory = {
+            "index": [
+                collection_state(str(c.get("class")), c, counts.get(str(c.get("class")))) for c in classes
+            ]
+        }
         version = meta.data.get("version") if isinstance(meta.data, dict) else None
         return PlatformStatus(
-            "weaviate", healthy=ready.status < 300, message=f"Weaviate {version or '?'}; {len(classes)} collection(s)",
+            "weaviate",
+            healthy=ready.status < 300,
+            message=f"Weaviate {version or '?'}; {len(classes)} collection(s)",
             inventory=inventory,
-            details={"circuit": self.http.breaker.snapshot(), "base_url": self.http.base_url, "version": version},
+            details={
+                "circuit": self.http.breaker.snapshot(),
+                "base_url": self.http.base_url,
+                "version": version,
+            },
         )

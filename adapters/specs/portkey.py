@@ -71,8 +71,9 @@ class ApiKeyCreateParams(_WithAdditions):
     _omitted_when_unset = frozenset({"workspace", "scopes"})
 
     workspace: str | None = Field(default=None, max_length=120, description="workspace id or slug")
-    scopes: list[str] | None = Field(default=None, min_length=1, max_length=60,
-                                     description="permission scopes, e.g. completions.write")
+    scopes: list[str] | None = Field(
+        default=None, min_length=1, max_length=60, description="permission scopes, e.g. completions.write"
+    )
 
     @field_validator("scopes", mode="before")
     @classmethod
@@ -181,7 +182,9 @@ def _enable_as_before(
     """Re-enable, restoring the expiry the key had before it was disabled (if any)."""
     expires = (before or {}).get("expires_at")
     params = ApiKeyEnableParams.model_validate({"expires_at": expires} if expires else {})
-    return ActionCall(action="portkey.api_key.enable", target=call.target, params=params.model_dump(mode="json"))
+    return ActionCall(
+        action="portkey.api_key.enable", target=call.target, params=params.model_dump(mode="json")
+    )
 
 
 ACTIONS: tuple[ActionSpec, ...] = (

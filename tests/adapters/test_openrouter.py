@@ -23,12 +23,26 @@ from orchestrator.errors import NotFoundError, ValidationFailedError
 
 #: GET /keys/{hash} → data, as Prism serves OpenRouter's contract.
 CAPTURED_KEY: dict[str, Any] = {
-    "byok_usage": 17.38, "byok_usage_daily": 17.38, "byok_usage_monthly": 17.38, "byok_usage_weekly": 17.38,
-    "created_at": "2025-08-24T10:30:00Z", "creator_user_id": "user_2dHFtVWx2n56w6HkM0000000000", "disabled": False,
-    "expires_at": "2027-12-31T23:59:59Z", "hash": "f01d52606dc8f0a8303a7b5cc3fa07109c2e346cec7c0a16b40de462992ce943",
-    "include_byok_in_limit": False, "label": "Production API Key", "limit": 100, "limit_remaining": 74.5,
-    "limit_reset": "monthly", "name": "My Production Key", "updated_at": "2025-08-24T15:45:00Z", "usage": 25.5,
-    "usage_daily": 25.5, "usage_monthly": 25.5, "usage_weekly": 25.5,
+    "byok_usage": 17.38,
+    "byok_usage_daily": 17.38,
+    "byok_usage_monthly": 17.38,
+    "byok_usage_weekly": 17.38,
+    "created_at": "2025-08-24T10:30:00Z",
+    "creator_user_id": "user_2dHFtVWx2n56w6HkM0000000000",
+    "disabled": False,
+    "expires_at": "2027-12-31T23:59:59Z",
+    "hash": "f01d52606dc8f0a8303a7b5cc3fa07109c2e346cec7c0a16b40de462992ce943",
+    "include_byok_in_limit": False,
+    "label": "Production API Key",
+    "limit": 100,
+    "limit_remaining": 74.5,
+    "limit_reset": "monthly",
+    "name": "My Production Key",
+    "updated_at": "2025-08-24T15:45:00Z",
+    "usage": 25.5,
+    "usage_daily": 25.5,
+    "usage_monthly": 25.5,
+    "usage_weekly": 25.5,
     "workspace_id": "0df9e665-d932-5740-b2c7-b52af166bc11",
 }
 BEFORE = key_state(CAPTURED_KEY)
@@ -39,7 +53,9 @@ def adapter(tmp_path: Path) -> OpenRouterAdapter:
     return OpenRouterAdapter(Settings(home=tmp_path))
 
 
-def round_trip(adapter: OpenRouterAdapter, call: ActionCall, before: State) -> tuple[State, ActionCall, State]:
+def round_trip(
+    adapter: OpenRouterAdapter, call: ActionCall, before: State
+) -> tuple[State, ActionCall, State]:
     """(prediction, derived inverse, the inverse's prediction from the first prediction)."""
     adapter.precheck(call, before)
     expected = adapter.predict(call, before)
@@ -55,7 +71,12 @@ def test_registered() -> None:
 
 
 def test_key_state_from_the_captured_key() -> None:
-    assert BEFORE == {"name": "My Production Key", "hash": CAPTURED_KEY["hash"], "disabled": False, "limit_usd": 100.0}
+    assert BEFORE == {
+        "name": "My Production Key",
+        "hash": CAPTURED_KEY["hash"],
+        "disabled": False,
+        "limit_usd": 100.0,
+    }
     assert key_state({**CAPTURED_KEY, "limit": None, "disabled": True})["limit_usd"] is None
 
 
@@ -70,8 +91,9 @@ def test_set_limit_round_trips(adapter: OpenRouterAdapter, limit: object) -> Non
 
 def test_an_unlimited_key_gets_its_limit_removed_again(adapter: OpenRouterAdapter) -> None:
     unlimited = {**BEFORE, "limit_usd": None}
-    _, inverse, restored = round_trip(adapter, spec_for("openrouter.key.set_limit").call("k", {"limit_usd": 5}),
-                                      unlimited)
+    _, inverse, restored = round_trip(
+        adapter, spec_for("openrouter.key.set_limit").call("k", {"limit_usd": 5}), unlimited
+    )
     assert inverse.params == {"limit_usd": None} and restored == unlimited
 
 
@@ -93,14 +115,19 @@ def test_create_is_undone_by_disabling(adapter: OpenRouterAdapter) -> None:
     assert restored == {**expected, "disabled": True}
 
 
-@pytest.mark.parametrize(("action", "target", "before", "message"), [
-    ("openrouter.key.create", "My Production Key", BEFORE, "already exists"),
-    ("openrouter.key.create", "f" * 64, None, "can't look like a key hash"),
-    ("openrouter.key.disable", "ghost", None, "key 'ghost' not found"),
-    ("openrouter.key.disable", "k", {**BEFORE, "disabled": True}, "already disabled"),
-    ("openrouter.key.enable", "k", BEFORE, "is not disabled"),
-])
-def test_precheck_refusals(adapter: OpenRouterAdapter, action: str, target: str, before: State, message: str) -> None:
+@pytest.mark.parametrize(
+    ("action", "target", "before", "message"),
+    [
+        ("openrouter.key.create", "My Production Key", BEFORE, "already exists"),
+        ("openrouter.key.create", "f" * 64, None, "can't look like a key hash"),
+        ("openrouter.key.disable", "ghost", None, "key 'ghost' not found"),
+        ("openrouter.key.disable", "k", {**BEFORE, "disabled": True}, "already disabled"),
+        ("openrouter.key.enable", "k", BEFORE, "is not disabled"),
+    ],
+)
+def test_precheck_refusals(
+    adapter: OpenRouterAdapter, action: str, target: str, before: State, message: str
+) -> None:
     with pytest.raises((ValidationFailedError, NotFoundError), match=message) as err:
         adapter.precheck(spec_for(action).call(target), before)
     assert isinstance(err.value, NotFoundError) == (before is None and action != "openrouter.key.create")

@@ -36,23 +36,48 @@ class PortkeyTwin(_Twin):
         self._n = 0
         self.keys: dict[str, dict[str, Any]] = {}
         self.values: dict[str, str] = {}
-        self.ranking = self._add_key("ranking-service", usage_limits={"type": "cost", "credit_limit": 10,
-                                                                      "periodic_reset": "monthly"})
-        self.configs: dict[str, dict[str, Any]] = {"pc-prod-r-1a2b3c": {"name": "prod-routing", "config": {
-            "retry": {"attempts": 2, "on_status_codes": [429]}, "cache": {"mode": "simple"},
-            "strategy": {"mode": "fallback"},
-            "targets": [{"provider": "openai", "virtual_key": "openai-prod"}, {"virtual_key": "anthropic-prod"}],
-        }}}
-        self.workspaces: dict[str, dict[str, Any]] = {"ws-research-01": {"name": "research", "usage_limits": [
-            {"type": "cost", "credit_limit": 100, "alert_threshold": 80, "periodic_reset": "monthly"}]}}
+        self.ranking = self._add_key(
+            "ranking-service", usage_limits={"type": "cost", "credit_limit": 10, "periodic_reset": "monthly"}
+        )
+        self.configs: dict[str, dict[str, Any]] = {
+            "pc-prod-r-1a2b3c": {
+                "name": "prod-routing",
+                "config": {
+                    "retry": {"attempts": 2, "on_status_codes": [429]},
+                    "cache": {"mode": "simple"},
+                    "strategy": {"mode": "fallback"},
+                    "targets": [
+                        {"provider": "openai", "virtual_key": "openai-prod"},
+                        {"virtual_key": "anthropic-prod"},
+                    ],
+                },
+            }
+        }
+        self.workspaces: dict[str, dict[str, Any]] = {
+            "ws-research-01": {
+                "name": "research",
+                "usage_limits": [
+                    {"type": "cost", "credit_limit": 100, "alert_threshold": 80, "periodic_reset": "monthly"}
+                ],
+            }
+        }
 
     def _add_key(self, name: str, **fields: Any) -> str:
         self._n += 1
         key_id = str(uuid.UUID(int=0xA000_0000 + self._n))
         self.keys[key_id] = {
-            "name": name, "description": "", "type": "organisation-service", "scopes": ["completions.write"],
-            "usage_limits": None, "expires_at": None, "status": "active", "workspace_id": "ws-research-01",
-            "rate_limits": [], "alert_emails": [], "defaults": {}, "created_at": f"2026-01-01T00:00:{self._n:02d}Z",
+            "name": name,
+            "description": "",
+            "type": "organisation-service",
+            "scopes": ["completions.write"],
+            "usage_limits": None,
+            "expires_at": None,
+            "status": "active",
+            "workspace_id": "ws-research-01",
+            "rate_limits": [],
+            "alert_emails": [],
+            "defaults": {},
+            "created_at": f"2026-01-01T00:00:{self._n:02d}Z",
             **fields,
         }
         return key_id
@@ -61,8 +86,20 @@ class PortkeyTwin(_Twin):
         if path == "/api-keys":
             return None, ("keys",)
         if m := re.fullmatch(r"/api-keys/(organisation|workspace)/(service|user)", path):
-            fields = {k: body[k] for k in ("description", "scopes", "usage_limits", "expires_at", "rate_limits",
-                                           "alert_emails", "defaults", "workspace_id") if k in body}
+            fields = {
+                k: body[k]
+                for k in (
+                    "description",
+                    "scopes",
+                    "usage_limits",
+                    "expires_at",
+                    "rate_limits",
+                    "alert_emails",
+                    "defaults",
+                    "workspace_id",
+                )
+                if k in body
+            }
             key_id = self._add_key(body["name"], type=f"{m.group(1)}-{m.group(2)}", **fields)
             value = f"pk-twin-minted-{key_id[-8:]}"
             self.values[value] = key_id
@@ -83,7 +120,9 @@ class PortkeyTwin(_Twin):
         if m := re.fullmatch(r"/admin/workspaces/([^/]+)", path):
             if m.group(1) in self.workspaces and method == "PUT":
                 self.workspaces[m.group(1)]["usage_limits"] = copy.deepcopy(body["usage_limits"])
-            return None, ("workspace", m.group(1)) if method == "GET" and m.group(1) in self.workspaces else None
+            return None, ("workspace", m.group(1)) if method == "GET" and m.group(
+                1
+            ) in self.workspaces else None
         return None, None
 
     def fill(self, note: Any, body: Any) -> Any:
@@ -98,7 +137,10 @@ class PortkeyTwin(_Twin):
             return {**body, "id": note[1], "key": note[2]}
         if kind == "configs":
             template = _first(body)
-            return {**body, "data": [{**template, "slug": slug, "name": c["name"]} for slug, c in self.configs.items()]}
+            return {
+                **body,
+                "data": [{**template, "slug": slug, "name": c["name"]} for slug, c in self.configs.items()],
+            }
         if kind == "config":
             return {**body, "data": {"config": copy.deepcopy(self.configs[note[1]]["config"])}}
         if kind == "workspaces":
@@ -107,8 +149,13 @@ class PortkeyTwin(_Twin):
             return {**body, "total": len(data), "data": data}
         if kind == "workspace":
             ws = self.workspaces[note[1]]
-            return {**body, "id": note[1], "slug": note[1], "name": ws["name"],
-                    "usage_limits": copy.deepcopy(ws["usage_limits"])}
+            return {
+                **body,
+                "id": note[1],
+                "slug": note[1],
+                "name": ws["name"],
+                "usage_limits": copy.deepcopy(ws["usage_limits"]),
+            }
         return body
 
 
@@ -125,14 +172,24 @@ class OpenRouterTwin(_Twin):
     def _add(self, name: str, **fields: Any) -> str:
         self._n += 1
         key_hash = hashlib.sha256(f"{name}/{self._n}".encode()).hexdigest()
-        self.keys[key_hash] = {"name": name, "label": name, "hash": key_hash, "disabled": False, "limit": None,
-                               **fields}
+        self.keys[key_hash] = {
+            "name": name,
+            "label": name,
+            "hash": key_hash,
+            "disabled": False,
+            "limit": None,
+            **fields,
+        }
         return key_hash
 
     def route(self, method: str, path: str, body: Any, request: httpx.Request) -> tuple[str | None, Any]:
         if path == "/keys" and method == "GET":
             params = request.url.params
-            return None, ("list", int(params.get("offset", "0") or 0), params.get("include_disabled") == "true")
+            return None, (
+                "list",
+                int(params.get("offset", "0") or 0),
+                params.get("include_disabled") == "true",
+            )
         if path == "/keys" and method == "POST":
             key_hash = self._add(body["name"], limit=body.get("limit"))
             return None, ("created", key_hash, "sk-or-v1-" + hashlib.sha256(key_hash.encode()).hexdigest())
@@ -150,7 +207,7 @@ class OpenRouterTwin(_Twin):
         if kind == "list":
             template = _first(body)
             keys = [k for k in self.keys.values() if note[2] or not k["disabled"]]
-            return {**body, "data": [{**template, **k} for k in keys[note[1]:]]}
+            return {**body, "data": [{**template, **k} for k in keys[note[1] :]]}
         if kind == "one":
             return {**body, "data": {**body["data"], **self.keys[note[1]]}}
         if kind == "created":
@@ -164,8 +221,13 @@ class WeaviateTwin(_Twin):
     def __init__(self) -> None:
         super().__init__()
         self.classes: dict[str, dict[str, Any]] = {
-            "Tickets": {"class": "Tickets", "description": "support tickets", "vectorizer": "none",
-                        "vectorIndexType": "hnsw", "vectorIndexConfig": {"distance": "cosine"}},
+            "Tickets": {
+                "class": "Tickets",
+                "description": "support tickets",
+                "vectorizer": "none",
+                "vectorIndexType": "hnsw",
+                "vectorIndexConfig": {"distance": "cosine"},
+            },
         }
         self.objects: dict[str, int] = {"Tickets": 42}
 
@@ -203,6 +265,10 @@ class WeaviateTwin(_Twin):
             node = _first(body, "nodes")
             shard = _template(node.get("shards"))
             names = [note[1]] if note[1] else list(self.classes)
-            shards = [{**shard, "class": n, "objectCount": self.objects.get(n, 0)} for n in names if n in self.classes]
+            shards = [
+                {**shard, "class": n, "objectCount": self.objects.get(n, 0)}
+                for n in names
+                if n in self.classes
+            ]
             return {**body, "nodes": [{**node, "shards": shards}]}
         return body

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from adapters.ai.keydrop import SecretDrop
 from adapters.ai.openrouter import OpenRouterAdapter
-from adapters.ai.portkey import SecretDrop
 from adapters.catalog import ActionCall
 from adapters.http import reset_breakers
 from adapters.registry import spec_for

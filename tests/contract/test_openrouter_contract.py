@@ -18,8 +18,8 @@ from typing import Any
 import httpx
 import pytest
 
+from adapters.ai.keydrop import SecretDrop
 from adapters.ai.openrouter import OpenRouterAdapter
-from adapters.ai.portkey import SecretDrop
 from adapters.catalog import ActionCall
 from adapters.http import CircuitOpenError, PlatformAuthError, RateLimitedError, reset_breakers
 from adapters.registry import spec_for
@@ -48,9 +48,18 @@ def disabled(request: httpx.Request, body: Any) -> Any:
 
 #: action → (target, params, edit, the mutating request and its body)
 CASES: dict[str, tuple[str, dict[str, Any], Any, tuple[str, str, dict[str, Any]]]] = {
-    "openrouter.key.create": ("batch-jobs", {"limit_usd": "$50"}, None,
-                              ("POST", "/keys", {"name": "batch-jobs", "limit": 50.0})),
-    "openrouter.key.set_limit": (KEY, {"limit_usd": "250 usd"}, None, ("PATCH", f"/keys/{HASH}", {"limit": 250.0})),
+    "openrouter.key.create": (
+        "batch-jobs",
+        {"limit_usd": "$50"},
+        None,
+        ("POST", "/keys", {"name": "batch-jobs", "limit": 50.0}),
+    ),
+    "openrouter.key.set_limit": (
+        KEY,
+        {"limit_usd": "250 usd"},
+        None,
+        ("PATCH", f"/keys/{HASH}", {"limit": 250.0}),
+    ),
     "openrouter.key.disable": (KEY, {}, None, ("PATCH", f"/keys/{HASH}", {"disabled": True})),
     "openrouter.key.enable": (HASH, {}, disabled, ("PATCH", f"/keys/{HASH}", {"disabled": False})),
 }
@@ -90,7 +99,9 @@ def test_every_catalog_action_has_a_contract_case() -> None:
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("action", sorted(CASES))
-async def test_action_speaks_the_contract(action: str, adapter: OpenRouterAdapter, env: SteeredTransport) -> None:
+async def test_action_speaks_the_contract(
+    action: str, adapter: OpenRouterAdapter, env: SteeredTransport
+) -> None:
     target, params, edit, (method, path, body) = CASES[action]
     env.edit_json = edit
     result = await adapter.configure(ActionCall(action=action, target=target, params=params))
@@ -108,7 +119,9 @@ async def test_action_speaks_the_contract(action: str, adapter: OpenRouterAdapte
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("action", sorted(CASES))
-async def test_dry_run_sends_nothing_mutating(action: str, adapter: OpenRouterAdapter, env: SteeredTransport) -> None:
+async def test_dry_run_sends_nothing_mutating(
+    action: str, adapter: OpenRouterAdapter, env: SteeredTransport
+) -> None:
     target, params, edit, _ = CASES[action]
     env.edit_json = edit
     result = await adapter.configure(ActionCall(action=action, target=target, params=params), dry_run=True)
@@ -137,18 +150,23 @@ async def test_create_hands_the_value_to_the_drop_and_records_only_its_reference
 
 
 @pytest.mark.anyio
-async def test_removing_the_limit_sends_null_and_the_inverse_restores_it(adapter: OpenRouterAdapter,
-                                                                         env: SteeredTransport) -> None:
+async def test_removing_the_limit_sends_null_and_the_inverse_restores_it(
+    adapter: OpenRouterAdapter, env: SteeredTransport
+) -> None:
     result = await adapter.configure(spec_for("openrouter.key.set_limit").call(KEY, {"limit_usd": None}))
     patch = next(ex for ex in env.exchanges if ex.request.method == "PATCH")
     assert json.loads(patch.request.content) == {"limit": None}
     assert result.before is not None and result.before["limit_usd"] == 100.0
-    assert result.inverse == ActionCall(action="openrouter.key.set_limit", target=KEY, params={"limit_usd": 100.0})
+    assert result.inverse == ActionCall(
+        action="openrouter.key.set_limit", target=KEY, params={"limit_usd": 100.0}
+    )
     assert_no_request_violations(env.exchanges)
 
 
 @pytest.mark.anyio
-async def test_toggles_that_change_nothing_are_refused(adapter: OpenRouterAdapter, env: SteeredTransport) -> None:
+async def test_toggles_that_change_nothing_are_refused(
+    adapter: OpenRouterAdapter, env: SteeredTransport
+) -> None:
     with pytest.raises(ValidationFailedError, match="is not disabled"):
         await adapter.configure(spec_for("openrouter.key.enable").call(KEY))
     with pytest.raises(ValidationFailedError, match="already exists"):
@@ -157,8 +175,9 @@ async def test_toggles_that_change_nothing_are_refused(adapter: OpenRouterAdapte
 
 
 @pytest.mark.anyio
-async def test_a_name_shared_by_two_keys_is_refused_with_their_hashes(adapter: OpenRouterAdapter,
-                                                                      env: SteeredTransport) -> None:
+async def test_a_name_shared_by_two_keys_is_refused_with_their_hashes(
+    adapter: OpenRouterAdapter, env: SteeredTransport
+) -> None:
     def twins(request: httpx.Request, body: Any) -> Any:
         """Two keys with the canned key's name (Prism serves only one)."""
         if request.url.path == "/keys" and request.url.params.get("offset") == "0":
@@ -197,8 +216,9 @@ async def test_404_names_the_target(adapter: OpenRouterAdapter, env: SteeredTran
 
 
 @pytest.mark.anyio
-async def test_a_missing_hash_is_not_found_before_any_change(adapter: OpenRouterAdapter,
-                                                             env: SteeredTransport) -> None:
+async def test_a_missing_hash_is_not_found_before_any_change(
+    adapter: OpenRouterAdapter, env: SteeredTransport
+) -> None:
     env.steered("prefer:404")
     with pytest.raises(NotFoundError, match="key '" + "a" * 64 + "' not found"):
         await adapter.configure(spec_for("openrouter.key.set_limit").call("a" * 64, {"limit_usd": 5}))
@@ -216,7 +236,9 @@ async def test_429_is_retried(adapter: OpenRouterAdapter, env: SteeredTransport)
 
 
 @pytest.mark.anyio
-async def test_429_that_persists_is_a_rate_limit_error(adapter: OpenRouterAdapter, env: SteeredTransport) -> None:
+async def test_429_that_persists_is_a_rate_limit_error(
+    adapter: OpenRouterAdapter, env: SteeredTransport
+) -> None:
     env.steer = lambda request: "prefer:429"
     with pytest.raises(RateLimitedError) as err:
         await adapter.configure(spec_for("openrouter.key.disable").call(KEY))
@@ -226,8 +248,9 @@ async def test_429_that_persists_is_a_rate_limit_error(adapter: OpenRouterAdapte
 
 
 @pytest.mark.anyio
-async def test_5xx_storm_opens_the_breaker_and_status_shows_it(adapter: OpenRouterAdapter,
-                                                               env: SteeredTransport) -> None:
+async def test_5xx_storm_opens_the_breaker_and_status_shows_it(
+    adapter: OpenRouterAdapter, env: SteeredTransport
+) -> None:
     env.steer = lambda request: "prefer:500"
     with pytest.raises(AdapterError) as err:
         await adapter.configure(spec_for("openrouter.key.disable").call(KEY))
@@ -244,8 +267,9 @@ async def test_5xx_storm_opens_the_breaker_and_status_shows_it(adapter: OpenRout
 
 
 @pytest.mark.anyio
-async def test_status_reports_keys_and_whether_the_key_can_manage_them(adapter: OpenRouterAdapter,
-                                                                       env: SteeredTransport) -> None:
+async def test_status_reports_keys_and_whether_the_key_can_manage_them(
+    adapter: OpenRouterAdapter, env: SteeredTransport
+) -> None:
     status = await adapter.get_status()
     assert status.healthy and status.configured
     assert status.inventory == {"key": [{"name": KEY, "hash": HASH, "disabled": False, "limit_usd": 100.0}]}
@@ -255,8 +279,9 @@ async def test_status_reports_keys_and_whether_the_key_can_manage_them(adapter: 
 
 
 @pytest.mark.anyio
-async def test_missing_credential_is_a_config_error(monkeypatch: pytest.MonkeyPatch, env: SteeredTransport,
-                                                    tmp_path: Path) -> None:
+async def test_missing_credential_is_a_config_error(
+    monkeypatch: pytest.MonkeyPatch, env: SteeredTransport, tmp_path: Path
+) -> None:
     monkeypatch.delenv("SOPHIA_OPENROUTER_TOKEN")
     adapter = OpenRouterAdapter(transport=env, drop=SecretDrop(tmp_path))
     status = await adapter.get_status()

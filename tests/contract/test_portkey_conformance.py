@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from adapters.ai.portkey import PortkeyAdapter, SecretDrop
+from adapters.ai.keydrop import SecretDrop
+from adapters.ai.portkey import PortkeyAdapter
 from adapters.catalog import ActionCall
 from adapters.http import reset_breakers
 from adapters.registry import spec_for
@@ -34,8 +35,9 @@ class TestPortkeyConformance(AdapterConformanceTests):
         return PortkeyTwin()
 
     @pytest.fixture
-    def transport(self, prism: PrismPool, monkeypatch: pytest.MonkeyPatch,
-                  twin: PortkeyTwin) -> Iterator[RecordingTransport]:
+    def transport(
+        self, prism: PrismPool, monkeypatch: pytest.MonkeyPatch, twin: PortkeyTwin
+    ) -> Iterator[RecordingTransport]:
         (server,) = prism.serve(*PRISM_SPECS[0])
         monkeypatch.setenv("SOPHIA_PORTKEY_BASE_URL", server.base_url)
         monkeypatch.setenv("SOPHIA_PORTKEY_TOKEN", "pk-conformance-admin-key-1")
@@ -56,15 +58,18 @@ class TestPortkeyConformance(AdapterConformanceTests):
         return [
             spec_for("portkey.api_key.create").call("support-bot"),
             spec_for("portkey.budget.set").call("workspace:research", {"limit_usd": 500}),
-            spec_for("portkey.config.update").call("prod-routing", {"loadbalance": ["openai-prod", "azure-openai"]}),
+            spec_for("portkey.config.update").call(
+                "prod-routing", {"loadbalance": ["openai-prod", "azure-openai"]}
+            ),
             spec_for("portkey.config.update").call("prod-routing", {"retry": 4}),
             spec_for("portkey.api_key.disable").call("ranking-service"),
             spec_for("portkey.api_key.enable").call("ranking-service"),
             spec_for("portkey.api_key.rotate").call("support-bot"),
         ]
 
-    def test_rotation_is_verified_with_the_new_key(self, adapter: PortkeyAdapter, transport: RecordingTransport,
-                                                   twin: PortkeyTwin) -> None:
+    def test_rotation_is_verified_with_the_new_key(
+        self, adapter: PortkeyAdapter, transport: RecordingTransport, twin: PortkeyTwin
+    ) -> None:
         old = twin.ranking
         result = run(adapter.configure(spec_for("portkey.api_key.rotate").call("ranking-service")))
         assert result.after is not None and result.after["rotation"]["old_key_id"] == old

@@ -27,7 +27,8 @@ from typing import Any
 import httpx
 import pytest
 
-from adapters.ai.portkey import KeyRotationError, PortkeyAdapter, SecretDrop
+from adapters.ai.keydrop import SecretDrop
+from adapters.ai.portkey import KeyRotationError, PortkeyAdapter
 from adapters.catalog import ActionCall
 from adapters.http import CircuitOpenError, PlatformAuthError, reset_breakers
 from adapters.registry import spec_for
@@ -63,14 +64,26 @@ def live_key(request: httpx.Request, body: Any) -> Any:
 #: action → (target, params, edit Prism's answers with live_key?, the mutating requests it must send)
 CASES: dict[str, tuple[str, dict[str, Any], bool, list[tuple[str, str]]]] = {
     "portkey.api_key.create": ("support-bot", {}, True, [("POST", "/api-keys/organisation/service")]),
-    "portkey.api_key.rotate": (KEY, {}, True, [("POST", "/api-keys/organisation/service"),
-                                               ("PUT", f"/api-keys/{CANNED_KEY_ID}")]),
+    "portkey.api_key.rotate": (
+        KEY,
+        {},
+        True,
+        [("POST", "/api-keys/organisation/service"), ("PUT", f"/api-keys/{CANNED_KEY_ID}")],
+    ),
     "portkey.api_key.disable": (KEY, {}, True, [("PUT", f"/api-keys/{CANNED_KEY_ID}")]),
     "portkey.api_key.enable": (KEY, {}, False, [("PUT", f"/api-keys/{CANNED_KEY_ID}")]),
-    "portkey.config.update": (CONFIG, {"fallback": "anthropic, main-258f4d", "retry": 2}, False,
-                              [("PUT", "/configs/pc-pplx-c-ca7a87")]),
-    "portkey.budget.set": (f"workspace:{WORKSPACE}", {"limit_usd": "$500"}, False,
-                           [("PUT", "/admin/workspaces/test-prod-ws-12345")]),
+    "portkey.config.update": (
+        CONFIG,
+        {"fallback": "anthropic, main-258f4d", "retry": 2},
+        False,
+        [("PUT", "/configs/pc-pplx-c-ca7a87")],
+    ),
+    "portkey.budget.set": (
+        f"workspace:{WORKSPACE}",
+        {"limit_usd": "$500"},
+        False,
+        [("PUT", "/admin/workspaces/test-prod-ws-12345")],
+    ),
 }
 
 
@@ -101,8 +114,11 @@ def _sent(env: SteeredTransport) -> list[tuple[str, str]]:
 
 
 def _body(env: SteeredTransport, method: str, path: str) -> Any:
-    return json.loads(next(ex for ex in env.exchanges if (ex.request.method, ex.request.url.path) == (method, path))
-                      .request.content)
+    return json.loads(
+        next(
+            ex for ex in env.exchanges if (ex.request.method, ex.request.url.path) == (method, path)
+        ).request.content
+    )
 
 
 # -- every action --------------------------------------------------------------------------
@@ -116,7 +132,9 @@ def test_every_catalog_action_has_a_contract_case() -> None:
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("action", sorted(CASES))
-async def test_action_speaks_the_contract(action: str, adapter: PortkeyAdapter, env: SteeredTransport) -> None:
+async def test_action_speaks_the_contract(
+    action: str, adapter: PortkeyAdapter, env: SteeredTransport
+) -> None:
     target, params, live, mutations = CASES[action]
     env.edit_json = live_key if live else None
     result = await adapter.configure(ActionCall(action=action, target=target, params=params))
@@ -135,7 +153,9 @@ async def test_action_speaks_the_contract(action: str, adapter: PortkeyAdapter, 
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("action", sorted(CASES))
-async def test_dry_run_sends_nothing_mutating(action: str, adapter: PortkeyAdapter, env: SteeredTransport) -> None:
+async def test_dry_run_sends_nothing_mutating(
+    action: str, adapter: PortkeyAdapter, env: SteeredTransport
+) -> None:
     target, params, live, _ = CASES[action]
     env.edit_json = live_key if live else None
     result = await adapter.configure(ActionCall(action=action, target=target, params=params), dry_run=True)
@@ -148,14 +168,19 @@ async def test_dry_run_sends_nothing_mutating(action: str, adapter: PortkeyAdapt
 
 
 @pytest.mark.anyio
-async def test_create_sends_name_scopes_and_workspace(adapter: PortkeyAdapter, env: SteeredTransport,
-                                                      tmp_path: Path) -> None:
+async def test_create_sends_name_scopes_and_workspace(
+    adapter: PortkeyAdapter, env: SteeredTransport, tmp_path: Path
+) -> None:
     env.edit_json = live_key
-    call = spec_for("portkey.api_key.create").call("eval-runner", {"workspace": "ws-research",
-                                                                   "scopes": "completions.write, logs.view"})
+    call = spec_for("portkey.api_key.create").call(
+        "eval-runner", {"workspace": "ws-research", "scopes": "completions.write, logs.view"}
+    )
     result = await adapter.configure(call)
     assert _body(env, "POST", "/api-keys/workspace/service") == {
-        "name": "eval-runner", "scopes": ["completions.write", "logs.view"], "workspace_id": "ws-research"}
+        "name": "eval-runner",
+        "scopes": ["completions.write", "logs.view"],
+        "workspace_id": "ws-research",
+    }
     assert result.after is not None
     ref = result.after["secret_ref"]
     path = Path(ref.removeprefix("file:"))
@@ -166,14 +191,20 @@ async def test_create_sends_name_scopes_and_workspace(adapter: PortkeyAdapter, e
 
 
 @pytest.mark.anyio
-async def test_disable_sets_the_expiry_to_now_and_enable_clears_it(adapter: PortkeyAdapter,
-                                                                   env: SteeredTransport) -> None:
+async def test_disable_sets_the_expiry_to_now_and_enable_clears_it(
+    adapter: PortkeyAdapter, env: SteeredTransport
+) -> None:
     env.edit_json = live_key
     result = await adapter.configure(spec_for("portkey.api_key.disable").call(KEY))
     expiry = _body(env, "PUT", f"/api-keys/{CANNED_KEY_ID}")["expires_at"]
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", expiry)
-    assert result.before == {"name": KEY, "id": CANNED_KEY_ID, "status": "active", "expires_at": None,
-                             "rotated_from": None}
+    assert result.before == {
+        "name": KEY,
+        "id": CANNED_KEY_ID,
+        "status": "active",
+        "expires_at": None,
+        "rotated_from": None,
+    }
     assert result.inverse == ActionCall(action="portkey.api_key.enable", target=KEY, params={})
     env.take()
     env.edit_json = None  # as served: expired in 2019, i.e. disabled
@@ -183,9 +214,12 @@ async def test_disable_sets_the_expiry_to_now_and_enable_clears_it(adapter: Port
 
 
 @pytest.mark.anyio
-async def test_config_update_keeps_the_rest_of_the_config(adapter: PortkeyAdapter, env: SteeredTransport) -> None:
-    result = await adapter.configure(spec_for("portkey.config.update").call(
-        CONFIG, {"loadbalance": {"main-258f4d": 3, "anthropic": 1}}))
+async def test_config_update_keeps_the_rest_of_the_config(
+    adapter: PortkeyAdapter, env: SteeredTransport
+) -> None:
+    result = await adapter.configure(
+        spec_for("portkey.config.update").call(CONFIG, {"loadbalance": {"main-258f4d": 3, "anthropic": 1}})
+    )
     sent = _body(env, "PUT", "/configs/pc-pplx-c-ca7a87")["config"]
     assert sent["cache"] == {"mode": "simple", "max_age": 3600}, "untouched sections are written back"
     assert sent["retry"] == {"attempts": 5, "on_status_codes": [429, 529]}
@@ -195,8 +229,16 @@ async def test_config_update_keeps_the_rest_of_the_config(adapter: PortkeyAdapte
         {"provider": "anthropic", "weight": 1.0},
     ]
     assert result.before is not None and result.before["fallback"] == ["main-258f4d", "azure-test-4110dd"]
-    assert result.inverse == ActionCall(action="portkey.config.update", target=CONFIG, params={
-        "fallback": ["main-258f4d", "azure-test-4110dd"], "loadbalance": None, "retry": 5, "replace": True})
+    assert result.inverse == ActionCall(
+        action="portkey.config.update",
+        target=CONFIG,
+        params={
+            "fallback": ["main-258f4d", "azure-test-4110dd"],
+            "loadbalance": None,
+            "retry": 5,
+            "replace": True,
+        },
+    )
     assert_no_request_violations(env.exchanges)
 
 
@@ -205,21 +247,35 @@ async def test_key_budget_keeps_threshold_and_reset(adapter: PortkeyAdapter, env
     env.edit_json = live_key
     result = await adapter.configure(spec_for("portkey.budget.set").call(f"key:{KEY}", {"limit_usd": 200}))
     assert _body(env, "PUT", f"/api-keys/{CANNED_KEY_ID}") == {
-        "usage_limits": {"credit_limit": 200, "periodic_reset": "monthly", "alert_threshold": 8, "type": "cost"}}
+        "usage_limits": {
+            "credit_limit": 200,
+            "periodic_reset": "monthly",
+            "alert_threshold": 8,
+            "type": "cost",
+        }
+    }
     assert result.before is not None and result.before["limit_usd"] == 10.0
-    assert result.inverse == ActionCall(action="portkey.budget.set", target=f"key:{KEY}", params={"limit_usd": 10.0})
+    assert result.inverse == ActionCall(
+        action="portkey.budget.set", target=f"key:{KEY}", params={"limit_usd": 10.0}
+    )
     assert_no_request_violations(env.exchanges)
 
 
 @pytest.mark.anyio
-async def test_fractional_budget_is_refused_before_any_change(adapter: PortkeyAdapter, env: SteeredTransport) -> None:
+async def test_fractional_budget_is_refused_before_any_change(
+    adapter: PortkeyAdapter, env: SteeredTransport
+) -> None:
     with pytest.raises(ValidationFailedError, match="whole dollars"):
-        await adapter.configure(spec_for("portkey.budget.set").call(f"workspace:{WORKSPACE}", {"limit_usd": 12.5}))
+        await adapter.configure(
+            spec_for("portkey.budget.set").call(f"workspace:{WORKSPACE}", {"limit_usd": 12.5})
+        )
     assert {ex.request.method for ex in env.exchanges} == {"GET"}
 
 
 @pytest.mark.anyio
-async def test_bare_budget_target_that_is_both_is_ambiguous(adapter: PortkeyAdapter, env: SteeredTransport) -> None:
+async def test_bare_budget_target_that_is_both_is_ambiguous(
+    adapter: PortkeyAdapter, env: SteeredTransport
+) -> None:
     def same_name(request: httpx.Request, body: Any) -> Any:
         """The canned key renamed to the canned workspace's name, so the bare name matches both."""
         body = live_key(request, body)
@@ -236,8 +292,9 @@ async def test_bare_budget_target_that_is_both_is_ambiguous(adapter: PortkeyAdap
 
 
 @pytest.mark.anyio
-async def test_rotation_verifies_then_disables_the_old_key(adapter: PortkeyAdapter, env: SteeredTransport,
-                                                           caplog: pytest.LogCaptureFixture) -> None:
+async def test_rotation_verifies_then_disables_the_old_key(
+    adapter: PortkeyAdapter, env: SteeredTransport, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     env.edit_json = live_key
     result = await adapter.configure(spec_for("portkey.api_key.rotate").call(KEY))
@@ -256,10 +313,21 @@ async def test_rotation_verifies_then_disables_the_old_key(adapter: PortkeyAdapt
     assert result.after is not None
     story = result.after["rotation"]
     assert story | {"secret_ref": None} == {
-        "old_key_id": CANNED_KEY_ID, "new_key_id": NEW_KEY_ID, "verified": True, "outcome": "rotated",
-        "active_key_id": NEW_KEY_ID, "old_key_status": "disabled", "secret_ref": None}
+        "old_key_id": CANNED_KEY_ID,
+        "new_key_id": NEW_KEY_ID,
+        "verified": True,
+        "outcome": "rotated",
+        "active_key_id": NEW_KEY_ID,
+        "old_key_status": "disabled",
+        "secret_ref": None,
+    }
     assert Path(story["secret_ref"].removeprefix("file:")).read_text().strip() == CANNED_NEW_VALUE
-    assert result.expected == {"name": KEY, "status": "active", "expires_at": None, "rotated_from": CANNED_KEY_ID}
+    assert result.expected == {
+        "name": KEY,
+        "status": "active",
+        "expires_at": None,
+        "rotated_from": CANNED_KEY_ID,
+    }
     assert result.inverse is None, "a rotation is not undone automatically"
     recorded = json.dumps([result.before, result.expected, result.after]) + caplog.text
     assert CANNED_NEW_VALUE not in recorded and TOKEN not in recorded
@@ -283,27 +351,38 @@ async def test_failed_verification_keeps_the_old_key_and_disables_the_new(
     assert ("PUT", f"/api-keys/{NEW_KEY_ID}") in sent, "the new key is disabled"
     assert ("PUT", f"/api-keys/{CANNED_KEY_ID}") not in sent, "the old key is never touched"
     story = err.value.details["rotation"]
-    assert story == {"old_key_id": CANNED_KEY_ID, "new_key_id": NEW_KEY_ID, "verified": False,
-                     "outcome": "rolled_back", "active_key_id": CANNED_KEY_ID, "new_key_status": "disabled",
-                     "secret_ref": None, "reason": "the new key failed verification: the gateway refused it (HTTP 401)"}
+    assert story == {
+        "old_key_id": CANNED_KEY_ID,
+        "new_key_id": NEW_KEY_ID,
+        "verified": False,
+        "outcome": "rolled_back",
+        "active_key_id": CANNED_KEY_ID,
+        "new_key_status": "disabled",
+        "secret_ref": None,
+        "reason": "the new key failed verification: the gateway refused it (HTTP 401)",
+    }
     assert f"key {CANNED_KEY_ID} is still the active key" in err.value.message
     assert not list((tmp_path / "drop").glob("*")), "a key that failed verification is never handed over"
-    assert adapter._sleep.waits == [2.0]  # type: ignore[union-attr]
+    assert adapter.sleep.waits == [2.0]  # type: ignore[union-attr]
     recorded = json.dumps(err.value.to_dict()) + caplog.text
     assert CANNED_NEW_VALUE not in recorded and TOKEN not in recorded
     assert_no_request_violations(ex for ex in env.exchanges if ex.request.url.path != "/models")
 
 
 @pytest.mark.anyio
-async def test_rotation_rolls_back_when_the_old_key_stays_active(adapter: PortkeyAdapter, env: SteeredTransport,
-                                                                 tmp_path: Path) -> None:
+async def test_rotation_rolls_back_when_the_old_key_stays_active(
+    adapter: PortkeyAdapter, env: SteeredTransport, tmp_path: Path
+) -> None:
     env.edit_json = live_key
     # The platform refuses to disable the old key (the contract declares no error for
     # PUT /api-keys/{id}, so the test answers that one request with a 400); a re-read shows it
     # still active, so the rotation is rolled back.
     old_put = ("PUT", f"/api-keys/{CANNED_KEY_ID}")
-    env.steer = lambda request: (Canned(400, {"message": "expires_at must be in the future"})
-                                 if (request.method, request.url.path) == old_put else None)
+    env.steer = lambda request: (
+        Canned(400, {"message": "expires_at must be in the future"})
+        if (request.method, request.url.path) == old_put
+        else None
+    )
     with pytest.raises(KeyRotationError, match="rolled back: the old key could not be disabled") as err:
         await adapter.configure(spec_for("portkey.api_key.rotate").call(KEY))
     story = err.value.details["rotation"]
@@ -316,8 +395,9 @@ async def test_rotation_rolls_back_when_the_old_key_stays_active(adapter: Portke
 
 
 @pytest.mark.anyio
-async def test_rotation_that_cant_settle_says_both_may_be_active(adapter: PortkeyAdapter, env: SteeredTransport,
-                                                                 tmp_path: Path) -> None:
+async def test_rotation_that_cant_settle_says_both_may_be_active(
+    adapter: PortkeyAdapter, env: SteeredTransport, tmp_path: Path
+) -> None:
     env.edit_json = live_key
     # Disabling the old key hits a 5xx storm (answered by the test: the contract declares no 5xx):
     # the client retries the PUT, the breaker opens, and the old key's state can't be re-read.
@@ -363,7 +443,9 @@ async def test_404_names_the_target(adapter: PortkeyAdapter, env: SteeredTranspo
 
 
 @pytest.mark.anyio
-async def test_unknown_names_are_not_found_before_any_change(adapter: PortkeyAdapter, env: SteeredTransport) -> None:
+async def test_unknown_names_are_not_found_before_any_change(
+    adapter: PortkeyAdapter, env: SteeredTransport
+) -> None:
     with pytest.raises(NotFoundError, match="API key 'ghost-key' not found"):
         await adapter.configure(spec_for("portkey.api_key.disable").call("ghost-key"))
     with pytest.raises(NotFoundError, match="config 'ghost-config' not found"):
@@ -375,18 +457,22 @@ async def test_unknown_names_are_not_found_before_any_change(adapter: PortkeyAda
 @pytest.mark.anyio
 async def test_429_is_retried_after_retry_after(adapter: PortkeyAdapter, env: SteeredTransport) -> None:
     # The contract declares no 429: the test answers the first PUT itself, then Prism serves.
-    env.steer = lambda request: (Canned(429, {"message": "rate limit"}, {"Retry-After": "7"})
-                                 if request.method == "PUT" and not env.canned else None)
+    env.steer = lambda request: (
+        Canned(429, {"message": "rate limit"}, {"Retry-After": "7"})
+        if request.method == "PUT" and not env.canned
+        else None
+    )
     await adapter.configure(spec_for("portkey.config.update").call(CONFIG, {"retry": 3}))
     assert [ex.response.status_code for ex in env.canned] == [429]
     assert ("PUT", "/configs/pc-pplx-c-ca7a87") in _sent(env)
-    assert adapter._sleep.waits == [7.0]  # type: ignore[union-attr]
+    assert adapter.sleep.waits == [7.0]  # type: ignore[union-attr]
     assert_no_request_violations(env.exchanges)
 
 
 @pytest.mark.anyio
-async def test_5xx_storm_fails_clearly_and_opens_the_breaker(adapter: PortkeyAdapter,
-                                                                      env: SteeredTransport) -> None:
+async def test_5xx_storm_fails_clearly_and_opens_the_breaker(
+    adapter: PortkeyAdapter, env: SteeredTransport
+) -> None:
     env.steer = lambda request: Canned(502, {"message": "bad gateway"})
     with pytest.raises(AdapterError) as err:
         await adapter.configure(spec_for("portkey.api_key.disable").call(KEY))
@@ -410,20 +496,26 @@ async def test_html_instead_of_json_is_a_clear_error(adapter: PortkeyAdapter, en
 
 
 @pytest.mark.anyio
-async def test_status_reports_health_inventory_and_breaker(adapter: PortkeyAdapter, env: SteeredTransport) -> None:
+async def test_status_reports_health_inventory_and_breaker(
+    adapter: PortkeyAdapter, env: SteeredTransport
+) -> None:
     status = await adapter.get_status()
     assert status.healthy and status.configured
-    assert status.inventory["api_key"] == [{"name": KEY, "id": CANNED_KEY_ID, "status": "disabled",
-                                            "expires_at": "2019-08-24T14:15:22Z", "rotated_from": None}]
+    assert status.inventory["api_key"] == [
+        {"name": KEY, "id": CANNED_KEY_ID, "status": "disabled", "expires_at": None, "rotated_from": None}
+    ]
     assert status.inventory["config"] == [{"name": CONFIG, "slug": "pc-pplx-c-ca7a87", "status": "active"}]
-    assert status.inventory["budget"] == [{"name": WORKSPACE, "kind": "workspace", "id": "test-prod-ws-12345"}]
+    assert status.inventory["budget"] == [
+        {"name": WORKSPACE, "kind": "workspace", "id": "test-prod-ws-12345"}
+    ]
     assert status.details["circuit"]["state"] == "closed"
     assert_no_request_violations(env.exchanges)
 
 
 @pytest.mark.anyio
-async def test_missing_credential_is_a_config_error(monkeypatch: pytest.MonkeyPatch, env: SteeredTransport,
-                                                    tmp_path: Path) -> None:
+async def test_missing_credential_is_a_config_error(
+    monkeypatch: pytest.MonkeyPatch, env: SteeredTransport, tmp_path: Path
+) -> None:
     monkeypatch.delenv("SOPHIA_PORTKEY_TOKEN")
     adapter = PortkeyAdapter(transport=env, drop=SecretDrop(tmp_path))
     status = await adapter.get_status()

@@ -28,12 +28,22 @@ from .steered import Sleeps, SteeredTransport
 
 PRISM_SPECS = [("weaviate", "schema.json")]
 TOKEN = "wv-api-key-test-7a6b5c4d3e2f1a0b"
-CREATE_BODY = {"class": "Articles", "description": "Vector index managed by sophia-iac [dimension=768]",
-               "vectorizer": "none", "vectorIndexType": "hnsw", "vectorIndexConfig": {"distance": "dot"}}
+CREATE_BODY = {
+    "class": "Articles",
+    "description": "Vector index managed by sophia-iac [dimension=768]",
+    "vectorizer": "none",
+    "vectorIndexType": "hnsw",
+    "vectorIndexConfig": {"distance": "dot"},
+}
 
 #: action → (target, params, steering per request, the mutating request)
 CASES: dict[str, tuple[str, dict[str, Any], list[str | None], tuple[str, str]]] = {
-    "weaviate.index.create": ("articles", {"dimension": 768, "metric": "dot"}, ["prefer:404"], ("POST", "/schema")),
+    "weaviate.index.create": (
+        "articles",
+        {"dimension": 768, "metric": "dot"},
+        ["prefer:404"],
+        ("POST", "/schema"),
+    ),
     "weaviate.index.delete": ("String", {}, [], ("DELETE", "/schema/String")),
 }
 
@@ -72,14 +82,18 @@ def test_every_catalog_action_has_a_contract_case() -> None:
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("action", sorted(CASES))
-async def test_action_speaks_the_contract(action: str, adapter: WeaviateAdapter, env: SteeredTransport) -> None:
+async def test_action_speaks_the_contract(
+    action: str, adapter: WeaviateAdapter, env: SteeredTransport
+) -> None:
     target, params, steps, mutation = CASES[action]
     env.steered(*steps)
     result = await adapter.configure(ActionCall(action=action, target=target, params=params))
     assert assert_no_request_violations(env.exchanges) >= 3
     assert [(m, p) for m, p in _sent(env) if m != "GET"] == [mutation]
     name = target[:1].upper() + target[1:]
-    assert _sent(env)[-2:] == [("GET", f"/schema/{name}"), ("GET", f"/nodes/{name}")], "the change is read back"
+    assert _sent(env)[-2:] == [("GET", f"/schema/{name}"), ("GET", f"/nodes/{name}")], (
+        "the change is read back"
+    )
     for ex in env.exchanges:
         assert ex.request.headers["authorization"] == f"Bearer {TOKEN}"
     spec = adapter.spec(action)
@@ -87,10 +101,13 @@ async def test_action_speaks_the_contract(action: str, adapter: WeaviateAdapter,
 
 
 @pytest.mark.anyio
-async def test_create_sends_the_collection_definition(adapter: WeaviateAdapter, env: SteeredTransport) -> None:
+async def test_create_sends_the_collection_definition(
+    adapter: WeaviateAdapter, env: SteeredTransport
+) -> None:
     env.steered("prefer:404")
-    result = await adapter.configure(spec_for("weaviate.index.create").call("articles",
-                                                                            {"dimension": 768, "metric": "ip"}))
+    result = await adapter.configure(
+        spec_for("weaviate.index.create").call("articles", {"dimension": 768, "metric": "ip"})
+    )
     post = next(ex for ex in env.exchanges if ex.request.method == "POST")
     assert json.loads(post.request.content) == CREATE_BODY
     assert result.before is None
@@ -101,7 +118,9 @@ async def test_create_sends_the_collection_definition(adapter: WeaviateAdapter, 
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("action", sorted(CASES))
-async def test_dry_run_sends_nothing_mutating(action: str, adapter: WeaviateAdapter, env: SteeredTransport) -> None:
+async def test_dry_run_sends_nothing_mutating(
+    action: str, adapter: WeaviateAdapter, env: SteeredTransport
+) -> None:
     target, params, steps, _ = CASES[action]
     env.steered(*steps)
     result = await adapter.configure(ActionCall(action=action, target=target, params=params), dry_run=True)
@@ -128,8 +147,10 @@ async def test_delete_reports_what_it_destroys(adapter: WeaviateAdapter, env: St
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize(("target", "suggestion"), [("support-docs", "SupportDocs"), ("9lives", "C9lives"),
-                                                    ("Robert'); DROP", "RobertDROP")])
+@pytest.mark.parametrize(
+    ("target", "suggestion"),
+    [("support-docs", "SupportDocs"), ("9lives", "C9lives"), ("Robert'); DROP", "RobertDROP")],
+)
 async def test_bad_collection_names_are_refused_before_any_request(
     adapter: WeaviateAdapter, env: SteeredTransport, target: str, suggestion: str
 ) -> None:
@@ -140,14 +161,18 @@ async def test_bad_collection_names_are_refused_before_any_request(
 
 
 @pytest.mark.anyio
-async def test_creating_an_existing_collection_is_refused(adapter: WeaviateAdapter, env: SteeredTransport) -> None:
+async def test_creating_an_existing_collection_is_refused(
+    adapter: WeaviateAdapter, env: SteeredTransport
+) -> None:
     with pytest.raises(ValidationFailedError, match="already exists"):
         await adapter.configure(spec_for("weaviate.index.create").call("String", {"dimension": 8}))
     assert {ex.request.method for ex in env.exchanges} == {"GET"}
 
 
 @pytest.mark.anyio
-async def test_anonymous_access_sends_no_credential(monkeypatch: pytest.MonkeyPatch, env: SteeredTransport) -> None:
+async def test_anonymous_access_sends_no_credential(
+    monkeypatch: pytest.MonkeyPatch, env: SteeredTransport
+) -> None:
     monkeypatch.delenv("SOPHIA_WEAVIATE_TOKEN")
     adapter = WeaviateAdapter(transport=env)
     status = await adapter.get_status()
@@ -184,7 +209,9 @@ async def test_404_names_the_target(adapter: WeaviateAdapter, env: SteeredTransp
 @pytest.mark.anyio
 async def test_429_on_create_is_retried(adapter: WeaviateAdapter, env: SteeredTransport) -> None:
     env.steered("prefer:404", "prefer:429")
-    await adapter.configure(spec_for("weaviate.index.create").call("Articles", {"dimension": 768, "metric": "dot"}))
+    await adapter.configure(
+        spec_for("weaviate.index.create").call("Articles", {"dimension": 768, "metric": "dot"})
+    )
     posts = [ex.response.status_code for ex in env.exchanges if ex.request.method == "POST"]
     assert posts == [429, 200]
     assert len(adapter._sleep.waits) == 1  # type: ignore[union-attr]
@@ -202,8 +229,9 @@ async def test_422_on_create_is_final_and_clear(adapter: WeaviateAdapter, env: S
 
 
 @pytest.mark.anyio
-async def test_5xx_storm_opens_the_breaker_and_status_shows_it(adapter: WeaviateAdapter,
-                                                               env: SteeredTransport) -> None:
+async def test_5xx_storm_opens_the_breaker_and_status_shows_it(
+    adapter: WeaviateAdapter, env: SteeredTransport
+) -> None:
     env.steer = lambda request: "prefer:500"
     with pytest.raises(AdapterError) as err:
         await adapter.configure(spec_for("weaviate.index.delete").call("String"))
@@ -219,13 +247,21 @@ async def test_5xx_storm_opens_the_breaker_and_status_shows_it(adapter: Weaviate
 
 
 @pytest.mark.anyio
-async def test_status_reports_readiness_version_and_collections(adapter: WeaviateAdapter,
-                                                                env: SteeredTransport) -> None:
+async def test_status_reports_readiness_version_and_collections(
+    adapter: WeaviateAdapter, env: SteeredTransport
+) -> None:
     status = await adapter.get_status()
     assert status.healthy and status.configured
-    assert status.inventory == {"index": [{"name": "string", "dimension": None, "metric": "cosine", "rows": 0}]}
+    assert status.inventory == {
+        "index": [{"name": "string", "dimension": None, "metric": "cosine", "rows": 0}]
+    }
     assert status.details["version"] == "string" and status.details["circuit"]["state"] == "closed"
-    assert _sent(env) == [("GET", "/.well-known/ready"), ("GET", "/meta"), ("GET", "/schema"), ("GET", "/nodes")]
+    assert _sent(env) == [
+        ("GET", "/.well-known/ready"),
+        ("GET", "/meta"),
+        ("GET", "/schema"),
+        ("GET", "/nodes"),
+    ]
     assert_no_request_violations(env.exchanges)
 
 
@@ -237,7 +273,9 @@ async def test_not_ready_is_unhealthy(adapter: WeaviateAdapter, env: SteeredTran
 
 
 @pytest.mark.anyio
-async def test_missing_base_url_is_a_config_error(monkeypatch: pytest.MonkeyPatch, env: SteeredTransport) -> None:
+async def test_missing_base_url_is_a_config_error(
+    monkeypatch: pytest.MonkeyPatch, env: SteeredTransport
+) -> None:
     monkeypatch.delenv("SOPHIA_WEAVIATE_BASE_URL")
     adapter = WeaviateAdapter(transport=env)
     status = await adapter.get_status()
