@@ -9,7 +9,8 @@ adds to :class:`~tests.contract.prism.RecordingTransport`, per request:
 * ``"prefer:<code>"`` — ``Prefer: code=<code>``;
 * ``Canned(status, body, headers)`` — the test answers this one request itself and Prism never
   sees it (for statuses the contract doesn't declare; every use says why). Such exchanges are
-  kept in ``canned``, apart from the ones Prism judged.
+  kept in ``canned``, apart from the ones Prism judged;
+* ``"timeout"`` — the request is never answered (``httpx.ReadTimeout``), also kept in ``canned``.
 """
 
 from __future__ import annotations
@@ -64,6 +65,9 @@ class SteeredTransport(RecordingTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         step = self.steer(request) if self.steer is not None else None
+        if step == "timeout":
+            self.canned.append(Exchange(request, httpx.Response(599, request=request)))
+            raise httpx.ReadTimeout("no answer (the test's timeout)", request=request)
         if isinstance(step, Canned):
             response = step.response(request)
             self.canned.append(Exchange(request, response))

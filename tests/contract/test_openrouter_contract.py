@@ -27,7 +27,7 @@ from adapters.specs.openrouter import ACTIONS
 from orchestrator.errors import AdapterError, NotFoundError, ValidationFailedError
 
 from .prism import PrismPool, assert_no_request_violations
-from .steered import Sleeps, SteeredTransport
+from .steered import Canned, Sleeps, SteeredTransport
 
 PRISM_SPECS = [("openrouter", "openapi.yaml")]
 TOKEN = "or-mgmt-test-5e4d3c2b1a09f8e7"
@@ -261,6 +261,42 @@ async def test_5xx_storm_opens_the_breaker_and_status_shows_it(
     assert not status.healthy and status.details["circuit"]["state"] == "open"
     assert {ex.request.method for ex in env.exchanges} == {"GET"}, "no change was attempted"
     assert_no_request_violations(env.exchanges)
+
+
+@pytest.mark.anyio
+async def test_a_create_that_times_out_is_not_sent_twice(
+    adapter: OpenRouterAdapter, env: SteeredTransport
+) -> None:
+    # POST /keys is not idempotent: after a timeout nobody knows whether the key exists, so the
+    # client must not send it again (a second key); the error says so and names the action.
+    env.steer = lambda request: "timeout" if request.method == "POST" else None
+    with pytest.raises(AdapterError) as err:
+        await adapter.configure(spec_for("openrouter.key.create").call("batch-jobs"))
+    assert (
+        "openrouter timed out (ReadTimeout) during openrouter.key.create on batch-jobs after 1 attempt"
+        in (err.value.message)
+    )
+    assert "nothing is assumed" in err.value.hint
+    assert [ex.request.method for ex in env.canned] == ["POST"], "sent once"
+    assert_no_request_violations(env.exchanges)
+
+
+@pytest.mark.anyio
+async def test_a_read_that_times_out_is_retried(adapter: OpenRouterAdapter, env: SteeredTransport) -> None:
+    env.steered("timeout")
+    result = await adapter.configure(spec_for("openrouter.key.disable").call(HASH), dry_run=True)
+    assert result.before is not None and len(env.canned) == 1 and len(adapter._sleep.waits) == 1  # type: ignore[union-attr]
+    assert_no_request_violations(env.exchanges)
+
+
+@pytest.mark.anyio
+async def test_truncated_json_is_a_clear_error(adapter: OpenRouterAdapter, env: SteeredTransport) -> None:
+    cut = Canned(200, b'{"data": {"name": "batch-jo', {"content-type": "application/json"})
+    env.steer = lambda request: cut
+    with pytest.raises(AdapterError, match="malformed or truncated JSON") as err:
+        await adapter.configure(spec_for("openrouter.key.disable").call(HASH))
+    assert "openrouter" in err.value.message
+    assert {ex.request.method for ex in env.canned} == {"GET"}, "nothing was changed"
 
 
 # -- status --------------------------------------------------------------------------------
