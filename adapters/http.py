@@ -554,7 +554,7 @@ class PlatformClient:
         status = response.status_code
         if status < 400:
             try:
-                reply = Reply(status, self._parse(response), response.headers)
+                reply = Reply(status, self._parse(response, ctx), response.headers)
             except AdapterError:
                 self.breaker.record_failure()
                 if safe and not last:
@@ -590,7 +590,7 @@ class PlatformClient:
             return retry_after if retry_after is not None else self._backoff(attempt)
         raise self._status_error(ctx, response, attempt)
 
-    def _parse(self, response: httpx.Response) -> Any:
+    def _parse(self, response: httpx.Response, ctx: _Ctx) -> Any:
         body = response.content
         if not body.strip():
             return None
@@ -599,18 +599,19 @@ class PlatformClient:
         if "json" not in kind:
             raise AdapterError(
                 f"{self.platform} returned an unreadable response ({kind}, {len(body)} bytes,"
-                f" HTTP {response.status_code}) where JSON was expected",
+                f" HTTP {response.status_code}) where JSON was expected, during {ctx.what}",
                 hint=f"{self.platform} or a proxy in front of it is misbehaving; check its status page",
-                details={"platform": self.platform, "status": response.status_code, "content_type": kind},
+                details={"platform": self.platform, "action": ctx.action, "status": response.status_code,
+                         "content_type": kind},
             )
         try:
             return jsonlib.loads(body)
         except (ValueError, UnicodeDecodeError):
             raise AdapterError(
                 f"{self.platform} returned malformed or truncated JSON ({len(body)} bytes,"
-                f" HTTP {response.status_code})",
+                f" HTTP {response.status_code}) during {ctx.what}",
                 hint=f"{self.platform} or a proxy in front of it is misbehaving; retry later",
-                details={"platform": self.platform, "status": response.status_code},
+                details={"platform": self.platform, "action": ctx.action, "status": response.status_code},
             ) from None
 
     def _is_rate_limit(self, response: httpx.Response) -> bool:

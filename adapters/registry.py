@@ -28,6 +28,9 @@ BUILTIN: dict[str, str] = {
     "pgvector": "adapters.ai.pgvector:PgVectorAdapter",
     "snowflake": "adapters.data.snowflake:SnowflakeAdapter",
     "github": "adapters.dev.github:GitHubAdapter",
+    "vercel": "adapters.dev.vercel:VercelAdapter",
+    "slack": "adapters.ops.slack:SlackAdapter",
+    "linear": "adapters.ops.linear:LinearAdapter",
 }
 
 #: Action specs per platform (``module:ACTIONS``); a platform may be in the catalog before

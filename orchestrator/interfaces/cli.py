@@ -32,7 +32,8 @@ YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking 
 AsOpt = Annotated[str | None, typer.Option("--as", help="Act as this actor (default: SOPHIA_ACTOR or cli:$USER).")]
 
 EXIT_CONFIRMATION_REQUIRED = 15
-EXIT_NOT_APPLIED = {"clarify": 3, "refuse": 3, "denied": 5, "rejected": 9, "cancelled": 15}
+EXIT_NOT_APPLIED = {"clarify": 3, "refuse": 3, "denied": 5, "rejected": 9, "cancelled": 15,
+                    "changes_requested": 9, "expired": 9}
 
 
 def _fail(err: dict[str, Any], as_json: bool, exit_code: int) -> NoReturn:
@@ -404,6 +405,15 @@ def version(as_json: JsonOpt = False) -> None:
         print_json({"version": found})
     else:
         typer.echo(found)
+
+
+def _register_policy_commands() -> None:
+    from orchestrator.interfaces.cli_policy import register
+
+    register(app)
+
+
+_register_policy_commands()
 
 
 def main() -> None:

@@ -117,10 +117,11 @@ def test_crash_is_reconciled_on_next_start(cli_env: dict[str, str], fault: str, 
         assert again.returncode == 4 and "already exists" in again.stderr
 
 
-def test_two_writers_on_one_index_one_gets_busy(cli_env: dict[str, str]) -> None:
+def test_two_writers_on_one_index_one_gets_busy(cli_env: dict[str, str], tmp_path: Path) -> None:
+    gate = tmp_path / "release-first-writer"
     first = subprocess.Popen(
         [sys.executable, "-m", "orchestrator.interfaces.cli", "do", "create a vector index called shared with 3 dims",
-         "--yes", "--json"], env={**cli_env, "SOPHIA_FAULTS": "after_lock=sleep:12"}, cwd=ROOT,
+         "--yes", "--json"], env={**cli_env, "SOPHIA_FAULTS": f"after_lock=wait:{gate}"}, cwd=ROOT,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 60
@@ -138,6 +139,7 @@ def test_two_writers_on_one_index_one_gets_busy(cli_env: dict[str, str]) -> None
         assert second.returncode == 6, second.stderr
         assert "busy, held by cli:alice" in second.stderr
     finally:
+        gate.touch()
         out, err = first.communicate(timeout=120)
     assert first.returncode == 0, err
     assert json.loads(out)["status"] == "applied"
