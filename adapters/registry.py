@@ -22,6 +22,9 @@ ENTRY_POINT_GROUP = "sophia_iac.adapters"
 
 #: Built-in adapters. Add a line here (and nothing else) to register a new one.
 BUILTIN: dict[str, str] = {
+    "portkey": "adapters.ai.portkey:PortkeyAdapter",
+    "openrouter": "adapters.ai.openrouter:OpenRouterAdapter",
+    "weaviate": "adapters.ai.weaviate:WeaviateAdapter",
     "pgvector": "adapters.ai.pgvector:PgVectorAdapter",
     "snowflake": "adapters.data.snowflake:SnowflakeAdapter",
     "github": "adapters.dev.github:GitHubAdapter",
