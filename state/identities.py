@@ -27,13 +27,17 @@ from state.store import Store, new_id
 
 __all__ = [
     "ANY_TEAM",
+    "API_ACTOR",
     "KEY_PREFIX",
     "ROLES",
+    "SLACK_ACTOR",
     "ApiKeys",
     "Identity",
     "SlackUsers",
     "check_role",
     "hash_key",
+    "registered",
+    "registered_actors",
     "role_allows",
 ]
 
@@ -41,6 +45,9 @@ ROLES: tuple[str, ...] = ("viewer", "operator", "approver", "admin")
 KEY_PREFIX = "sophia_"
 #: A Slack mapping with this team id applies in every workspace (single-workspace installs).
 ANY_TEAM = "*"
+#: How runs record who asked: ``api:<key name>``, ``slack:<user id>`` (beside ``cli:<user>``).
+API_ACTOR = "api:"
+SLACK_ACTOR = "slack:"
 
 
 @dataclass(frozen=True)
@@ -51,6 +58,7 @@ class Identity:
     role: str
     via: str = "api"
     key_id: str | None = None
+    actor: str = ""
 
     def allows(self, needed: str) -> bool:
         """Whether this identity's role includes ``needed``."""
@@ -134,7 +142,7 @@ class ApiKeys:
             if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
                 row.last_used_at = now
                 s.add(row)
-            return Identity(name=row.name, role=row.role, via="api", key_id=row.id)
+            return Identity(name=row.name, role=row.role, via="api", key_id=row.id, actor=API_ACTOR + row.name)
 
 
 class SlackUsers:
@@ -174,4 +182,34 @@ class SlackUsers:
             row = s.get(SlackUser, (team_id, user_id)) or s.get(SlackUser, (ANY_TEAM, user_id))
         if row is None:
             return None
-        return Identity(name=row.identity, role=row.role, via="slack")
+        return Identity(name=row.identity, role=row.role, via="slack", actor=SLACK_ACTOR + user_id)
+
+
+def registered(store: Store, actor: str) -> Identity | None:
+    """The identity an ``api:<name>`` or ``slack:<user>`` actor was registered with, if any.
+
+    An API actor is its key name (the role of its most privileged active key); a Slack actor
+    is the identity its user id is linked to (in any workspace).
+    """
+    if actor.startswith(API_ACTOR):
+        name = actor[len(API_ACTOR):]
+        with store.session() as s:
+            rows = s.exec(select(ApiKey).where(ApiKey.name == name, col(ApiKey.revoked_at).is_(None))).all()
+        if not rows:
+            return None
+        role = max((r.role for r in rows), key=lambda r: ROLES.index(r) if r in ROLES else -1)
+        return Identity(name=name, role=role, via="api", actor=actor)
+    if actor.startswith(SLACK_ACTOR):
+        user = actor[len(SLACK_ACTOR):]
+        with store.session() as s:
+            row = s.exec(select(SlackUser).where(SlackUser.user_id == user)).first()
+        return Identity(name=row.identity, role=row.role, via="slack", actor=actor) if row else None
+    return None
+
+
+def registered_actors(store: Store, name: str) -> list[str]:
+    """Every ``api:`` / ``slack:`` actor registered as identity ``name``."""
+    with store.session() as s:
+        keys = s.exec(select(ApiKey.name).where(ApiKey.name == name)).all()
+        users = s.exec(select(SlackUser.user_id).where(SlackUser.identity == name)).all()
+    return [API_ACTOR + k for k in set(keys)] + [SLACK_ACTOR + u for u in users]

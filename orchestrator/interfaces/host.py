@@ -74,6 +74,9 @@ class ServiceHost:
 
                 self._service = OrchestratorService(self.settings)
             loop.run_until_complete(self._service.start())
+            from orchestrator.interfaces.directory import install
+
+            install(self._service)
         except BaseException as exc:  # noqa: BLE001 - handed to start()'s caller
             self._error = exc
             self._started.set()

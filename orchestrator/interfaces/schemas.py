@@ -14,6 +14,7 @@ __all__ = [
     "ActionOut",
     "ApprovalIn",
     "ChangeOut",
+    "ChangesIn",
     "CommandIn",
     "DecisionOut",
     "DriftOut",
@@ -31,7 +32,8 @@ __all__ = [
 
 RunStatusName = Literal[
     "received", "planned", "awaiting_confirmation", "awaiting_approval", "deciding", "applying", "applied",
-    "failed", "denied", "rejected", "cancelled", "dry_run", "answered", "clarify", "refuse",
+    "failed", "denied", "rejected", "changes_requested", "expired", "cancelled", "dry_run", "answered", "clarify",
+    "refuse",
 ]
 
 
@@ -58,6 +60,14 @@ class ApprovalIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     comment: str | None = Field(default=None, max_length=2000, description="A note for the requester.")
+
+
+class ChangesIn(BaseModel):
+    """What the requester should change."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    comment: str = Field(min_length=1, max_length=2000, description="What to change before asking again.")
 
 
 class UndoIn(BaseModel):
@@ -204,6 +214,8 @@ class RunOut(_Open):
     result: dict[str, Any] | None = None
     changes: list[ChangeOut] = Field(default_factory=list)
     awaiting: dict[str, Any] | None = Field(default=None, description="What the run waits for (approval).")
+    approvals: list[dict[str, Any]] = Field(default_factory=list,
+                                            description="Answers to its approval request, oldest first.")
 
 
 class PlatformStatusOut(_Open):

@@ -67,7 +67,8 @@ STATUS_TITLE = {
     "awaiting_confirmation": ":clipboard: Plan — apply it?", "awaiting_approval": ":raised_hand: Approval needed",
     "applied": ":white_check_mark: Applied", "dry_run": ":mag: Dry run (nothing changed)",
     "answered": ":speech_balloon: Answer", "denied": ":no_entry: Denied by policy", "rejected": ":x: Rejected",
-    "cancelled": ":heavy_minus_sign: Cancelled", "failed": ":warning: Failed", "clarify": ":grey_question: Not sure",
+    "cancelled": ":heavy_minus_sign: Cancelled", "changes_requested": ":pencil2: Changes requested",
+    "expired": ":hourglass: Approval expired", "failed": ":warning: Failed", "clarify": ":grey_question: Not sure",
     "refuse": ":no_entry_sign: Refused",
 }
 
@@ -183,10 +184,11 @@ def render_run(view: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
         message = parsed.get("message") or ("didn't understand that" if status == "clarify" else "refused")
         candidates = ", ".join(code(c) for c in parsed.get("candidates", [])[:5])
         blocks.append(_section(escape(message, 500) + (f"\nClosest actions: {candidates}" if candidates else "")))
-    requested = result.get("changes_requested")
-    if requested:
-        blocks.append(_section(f"Changes requested by {code(requested.get('actor'))}: "
-                               f"{escape(requested.get('comment') or '(no comment)', 500)}"))
+    answers = [a for a in view.get("approvals") or [] if a.get("comment") and a.get("decision") != "approve"]
+    if status in ("changes_requested", "rejected") and answers:
+        last = answers[-1]
+        said = "Changes requested" if last.get("decision") == "request_changes" else "Rejected"
+        blocks.append(_section(f"{said} by {code(last.get('actor'))}: {escape(last.get('comment'), 500)}"))
     if status == "awaiting_confirmation":
         blocks.append({"type": "actions", "elements": [_button("Apply", "confirm", run_id, "primary"),
                                                          _button("Cancel", "cancel", run_id)]})
@@ -353,6 +355,13 @@ class SlackApp:
 
         return await asyncio.to_thread(SlackUsers(self.store).lookup, team_id or "", user_id or "")
 
+    def _person(self, actor: str) -> str:
+        """The identity name behind an actor (``slack:U1`` and ``api:alice`` may be the same person)."""
+        from state.identities import registered
+
+        found = registered(self.store, actor)
+        return found.name if found is not None else actor
+
     async def _remember(self, key: str, kind: str, **fields: str | None) -> bool:
         return await asyncio.to_thread(self.inbox.remember_slack, key, kind, **fields)
 
@@ -385,9 +394,9 @@ class SlackApp:
     async def _run_command(self, key: str, who: Identity, text: str, reply: Reply) -> None:
         from orchestrator.state import Request
 
-        request = Request(text=text, actor=who.name, surface="slack", confirmed=False)
+        request = Request(text=text, actor=who.actor, surface="slack", confirmed=False)
         try:
-            view = await self.host.call(lambda s: s.submit(request, may_decide=who.allows("approver")))
+            view = await self.host.call(lambda s: s.submit(request))
         except SophiaError as exc:
             await asyncio.to_thread(self.inbox.settle_slack, key, status="failed")
             await reply.send(f"*{code(exc.code)}* {escape(exc.message, 800)}\n_{escape(exc.hint, 300)}_")
@@ -462,20 +471,21 @@ class SlackApp:
                 await reply.refuse(f"You may not approve or reject: your role is {escape(who.role)} "
                                    "and this needs approver.")
                 return
-            comment = f"from Slack by {who.name}"
+            # Slack buttons carry no text: the comment says where the answer came from.
+            comment = f"{kind.replace('_', ' ')} from Slack by {who.name}; details in the thread"
             handlers[kind] = lambda: self.host.call(
-                lambda s: getattr(s, kind)(value, actor=who.name, comment=comment))
+                lambda s: getattr(s, kind)(value, actor=who.actor, comment=comment))
         elif kind in ("confirm", "cancel"):
             run = await asyncio.to_thread(self.store.get_run, value)
-            if run.actor != who.name:
-                await reply.refuse(f"Only {escape(run.actor)}, who asked for this, can apply or cancel it.")
+            if await asyncio.to_thread(self._person, run.actor) != who.name:
+                await reply.refuse(f"Only {code(run.actor)}, who asked for this, can apply or cancel it.")
                 return
             handlers[kind] = lambda: self.host.call(lambda s: s.confirm(value, kind == "confirm"))
         elif kind == "drift_revert":
             if not who.allows("operator"):
                 await reply.refuse(f"You may not revert drift: your role is {escape(who.role)}.")
                 return
-            handlers[kind] = lambda: self.host.call(lambda s: s.revert_drift(value, actor=who.name, surface="slack"))
+            handlers[kind] = lambda: self.host.call(lambda s: s.revert_drift(value, actor=who.actor, surface="slack"))
         try:
             view = await handlers[kind]()
         except (ApprovalError, SophiaError) as exc:

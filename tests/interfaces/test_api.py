@@ -58,7 +58,7 @@ def test_auth_and_role_matrix(api: Api) -> None:
                 assert got.status_code not in (401, 403), (method, path, role, got.text)
     # the X-API-Key header works as well as Bearer
     assert api.client.get("/v1/runs", headers={"X-API-Key": api.keys["viewer"]}).status_code == 200
-    assert api.runs() and all(r.actor in ("operator", "approver", "admin") for r in api.runs())
+    assert api.runs() and all(r.actor in ("api:operator", "api:approver", "api:admin") for r in api.runs())
 
 
 def test_command_history_filters_and_undo(api: Api) -> None:
@@ -66,7 +66,7 @@ def test_command_history_filters_and_undo(api: Api) -> None:
                               headers=api.h("operator"))
     assert created.status_code == 200, created.text
     run = created.json()
-    assert run["status"] == "applied" and run["actor"] == "operator" and run["surface"] == "api"
+    assert run["status"] == "applied" and run["actor"] == "api:operator" and run["surface"] == "api"
     assert run["plan"]["steps"][0]["call"]["action"] == "pgvector.index.create"
     assert run["decision"]["effect"] == "allow"
     (change,) = run["changes"]
@@ -128,11 +128,15 @@ def test_reject_and_request_changes_change_nothing(api: Api) -> None:
     rejected = api.client.post(f"/v1/runs/{first.json()['run_id']}/reject", json={"comment": "no"},
                                headers=api.h("approver"))
     assert rejected.status_code == 200 and rejected.json()["status"] == "rejected"
+    no_comment = api.client.post(f"/v1/runs/{second.json()['run_id']}/request-changes", json={},
+                                 headers=api.h("approver"))
+    _is_problem(no_comment, 422, "validation_failed")
     asked = api.client.post(f"/v1/runs/{second.json()['run_id']}/request-changes",
                             json={"comment": "archive it instead"}, headers=api.h("approver"))
     assert asked.status_code == 200, asked.text
-    assert asked.json()["status"] == "rejected"
-    assert asked.json()["result"]["changes_requested"] == {"actor": "approver", "comment": "archive it instead"}
+    assert asked.json()["status"] == "changes_requested"
+    (answer,) = asked.json()["approvals"]
+    assert (answer["actor"], answer["source"], answer["comment"]) == ("approver", "api:approver", "archive it instead")
     changes = api.client.get("/v1/changes", headers=api.h("viewer")).json()
     assert [c["action"] for c in changes] == ["pgvector.index.create"]
 
@@ -199,7 +203,7 @@ def test_idempotency_key_replays_once_rejects_reuse_and_in_flight(api: Api) -> N
 
     while time.monotonic() < deadline:
         with api.store.session() as s:
-            if s.get(IdempotencyRecord, ("slow-1", "operator")) is not None:
+            if s.get(IdempotencyRecord, ("slow-1", "api:operator")) is not None:
                 break
         time.sleep(0.02)
     _is_problem(api.client.post("/v1/commands", json={"text": "help"}, headers=slow), 409,
@@ -276,7 +280,26 @@ def test_a_command_cannot_approve_for_someone_without_the_approver_role(api: Api
     pending = api.client.post("/v1/commands", json={"text": "delete the vector index guarded"},
                               headers=api.h("approver")).json()
     sneaky = api.client.post("/v1/commands", json={"text": f"approve {pending['run_id']}"}, headers=api.h("operator"))
-    _is_problem(sneaky, 403, "policy_denied")
+    _is_problem(sneaky, 409, "approval_invalid")  # policy: an operator is not an approver
+    assert "may not decide" in sneaky.json()["detail"]
     assert api.store.get_run(pending["run_id"]).status == "awaiting_approval"
     by_text = api.client.post("/v1/commands", json={"text": f"approve {pending['run_id']}"}, headers=api.h("bob"))
     assert by_text.status_code == 200 and by_text.json()["status"] == "applied", by_text.text
+
+
+def test_the_identities_file_outranks_a_keys_stored_role(settings: Any, hooks: None, secrets: None, sink: Any,
+                                                         tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from fastapi.testclient import TestClient
+
+    from orchestrator.interfaces.api import create_app
+    from state.identities import ApiKeys
+
+    (tmp_path / "ids.yaml").write_text("identities:\n  - {id: mallory, roles: [viewer]}\n")
+    monkeypatch.setenv("SOPHIA_IDENTITIES", str(tmp_path / "ids.yaml"))
+    app = create_app(settings, worker=False, slack=False)
+    with TestClient(app) as client:
+        _, key = ApiKeys(app.state.ctx.store).create(name="mallory", role="operator")
+        got = client.post("/v1/commands", json={"text": "create a vector index called nope with 3 dimensions"},
+                          headers={"Authorization": f"Bearer {key}"})
+        assert got.status_code == 200 and got.json()["status"] == "denied", got.text
+        assert got.json()["changes"] == []

@@ -110,7 +110,7 @@ def test_slash_command_shows_the_plan_and_only_the_requester_applies_it(team: Ap
     (plan,) = team.sink.wait("plan")
     assert _actions(plan) == ["sophia_confirm", "sophia_cancel"]
     (run,) = team.runs()
-    assert (run.status, run.actor, run.surface) == ("awaiting_confirmation", "alice", "slack")
+    assert (run.status, run.actor, run.surface) == ("awaiting_confirmation", "slack:UALICE", "slack")
     team.press("confirm", run.id, user="UBOB", name="bob-press")
     team.drain()
     (refusal,) = team.sink.wait("bob-press")
@@ -167,7 +167,8 @@ def test_typing_approve_needs_the_approver_role_too(team: Api) -> None:
     team.slash(f"approve {run_id}", user="UALICE", name="typed-approve")
     team.drain()
     (answer,) = team.sink.wait("typed-approve")
-    assert "policy_denied" in answer["text"] and team.store.get_run(run_id).status == "awaiting_approval"
+    assert "approval_invalid" in answer["text"] and "may not decide" in answer["text"]
+    assert team.store.get_run(run_id).status == "awaiting_approval"
 
 
 def test_request_changes_and_reject_from_slack(team: Api) -> None:
@@ -175,9 +176,10 @@ def test_request_changes_and_reject_from_slack(team: Api) -> None:
     team.press("request_changes", run_id, user="UBOB", name="rc")
     team.drain()
     (post,) = team.sink.wait("rc")
-    assert "Changes requested by" in json.dumps(post["blocks"])
-    run = team.store.get_run(run_id)
-    assert run.status == "rejected" and run.result["changes_requested"]["actor"] == "bob"
+    assert "Changes requested by `bob`" in json.dumps(post["blocks"])
+    assert team.store.get_run(run_id).status == "changes_requested"
+    (answer,) = team.ctx.host.service.view(run_id)["approvals"]
+    assert (answer["actor"], answer["source"], answer["decision"]) == ("bob", "slack:UBOB", "request_changes")
 
 
 def test_unlinked_users_and_viewers_cannot_run_commands(team: Api) -> None:
@@ -197,7 +199,7 @@ def test_mention_retries_make_exactly_one_run_answered_in_thread(team: Api, slac
         assert team.slack("/slack/events", body, "application/json", headers=headers).status_code == 200
     team.drain()
     (run,) = team.runs()
-    assert run.text == "create a vector index called mentioned with 3 dimensions" and run.actor == "alice"
+    assert run.text == "create a vector index called mentioned with 3 dimensions" and run.actor == "slack:UALICE"
     posts = [c for c in slack_client.calls if c["method"] == "chat.postMessage"]
     assert len(posts) == 1 and posts[0]["data"]["thread_ts"] == "1700000000.000300"
     assert posts[0]["status"] == 200 and slack_client.request_violations() == []
@@ -227,8 +229,9 @@ def test_data_cannot_smuggle_mentions_or_links_into_messages() -> None:
                                 "risk": "destructive", "before": {"n": SMUGGLED}, "expected": None}]},
             "decision": {"effect": "require_approval", "reasons": [{"rule": SMUGGLED, "message": SMUGGLED}]},
             "error": {"code": SMUGGLED, "message": SMUGGLED, "hint": SMUGGLED},
-            "result": {"changes_requested": {"actor": SMUGGLED, "comment": SMUGGLED}}}
+            "approvals": [{"decision": "request_changes", "actor": SMUGGLED, "comment": SMUGGLED}]}
     _, blocks = render_run(view)
+    blocks += render_run(view | {"status": "changes_requested"})[1]
     drift = Drift(id="drift_1", platform="github", resource_type="repo", name=SMUGGLED, verb=SMUGGLED,
                   reported_actor=SMUGGLED, observed={"d": SMUGGLED}, before={"d": SMUGGLED},
                   revert={"action": SMUGGLED, "target": SMUGGLED, "params": {"p": SMUGGLED}})
@@ -282,4 +285,20 @@ def test_socket_mode_envelopes_use_the_same_handlers(team: Api) -> None:
     (answer,) = team.sink.wait("socket")
     assert "Answer" in answer["text"]
     (run,) = team.runs()
-    assert run.surface == "slack" and run.actor == "alice"
+    assert run.surface == "slack" and run.actor == "slack:UALICE"
+
+
+def test_one_person_across_api_and_slack_cannot_approve_their_own_change(team: Api) -> None:
+    team.key("carol", "approver")  # carol's API key; UCAROL is carol in Slack
+    team.client.post("/v1/commands", json={"text": "create a vector index called mine with 3 dimensions"},
+                     headers=team.h("carol"))
+    pending = team.client.post("/v1/commands", json={"text": "delete the vector index mine"}, headers=team.h("carol"))
+    assert pending.status_code == 202 and pending.json()["awaiting"]["requester"] == "carol"
+    run_id = pending.json()["run_id"]
+    team.press("approve", run_id, user="UCAROL", name="self")
+    team.drain()
+    (refusal,) = team.sink.wait("self")
+    assert refusal["response_type"] == "ephemeral" and "someone else" in refusal["text"]
+    team.press("approve", run_id, user="UBOB", name="other")
+    team.drain()
+    assert team.store.get_run(run_id).status == "applied"

@@ -249,7 +249,7 @@ def test_out_of_band_change_is_drift_posted_to_slack_and_reverted_through_the_pi
     (after,) = api.client.get("/v1/drift", headers=api.h("viewer")).json()
     assert after["status"] == "reverted"
     run = api.client.get(f"/v1/runs/{after['revert_run_id']}", headers=api.h("viewer")).json()
-    assert run["actor"] == "alice" and run["surface"] == "slack" and run["changes"][0]["action"] == \
+    assert run["actor"] == "slack:UALICE" and run["surface"] == "slack" and run["changes"][0]["action"] == \
         "pgvector.index.configure"
     again = api.client.post(f"/v1/drift/{drift['id']}/revert", headers=api.h("operator"))
     assert again.status_code == 409 and again.json()["code"] == "approval_invalid"

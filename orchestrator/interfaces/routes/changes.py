@@ -85,7 +85,7 @@ async def undo_change(request: Request, who: Operator, body: UndoIn | None = Non
     async def work() -> Response:
         service = ctx(request).host.service
         await run_in_threadpool(service.change, change_id)  # unknown id → 404 before a run is made
-        view = await ctx(request).host.call(lambda s: s.undo(change_id=change_id, actor=who.name, surface="api",
+        view = await ctx(request).host.call(lambda s: s.undo(change_id=change_id, actor=who.actor, surface="api",
                                                              confirmed=True, dry_run=dry_run))
         return run_response(request, view)
 

@@ -164,7 +164,8 @@ async def idempotent(request: Request, who: Identity, key: str | None, fingerpri
     store = IdempotencyStore(ctx(request).store)
     digest = hashlib.sha256(json.dumps([request.method, request.url.path, fingerprint], sort_keys=True,
                                        default=str).encode()).hexdigest()
-    begin = await run_in_threadpool(store.begin, key, who.name, digest)
+    principal = who.actor or who.name
+    begin = await run_in_threadpool(store.begin, key, principal, digest)
     if begin.outcome == "mismatch":
         return problem(422, "idempotency_key_reused", "this Idempotency-Key was used with a different request",
                        hint="use a new key for a new request", instance=request.url.path)
@@ -179,11 +180,11 @@ async def idempotent(request: Request, who: Identity, key: str | None, fingerpri
     try:
         response = await _run(work, request)
     except BaseException:
-        await run_in_threadpool(store.abandon, key, who.name)
+        await run_in_threadpool(store.abandon, key, principal)
         raise
     if response.status_code >= 500:
-        await run_in_threadpool(store.abandon, key, who.name)
+        await run_in_threadpool(store.abandon, key, principal)
     else:
         body = bytes(response.body).decode() if isinstance(response, (JSONResponse, ProblemResponse)) else ""
-        await run_in_threadpool(store.finish, key, who.name, response.status_code, body)
+        await run_in_threadpool(store.finish, key, principal, response.status_code, body)
     return response

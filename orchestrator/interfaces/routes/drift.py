@@ -53,7 +53,7 @@ async def revert_drift(request: Request, who: Operator, drift_id: str = Path(min
     """Revert one drift record: its stored revert call runs as a structured command."""
 
     async def work() -> Response:
-        view = await ctx(request).host.call(lambda s: s.revert_drift(drift_id, actor=who.name, surface="api"))
+        view = await ctx(request).host.call(lambda s: s.revert_drift(drift_id, actor=who.actor, surface="api"))
         return run_response(request, view)
 
     return await idempotent(request, who, idempotency_key, {"drift_id": drift_id}, work)

@@ -20,7 +20,8 @@ from orchestrator.interfaces.routes.common import (
     json_response,
     problems,
 )
-from orchestrator.interfaces.schemas import ApprovalIn, CommandIn, RunOut, RunSummaryOut
+from orchestrator.interfaces.schemas import ApprovalIn, ChangesIn, CommandIn, RunOut, RunSummaryOut
+from state.identities import Identity
 
 __all__ = ["router", "run_response"]
 
@@ -76,9 +77,9 @@ async def submit_command(body: CommandIn, request: Request, who: Operator,
     from orchestrator.state import Request as ServiceRequest
 
     async def work() -> Response:
-        service_request = ServiceRequest(text=body.text, actor=who.name, surface="api", dry_run=body.dry_run,
+        service_request = ServiceRequest(text=body.text, actor=who.actor, surface="api", dry_run=body.dry_run,
                                          confirmed=True)
-        view = await ctx(request).host.call(lambda s: s.submit(service_request, may_decide=who.allows("approver")))
+        view = await ctx(request).host.call(lambda s: s.submit(service_request))
         return run_response(request, view)
 
     return await idempotent(request, who, idempotency_key, body.model_dump(mode="json"), work)
@@ -110,16 +111,25 @@ def _decision_route(verb: str, method: str, summary: str) -> None:
     async def decide(request: Request, who: Approver, body: ApprovalIn | None = None, run_id: str = RunId,
                      idempotency_key: str | None = IdempotencyKey) -> Response:
         comment = body.comment if body else None
+        return await _decided(request, who, method, run_id, comment, idempotency_key)
 
-        async def work() -> Response:
-            view = await ctx(request).host.call(lambda s: getattr(s, method)(run_id, actor=who.name, comment=comment))
-            return run_response(request, view)
+    async def ask_for_changes(request: Request, who: Approver, body: ChangesIn, run_id: str = RunId,
+                              idempotency_key: str | None = IdempotencyKey) -> Response:
+        return await _decided(request, who, method, run_id, body.comment, idempotency_key)
 
-        return await idempotent(request, who, idempotency_key, {"run_id": run_id, "comment": comment}, work)
-
-    decide.__doc__ = summary + "."
-    router.add_api_route(path, decide, methods=["POST"], response_model=RunOut, summary=summary,
+    handler = ask_for_changes if method == "request_changes" else decide
+    handler.__doc__ = summary + "."
+    router.add_api_route(path, handler, methods=["POST"], response_model=RunOut, summary=summary,
                          operation_id=f"{method.replace('_c', 'C')}Run", responses=_RUN_RESPONSES | problems(404, 409))
+
+
+async def _decided(request: Request, who: Identity, method: str, run_id: str, comment: str | None,
+                   idempotency_key: str | None) -> Response:
+    async def work() -> Response:
+        view = await ctx(request).host.call(lambda s: getattr(s, method)(run_id, actor=who.actor, comment=comment))
+        return run_response(request, view)
+
+    return await idempotent(request, who, idempotency_key, {"run_id": run_id, "comment": comment}, work)
 
 
 _decision_route("approve", "approve", "Approve a run awaiting approval; it applies at once")
