@@ -147,7 +147,7 @@ def _score(spec: ActionSpec, low: str, words: set[str], plats: list[str], res: C
         score -= 1.5  # "pull the ANALYST role from JSMITH" takes away
     if spec.verb in _AWAY and re.search(r"\b(?:to|into|onto)\b", low) and not re.search(r"\b(?:from|off|out of)\b", low):
         score -= 1.5
-    if spec.verb in ("create", "launch") and key in known:
+    if spec.verb in ("create", "launch") and key in known and not re.search(r"\b(?:called|named)\b", low):
         score -= 2.0  # it exists already: this is about that one, not a new one
     if key in _EMAIL_TARGETS and not ex.emails(low):
         score -= 2.5  # a contact is named by its email: without one this is some other action
@@ -174,6 +174,14 @@ def _score(spec: ActionSpec, low: str, words: set[str], plats: list[str], res: C
     return score
 
 
+def _says(low: str, name: str) -> bool:
+    """Whether ``low`` names the inventory item ``name`` (never a stop word like "a" or "it")."""
+    name = name.lower()
+    if name in STOPWORDS or len(name) < 2:
+        return False
+    return re.search(rf"(?<![\w/-]){re.escape(name)}(?![\w/-])", low) is not None
+
+
 def _candidates(masked: str, inventory: dict[str, list[str]], ctx: _Context,
                 quoted: list[ex.Quoted]) -> list[tuple[_Scored, dict[str, Any]]]:
     low = masked.lower()
@@ -190,7 +198,7 @@ def _candidates(masked: str, inventory: dict[str, list[str]], ctx: _Context,
     positions = [pos for strength, pos, _ in verbs.values() if strength > 0]
     first_verb = min(positions) if positions else -1
     named = {key for key, names in inventory.items()
-             if any(re.search(rf"(?<![\w/-]){re.escape(n.lower())}(?![\w/-])", low) for n in names)}
+             if any(_says(low, n) for n in names)}
     scored = []
     for spec in specs:
         found = params_for(spec, masked, quoted)
@@ -437,7 +445,7 @@ def _platform_tie(ranked: list[tuple[_Scored, dict[str, Any]]], clause: str,
     preferred = [i for i in options if ranked[i][0].spec.platform == default]
     holders = [
         i for i in options
-        if any(re.search(rf"(?<![\w/-]){re.escape(name.lower())}(?![\w/-])", low)
+        if any(_says(low, name)
                for name in inventory.get(f"{ranked[i][0].spec.platform}.{ranked[i][0].spec.resource}", []))
     ]
     if len(holders) == 1:

@@ -233,3 +233,14 @@ def test_blind_heldout_floor() -> None:
     summary = summarise(evaluate(load_cases(HELDOUT.with_name("heldout_blind.jsonl")), OfflineParser()))
     assert summary["exact_match"] >= 0.87, summary["exact_match"]
     assert summary["unsafe_executions"] == 0
+
+
+def test_an_inventory_name_that_is_a_stop_word_is_not_read_into_the_text() -> None:
+    parsed = OfflineParser().parse("create a vector index called b with 3 dimensions", {"pgvector.index": ["a"]})
+    assert [(c.action, c.target) for c in parsed.actions] == [("pgvector.index.create", "b")]
+
+
+def test_creating_an_existing_name_explicitly_is_still_a_create() -> None:
+    """The planner then says it already exists, which helps more than a clarify."""
+    parsed = OfflineParser().parse("create a vector index called docs with 3 dims", {"pgvector.index": ["docs"]})
+    assert [c.action for c in parsed.actions] == ["pgvector.index.create"]
