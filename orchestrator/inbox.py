@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from adapters.base import WebhookRejectedError, WebhookRequest
-from orchestrator.errors import NotFoundError, SophiaError
+from orchestrator.errors import ConfigError, NotFoundError, SophiaError
 from state.inbox import Inbox
 
 if TYPE_CHECKING:
@@ -80,9 +80,9 @@ def verify_delivery(platform: str, request: WebhookRequest) -> VerifiedWebhook:
     shared verifier for ``platform`` runs with ``SOPHIA_<PLATFORM>_WEBHOOK_SECRET``.
 
     Raises:
-        NotFoundError: unknown platform, or one that accepts no webhooks.
+        NotFoundError: unknown platform, one that accepts no webhooks, or one whose webhook
+            secret is not configured here.
         WebhookRejectedError: bad, missing or stale signature.
-        ConfigError: the platform's webhook secret is not configured.
     """
     from adapters.registry import adapter_class
 
@@ -91,16 +91,21 @@ def verify_delivery(platform: str, request: WebhookRequest) -> VerifiedWebhook:
         raise NotFoundError(f"{platform} does not accept webhooks",
                             hint="check the webhook URL's platform name")
     custom = getattr(cls, "verify_webhook", None)
-    if callable(custom):
-        verified: VerifiedWebhook = custom(request)
-        return verified
     from adapters.credentials import webhook_secret
     from adapters.webhooks import VERIFIERS, verify
 
-    if platform not in VERIFIERS:
+    if not callable(custom) and platform not in VERIFIERS:
         raise NotFoundError(f"no webhook verifier for {platform}",
                             hint=f"webhooks are verified for: {', '.join(sorted(VERIFIERS))}")
-    return verify(platform, request, webhook_secret(platform))
+    try:
+        if callable(custom):
+            verified: VerifiedWebhook = custom(request)
+            return verified
+        return verify(platform, request, webhook_secret(platform))
+    except ConfigError as exc:
+        # No secret here: this server does not take the platform's webhooks (and says how to).
+        raise NotFoundError(f"{platform} webhooks are not configured on this server",
+                            hint=exc.hint or f"set SOPHIA_{platform.upper()}_WEBHOOK_SECRET") from exc
 
 
 def ingest(inbox: Inbox, platform: str, request: WebhookRequest) -> Ingested:

@@ -343,3 +343,12 @@ def test_two_worker_processes_on_postgres_never_take_the_same_event(
     assert pids == 2 and min(processed) > 0, processed  # both took work, none took the same
     assert {r.status for r in inbox.events(limit=1000)} == {"done"}
     store.dispose()
+
+
+def test_a_platform_whose_secret_is_not_configured_does_not_take_webhooks(
+        api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SOPHIA_VERCEL_WEBHOOK_SECRET")
+    body, headers = signed("vercel", {"type": "deployment.created"})
+    response = post(api, "vercel", body, headers)
+    assert response.status_code == 404 and "SOPHIA_VERCEL_WEBHOOK_SECRET" in response.json()["hint"]
+    assert inbox_rows(api) == []

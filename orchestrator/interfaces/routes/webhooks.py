@@ -33,9 +33,9 @@ _BODY_DOC: dict[str, Any] = {
     summary="Receive a platform webhook (signature-checked, deduplicated, stored before the answer)",
     openapi_extra=_BODY_DOC,
     responses={401: _problem_doc("Missing, bad or stale signature (code `webhook_rejected`)."),
-               404: _problem_doc("Unknown platform, or one that sends no webhooks."),
+               404: _problem_doc("Unknown platform, one that sends no webhooks, or one whose webhook secret "
+                                 "is not configured here."),
                413: _problem_doc("Body too large."),
-               500: _problem_doc("The platform's webhook secret is not configured (code `config_error`)."),
                503: _problem_doc("The inbox is unreachable; the sender should retry.")},
 )
 async def receive_webhook(request: Request, platform: str = Path(min_length=1, max_length=60)) -> Response:
