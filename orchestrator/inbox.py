@@ -61,6 +61,16 @@ class DriftNotifier(Protocol):
         ...
 
 
+class _InboxDeduped:
+    """A delivery log that accepts everything: used for deliveries the inbox already deduplicated."""
+
+    async def remember(self, platform: str, delivery_id: str) -> bool:
+        return True
+
+
+INBOX_DEDUPED = _InboxDeduped()
+
+
 @dataclass(frozen=True)
 class Ingested:
     """The outcome of one delivery at the edge."""
@@ -156,6 +166,10 @@ class InboxWorker:
     async def process(self, event: InboxEvent) -> tuple[str, list[Drift]]:
         """Handle one event: adapter → inventory → drift; returns a summary and the new drift."""
         adapter = self.adapters.get(event.platform)
+        if getattr(adapter, "delivery_log", INBOX_DEDUPED) is not INBOX_DEDUPED:
+            # The inbox already deduplicated this delivery; an adapter's own (in-process) log
+            # would refuse a retry or a replay of it as a duplicate.
+            adapter.delivery_log = INBOX_DEDUPED  # type: ignore[attr-defined]
         request = WebhookRequest(headers=dict(event.headers or {}), body=event.body,
                                  path=f"/webhooks/{event.platform}", received_at=event.received_at)
         result = await adapter.handle_webhook(request)
