@@ -112,3 +112,22 @@ def test_a_failed_attempt_is_retried_although_the_adapter_remembers_deliveries(
     monkeypatch.setattr(linear, "linear_changes", flaky)  # the first attempt fails after verification
     assert vendors.work(backoff_seconds=0).processed == 1 and calls["n"] == 2
     assert "Q4 Launch" in vendors.store.inventory("linear")["linear.project"]
+
+
+def test_slack_workspace_events_on_the_events_url_reach_the_slack_adapter(
+        vendors: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.interfaces.conftest import SLACK_SECRET
+
+    # One Slack app signs everything with one secret: the adapter verifies with the same one.
+    monkeypatch.setenv("SOPHIA_SLACK_WEBHOOK_SECRET", SLACK_SECRET)
+    body = json.dumps({"type": "event_callback", "team_id": "T1", "event_id": "Ev0CHAN1",
+                       "event": {"type": "channel_created", "channel": {"id": "C9", "name": "ops-<!channel>",
+                                                                        "creator": "U7"}}}).encode()
+    for retry in (None, "1"):
+        answer = vendors.slack("/slack/events", body, "application/json",
+                               headers={"X-Slack-Retry-Num": retry} if retry else None)
+        assert answer.status_code == 200
+    assert [r.delivery_id for r in inbox_rows(vendors, "slack")] == ["Ev0CHAN1"]
+    assert vendors.work().processed == 1
+    assert vendors.store.inventory("slack") == {"slack.channel": ["ops-<!channel>"]}
+    assert vendors.runs() == []

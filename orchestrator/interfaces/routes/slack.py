@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -41,6 +42,10 @@ def _ok(description: str) -> dict[int | str, dict[str, Any]]:
 
 
 def _verified(request: Request, body: bytes) -> dict[str, Any]:
+    return _verify(request, body)[0]
+
+
+def _verify(request: Request, body: bytes) -> tuple[dict[str, Any], WebhookRequest]:
     from adapters.webhooks import verify_slack
     from orchestrator.interfaces.slack import signing_secret
 
@@ -54,7 +59,23 @@ def _verified(request: Request, body: bytes) -> dict[str, Any]:
     except Exception:
         context.metrics.slack.labels(request.url.path.rsplit("/", 1)[-1], "rejected").inc()
         raise
-    return verified.payload
+    return verified.payload, hook
+
+
+def _to_inbox(request: Request, hook: WebhookRequest, payload: dict[str, Any]) -> str:
+    """Keep a workspace event (channel created, archived …) for the Slack adapter: state and drift."""
+    from adapters.registry import adapter_class
+    from state.inbox import Inbox
+
+    try:
+        if not adapter_class("slack").supports_webhooks:
+            return "ignored"
+    except NotFoundError:
+        return "ignored"
+    event_type = str((payload.get("event") or {}).get("type") or "")
+    _, new = Inbox(ctx(request).store).add("slack", str(payload.get("event_id") or ""), event_type,
+                                           dict(hook.headers), hook.body, received_at=hook.received_at)
+    return "inboxed" if new else "duplicate"
 
 
 @router.post("/slack/commands", operation_id="slackCommand", summary="Slack slash command (/sophia)",
@@ -74,14 +95,23 @@ async def slack_command(request: Request) -> Response:
                  "application/json": {"schema": {"type": "object"}}}}},
              responses=_ok("Acknowledged (or the url_verification challenge).") | _RESPONSES)
 async def slack_events(request: Request) -> Response:
-    """Answer the ``url_verification`` handshake; turn ``app_mention`` into a command, once per ``event_id``."""
-    payload = _verified(request, await request.body())
+    """Answer the ``url_verification`` handshake; turn ``app_mention`` into a command, once per ``event_id``.
+
+    Other workspace events (channel created, renamed, archived …) go to the webhook inbox for
+    the Slack adapter, like any platform's webhook: inventory and drift, never a command.
+    """
+    payload, hook = _verify(request, await request.body())
     if payload.get("type") == "url_verification":
         return JSONResponse({"challenge": str(payload.get("challenge", ""))})
     context = ctx(request)
     assert context.slack is not None
     if request.headers.get("x-slack-retry-num"):
         context.metrics.slack.labels("event", "retry").inc()
+    event = payload.get("event") or {}
+    if payload.get("type") == "event_callback" and event.get("type") != "app_mention" and payload.get("event_id"):
+        outcome = await run_in_threadpool(_to_inbox, request, hook, payload)
+        context.metrics.webhooks.labels("slack", outcome).inc()
+        return JSONResponse({"ok": True})
     await context.slack.on_event(payload)
     return JSONResponse({"ok": True})
 
