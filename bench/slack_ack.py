@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -152,6 +153,7 @@ def main() -> None:
     finally:
         server.kill()  # 400 ten-second parses are still queued: don't wait for them
         server.wait(30)
+        shutil.rmtree(home, ignore_errors=True)
     print(json.dumps(results, indent=1))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -23,6 +23,7 @@ import hashlib
 import hmac
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -155,6 +156,7 @@ def bench_http(url: str, items: list[tuple[bytes, dict[str, str]]], concurrency:
     finally:
         server.terminate()
         server.wait(30)
+        shutil.rmtree(home, ignore_errors=True)
     import psycopg
 
     with psycopg.connect(url) as conn:
@@ -277,6 +279,7 @@ def main() -> None:
     finally:
         if pg is not None:
             pg.destroy()
+        shutil.rmtree(base, ignore_errors=True)
 
 
 if __name__ == "__main__":
