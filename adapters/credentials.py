@@ -275,8 +275,16 @@ def resolve_secret(ref: SecretRef, *, environ: Mapping[str, str] | None = None) 
 
 
 def webhook_secret(platform: str, *, environ: Mapping[str, str] | None = None) -> Secret:
-    """The signing secret for ``platform``'s webhooks (``SOPHIA_<PLATFORM>_WEBHOOK_SECRET``)."""
-    return resolve_secret(SecretRef(platform, "WEBHOOK_SECRET"), environ=environ)
+    """The signing secret for ``platform``'s webhooks (``SOPHIA_<PLATFORM>_WEBHOOK_SECRET``).
+
+    Slack has one signing secret per app, so ``SOPHIA_SLACK_SIGNING_SECRET`` serves too.
+    """
+    try:
+        return resolve_secret(SecretRef(platform, "WEBHOOK_SECRET"), environ=environ)
+    except ConfigError:
+        if platform != "slack":
+            raise
+        return resolve_secret(SecretRef(platform, "SIGNING_SECRET"), environ=environ)
 
 
 # -- typed credentials -------------------------------------------------------------------

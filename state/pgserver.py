@@ -70,6 +70,8 @@ class EmbeddedPostgres:
 
     data_dir: Path
     port: int | None = None
+    #: Off only for throwaway servers (tests): the embedded server holds real pgvector data.
+    fsync: bool = True
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir)
@@ -164,7 +166,8 @@ class EmbeddedPostgres:
             "pg_ctl",
             [
                 "-D", str(self.data_dir), "-w", "-t", "30", "-l", str(self.log_file),
-                "-o", f"-h 127.0.0.1 -p {self.port} -k {self.data_dir} -c fsync=off -c max_connections=200",
+                "-o", f"-h 127.0.0.1 -p {self.port} -k {self.data_dir} -c fsync={'on' if self.fsync else 'off'} "
+                "-c max_connections=200",
                 "start",
             ],
         )

@@ -24,7 +24,7 @@ class PgServer:
         else:
             from state.pgserver import EmbeddedPostgres
 
-            self._server = EmbeddedPostgres(base_dir / "pg")
+            self._server = EmbeddedPostgres(base_dir / "pg", fsync=False)
             self.admin_url = self._server.ensure_running()
 
     def fresh_database(self) -> str:
