@@ -82,11 +82,24 @@ TOKEN_PATTERNS: tuple[re.Pattern[str], ...] = (
 )
 
 #: Header names whose values are always secret.
-SECRET_HEADERS = frozenset({
-    "authorization", "proxy-authorization", "token", "x-api-key", "api-key", "x-figma-token",
-    "x-portkey-api-key", "cookie", "set-cookie", "x-hub-signature", "x-hub-signature-256",
-    "x-vercel-signature", "linear-signature", "x-slack-signature",
-})
+SECRET_HEADERS = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "token",
+        "x-api-key",
+        "api-key",
+        "x-figma-token",
+        "x-portkey-api-key",
+        "cookie",
+        "set-cookie",
+        "x-hub-signature",
+        "x-hub-signature-256",
+        "x-vercel-signature",
+        "linear-signature",
+        "x-slack-signature",
+    }
+)
 
 
 class Scrubber:
@@ -128,9 +141,7 @@ class Scrubber:
 
     def scrub_headers(self, headers: Mapping[str, Any]) -> dict[str, Any]:
         """Headers with secret-bearing ones redacted outright and the rest scrubbed."""
-        return {
-            k: REDACTED if k.lower() in SECRET_HEADERS else self.scrub_obj(v) for k, v in headers.items()
-        }
+        return {k: REDACTED if k.lower() in SECRET_HEADERS else self.scrub_obj(v) for k, v in headers.items()}
 
     def clear(self) -> None:
         """Forget registered values (tests)."""
@@ -246,7 +257,9 @@ def resolve_secret(ref: SecretRef, *, environ: Mapping[str, str] | None = None) 
                 hint=f"fix {ref.file_var} or set {ref.env_var}",
             ) from None
         if not value:
-            raise ConfigError(f"{ref.file_var} points at an empty file ({path})", hint=f"put the secret in {path}")
+            raise ConfigError(
+                f"{ref.file_var} points at an empty file ({path})", hint=f"put the secret in {path}"
+            )
         source = f"file:{ref.file_var}"
     if not value and _secret_manager is not None:
         value = (_secret_manager(ref.key) or "").strip()

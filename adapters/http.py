@@ -34,12 +34,12 @@ import random
 import time
 import weakref
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
-from typing import Any, AsyncIterator
+from typing import Any, Self
 
 import httpx
 
@@ -56,6 +56,7 @@ __all__ = [
     "PlatformClient",
     "RateLimitedError",
     "Reply",
+    "Sleep",
     "base_url_for",
     "breaker_for",
     "breaker_states",
@@ -355,6 +356,16 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
+def _vendor_code(response: httpx.Response) -> str | None:
+    """The vendor's own error code from a JSON body (Snowflake ``code``, Slack ``error``)."""
+    try:
+        body = response.json()
+    except (ValueError, UnicodeDecodeError):
+        return None
+    code = body.get("code") if isinstance(body, dict) else None
+    return str(code)[:40] if isinstance(code, (str, int)) else None
+
+
 def _vendor_message(response: httpx.Response) -> str:
     """A short, scrubbed vendor error message from a JSON body (untrusted text)."""
     try:
@@ -426,19 +437,33 @@ class PlatformClient:
         self._rng = rng
         self._clock = clock
         self.waits: deque[float] = deque(maxlen=100)
-        self._client = httpx.AsyncClient(
-            base_url=base_url,
-            headers={"User-Agent": USER_AGENT, **dict(headers or {})},
-            timeout=httpx.Timeout(self.policy.timeout, connect=self.policy.connect_timeout),
-            transport=transport,
-            follow_redirects=False,
-        )
+        self._headers = {"User-Agent": USER_AGENT, **dict(headers or {})}
+        self._transport = transport
+        self._client: httpx.AsyncClient | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _pool(self) -> httpx.AsyncClient:
+        # Connections belong to the event loop that opened them: a caller that runs each call
+        # in a fresh loop (asyncio.run per call) gets a fresh pool instead of a dead one.
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._loop is not loop:
+            self._client = httpx.AsyncClient(
+                base_url=self.base_url,
+                headers=self._headers,
+                timeout=httpx.Timeout(self.policy.timeout, connect=self.policy.connect_timeout),
+                transport=self._transport,
+                follow_redirects=False,
+            )
+            self._loop = loop
+        return self._client
 
     async def aclose(self) -> None:
         """Close the connection pool."""
-        await self._client.aclose()
+        if self._client is not None and self._loop is asyncio.get_running_loop():
+            await self._client.aclose()
+        self._client = None
 
-    async def __aenter__(self) -> PlatformClient:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -502,8 +527,12 @@ class PlatformClient:
                     query[self.policy.retry_flag_param] = "true"
                 self.breaker.allow(action)
                 try:
-                    response = await self._client.request(
-                        method, path, params=query or None, json=json, data=data,
+                    response = await self._pool().request(
+                        method,
+                        path,
+                        params=query or None,
+                        json=json,
+                        data=data,
                         headers={**auth, **extra},
                     )
                 except httpx.TransportError as exc:
@@ -525,7 +554,7 @@ class PlatformClient:
         status = response.status_code
         if status < 400:
             try:
-                reply = Reply(status, self._parse(response), response.headers)
+                reply = Reply(status, self._parse(response, ctx), response.headers)
             except AdapterError:
                 self.breaker.record_failure()
                 if safe and not last:
@@ -561,7 +590,7 @@ class PlatformClient:
             return retry_after if retry_after is not None else self._backoff(attempt)
         raise self._status_error(ctx, response, attempt)
 
-    def _parse(self, response: httpx.Response) -> Any:
+    def _parse(self, response: httpx.Response, ctx: _Ctx) -> Any:
         body = response.content
         if not body.strip():
             return None
@@ -570,18 +599,19 @@ class PlatformClient:
         if "json" not in kind:
             raise AdapterError(
                 f"{self.platform} returned an unreadable response ({kind}, {len(body)} bytes,"
-                f" HTTP {response.status_code}) where JSON was expected",
+                f" HTTP {response.status_code}) where JSON was expected, during {ctx.what}",
                 hint=f"{self.platform} or a proxy in front of it is misbehaving; check its status page",
-                details={"platform": self.platform, "status": response.status_code, "content_type": kind},
+                details={"platform": self.platform, "action": ctx.action, "status": response.status_code,
+                         "content_type": kind},
             )
         try:
             return jsonlib.loads(body)
         except (ValueError, UnicodeDecodeError):
             raise AdapterError(
                 f"{self.platform} returned malformed or truncated JSON ({len(body)} bytes,"
-                f" HTTP {response.status_code})",
+                f" HTTP {response.status_code}) during {ctx.what}",
                 hint=f"{self.platform} or a proxy in front of it is misbehaving; retry later",
-                details={"platform": self.platform, "status": response.status_code},
+                details={"platform": self.platform, "action": ctx.action, "status": response.status_code},
             ) from None
 
     def _is_rate_limit(self, response: httpx.Response) -> bool:
@@ -604,7 +634,7 @@ class PlatformClient:
 
     def _backoff(self, attempt: int) -> float:
         """Full jitter: uniform in [0, min(cap, base·2^(attempt-1))]."""
-        ceiling = min(self.policy.backoff_cap, self.policy.backoff_base * 2 ** (attempt - 1))
+        ceiling = min(self.policy.backoff_cap, self.policy.backoff_base * 2.0 ** (attempt - 1))
         return self._rng() * ceiling
 
     async def _wait(self, seconds: float) -> None:
@@ -615,9 +645,17 @@ class PlatformClient:
         status = response.status_code
         vendor = _vendor_message(response)
         said = f": {vendor}" if vendor else ""
-        details = {"platform": ctx.platform, "action": ctx.action, "status": status, "attempts": attempt}
+        details: dict[str, Any] = {
+            "platform": ctx.platform,
+            "action": ctx.action,
+            "status": status,
+            "attempts": attempt,
+        }
         if ctx.target:
             details["target"] = ctx.target
+        vendor_code = _vendor_code(response)
+        if vendor_code:
+            details["vendor_code"] = vendor_code
         if status == 401:
             return PlatformAuthError(
                 f"{ctx.platform} rejected the credential for {ctx.what} (HTTP 401){said}",
@@ -661,8 +699,12 @@ class PlatformClient:
         return AdapterError(
             f"{ctx.platform} {what} during {ctx.what} after {attempt} attempt(s)",
             hint=f"check the network and {ctx.platform}'s status; nothing is assumed to have changed",
-            details={"platform": ctx.platform, "action": ctx.action, "attempts": attempt,
-                     "error": scrub(str(exc))[:200]},
+            details={
+                "platform": ctx.platform,
+                "action": ctx.action,
+                "attempts": attempt,
+                "error": scrub(str(exc))[:200],
+            },
         )
 
 

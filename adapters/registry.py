@@ -22,7 +22,15 @@ ENTRY_POINT_GROUP = "sophia_iac.adapters"
 
 #: Built-in adapters. Add a line here (and nothing else) to register a new one.
 BUILTIN: dict[str, str] = {
+    "portkey": "adapters.ai.portkey:PortkeyAdapter",
+    "openrouter": "adapters.ai.openrouter:OpenRouterAdapter",
+    "weaviate": "adapters.ai.weaviate:WeaviateAdapter",
     "pgvector": "adapters.ai.pgvector:PgVectorAdapter",
+    "snowflake": "adapters.data.snowflake:SnowflakeAdapter",
+    "github": "adapters.dev.github:GitHubAdapter",
+    "vercel": "adapters.dev.vercel:VercelAdapter",
+    "slack": "adapters.ops.slack:SlackAdapter",
+    "linear": "adapters.ops.linear:LinearAdapter",
 }
 
 #: Action specs per platform (``module:ACTIONS``); a platform may be in the catalog before

@@ -103,7 +103,9 @@ def _hex(secret: SecretLike, message: bytes, digest: str) -> str:
 
 
 def _reject(platform: str, why: str, hint: str) -> WebhookRejectedError:
-    return WebhookRejectedError(f"{platform} webhook rejected: {why}", hint=hint, details={"platform": platform})
+    return WebhookRejectedError(
+        f"{platform} webhook rejected: {why}", hint=hint, details={"platform": platform}
+    )
 
 
 def _require(platform: str, request: WebhookRequest, name: str) -> str:
@@ -157,29 +159,39 @@ def sign_slack(secret: SecretLike, timestamp: str | int, body: bytes) -> str:
 # -- verifiers ---------------------------------------------------------------------------
 
 
-def verify_github(request: WebhookRequest, secret: SecretLike, *, now: float | None = None) -> VerifiedWebhook:
+def verify_github(
+    request: WebhookRequest, secret: SecretLike, *, now: float | None = None
+) -> VerifiedWebhook:
     """GitHub: ``X-Hub-Signature-256`` required; a SHA-1-only ``X-Hub-Signature`` is refused."""
     signature = request.header("x-hub-signature-256")
     if not signature:
         if request.header("x-hub-signature"):
             raise _reject(
-                "github", "only the legacy SHA-1 X-Hub-Signature was sent",
-                "SHA-1 signatures are not accepted; GitHub sends X-Hub-Signature-256 when the hook has a secret",
+                "github",
+                "only the legacy SHA-1 X-Hub-Signature was sent",
+                "SHA-1 signatures are not accepted; GitHub sends X-Hub-Signature-256 when the hook"
+                " has a secret",
             )
         raise _reject("github", "missing X-Hub-Signature-256 header", "set a secret on the GitHub webhook")
     if not _same(sign_github(secret, request.body), signature):
-        raise _reject("github", "signature mismatch", "check SOPHIA_GITHUB_WEBHOOK_SECRET matches the hook's secret")
+        raise _reject(
+            "github", "signature mismatch", "check SOPHIA_GITHUB_WEBHOOK_SECRET matches the hook's secret"
+        )
     delivery = _require("github", request, "x-github-delivery")
     event = _require("github", request, "x-github-event")
     payload = _json("github", request.body)
     return VerifiedWebhook("github", delivery, event, payload)
 
 
-def verify_vercel(request: WebhookRequest, secret: SecretLike, *, now: float | None = None) -> VerifiedWebhook:
+def verify_vercel(
+    request: WebhookRequest, secret: SecretLike, *, now: float | None = None
+) -> VerifiedWebhook:
     """Vercel: ``x-vercel-signature`` = hex HMAC-SHA1(secret, body); dedup on the payload ``id``."""
     signature = _require("vercel", request, "x-vercel-signature")
     if not _same(sign_vercel(secret, request.body), signature):
-        raise _reject("vercel", "signature mismatch", "check SOPHIA_VERCEL_WEBHOOK_SECRET matches the webhook's secret")
+        raise _reject(
+            "vercel", "signature mismatch", "check SOPHIA_VERCEL_WEBHOOK_SECRET matches the webhook's secret"
+        )
     payload = _json("vercel", request.body)
     delivery = payload.get("id")
     if not isinstance(delivery, str) or not delivery:
@@ -197,13 +209,19 @@ def verify_linear(
     """Linear: ``Linear-Signature`` over the body; body ``webhookTimestamp`` (ms) within ±60 s."""
     signature = _require("linear", request, "linear-signature")
     if not _same(sign_linear(secret, request.body), signature):
-        raise _reject("linear", "signature mismatch", "check SOPHIA_LINEAR_WEBHOOK_SECRET matches the webhook's secret")
+        raise _reject(
+            "linear", "signature mismatch", "check SOPHIA_LINEAR_WEBHOOK_SECRET matches the webhook's secret"
+        )
     payload = _json("linear", request.body)
     stamp = payload.get("webhookTimestamp")
     if isinstance(stamp, bool) or not isinstance(stamp, (int, float)):
-        raise _reject("linear", "body has no webhookTimestamp", "Linear signs a webhookTimestamp into each body")
+        raise _reject(
+            "linear", "body has no webhookTimestamp", "Linear signs a webhookTimestamp into each body"
+        )
     if abs(_now(now) - stamp / 1000.0) > window:
-        raise _reject("linear", f"webhookTimestamp is more than {window:.0f} s from now", "a stale or replayed delivery")
+        raise _reject(
+            "linear", f"webhookTimestamp is more than {window:.0f} s from now", "a stale or replayed delivery"
+        )
     delivery = request.header("linear-delivery") or "sha256:" + hashlib.sha256(request.body).hexdigest()
     event = request.header("linear-event") or str(payload.get("type", ""))
     return VerifiedWebhook("linear", delivery, event, payload)
@@ -228,13 +246,19 @@ def verify_slack(
     except ValueError:
         raise _reject("slack", "X-Slack-Request-Timestamp is not a number", "a malformed request") from None
     if abs(_now(now) - sent_at) > window:
-        raise _reject("slack", f"timestamp is more than {window:.0f} s from now", "a stale or replayed request")
+        raise _reject(
+            "slack", f"timestamp is more than {window:.0f} s from now", "a stale or replayed request"
+        )
     if not _same(sign_slack(secret, timestamp, request.body), signature):
-        raise _reject("slack", "signature mismatch", "check SOPHIA_SLACK_WEBHOOK_SECRET is the app's signing secret")
+        raise _reject(
+            "slack", "signature mismatch", "check SOPHIA_SLACK_WEBHOOK_SECRET is the app's signing secret"
+        )
     ctype = (request.header("content-type") or "").lower()
     if "application/x-www-form-urlencoded" in ctype:
         form = {k: v[0] for k, v in parse_qs(request.body.decode("utf-8", "replace")).items()}
-        payload: dict[str, Any] = _json("slack", form["payload"].encode()) if "payload" in form else dict(form)
+        payload: dict[str, Any] = (
+            _json("slack", form["payload"].encode()) if "payload" in form else dict(form)
+        )
         delivery = payload.get("trigger_id") or payload.get("action_ts")
         event = str(payload.get("type") or payload.get("command") or "command")
     else:
@@ -258,7 +282,9 @@ VERIFIERS: dict[str, Verifier] = {
 }
 
 
-def verify(platform: str, request: WebhookRequest, secret: SecretLike, *, now: float | None = None) -> VerifiedWebhook:
+def verify(
+    platform: str, request: WebhookRequest, secret: SecretLike, *, now: float | None = None
+) -> VerifiedWebhook:
     """Verify ``request`` with ``platform``'s scheme."""
     verifier = VERIFIERS.get(platform)
     if verifier is None:
@@ -282,8 +308,12 @@ class DeliveryLog(Protocol):
 class MemoryDeliveryLog:
     """An in-process :class:`DeliveryLog` (one process only) keeping ids for 7 days."""
 
-    def __init__(self, retention: float = DEDUP_RETENTION_SECONDS, max_entries: int = 100_000,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        retention: float = DEDUP_RETENTION_SECONDS,
+        max_entries: int = 100_000,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.retention = retention
         self.max_entries = max_entries
         self._clock = clock

@@ -23,8 +23,7 @@ class _S(TypedDict, total=False):
     n: int
 
 
-async def bare(n: int, path: Path) -> list[float]:
-    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+def _bare_graph() -> Any:
     from langgraph.graph import END, START, StateGraph
 
     async def node(state: _S) -> dict[str, Any]:
@@ -38,39 +37,43 @@ async def bare(n: int, path: Path) -> list[float]:
     for a, b in zip(names, names[1:], strict=False):
         g.add_edge(a, b)
     g.add_edge(names[-1], END)
-    times = []
-    async with AsyncSqliteSaver.from_conn_string(str(path)) as saver:
-        graph = g.compile(checkpointer=saver)
-        for i in range(n):
-            t = time.perf_counter()
-            await graph.ainvoke({"n": 0}, {"configurable": {"thread_id": f"t{i}"}}, durability="sync")
-            times.append(time.perf_counter() - t)
-    return times
+    return g
 
 
-async def pipeline(n: int, home: Path) -> list[float]:
+async def measure(n: int, home: Path) -> tuple[list[float], list[float]]:
+    """Alternate one bare run and one pipeline run, so machine load hits both alike."""
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
     from orchestrator.config import Settings
     from orchestrator.service import OrchestratorService
     from orchestrator.state import Request
 
-    times = []
-    async with OrchestratorService(Settings(home=home)) as svc:
+    bare_t: list[float] = []
+    pipe_t: list[float] = []
+    request = Request(text="create a vector index called bench-docs with 384 dimensions", actor="bench", dry_run=True)
+    async with AsyncSqliteSaver.from_conn_string(str(home / "bare.db")) as saver, \
+            OrchestratorService(Settings(home=home / "home")) as svc:
+        bare = _bare_graph().compile(checkpointer=saver)
         await svc.submit(Request(text="status pgvector", actor="bench"))  # start the embedded server once
-        for _ in range(n):
+        for i in range(n + 5):
             t = time.perf_counter()
-            view = await svc.submit(Request(text="create a vector index called bench-docs with 384 dimensions",
-                                            actor="bench", dry_run=True))
-            times.append(time.perf_counter() - t)
+            await bare.ainvoke({"n": 0}, {"configurable": {"thread_id": f"t{i}"}}, durability="sync")
+            t_bare = time.perf_counter() - t
+            t = time.perf_counter()
+            view = await svc.submit(request)
+            t_pipe = time.perf_counter() - t
             assert view["status"] == "dry_run", view
-    return times
+            if i >= 5:  # warm-up
+                bare_t.append(t_bare)
+                pipe_t.append(t_pipe)
+    return bare_t, pipe_t
 
 
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 50
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
-        bare_t = asyncio.run(bare(n, home / "bare.db"))
-        pipe_t = asyncio.run(pipeline(n, home / "home"))
+        bare_t, pipe_t = asyncio.run(measure(n, home))
         from state.pgserver import EmbeddedPostgres
 
         EmbeddedPostgres(home / "home" / "pg").destroy()

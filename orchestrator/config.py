@@ -32,6 +32,15 @@ class Settings(BaseSettings):
     llm_model: str | None = None
     llm_api_key: SecretStr | None = None
     policy_path: str | None = None
+    #: ``platform.resource`` entries managed as code (``snowflake.warehouse,github.repo``).
+    iac_managed: str = ""
+    #: Pulumi backend URL; default ``file://$SOPHIA_HOME/pulumi/state``.
+    iac_backend_url: str | None = None
+    #: Bounded retries while another update holds a stack, and the base delay between them.
+    iac_retries: int = 3
+    iac_retry_seconds: float = 2.0
+    #: How long to wait for our own concurrent update on the same stack to finish.
+    iac_lock_timeout_seconds: float = 120.0
 
     @field_validator("home", mode="before")
     @classmethod

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from adapters.base import PlatformAdapter
     from orchestrator.config import Settings
     from orchestrator.parsing import Parser
-    from policies.engine import PolicyEngine
+    from policies.gate import PolicyGate
     from state.store import Store
 
 __all__ = ["AdapterPool", "Deps"]
@@ -29,8 +29,17 @@ class AdapterPool:
         """The adapter for ``platform`` (created on first use)."""
         if platform not in self._adapters:
             from adapters.registry import adapter_class
+            from iac.routing import managed_for
 
-            self._adapters[platform] = adapter_class(platform)(self.settings)
+            managed = managed_for(self.settings, platform)
+            if managed:  # resources in SOPHIA_IAC_MANAGED go to the IaC runner, the rest to the adapter
+                from iac.adapter import iac_adapter
+
+                self._adapters[platform] = iac_adapter(
+                    platform, managed, self.settings, inner=lambda: adapter_class(platform)(self.settings)
+                )
+            else:
+                self._adapters[platform] = adapter_class(platform)(self.settings)
         return self._adapters[platform]
 
     async def aclose(self) -> None:
@@ -47,7 +56,7 @@ class Deps:
     settings: Settings
     store: Store
     adapters: AdapterPool
-    policy: PolicyEngine
+    policy: PolicyGate
     parsers: dict[str, Parser] = field(default_factory=dict)
 
     def parser(self, name: str | None) -> Parser:

@@ -147,7 +147,10 @@ class Executor:
         self._note_inventory(call, spec, after)
         if step.undo_of:
             original = store.ledger.transition(step.undo_of, ChangeStatus.ROLLED_BACK, rolled_back_by=change.id)
-            observed = await adapter.observe(call)
+            # Read back the way the original change saw its target (a create's view of a key may
+            # differ from a disable's), so "back at the before-state" compares like with like.
+            original_call = ActionCall(action=original.action, target=original.target, params=original.params or {})
+            observed = await adapter.observe(original_call)
             outcome.verified[step.undo_of] = comparable(observed) == comparable(original.before)
         outcome.changes.append(_public(change))
         if change.status != ChangeStatus.APPLIED:

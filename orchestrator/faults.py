@@ -1,7 +1,8 @@
 """Fault injection points for crash tests.
 
 ``SOPHIA_FAULTS="after_pending=exit,after_lock=sleep:3"`` makes the process exit (as if
-killed: no cleanup, exit status 137) or pause at the named point. Unset, a point costs one
+killed: no cleanup, exit status 137) or pause at the named point; ``wait:/path`` pauses until
+that file exists (at most 120 s), so a test can hold a process at a point deterministically. Unset, a point costs one
 dictionary lookup. Points: ``after_lock``, ``after_pending``, ``after_call``.
 """
 
@@ -26,3 +27,8 @@ def fault_point(name: str) -> None:
             os._exit(137)
         if action.startswith("sleep:"):
             time.sleep(float(action.split(":", 1)[1]))
+        if action.startswith("wait:"):
+            gate = action.split(":", 1)[1]
+            deadline = time.monotonic() + 120
+            while not os.path.exists(gate) and time.monotonic() < deadline:
+                time.sleep(0.05)

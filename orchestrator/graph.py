@@ -30,7 +30,7 @@ from orchestrator.state import GraphState
 __all__ = ["build_graph"]
 
 PLANNED_INTENTS = {"action", "undo"}
-ANSWERED_INTENTS = {"status", "history", "help", "explain", "approve", "reject"}
+ANSWERED_INTENTS = {"status", "history", "help", "explain", "approve", "reject", "freeze", "unfreeze"}
 
 
 def after_parse(state: GraphState) -> Literal["plan", "answer", "report"]:

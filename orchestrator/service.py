@@ -7,7 +7,8 @@ from any process). On start it settles change records a crash left ``pending``.
 
 from __future__ import annotations
 
-from contextlib import AsyncExitStack
+from collections.abc import Iterator
+from contextlib import AsyncExitStack, contextmanager
 from typing import Any
 
 from orchestrator.config import Settings, get_settings
@@ -47,13 +48,13 @@ class OrchestratorService:
         """Open the store (migrating it), the checkpointer and the graph; reconcile."""
         from orchestrator.deps import AdapterPool, Deps
         from orchestrator.graph import build_graph
-        from policies.engine import PolicyEngine
+        from policies.gate import PolicyGate
         from state.store import Store
 
         self.store = Store(self.settings.state_url)
         self.store.setup()
         self.deps = Deps(settings=self.settings, store=self.store, adapters=AdapterPool(self.settings),
-                         policy=PolicyEngine())
+                         policy=PolicyGate.load(self.settings, self.store))
         self._stack.push_async_callback(self.deps.adapters.aclose)
         self.checkpointer = await self._checkpointer()
         self.graph = build_graph().compile(checkpointer=self.checkpointer)
@@ -97,6 +98,8 @@ class OrchestratorService:
         out = await self.graph.ainvoke(state, self._config(run_id), context=self.deps, durability="sync")
         view = self._settle(run_id, out)
         delegate = (view.get("result") or {}).get("delegate")
+        if delegate in ("freeze", "unfreeze"):
+            return await self._freeze_delegate(run_id, request, view["result"])
         if delegate and view["result"].get("run_id"):
             target = view["result"]["run_id"]
             if delegate == "approve":
@@ -109,30 +112,43 @@ class OrchestratorService:
         await self._require(run_id, "awaiting_confirmation")
         return await self._resume(run_id, {"confirm": yes})
 
-    async def approve(self, run_id: str, *, actor: str, comment: str | None = None) -> RunView:
-        """Approve a paused run (once: a second approve is refused)."""
-        return await self._decide(run_id, "approve", actor=actor, comment=comment)
+    async def approve(self, run_id: str, *, actor: str, comment: str | None = None,
+                      digest: str | None = None) -> RunView:
+        """Approve a paused run. Bound to the plan's digest (``digest``: the one the approver saw)."""
+        return await self._decide(run_id, "approve", actor=actor, comment=comment, digest=digest)
 
     async def reject(self, run_id: str, *, actor: str, comment: str | None = None) -> RunView:
         """Reject a paused run."""
         return await self._decide(run_id, "reject", actor=actor, comment=comment)
 
-    async def _decide(self, run_id: str, verdict: str, *, actor: str, comment: str | None) -> RunView:
+    async def request_changes(self, run_id: str, *, actor: str, comment: str) -> RunView:
+        """Send a paused run back to its requester with a comment; nothing is changed."""
+        return await self._decide(run_id, "request_changes", actor=actor, comment=comment)
+
+    async def _decide(self, run_id: str, verdict: str, *, actor: str, comment: str | None,
+                      digest: str | None = None) -> RunView:
+        """Check who decides, claim the run (a second, concurrent answer is refused), resume, record."""
+        from policies.approvals import Answer, ApprovalAnswer, ApprovalRequest, Judgement
+
         run = await self._require(run_id, "awaiting_approval")
-        request = (run.result or {}).get("awaiting") or {}
-        if verdict == "approve" and request.get("four_eyes") and actor == request.get("requester"):
-            raise ApprovalError(
-                f"{actor} requested run {run_id}; a destructive change needs approval from someone else",
-                hint="ask another approver to run `sophia-iac approve " + run_id + "`",
-            )
+        request = ApprovalRequest.model_validate((run.result or {}).get("awaiting") or {})
+        problem = self.deps.policy.may_decide(request, actor, verdict, comment)
+        if problem:
+            raise ApprovalError(problem, hint=f"see who may decide with `sophia-iac approvals`; run {run_id} still "
+                                              "awaits approval")
         if not self.store.claim_run(run_id, "awaiting_approval", "deciding"):
             raise ApprovalError(f"run {run_id} is already being decided", hint=f"see `sophia-iac runs {run_id}`")
-        answer = {"decision": verdict, "actor": actor, "comment": comment, "digest": run.plan_digest}
+        answer = ApprovalAnswer(decision=Answer(verdict), actor=actor, comment=comment, digest=digest or request.digest)
         try:
-            return await self._resume(run_id, answer)
+            view = await self._resume(run_id, answer.model_dump(mode="json"))
         except BaseException:
             self.store.claim_run(run_id, "deciding", "awaiting_approval")
             raise
+        settled = (view.get("result") or {}).get("approval") or {}
+        outcome = "pending" if view["status"] == "awaiting_approval" else settled.get("outcome", "approved")
+        judgement = Judgement.model_validate({"outcome": outcome, "problem": settled.get("problem", "")})
+        self.deps.policy.record(request, answer, judgement)
+        return self.view(run_id) | {"awaiting": view.get("awaiting")}
 
     async def _require(self, run_id: str, status: str) -> Run:
         run = self.store.get_run(run_id)
@@ -160,21 +176,25 @@ class OrchestratorService:
         status = AWAITING[awaiting["kind"]] if awaiting else out.get("status", "answered")
         parsed = out.get("parsed") or {}
         plan = out.get("plan")
-        self.store.update_run(
+        run = self.store.update_run(
             run_id, status=status, parsed=parsed, plan=plan, plan_digest=(plan or {}).get("digest"),
             decision=out.get("decision"), error=out.get("error"),
             result=out.get("result") or ({"awaiting": awaiting} if awaiting else None),
             parser=parsed.get("parser"),
         )
-        return self.view(run_id) | {"awaiting": awaiting}
+        touched = status in ("applied", "failed", "applying") or bool((out.get("result") or {}).get("changes"))
+        return self._view(run, with_changes=touched) | {"awaiting": awaiting}
 
     def view(self, run_id: str) -> RunView:
-        """A run as JSON, with its change records."""
-        run = self.store.get_run(run_id)
+        """A run as JSON, with its change records and the answers to its approval request."""
+        return self._view(self.store.get_run(run_id), with_changes=True) | {
+            "approvals": self.deps.policy.answers(run_id)}
+
+    def _view(self, run: Run, *, with_changes: bool) -> RunView:
         data = run.model_dump(mode="json")
         data["run_id"] = data.pop("id")
         data["changes"] = [c.model_dump(mode="json", exclude={"prev_hash", "hash"})
-                           for c in reversed(self.store.ledger.list(run_id=run_id, limit=500))]
+                           for c in reversed(self.store.ledger.list(run_id=run.id, limit=500))] if with_changes else []
         return data
 
     # -- read-only -----------------------------------------------------------------------
@@ -215,3 +235,78 @@ class OrchestratorService:
     def verify_ledger(self) -> Any:
         """Recompute the ledger's hash chain."""
         return self.store.ledger.verify()
+
+    # -- policy: approvals, freezes, explain -------------------------------------------------
+    def approvals(self) -> list[dict[str, Any]]:
+        """Runs awaiting approval: what, requested by whom, who may decide, and until when."""
+        from datetime import UTC, datetime
+
+        now = datetime.now(UTC)
+        out = []
+        for run in self.store.list_runs(status="awaiting_approval", limit=500):
+            ask = dict((run.result or {}).get("awaiting") or {})
+            expires = ask.get("expires_at")
+            ask["expired"] = bool(expires) and datetime.fromisoformat(str(expires)) <= now
+            out.append(ask | {"run_id": run.id, "text": run.text, "created_at": run.created_at.isoformat()})
+        return out
+
+    async def freeze(self, environment: str, *, until: str | None, reason: str | None, actor: str,
+                     surface: str = "cli", run_id: str | None = None) -> RunView:
+        """Freeze an environment (stored, enforced by policy, recorded in the ledger)."""
+        from policies.freezes import start_freeze
+
+        run_id = run_id or self._control_run(f"freeze {environment} until {until or 'lifted'}", actor, surface)
+        with self._control_failure(run_id):
+            change = start_freeze(self.store, self.deps.policy.identities, env=environment, until=until,
+                                  reason=reason, actor=actor, run_id=run_id)
+        self.store.update_run(run_id, status="applied", result={"freeze": change["after"] | {"env": environment}})
+        return self.view(run_id)
+
+    async def unfreeze(self, environment: str, *, actor: str, surface: str = "cli",
+                       run_id: str | None = None) -> RunView:
+        """Lift the freezes on an environment (recorded in the ledger)."""
+        from policies.freezes import lift_freeze
+
+        run_id = run_id or self._control_run(f"unfreeze {environment}", actor, surface)
+        with self._control_failure(run_id):
+            change = lift_freeze(self.store, self.deps.policy.identities, env=environment, actor=actor, run_id=run_id)
+        self.store.update_run(run_id, status="applied", result={"unfreeze": change["after"] | {"env": environment}})
+        return self.view(run_id)
+
+    @contextmanager
+    def _control_failure(self, run_id: str) -> Iterator[None]:
+        """A refused freeze/unfreeze leaves its run ``failed`` with the error, then re-raises."""
+        from orchestrator.errors import SophiaError
+
+        try:
+            yield
+        except SophiaError as exc:
+            self.store.update_run(run_id, status="failed", error=exc.to_dict())
+            raise
+
+    def _control_run(self, text: str, actor: str, surface: str) -> str:
+        from state.store import new_id
+
+        run_id = new_id("run")
+        self.store.create_run(Run(id=run_id, text=text, actor=actor, surface=surface, parser="structured"))
+        return run_id
+
+    async def _freeze_delegate(self, run_id: str, request: Request, result: dict[str, Any]) -> RunView:
+        from orchestrator.errors import SophiaError, ValidationFailedError
+
+        env = result.get("environment")
+        try:
+            if not env:
+                raise ValidationFailedError("which environment?", hint="e.g. `freeze prod until 18:00`")
+            if result["delegate"] == "freeze":
+                return await self.freeze(env, until=result.get("until"), reason=result.get("reason"),
+                                         actor=request.actor, surface=request.surface, run_id=run_id)
+            return await self.unfreeze(env, actor=request.actor, surface=request.surface, run_id=run_id)
+        except SophiaError as exc:
+            self.store.update_run(run_id, status="failed", error=exc.to_dict())  # e.g. no environment given
+            return self.view(run_id)
+
+    def explain(self, text: str, *, actor: str, env: str | None = None, parser: str | None = None) -> dict[str, Any]:
+        """What policy would decide for ``text`` (parsed, not planned or run), and which rules fired."""
+        parsed = self.deps.parser(parser).parse(text, self.store.inventory())
+        return {"text": text} | self.deps.policy.explain(parsed, actor, env=env)

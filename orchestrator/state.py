@@ -160,6 +160,8 @@ class RunStatus(StrEnum):
     DENIED = "denied"
     REJECTED = "rejected"
     CANCELLED = "cancelled"
+    CHANGES_REQUESTED = "changes_requested"
+    EXPIRED = "expired"
     DRY_RUN = "dry_run"
     ANSWERED = "answered"
 
@@ -173,6 +175,7 @@ class GraphState(TypedDict, total=False):
     plan: dict[str, Any]
     decision: dict[str, Any]
     approval: dict[str, Any]
+    approval_request: dict[str, Any]
     result: dict[str, Any]
     status: str
     error: dict[str, Any] | None

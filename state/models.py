@@ -15,6 +15,7 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
 __all__ = [
+    "ApprovalRecord",
     "ChangeRecord",
     "ChangeStatus",
     "Freeze",
@@ -189,3 +190,20 @@ class Freeze(SQLModel, table=True):
     created_at: datetime = _ts()
     lifted_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     lifted_by: str | None = None
+
+
+class ApprovalRecord(SQLModel, table=True):
+    """One answer to an approval request (who, what, for which plan digest, and what it amounted to)."""
+
+    __tablename__ = "approvals"
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(index=True, max_length=40)
+    digest: str
+    decision: str
+    actor: str
+    source: str = ""
+    comment: str | None = None
+    outcome: str
+    problem: str | None = None
+    created_at: datetime = _ts()

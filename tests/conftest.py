@@ -11,7 +11,7 @@ import pytest
 from tests.pg import PgServer
 
 ISOLATED_PREFIXES = ("SOPHIA_",)
-KEEP = {"SOPHIA_SPECS_DIR", "SOPHIA_TEST_PG_URL"}
+KEEP = {"SOPHIA_SPECS_DIR", "SOPHIA_TEST_PG_URL", "SOPHIA_PRISM_BIN"}
 
 
 @pytest.fixture(autouse=True)

@@ -13,7 +13,10 @@ demand and left running for later commands.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from adapters.base import PlatformAdapter, PlatformStatus, State
@@ -66,6 +69,8 @@ class PgVectorAdapter(PlatformAdapter):
     resource_types: ClassVar[tuple[str, ...]] = ("index",)
 
     _url: str | None = None
+    _conn: psycopg.AsyncConnection[Any] | None = None
+    _conn_loop: asyncio.AbstractEventLoop | None = None
 
     # -- connection ----------------------------------------------------------------------
     def _resolve_url(self) -> str:
@@ -83,17 +88,31 @@ class PgVectorAdapter(PlatformAdapter):
         """Whether this adapter uses the embedded server."""
         return not self.settings.pgvector_url
 
-    async def _connect(self) -> psycopg.AsyncConnection[Any]:
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        """A connection reused across calls on the same event loop (reconnects when it broke)."""
         import psycopg
 
-        url = await asyncio.to_thread(self._resolve_url)
-        try:
-            return await psycopg.AsyncConnection.connect(url, autocommit=True, connect_timeout=5)
-        except psycopg.OperationalError as exc:
-            raise AdapterError(
-                f"pgvector: can't connect to PostgreSQL: {str(exc).splitlines()[0]}",
-                hint="check SOPHIA_PGVECTOR_URL (unset it to use the embedded server)",
-            ) from exc
+        loop = asyncio.get_running_loop()
+        conn = self._conn if self._conn_loop is loop else None
+        if conn is None or conn.closed or conn.broken:
+            url = await asyncio.to_thread(self._resolve_url)
+            try:
+                conn = await psycopg.AsyncConnection.connect(url, autocommit=True, connect_timeout=5)
+            except psycopg.OperationalError as exc:
+                raise AdapterError(
+                    f"pgvector: can't connect to PostgreSQL: {str(exc).splitlines()[0]}",
+                    hint="check SOPHIA_PGVECTOR_URL (unset it to use the embedded server)",
+                ) from exc
+            self._conn, self._conn_loop = conn, loop
+        yield conn
+
+    async def aclose(self) -> None:
+        """Close the connection."""
+        if self._conn is not None and not self._conn.closed:
+            with contextlib.suppress(Exception):
+                await self._conn.close()
+        self._conn = None
 
     @staticmethod
     def _ident(name: str) -> Any:
@@ -129,8 +148,7 @@ class PgVectorAdapter(PlatformAdapter):
     async def observe_index(self, call: ActionCall) -> State:
         """The index's dimension, metric, HNSW params and row count (None if absent)."""
         name = self.check_name(call.target)
-        conn = await self._connect()
-        async with conn:
+        async with self._connection() as conn:
             found = await self._read(conn, name)
         return found[0] if found else None
 
@@ -177,8 +195,7 @@ class PgVectorAdapter(PlatformAdapter):
 
         self.precheck(call, before)
         name, p = self.check_name(call.target), call.params
-        conn = await self._connect()
-        async with conn:
+        async with self._connection() as conn:
             await conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
             async with conn.transaction():
                 await conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(SCHEMA)))
@@ -199,8 +216,7 @@ class PgVectorAdapter(PlatformAdapter):
         self.precheck(call, before)
         assert before is not None
         name, p = self.check_name(call.target), call.params
-        conn = await self._connect()
-        async with conn:
+        async with self._connection() as conn:
             async with conn.transaction():
                 await conn.execute(
                     sql.SQL("DROP INDEX IF EXISTS {}").format(sql.Identifier(SCHEMA, f"{name}_hnsw"))
@@ -215,8 +231,7 @@ class PgVectorAdapter(PlatformAdapter):
 
         self.precheck(call, before)
         name = self.check_name(call.target)
-        conn = await self._connect()
-        async with conn:
+        async with self._connection() as conn:
             await conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(self._ident(name)))
             found = await self._read(conn, name)
         return found[0] if found else None
@@ -225,13 +240,12 @@ class PgVectorAdapter(PlatformAdapter):
     async def get_status(self) -> PlatformStatus:
         """Server health and every index with dimension, metric, row count and HNSW params."""
         try:
-            conn = await self._connect()
+            async with self._connection() as conn:
+                version = await (await conn.execute("SHOW server_version")).fetchone()
+                ext = await (await conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'")).fetchone()
+                indexes = await self._read(conn)
         except Exception as exc:  # noqa: BLE001 - status reports any failure instead of raising
             return PlatformStatus(self.name, healthy=False, message=str(exc))
-        async with conn:
-            version = await (await conn.execute("SHOW server_version")).fetchone()
-            ext = await (await conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'")).fetchone()
-            indexes = await self._read(conn)
         where = "embedded server" if self.embedded else "SOPHIA_PGVECTOR_URL"
         return PlatformStatus(
             self.name,

@@ -2,7 +2,8 @@
 
 Before-states the adapter records:
 
-* api_key: ``{"name", "status"}`` (``active``/``disabled``).
+* api_key: ``{"name", "status"}`` (``active``/``disabled``/``exhausted``), plus the key's
+  ``id``, ``expires_at`` and ``rotated_from`` (the id of the key it replaced, if any).
 * config: ``{"name", "fallback", "loadbalance", "retry"}`` in the params' canonical form.
 * budget (target = workspace or key): ``{"limit_usd"}`` (None when there was no limit).
 """
@@ -11,14 +12,22 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, ClassVar
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from adapters.catalog import ActionCall, ActionSpec, Params, inverse_same_target, restore_fields
 from adapters.specs._fields import dedupe, money_usd, split_list
 
-__all__ = ["ACTIONS", "BudgetSetParams", "ConfigUpdateParams"]
+__all__ = ["ACTIONS", "ApiKeyCreateParams", "ApiKeyEnableParams", "BudgetSetParams", "ConfigUpdateParams"]
 
 _TARGET = re.compile(r"^[A-Za-z0-9@._:/-]{1,120}$")
 
@@ -34,17 +43,85 @@ def _targets(value: object) -> object:
     return out
 
 
-class ConfigUpdateParams(Params):
+_SCOPE = re.compile(r"^[a-z_]+\.[a-z_]+$")
+
+
+class _WithAdditions(Params):
+    """Params with adapter-added optional fields, left out of the JSON form while unset (None or
+    False), so calls written before the fields existed keep their canonical form."""
+
+    _omitted_when_unset: ClassVar[frozenset[str]] = frozenset()
+
+    @model_serializer(mode="wrap")
+    def _omit_unset(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        for name in self._omitted_when_unset:
+            if data.get(name) in (None, False):
+                data.pop(name, None)
+        return data
+
+
+class ApiKeyCreateParams(_WithAdditions):
+    """``portkey.api_key.create`` params (both optional).
+
+    ``workspace`` (id or slug) makes a workspace service key (default: ``SOPHIA_PORTKEY_WORKSPACE``,
+    else an organisation service key); ``scopes`` default to ``completions.write``.
+    """
+
+    _omitted_when_unset = frozenset({"workspace", "scopes"})
+
+    workspace: str | None = Field(default=None, max_length=120, description="workspace id or slug")
+    scopes: list[str] | None = Field(
+        default=None, min_length=1, max_length=60, description="permission scopes, e.g. completions.write"
+    )
+
+    @field_validator("scopes", mode="before")
+    @classmethod
+    def _scopes(cls, value: object) -> object:
+        items = split_list(value)
+        if not isinstance(items, list):
+            return items
+        out = dedupe(str(s).strip().lower() for s in items)
+        for scope in out:
+            if not _SCOPE.match(scope):
+                raise ValueError(f"not a Portkey scope: {scope!r} (like completions.write)")
+        return out
+
+
+class ApiKeyEnableParams(_WithAdditions):
+    """``portkey.api_key.enable`` params: the expiry to restore (None: the key does not expire)."""
+
+    _omitted_when_unset = frozenset({"expires_at"})
+
+    expires_at: datetime | None = Field(default=None, description="when the re-enabled key expires (UTC)")
+
+    @field_validator("expires_at")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        value = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return value.astimezone(UTC).replace(microsecond=0)
+
+
+class ConfigUpdateParams(_WithAdditions):
     """``portkey.config.update`` params: the routing strategy and retries.
 
     ``fallback`` is an ordered list of targets (providers / virtual keys) tried in turn;
     ``loadbalance`` maps targets to weights; ``retry`` is the attempt count (0–5). At least one
     must be given, and a config is either fallback or loadbalance, not both.
+
+    ``replace`` (used by the derived inverse) makes the given fields the whole routing: a
+    strategy or retry left out is removed rather than kept. It is left out of the JSON form
+    when false, so ordinary calls look as they always did.
     """
 
     fallback: list[str] | None = Field(default=None, min_length=1, max_length=10)
     loadbalance: dict[str, float] | None = Field(default=None, min_length=1, max_length=10)
     retry: int | None = Field(default=None, ge=0, le=5, description="retry attempts, 0 to 5")
+    _omitted_when_unset = frozenset({"replace"})
+
+    replace: bool = Field(default=False, description="fields left out are removed, not kept")
 
     _fb = field_validator("fallback", mode="before")(classmethod(lambda cls, v: _targets(v)))
 
@@ -70,7 +147,7 @@ class ConfigUpdateParams(Params):
 
     @model_validator(mode="after")
     def _one_strategy(self) -> ConfigUpdateParams:
-        if self.fallback is None and self.loadbalance is None and self.retry is None:
+        if self.fallback is None and self.loadbalance is None and self.retry is None and not self.replace:
             raise ValueError("give at least one of fallback, loadbalance, retry")
         if self.fallback is not None and self.loadbalance is not None:
             raise ValueError("a config is either fallback or loadbalance, not both")
@@ -92,17 +169,29 @@ def _config_before(
         return None
     try:
         params = ConfigUpdateParams.model_validate(
-            {k: before.get(k) for k in ("fallback", "loadbalance", "retry")}
+            {**{k: before.get(k) for k in ("fallback", "loadbalance", "retry")}, "replace": True}
         ).model_dump(mode="json")
     except ValidationError:
         return None
     return ActionCall(action="portkey.config.update", target=call.target, params=params)
 
 
+def _enable_as_before(
+    call: ActionCall, before: Mapping[str, Any] | None, after: Mapping[str, Any] | None
+) -> ActionCall | None:
+    """Re-enable, restoring the expiry the key had before it was disabled (if any)."""
+    expires = (before or {}).get("expires_at")
+    params = ApiKeyEnableParams.model_validate({"expires_at": expires} if expires else {})
+    return ActionCall(
+        action="portkey.api_key.enable", target=call.target, params=params.model_dump(mode="json")
+    )
+
+
 ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec(
         id="portkey.api_key.create",
         summary="Create an API key",
+        params=ApiKeyCreateParams,
         target="key name",
         inverse=inverse_same_target("portkey.api_key.disable"),
         inverse_hint="api_key.disable",
@@ -127,8 +216,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
         id="portkey.api_key.disable",
         summary="Disable an API key",
         target="key name",
-        inverse=inverse_same_target("portkey.api_key.enable"),
-        inverse_hint="enable",
+        inverse=_enable_as_before,
+        inverse_hint="enable (with the expiry it had before)",
         examples=(
             "disable the portkey api key support-bot",
             "turn off portkey key ranking-service",
@@ -138,6 +227,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec(
         id="portkey.api_key.enable",
         summary="Re-enable a disabled API key",
+        params=ApiKeyEnableParams,
         target="key name",
         inverse=inverse_same_target("portkey.api_key.disable"),
         inverse_hint="disable",

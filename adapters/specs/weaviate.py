@@ -1,6 +1,7 @@
 """Weaviate actions: collections (called "index" in the catalog) with a vector index.
 
-Before-state for a collection: ``{"name", "dimension", "metric", "objects"}``.
+Before-state for a collection: ``{"name", "dimension", "metric", "rows"}`` (``rows``: its
+object count, named like pgvector's so state comparisons treat it as volatile).
 """
 
 from __future__ import annotations

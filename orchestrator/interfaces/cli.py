@@ -7,7 +7,6 @@ on stdout). Errors carry a stable code, a next step, and a distinct exit code.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 from collections.abc import Awaitable, Callable
@@ -33,7 +32,8 @@ YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking 
 AsOpt = Annotated[str | None, typer.Option("--as", help="Act as this actor (default: SOPHIA_ACTOR or cli:$USER).")]
 
 EXIT_CONFIRMATION_REQUIRED = 15
-EXIT_NOT_APPLIED = {"clarify": 3, "refuse": 3, "denied": 5, "rejected": 9, "cancelled": 15}
+EXIT_NOT_APPLIED = {"clarify": 3, "refuse": 3, "denied": 5, "rejected": 9, "cancelled": 15,
+                    "changes_requested": 9, "expired": 9}
 
 
 def _fail(err: dict[str, Any], as_json: bool, exit_code: int) -> NoReturn:
@@ -48,6 +48,8 @@ def _fail(err: dict[str, Any], as_json: bool, exit_code: int) -> NoReturn:
 
 def _with_service(as_json: bool, body: Callable[[Any], Awaitable[T]]) -> T:
     """Run ``body(service)`` with errors mapped to codes, hints and exit statuses."""
+    import asyncio
+
     from orchestrator.errors import SophiaError
     from orchestrator.service import OrchestratorService
 
@@ -291,6 +293,77 @@ def actions(
     Console().print(table)
 
 
+def _parser_or_fail(name: str | None, as_json: bool) -> Any:
+    from orchestrator.config import get_settings
+    from orchestrator.errors import SophiaError
+    from orchestrator.parsing import get_parser
+
+    try:
+        return get_parser(name, get_settings())
+    except SophiaError as exc:
+        _fail(exc.to_dict(), as_json, exc.exit_code)
+
+
+@app.command()
+def parse(
+    text: Annotated[str, typer.Argument(help="The command to parse (nothing is run).")],
+    parser: Annotated[str | None, typer.Option(help="offline, llm or hybrid.")] = None,
+    inventory: Annotated[str | None, typer.Option(help='JSON file: {"platform.type": ["NAME", ...]}.')] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show how a command parses (the ParsedCommand), without planning or running it."""
+    import json
+
+    from orchestrator.interfaces.render import print_json
+
+    known: dict[str, list[str]] = {}
+    if inventory:
+        try:
+            known = json.loads(open(inventory, encoding="utf-8").read())
+        except (OSError, ValueError) as exc:
+            _fail({"code": "validation_failed", "message": f"can't read the inventory {inventory}: {exc}",
+                   "hint": 'give a JSON object like {"snowflake.warehouse": ["ETL_WH"]}'}, as_json, 4)
+    parsed = _parser_or_fail(parser, as_json).parse(text, known)
+    if as_json:
+        print_json(parsed.model_dump(mode="json"))
+    else:
+        typer.echo(f"[{parsed.parser}, confidence {parsed.confidence:.2f}]")
+        print_json(parsed.expect_shape())
+
+
+@app.command("eval")
+def eval_(
+    dataset: Annotated[str, typer.Option(help="A JSONL dataset in the DESIGN.md eval format.")],
+    parser: Annotated[str, typer.Option(help="offline, llm or hybrid.")] = "offline",
+    predictions: Annotated[str | None, typer.Option(help="Write one JSON line per case here.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Score a parser on a dataset: exact match, per-field accuracy, unsafe executions."""
+    import json
+
+    from orchestrator.scoring.dataset import DatasetError, load_cases
+    from orchestrator.scoring.runner import evaluate, summarise, write_predictions
+
+    try:
+        cases = load_cases(dataset)
+    except (DatasetError, OSError) as exc:
+        _fail({"code": "validation_failed", "message": str(exc),
+               "hint": "each line must be a JSON case in the DESIGN.md eval format"}, as_json, 4)
+    results = evaluate(cases, _parser_or_fail(parser, as_json))
+    if predictions:
+        write_predictions(results, predictions)
+    summary = summarise(results) | {"dataset": dataset, "parser": parser}
+    if as_json:
+        sys.stdout.write(json.dumps(summary) + "\n")
+        return
+    for key in ("cases", "exact_match", "intent_accuracy", "action_accuracy", "target_accuracy",
+                "param_accuracy", "unsafe_executions"):
+        typer.echo(f"{key:>18}: {summary[key]}")
+    typer.echo(f"{'latency_ms':>18}: {summary['latency_ms']}")
+    for platform, row in summary["per_platform"].items():
+        typer.echo(f"  {platform:<14} {row['exact']}/{row['cases']}  ({row['exact_match']:.0%})")
+
+
 @ledger_app.command("verify")
 def ledger_verify(as_json: JsonOpt = False) -> None:
     """Recompute the hash chain; non-zero exit if any row was edited, inserted or deleted."""
@@ -317,15 +390,30 @@ def ledger_verify(as_json: JsonOpt = False) -> None:
 
 
 @app.command()
-def version() -> None:
+def version(as_json: JsonOpt = False) -> None:
     """Print the version."""
     from importlib.metadata import PackageNotFoundError
     from importlib.metadata import version as pkg_version
 
     try:
-        typer.echo(pkg_version("sophia-iac"))
+        found = pkg_version("sophia-iac")
     except PackageNotFoundError:
-        typer.echo("unknown (not installed)")
+        found = "unknown (not installed)"
+    if as_json:
+        from orchestrator.interfaces.render import print_json
+
+        print_json({"version": found})
+    else:
+        typer.echo(found)
+
+
+def _register_policy_commands() -> None:
+    from orchestrator.interfaces.cli_policy import register
+
+    register(app)
+
+
+_register_policy_commands()
 
 
 def main() -> None:

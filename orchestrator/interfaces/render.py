@@ -90,15 +90,32 @@ def render_status(statuses: list[dict[str, Any]]) -> None:
     for st in statuses:
         mark = "[green]●[/]" if st["healthy"] else "[red]●[/]"
         con.print(f"{mark} [bold]{st['platform']}[/]: {escape(st.get('message') or '')}")
+        circuit = (st.get("details") or {}).get("circuit")
+        if circuit:
+            colour = {"closed": "green", "open": "red"}.get(circuit["state"], "yellow")
+            con.print(f"    circuit breaker [{colour}]{circuit['state']}[/] "
+                      f"({circuit['failures']}/{circuit['calls']} failed in the window"
+                      + (f", probe in {circuit['retry_in_seconds']} s" if circuit["state"] == "open" else "") + ")")
         for rtype, items in (st.get("inventory") or {}).items():
             for item in items:
                 attrs = ", ".join(f"{k}={v}" for k, v in item.items() if k != "name")
                 con.print(f"    {rtype} [cyan]{escape(str(item['name']))}[/] {escape(attrs)}")
 
 
+def _approval_note(view: dict[str, Any]) -> str:
+    """``: by bob — "use a smaller size"`` from the approver's answer (or why it was void)."""
+    from rich.markup import escape
+
+    answer = (view.get("result") or {}).get("approval") or {}
+    if answer.get("problem"):
+        return f": {escape(answer['problem'])}"
+    who = f" by {escape(answer['actor'])}" if answer.get("actor") else ""
+    said = f' — "{escape(answer["comment"])}"' if answer.get("comment") else ""
+    return f"{who}{said}"
+
+
 def render_run(view: dict[str, Any]) -> None:
     """A run: its plan, verdict and outcome."""
-    from rich.markup import escape
 
     con = _console()
     status = view["status"]
@@ -119,7 +136,9 @@ def render_run(view: dict[str, Any]) -> None:
         "applied": "[green]applied[/]",
         "dry_run": "[cyan]dry run[/] — nothing was changed",
         "awaiting_approval": f"[yellow]awaiting approval[/] — an approver runs `sophia-iac approve {view['run_id']}`",
-        "rejected": "[red]rejected[/]" + (f": {escape(str((view.get('result') or {}).get('void', '')))}"),
+        "rejected": "[red]rejected[/]" + _approval_note(view),
+        "changes_requested": "[yellow]changes requested[/]" + _approval_note(view),
+        "expired": "[red]approval expired[/]" + _approval_note(view),
         "cancelled": "cancelled — nothing was changed",
         "answered": "",
     }.get(status, f"[bold]{status}[/]")

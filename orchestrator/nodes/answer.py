@@ -1,4 +1,4 @@
-"""answer: the read-only intents (status, history, help) and hand-offs (approve / reject)."""
+"""answer: the read-only intents (status, history, help) and hand-offs (approve / reject, freeze / unfreeze)."""
 
 from __future__ import annotations
 
@@ -26,4 +26,7 @@ async def answer(state: GraphState, runtime: Runtime[Deps]) -> dict[str, Any]:
         return {"result": {"changes": changes}, "status": "answered"}
     if parsed.intent in (Intent.APPROVE, Intent.REJECT):
         return {"result": {"delegate": parsed.intent.value, "run_id": parsed.run_id}, "status": "answered"}
+    if parsed.intent in (Intent.FREEZE, Intent.UNFREEZE):
+        return {"result": {"delegate": parsed.intent.value, "environment": parsed.environment, "until": parsed.until,
+                           "reason": parsed.reason}, "status": "answered"}
     return {"result": {"help": queries.help_text(parsed.topic)}, "status": "answered"}

@@ -1,45 +1,52 @@
-"""approve: pause for an approver's decision, bound to the plan's digest.
+"""approve: a typed ``interrupt()`` for an approver's answer, bound to the plan's digest.
 
-Only an ``interrupt()`` and checks of its answer here: this node re-runs on resume.
+Only interrupts and checks of their answers here: this node re-runs from its start on resume
+(earlier answers replay in order), so it writes nothing outside graph state. The request was
+fixed by check_policy; each answer is judged by the policy gate: a changed plan voids it, an
+expired request is refused, someone who may not decide is ignored (the run keeps waiting), and
+``min_approvals`` distinct approvers are collected before apply.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from langgraph.runtime import Runtime
 from langgraph.types import interrupt
+from pydantic import ValidationError
 
-from orchestrator.state import Decision, GraphState, Request
+from orchestrator.deps import Deps
+from orchestrator.state import GraphState, Plan
 
 __all__ = ["approve"]
 
+STATUS = {"rejected": "rejected", "changes_requested": "changes_requested", "expired": "expired", "void": "rejected"}
 
-def approve(state: GraphState) -> dict[str, Any]:
-    """Ask for approval; a void answer (wrong digest, expired, requester under four-eyes) rejects."""
-    decision = Decision.model_validate(state["decision"])
-    request = Request.model_validate(state["request"])
-    digest = state["plan"]["digest"]
-    expires = state.get("approval", {}).get("expires_at") or (
-        datetime.now(UTC) + timedelta(seconds=decision.ttl_seconds or 3600)
-    ).isoformat()
-    answer = interrupt({
-        "kind": "approval", "run_id": state["run_id"], "digest": digest, "expires_at": expires,
-        "approvers": decision.approvers, "four_eyes": decision.four_eyes, "requester": request.actor,
-        "reasons": decision.reasons, "answers": ["approve", "reject"],
-    })
-    answer = answer if isinstance(answer, dict) else {}
-    verdict, actor = answer.get("decision"), answer.get("actor", "")
-    problem = None
-    if answer.get("digest") != digest:
-        problem = "the approval is for another version of the plan"
-    elif datetime.now(UTC) > datetime.fromisoformat(expires):
-        problem = f"the approval request expired at {expires}"
-    elif verdict == "approve" and decision.four_eyes and actor == request.actor:
-        problem = "a destructive change needs approval from someone other than the requester"
-    approval = {"expires_at": expires, "decision": verdict, "actor": actor, "comment": answer.get("comment")}
-    if problem:
-        return {"approval": approval | {"void": problem}, "status": "rejected"}
-    if verdict != "approve":
-        return {"approval": approval, "status": "rejected"}
-    return {"approval": approval | {"approved": True}}
+
+async def approve(state: GraphState, runtime: Runtime[Deps]) -> dict[str, Any]:
+    """Collect approvals; end the run on reject, request_changes, expiry or a changed plan."""
+    from policies.approvals import ApprovalAnswer, ApprovalRequest
+
+    gate = runtime.context.policy
+    request = ApprovalRequest.model_validate(state["approval_request"])
+    plan_digest = Plan.model_validate(state["plan"]).digest
+    approvals: list[dict[str, str]] = []
+    while True:
+        asked = request.model_copy(update={"approvals": list(approvals)})
+        raw = interrupt(asked.model_dump(mode="json"))
+        try:
+            answer = ApprovalAnswer.model_validate(raw)
+        except ValidationError:
+            continue
+        verdict = gate.judge(asked, answer, plan_digest=plan_digest)
+        if verdict.outcome == "ignored":
+            continue
+        entry = {"actor": gate.decider(answer.actor).id, "source": answer.actor, "decision": answer.decision.value,
+                 "comment": answer.comment or "", "at": answer.answered_at.isoformat()}
+        if verdict.outcome == "pending":
+            approvals.append(entry)
+            continue
+        if verdict.outcome == "approved":
+            return {"approval": {"approved": True, "outcome": "approved", "approvals": [*approvals, entry]}}
+        outcome = {**entry, "outcome": verdict.outcome, "problem": verdict.problem, "approvals": approvals}
+        return {"approval": outcome, "result": {"approval": outcome}, "status": STATUS[verdict.outcome]}

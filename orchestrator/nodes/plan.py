@@ -24,6 +24,7 @@ from orchestrator.errors import (
 )
 from orchestrator.executor import comparable
 from orchestrator.state import GraphState, Intent, ParsedCommand, Plan, Step
+from policies.freezes import LEDGER_PLATFORM
 from state.models import ChangeRecord, ChangeStatus
 
 __all__ = ["parse_since", "plan"]
@@ -67,7 +68,8 @@ async def _step(deps: Deps, seq: int, call: ActionCall, undo_of: str | None = No
     expected = adapter.predict(call, before)
     return Step(
         seq=seq, call=call, risk=spec.risk.value, reversible=spec.reversible,
-        environment=deps.settings.default_environment, before=before, expected=expected, undo_of=undo_of,
+        environment=deps.policy.environment(spec.platform, call.target), before=before, expected=expected,
+        undo_of=undo_of,
     )
 
 
@@ -78,13 +80,14 @@ def _changes_to_undo(deps: Deps, parsed: ParsedCommand) -> list[ChangeRecord]:
     if parsed.since:
         since = parse_since(parsed.since)
         found = [c for c in ledger.list(platform=parsed.platform, target=parsed.target, since=since, limit=500)
-                 if c.status == ChangeStatus.APPLIED and not c.undo_of]
+                 if c.status == ChangeStatus.APPLIED and not c.undo_of and c.platform != LEDGER_PLATFORM]
         if not found:
             raise NotFoundError(f"no applied change on {parsed.platform or 'any platform'} since {since:%Y-%m-%d %H:%M} UTC",
                                 hint="see `sophia-iac history`")
         return found  # newest first: undone in reverse order of application
     recent = [c for c in ledger.list(platform=parsed.platform, target=parsed.target, limit=200)
-              if c.status in (ChangeStatus.APPLIED, ChangeStatus.ROLLED_BACK) and not c.undo_of]
+              if c.status in (ChangeStatus.APPLIED, ChangeStatus.ROLLED_BACK) and not c.undo_of
+              and c.platform != LEDGER_PLATFORM]  # freeze records: lifted by `unfreeze`, not undone
     if not recent:
         where = f" to {parsed.platform}" if parsed.platform else ""
         raise NotFoundError(f"there is no change{where} to undo", hint="see `sophia-iac history`")

@@ -75,7 +75,10 @@ def test_secret_manager_hook_is_consulted_last() -> None:
 
     set_secret_manager(manager)
     assert resolve_secret(SecretRef("vercel"), environ={}).source == "secret-manager:vercel/token"
-    assert resolve_secret(SecretRef("vercel"), environ={"SOPHIA_VERCEL_TOKEN": "from-env-1234"}).reveal() == "from-env-1234"
+    assert (
+        resolve_secret(SecretRef("vercel"), environ={"SOPHIA_VERCEL_TOKEN": "from-env-1234"}).reveal()
+        == "from-env-1234"
+    )
     assert asked == ["vercel/token"]
 
 
@@ -89,12 +92,18 @@ def test_missing_credential_names_the_variable() -> None:
 def test_typed_credentials_build_their_headers() -> None:
     gh = credential_for("github", environ={"SOPHIA_GITHUB_TOKEN": TOKEN})
     assert isinstance(gh, BearerToken) and gh.auth_headers() == {"Authorization": f"Bearer {TOKEN}"}
-    sf = credential_for("snowflake", environ={"SOPHIA_SNOWFLAKE_TOKEN": TOKEN,
-                                              "SOPHIA_SNOWFLAKE_TOKEN_TYPE": "programmatic_access_token"})
+    sf = credential_for(
+        "snowflake",
+        environ={"SOPHIA_SNOWFLAKE_TOKEN": TOKEN, "SOPHIA_SNOWFLAKE_TOKEN_TYPE": "programmatic_access_token"},
+    )
     assert isinstance(sf, SnowflakeToken)
     assert sf.auth_headers()["X-Snowflake-Authorization-Token-Type"] == "PROGRAMMATIC_ACCESS_TOKEN"
-    assert credential_for("snowflake", environ={"SOPHIA_SNOWFLAKE_TOKEN": TOKEN}).auth_headers()[
-        "X-Snowflake-Authorization-Token-Type"] == "OAUTH"
+    assert (
+        credential_for("snowflake", environ={"SOPHIA_SNOWFLAKE_TOKEN": TOKEN}).auth_headers()[
+            "X-Snowflake-Authorization-Token-Type"
+        ]
+        == "OAUTH"
+    )
     pk = credential_for("portkey", environ={"SOPHIA_PORTKEY_TOKEN": TOKEN})
     assert isinstance(pk, ApiKeyHeader) and pk.auth_headers() == {"x-portkey-api-key": TOKEN}
     assert TOKEN not in repr(gh) and TOKEN not in repr(sf) and gh.env_var == "SOPHIA_GITHUB_TOKEN"
@@ -102,7 +111,9 @@ def test_typed_credentials_build_their_headers() -> None:
 
 def test_bad_snowflake_token_type_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="SOPHIA_SNOWFLAKE_TOKEN_TYPE"):
-        credential_for("snowflake", environ={"SOPHIA_SNOWFLAKE_TOKEN": TOKEN, "SOPHIA_SNOWFLAKE_TOKEN_TYPE": "PASSWORD"})
+        credential_for(
+            "snowflake", environ={"SOPHIA_SNOWFLAKE_TOKEN": TOKEN, "SOPHIA_SNOWFLAKE_TOKEN_TYPE": "PASSWORD"}
+        )
 
 
 def test_webhook_secret_variable() -> None:
@@ -117,14 +128,17 @@ def test_resolved_values_are_scrubbed_everywhere() -> None:
     assert scrub("url?token=p%40ss%2Fword%2B42") == "url?token=[REDACTED]"
 
 
-@pytest.mark.parametrize("token", [
-    "ghp_abcdefghijklmnopqrstuvwxyz0123456789",
-    "github_pat_11ABCDEFG0123456789_abcdefghijklmnop",
-    "xoxb-1234567890-abcdefghijkl",
-    "sk-or-v1-0123456789abcdef0123456789abcdef",
-    "lin_api_abcdefghijklmnopqrstuvwxyz012345",
-    "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
-])
+@pytest.mark.parametrize(
+    "token",
+    [
+        "ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+        "github_pat_11ABCDEFG0123456789_abcdefghijklmnop",
+        "xoxb-1234567890-abcdefghijkl",
+        "sk-or-v1-0123456789abcdef0123456789abcdef",
+        "lin_api_abcdefghijklmnopqrstuvwxyz012345",
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+    ],
+)
 def test_well_known_token_shapes_are_scrubbed_without_registration(token: str) -> None:
     assert token not in scrub(f"failed with {token} in the message")
 
@@ -159,7 +173,12 @@ def test_cassette_hooks_scrub_requests_and_responses() -> None:
     assert request.headers["Authorization"] == "[REDACTED]" and TOKEN not in request.headers["X-Trace"]
     assert TOKEN not in request.uri and TOKEN.encode() not in request.body
     assert request.headers["Accept"] == "application/json"
-    response = {"headers": {"Set-Cookie": ["s=1"], "X-Echo": [TOKEN]}, "body": {"string": f"echo {TOKEN}".encode()}}
+    response = {
+        "headers": {"Set-Cookie": ["s=1"], "X-Echo": [TOKEN]},
+        "body": {"string": f"echo {TOKEN}".encode()},
+    }
     scrub_cassette_response(response)
-    assert response["headers"]["Set-Cookie"] == ["[REDACTED]"] and response["headers"]["X-Echo"] == ["[REDACTED]"]
+    assert response["headers"]["Set-Cookie"] == ["[REDACTED]"] and response["headers"]["X-Echo"] == [
+        "[REDACTED]"
+    ]
     assert TOKEN.encode() not in response["body"]["string"]

@@ -99,8 +99,15 @@ def _handler(script: Script) -> type[BaseHTTPRequestHandler]:
             body = self.rfile.read(length) if length else b""
             url = urlsplit(self.path)
             with script.lock:
-                script.seen.append(Seen(self.command, url.path, parse_qs(url.query),
-                                        {k.lower(): v for k, v in self.headers.items()}, body))
+                script.seen.append(
+                    Seen(
+                        self.command,
+                        url.path,
+                        parse_qs(url.query),
+                        {k.lower(): v for k, v in self.headers.items()},
+                        body,
+                    )
+                )
                 script.in_flight += 1
                 script.peak = max(script.peak, script.in_flight)
             try:
@@ -169,8 +176,14 @@ def _fresh_breakers() -> Iterator[None]:
     reset_breakers()
 
 
-def client(base: str, platform: str = "acme", *, sleep: Sleeps | None = None, policy: HttpPolicy | None = None,
-           breaker: CircuitBreaker | None = None) -> PlatformClient:
+def client(
+    base: str,
+    platform: str = "acme",
+    *,
+    sleep: Sleeps | None = None,
+    policy: HttpPolicy | None = None,
+    breaker: CircuitBreaker | None = None,
+) -> PlatformClient:
     return PlatformClient(
         platform,
         base_url=base,
@@ -291,7 +304,9 @@ async def test_post_without_idempotency_key_is_not_retried_on_5xx(server: tuple[
 async def test_idempotency_key_makes_post_retryable_and_marks_retries(server: tuple[str, Script]) -> None:
     base, script = server
     script.play(Answer(503, b""), Answer(504, b""), Answer(200, {"ok": 1}))
-    policy = HttpPolicy(idempotency_param="requestId", retry_flag_param="retry", idempotency_header="Idempotency-Key")
+    policy = HttpPolicy(
+        idempotency_param="requestId", retry_flag_param="retry", idempotency_header="Idempotency-Key"
+    )
     async with client(base, policy=policy) as c:
         await c.request("POST", "/api/v2/statements", action="acme.sql", json={}, idempotency_key="k-123")
     assert [s.query.get("requestId") for s in script.seen] == [["k-123"]] * 3
@@ -319,8 +334,14 @@ async def test_github_secondary_limit_without_header_waits_at_least_60s(server: 
 async def test_github_primary_limit_waits_until_reset(server: tuple[str, Script]) -> None:
     base, script = server
     reset = int(time.time()) + 90
-    script.play(Answer(403, {"message": "API rate limit exceeded"},
-                       {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(reset)}), Answer(200, {}))
+    script.play(
+        Answer(
+            403,
+            {"message": "API rate limit exceeded"},
+            {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(reset)},
+        ),
+        Answer(200, {}),
+    )
     sleeps = Sleeps()
     async with client(base, "github", sleep=sleeps, policy=HttpPolicy(secondary_limits=True)) as c:
         await c.request("GET", "/user", action="github.status")
@@ -332,8 +353,13 @@ async def test_plain_403_is_an_auth_error_naming_the_variable(server: tuple[str,
     script.default = Answer(403, {"message": "Resource not accessible by integration"})
     async with client(base, "github", policy=HttpPolicy(secondary_limits=True)) as c:
         with pytest.raises(PlatformAuthError) as err:
-            await c.request("PUT", "/repos/o/r/branches/main/protection", action="github.branch_protection.set",
-                            target="o/r", json={})
+            await c.request(
+                "PUT",
+                "/repos/o/r/branches/main/protection",
+                action="github.branch_protection.set",
+                target="o/r",
+                json={},
+            )
     assert len(script.seen) == 1
     assert "SOPHIA_GITHUB_TOKEN" in err.value.hint
     assert err.value.code == "auth_failed" and isinstance(err.value, ConfigError)
@@ -357,9 +383,12 @@ async def test_404_names_the_target_or_is_absent_for_observe(server: tuple[str, 
     script.default = Answer(404, {"message": "Not Found"})
     async with client(base) as c:
         with pytest.raises(NotFoundError) as err:
-            await c.request("POST", "/things/GHOST_WH:resume", action="acme.warehouse.resume", target="GHOST_WH")
-        reply = await c.request("GET", "/things/GHOST_WH", action="acme.warehouse.get", target="GHOST_WH",
-                                not_found_ok=True)
+            await c.request(
+                "POST", "/things/GHOST_WH:resume", action="acme.warehouse.resume", target="GHOST_WH"
+            )
+        reply = await c.request(
+            "GET", "/things/GHOST_WH", action="acme.warehouse.get", target="GHOST_WH", not_found_ok=True
+        )
     assert "GHOST_WH" in err.value.message and "not found" in err.value.message
     assert reply.status == 404 and reply.data is None
 
@@ -552,8 +581,9 @@ def test_base_url_missing_names_the_variable(monkeypatch: pytest.MonkeyPatch) ->
     assert "SOPHIA_ACME_BASE_URL" in err.value.hint and "SOPHIA_ACME_ACCOUNT" in err.value.hint
 
 
-async def test_make_client_uses_env_base_url_and_lazy_auth(server: tuple[str, Script],
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_make_client_uses_env_base_url_and_lazy_auth(
+    server: tuple[str, Script], monkeypatch: pytest.MonkeyPatch
+) -> None:
     base, script = server
     monkeypatch.setenv("SOPHIA_ACME_BASE_URL", base)
     calls: list[int] = []

@@ -57,8 +57,14 @@ def test_github_documented_test_vector() -> None:
     assert sign_github(SECRET, b"Hello, World!") == expected
 
 
-def github_request(body: bytes, *, delivery: str = "72d3162e-cc78-11e3-81ab-4c9367dc0958", secret: str = SECRET,
-                   drop: str | None = None, sha1_only: bool = False) -> WebhookRequest:
+def github_request(
+    body: bytes,
+    *,
+    delivery: str = "72d3162e-cc78-11e3-81ab-4c9367dc0958",
+    secret: str = SECRET,
+    drop: str | None = None,
+    sha1_only: bool = False,
+) -> WebhookRequest:
     headers = {
         "X-GitHub-Event": "repository",
         "X-GitHub-Delivery": delivery,
@@ -118,7 +124,9 @@ async def test_github_replayed_delivery_id() -> None:
 # -- Vercel ------------------------------------------------------------------------------
 
 
-VERCEL_BODY = json.dumps({"id": "evt_9f3k2", "type": "deployment.succeeded", "payload": {"name": "web"}}).encode()
+VERCEL_BODY = json.dumps(
+    {"id": "evt_9f3k2", "type": "deployment.succeeded", "payload": {"name": "web"}}
+).encode()
 
 
 def vercel_request(body: bytes, secret: str = SECRET) -> WebhookRequest:
@@ -128,7 +136,9 @@ def vercel_request(body: bytes, secret: str = SECRET) -> WebhookRequest:
 def test_vercel_valid() -> None:
     hook = verify_vercel(vercel_request(VERCEL_BODY), SECRET)
     assert (hook.delivery_id, hook.event_type) == ("evt_9f3k2", "deployment.succeeded")
-    assert sign_vercel(SECRET, VERCEL_BODY) == hmac.new(SECRET.encode(), VERCEL_BODY, hashlib.sha1).hexdigest()
+    assert (
+        sign_vercel(SECRET, VERCEL_BODY) == hmac.new(SECRET.encode(), VERCEL_BODY, hashlib.sha1).hexdigest()
+    )
 
 
 def test_vercel_tampered_body() -> None:
@@ -138,8 +148,10 @@ def test_vercel_tampered_body() -> None:
 
 
 def test_vercel_sha256_signature_is_not_accepted() -> None:
-    wrong_scheme = req({"x-vercel-signature": hmac.new(SECRET.encode(), VERCEL_BODY, hashlib.sha256).hexdigest()},
-                       VERCEL_BODY)
+    wrong_scheme = req(
+        {"x-vercel-signature": hmac.new(SECRET.encode(), VERCEL_BODY, hashlib.sha256).hexdigest()},
+        VERCEL_BODY,
+    )
     with pytest.raises(WebhookRejectedError):
         verify_vercel(wrong_scheme, SECRET)
 
@@ -160,14 +172,23 @@ async def test_vercel_replayed_payload_id() -> None:
 
 
 def linear_body(ts_ms: float) -> bytes:
-    return json.dumps({"action": "create", "type": "Project", "data": {"name": "Q3"},
-                       "webhookTimestamp": int(ts_ms)}).encode()
+    return json.dumps(
+        {"action": "create", "type": "Project", "data": {"name": "Q3"}, "webhookTimestamp": int(ts_ms)}
+    ).encode()
 
 
-def linear_request(body: bytes, *, delivery: str = "d6a5c0c2-1111-4e2e-9d4b-6a7f0e0c1a11",
-                   secret: str = SECRET, drop_sig: bool = False) -> WebhookRequest:
-    headers = {"Linear-Delivery": delivery, "Linear-Event": "Project",
-               "Linear-Signature": hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()}
+def linear_request(
+    body: bytes,
+    *,
+    delivery: str = "d6a5c0c2-1111-4e2e-9d4b-6a7f0e0c1a11",
+    secret: str = SECRET,
+    drop_sig: bool = False,
+) -> WebhookRequest:
+    headers = {
+        "Linear-Delivery": delivery,
+        "Linear-Event": "Project",
+        "Linear-Signature": hmac.new(secret.encode(), body, hashlib.sha256).hexdigest(),
+    }
     if drop_sig:
         headers.pop("Linear-Signature")
     return req(headers, body)
@@ -216,12 +237,23 @@ async def test_linear_replayed_delivery() -> None:
 # -- Slack -------------------------------------------------------------------------------
 
 
-SLACK_BODY = json.dumps({"type": "event_callback", "event_id": "Ev08MFMKH6",
-                         "event": {"type": "channel_archive", "channel": "C024BE91L"}}).encode()
+SLACK_BODY = json.dumps(
+    {
+        "type": "event_callback",
+        "event_id": "Ev08MFMKH6",
+        "event": {"type": "channel_archive", "channel": "C024BE91L"},
+    }
+).encode()
 
 
-def slack_request(body: bytes, ts: float | str, *, secret: str = SECRET, drop: str | None = None,
-                  content_type: str = "application/json") -> WebhookRequest:
+def slack_request(
+    body: bytes,
+    ts: float | str,
+    *,
+    secret: str = SECRET,
+    drop: str | None = None,
+    content_type: str = "application/json",
+) -> WebhookRequest:
     base = f"v0:{ts if isinstance(ts, str) else int(ts)}:".encode() + body
     headers = {
         "X-Slack-Request-Timestamp": str(ts if isinstance(ts, str) else int(ts)),
@@ -236,14 +268,26 @@ def slack_request(body: bytes, ts: float | str, *, secret: str = SECRET, drop: s
 def test_slack_documented_example() -> None:
     # api.slack.com "Verifying requests from Slack" worked example.
     secret = "8f742231b10e8888abcd99yyyzzz85a5"
-    body = (b"token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V"
-            b"&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text="
-            b"&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN"
-            b"&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c")
+    body = (
+        b"token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V"
+        b"&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text="
+        b"&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN"
+        b"&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c"
+    )
     expected = "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503"
     assert sign_slack(secret, "1531420618", body) == expected
-    hook = verify_slack(req({"X-Slack-Request-Timestamp": "1531420618", "X-Slack-Signature": expected,
-                             "Content-Type": "application/x-www-form-urlencoded"}, body), secret, now=1531420618 + 10)
+    hook = verify_slack(
+        req(
+            {
+                "X-Slack-Request-Timestamp": "1531420618",
+                "X-Slack-Signature": expected,
+                "Content-Type": "application/x-www-form-urlencoded",
+            },
+            body,
+        ),
+        secret,
+        now=1531420618 + 10,
+    )
     assert hook.delivery_id.startswith("398738663015.") and hook.event_type == "/webhook-collect"
 
 
@@ -291,9 +335,12 @@ async def test_slack_replayed_event_id() -> None:
 
 
 def test_slack_interactive_payload_dedups_on_trigger_id() -> None:
-    body = urlencode({"payload": json.dumps({"type": "block_actions", "trigger_id": "13345224609.8534564800.6f8"})})
-    hook = verify_slack(slack_request(body.encode(), NOW, content_type="application/x-www-form-urlencoded"),
-                        SECRET, now=NOW)
+    body = urlencode(
+        {"payload": json.dumps({"type": "block_actions", "trigger_id": "13345224609.8534564800.6f8"})}
+    )
+    hook = verify_slack(
+        slack_request(body.encode(), NOW, content_type="application/x-www-form-urlencoded"), SECRET, now=NOW
+    )
     assert hook.delivery_id == "13345224609.8534564800.6f8" and hook.event_type == "block_actions"
 
 

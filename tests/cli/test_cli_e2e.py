@@ -65,7 +65,10 @@ def test_actions_json_lists_every_action_with_id(cli_env: dict[str, str]) -> Non
 def test_unknown_command_says_so_with_closest_actions(cli_env: dict[str, str]) -> None:
     res = cli(cli_env, "do", "reticulate the splines", "--yes")
     assert res.returncode == 3
-    assert "didn't understand" in res.stderr and "pgvector.index" in res.stderr
+    assert "didn't understand" in res.stderr and "closest actions:" in res.stderr
+    code, actions = jcli(cli_env, "actions")
+    listed = [line.strip("• ").strip() for line in res.stderr.splitlines() if line.strip().startswith("•")]
+    assert listed and set(listed) <= {a["id"] for a in actions}
     assert "Traceback" not in res.stderr
     assert jcli(cli_env, "history")[1] == []
 
@@ -114,10 +117,11 @@ def test_crash_is_reconciled_on_next_start(cli_env: dict[str, str], fault: str, 
         assert again.returncode == 4 and "already exists" in again.stderr
 
 
-def test_two_writers_on_one_index_one_gets_busy(cli_env: dict[str, str]) -> None:
+def test_two_writers_on_one_index_one_gets_busy(cli_env: dict[str, str], tmp_path: Path) -> None:
+    gate = tmp_path / "release-first-writer"
     first = subprocess.Popen(
         [sys.executable, "-m", "orchestrator.interfaces.cli", "do", "create a vector index called shared with 3 dims",
-         "--yes", "--json"], env={**cli_env, "SOPHIA_FAULTS": "after_lock=sleep:4"}, cwd=ROOT,
+         "--yes", "--json"], env={**cli_env, "SOPHIA_FAULTS": f"after_lock=wait:{gate}"}, cwd=ROOT,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 60
@@ -135,6 +139,7 @@ def test_two_writers_on_one_index_one_gets_busy(cli_env: dict[str, str]) -> None
         assert second.returncode == 6, second.stderr
         assert "busy, held by cli:alice" in second.stderr
     finally:
+        gate.touch()
         out, err = first.communicate(timeout=120)
     assert first.returncode == 0, err
     assert json.loads(out)["status"] == "applied"

@@ -14,6 +14,12 @@ import pytest
 from .prism import INSTALL_COMMAND, PrismPool, find_prism, specs_dir
 
 
+@pytest.fixture
+def anyio_backend() -> str:
+    """Async contract tests run on asyncio."""
+    return "asyncio"
+
+
 @pytest.fixture(scope="session")
 def specs_root() -> Path:
     """The vendor contracts folder, or skip."""
@@ -24,12 +30,18 @@ def specs_root() -> Path:
 
 
 @pytest.fixture(scope="session")
-def prism(specs_root: Path) -> Iterator[PrismPool]:
-    """Start-once Prism servers for the whole session; all stopped at the end."""
+def prism(specs_root: Path, request: pytest.FixtureRequest) -> Iterator[PrismPool]:
+    """Start-once Prism servers for the whole session; all stopped at the end.
+
+    Test modules name the spec files they use in ``PRISM_SPECS = [(platform, file), …]``; all
+    of them are launched together when the first contract test starts.
+    """
     binary = find_prism()
     if binary is None:
         pytest.skip(f"Prism is not installed: run `{INSTALL_COMMAND}` from the project root")
     pool = PrismPool(specs_root, binary)
+    modules = {item.module for item in request.session.items if getattr(item, "module", None) is not None}
+    pool.prestart(spec for module in modules for spec in getattr(module, "PRISM_SPECS", ()))
     try:
         yield pool
     finally:

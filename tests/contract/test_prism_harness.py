@@ -11,6 +11,8 @@ import pytest
 
 from .prism import PrismPool, RecordingTransport, assert_no_request_violations, request_violations
 
+PRISM_SPECS = [("snowflake", "sqlapi.yaml"), ("snowflake", "warehouse.yaml")]
+
 pytestmark = pytest.mark.anyio
 
 GOOD_BODY = {"statement": "SELECT 1", "bindings": {"1": {"type": "TEXT", "value": "x"}}}
@@ -27,8 +29,10 @@ async def test_valid_request_has_no_violations(prism: PrismPool) -> None:
     transport = RecordingTransport()
     async with httpx.AsyncClient(base_url=server.base_url, transport=transport) as client:
         response = await client.post(
-            "/api/v2/statements", params={"requestId": "6f6b1c2e-9a43-4c4b-9a1a-4f3b2c1d0e9f"},
-            json=GOOD_BODY, headers=HEADERS,
+            "/api/v2/statements",
+            params={"requestId": "6f6b1c2e-9a43-4c4b-9a1a-4f3b2c1d0e9f"},
+            json=GOOD_BODY,
+            headers=HEADERS,
         )
     assert response.status_code == 200
     assert assert_no_request_violations(transport.exchanges) == 1
@@ -38,8 +42,9 @@ async def test_bad_request_is_caught(prism: PrismPool) -> None:
     (server,) = prism.serve("snowflake", "sqlapi.yaml")
     transport = RecordingTransport()
     async with httpx.AsyncClient(base_url=server.base_url, transport=transport) as client:
-        await client.post("/api/v2/statements", params={"requestId": "not-a-uuid"},
-                          json={"statement": 5}, headers=HEADERS)
+        await client.post(
+            "/api/v2/statements", params={"requestId": "not-a-uuid"}, json={"statement": 5}, headers=HEADERS
+        )
         await client.get("/api/v2/no-such-endpoint", headers=HEADERS)
     first, second = transport.exchanges
     where = {".".join(v["location"]) for v in request_violations(first.response)}

@@ -10,7 +10,7 @@ import pytest
 
 from adapters.registry import all_specs, catalog_platforms, spec_for
 from adapters.specs._fields import normalize_time
-from evals.dataset import Case, load_cases
+from orchestrator.scoring.dataset import Case, load_cases
 from orchestrator.state import Intent, ParsedCommand
 
 DATASETS = Path(__file__).resolve().parents[2] / "evals" / "datasets"

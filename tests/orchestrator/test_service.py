@@ -160,3 +160,27 @@ def test_status_lists_index_details(service_factory: Factory) -> None:
 
 
 del run
+
+
+def test_postgres_state_and_checkpointer_survive_a_restart(pg_server: object, settings: object) -> None:
+    """The production layout: ledger, runs and LangGraph checkpoints in PostgreSQL."""
+    from orchestrator.config import Settings
+
+    state_url = pg_server.fresh_database().replace("postgresql://", "postgresql+psycopg://", 1)  # type: ignore[attr-defined]
+    pg_settings = Settings(database_url=state_url, pgvector_url=settings.pgvector_url)  # type: ignore[attr-defined]
+
+    async def pause() -> str:
+        async with OrchestratorService(pg_settings) as svc:
+            assert (await _create(svc, "pgstate"))["status"] == "applied"
+            return str((await svc.submit(req("delete the vector index pgstate")))["run_id"])
+
+    async def approve(run_id: str) -> dict:
+        async with OrchestratorService(pg_settings) as svc:
+            done = await svc.approve(run_id, actor="cli:bob")
+            assert svc.verify_ledger().ok
+            return done
+
+    run_id = arun(pause())
+    done = arun(approve(run_id))
+    assert done["status"] == "applied"
+    assert [c["action"] for c in done["changes"]] == ["pgvector.index.delete"]

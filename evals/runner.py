@@ -1,0 +1,9 @@
+"""Kept for ``python -m evals.runner``: the scorer lives in :mod:`orchestrator.scoring.runner`."""
+
+import sys
+
+from orchestrator.scoring.runner import *  # noqa: F403
+from orchestrator.scoring.runner import __all__, main  # noqa: F401
+
+if __name__ == "__main__":
+    sys.exit(main())

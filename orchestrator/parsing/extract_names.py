@@ -1,0 +1,159 @@
+"""Finding resource names in a clause, and resolving loose names against the inventory.
+
+Names come from quoted strings, "called X" / "named X", a resource noun followed or preceded
+by a name ("warehouse ETL_WH", "the Enterprise Sales pipeline"), or identifier-shaped tokens.
+Quoted spans arrive masked as ``QQn`` and are swapped back for their content here.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+
+from orchestrator.parsing import extract as ex
+from orchestrator.parsing.extract_lexicon import PLATFORM_ALIASES, STOPWORDS
+
+__all__ = ["Resolution", "name_after", "name_before", "name_near", "resolve", "unquote"]
+
+_PLATFORM_WORDS = {alias for aliases in PLATFORM_ALIASES.values() for alias in aliases}
+#: Words that are never a resource name on their own.
+NOT_NAMES = STOPWORDS | _PLATFORM_WORDS | {
+    "called", "named", "titled", "labelled", "labeled", "new", "old", "existing", "current",
+    "warehouse", "database", "db", "index", "collection", "class", "project", "channel", "key", "api", "repo",
+    "team", "user", "sequence", "pipeline", "stage", "property", "capture", "materialization", "instance",
+    "box", "config", "workspace", "budget", "webhook", "hook", "file", "task", "issue", "ticket", "domain",
+    "deploy", "deployment", "env", "var", "variable", "ssh", "one", "there", "here", "prod", "production",
+    "preview", "development", "dev", "staging", "limit", "role", "private", "public", "vector", "gpu",
+    "that", "which", "what", "where", "when", "everything", "anything", "something", "contact", "them",
+    "right", "again", "both", "each", "every", "dims", "dimensions", "replicas", "as", "is",
+    "into", "onto", "off", "out", "over", "under", "about", "across", "after", "before", "via", "per", "than",
+    "so", "if", "but", "not", "no", "yes", "ok", "using",
+    "should", "must", "needs", "need", "will", "shall", "has", "have", "had", "was", "were", "be", "been", "being",
+    "got", "gets", "does", "did", "do", "may", "might", "cadence", "campaign",
+}
+
+_ID = r"[A-Za-z0-9][\w./@-]{0,120}"
+_TITLE_WORD = r"(?:(?!QQ\d)[A-Z0-9][\w&'-]{0,60})"
+#: A name: a quote placeholder, a Title-Case run ("Series B Founders"), or one identifier token.
+#: Case-sensitive even inside IGNORECASE patterns (``(?-i:…)``), so "the" never joins a Title run.
+_VERSION_WORD = r"(?:[a-z]\d[\w.-]{0,10})"  # "v2", "q3" inside a Title-Case name ("Payments v2")
+NAME = rf"(?-i:(QQ\d+|{_TITLE_WORD}(?:\s+(?:{_TITLE_WORD}|{_VERSION_WORD})){{0,5}}|{_ID}))"
+
+
+def unquote(value: str, quoted: list[ex.Quoted]) -> str:
+    """Swap ``QQn`` placeholders back for the quoted text."""
+
+    def sub(match: re.Match[str]) -> str:
+        index = int(match.group(1))
+        return quoted[index].content if index < len(quoted) else ""
+
+    return re.sub(r"QQ(\d+)", sub, value).strip()
+
+
+def _ok(candidate: str) -> bool:
+    words = candidate.lower().split()
+    return bool(words) and words[0] not in NOT_NAMES and not all(w in NOT_NAMES for w in words)
+
+
+def _trim(candidate: str) -> str:
+    words = candidate.split()
+    while words and words[-1].lower() in NOT_NAMES | {"of", "and", "for", "the"}:
+        words.pop()
+    return " ".join(words).strip(" .,:;!?)(")
+
+
+_CONNECTORS = frozenset({"with", "in", "on", "for", "to", "from", "and", "then", "at", "using", "of", "by"})
+
+
+def name_after(masked: str, anchors: str, quoted: list[ex.Quoted]) -> str | None:
+    """The name right after one of the ``anchors`` (a regex alternation), e.g. ``called|named``.
+
+    After "called"/"named"/"titled" any word is a name ("an index called a"); after a resource
+    noun, common words are not ("the index with …").
+    """
+    explicit = anchors == "called|named|titled"
+    for match in re.finditer(rf"\b(?:{anchors})\s+(?:(?:called|named|titled)\s+)?{NAME}", masked, re.IGNORECASE):
+        candidate = match.group(1).strip(" .,:;!?)(") if explicit else _trim(match.group(1))
+        if explicit and candidate and candidate.split()[0].lower() not in _CONNECTORS:
+            return unquote(_trim(candidate) or candidate.split()[0], quoted)
+        if candidate and _ok(candidate):
+            return unquote(candidate, quoted)
+    return None
+
+
+def name_before(masked: str, nouns: str, quoted: list[ex.Quoted]) -> str | None:
+    """The name right before one of the ``nouns`` (``the Enterprise Sales pipeline``)."""
+    pattern = rf"(?:\bthe\s+|\ba\s+|\ban\s+|^|\s){NAME}(?:\s+(?:{'|'.join(map(re.escape, _PLATFORM_WORDS))}))?\s+(?:{nouns})\b"
+    for match in re.finditer(pattern, masked, re.IGNORECASE):
+        candidate = _trim(match.group(1))
+        # a Title run may have swallowed a leading verb ("Archive Office Move"): keep the tail
+        if candidate and _ok(candidate):
+            return unquote(candidate, quoted)
+        tail = candidate.split()[1:] if candidate else []
+        if tail and _ok(" ".join(tail)):
+            return unquote(" ".join(tail), quoted)
+    return None
+
+
+def name_near(masked: str, nouns: str, quoted: list[ex.Quoted]) -> str | None:
+    """A name for a resource: "called X", then "<noun> X", then "X <noun>"."""
+    return (
+        name_after(masked, "called|named|titled", quoted)
+        or name_after(masked, nouns, quoted)
+        or name_before(masked, nouns, quoted)
+    )
+
+
+@dataclass
+class Resolution:
+    """The outcome of resolving a name against the inventory."""
+
+    match: str | None = None
+    candidates: list[str] = field(default_factory=list)
+    exact: bool = False  #: the name was said as it is (not a partial or close match)
+
+
+_GENERIC = {"wh", "warehouse", "acmeco", "source", "materialize", "db", "the", "prod", "index", "key", "project",
+            "channel", "sequence", "pipeline", "capture", "materialization", "collection", "team"}
+
+
+def _parts(name: str) -> set[str]:
+    split = re.sub(r"([a-z])([A-Z])", r"\1 \2", name)
+    return {p for p in re.split(r"[\s_/.-]+", split.lower()) if p and p not in _GENERIC}
+
+
+def resolve(text: str, said: str | None, names: list[str]) -> Resolution:
+    """Resolve a resource against the inventory ``names`` (case-insensitive, fuzzy).
+
+    ``said`` is the name extracted from the text, if any. Exact mentions win; then names whose
+    distinctive words appear in the text; then close spellings. Several equally good matches
+    come back as ``candidates`` (ambiguous); none as an empty resolution.
+    """
+    low = text.lower()
+    if said:
+        exact = [n for n in names if n.lower() == said.lower()]
+        if exact:
+            return Resolution(exact[0], exact=True)
+    mentioned = [n for n in names if re.search(rf"(?<![\w/-]){re.escape(n.lower())}(?![\w/-])", low)]
+    if len(mentioned) == 1:
+        return Resolution(mentioned[0], exact=True)
+    if len(mentioned) > 1:
+        longest = max(mentioned, key=len)
+        if all(m.lower() in longest.lower() for m in mentioned):
+            return Resolution(longest, exact=True)
+        return Resolution(None, mentioned)
+    words = set(re.findall(r"[a-z0-9]+", low))
+    partial = [n for n in names if _parts(n) & words]
+    if len(partial) == 1:
+        return Resolution(partial[0])
+    if len(partial) > 1:
+        return Resolution(None, partial)
+    if said:
+        close = difflib.get_close_matches(said.lower(), [n.lower() for n in names], n=3, cutoff=0.8)
+        originals = [n for n in names if n.lower() in close]
+        if len(originals) == 1:
+            return Resolution(originals[0])
+        if originals:
+            return Resolution(None, originals)
+    return Resolution()

@@ -1,0 +1,98 @@
+"""GitHubAdapter passes the shared adapter conformance suite.
+
+Stand-in, said plainly: no GitHub can run here, so the platform is GitHub's published REST
+description served by Prism (every request checked, zero request-side violations asserted at
+teardown) with a small state model (:class:`~tests.contract.twins.GitHubTwin`) choosing the
+declared answers and the values in them.
+
+Two catalog inverses compensate rather than restore, so the suite's "undo restores the
+before-state" can't hold for them and they get an equivalent, stated check instead:
+``repo.create`` is undone by archiving (the repo stays, archived), and ``webhook.delete`` by
+recreating the hook from its before-state (same URL and events, a new id).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from adapters.catalog import ActionCall
+from adapters.dev.github import GitHubAdapter
+from adapters.http import reset_breakers
+from adapters.testing import AdapterConformanceTests, run
+
+from .prism import PrismPool, RecordingTransport, assert_no_request_violations
+from .twins import GitHubTwin
+
+PRISM_SPECS = [("github", "api.github.com.json")]
+
+COMPENSATING = {
+    "github.repo.create": "undone by archiving: the repo stays, archived",
+    "github.webhook.delete": "undone by recreating the hook: same URL and events, new id",
+}
+
+
+async def _no_wait(seconds: float) -> None:
+    return None
+
+
+class TestGitHubConformance(AdapterConformanceTests):
+    """The suite, with the compensating inverses checked for what they do promise."""
+
+    @pytest.fixture
+    def transport(self, prism: PrismPool, monkeypatch: pytest.MonkeyPatch) -> Iterator[RecordingTransport]:
+        (server,) = prism.serve("github", "api.github.com.json")
+        monkeypatch.setenv("SOPHIA_GITHUB_BASE_URL", server.base_url)
+        monkeypatch.setenv("SOPHIA_GITHUB_TOKEN", "ghp_" + "C0nf0rmanceT0kenAbcdefghijklmnopq")
+        monkeypatch.setenv("SOPHIA_GITHUB_WEBHOOK_SECRET", "conformance-secret")
+        reset_breakers()
+        transport = GitHubTwin().attach(RecordingTransport())
+        yield transport
+        reset_breakers()
+        assert_no_request_violations(transport.exchanges)
+
+    @pytest.fixture
+    def adapter(self, transport: RecordingTransport) -> Iterator[GitHubAdapter]:
+        adapter = GitHubAdapter(transport=transport, sleep=_no_wait)
+        yield adapter
+        run(adapter.aclose())
+
+    @pytest.fixture
+    def scenario(self) -> list[ActionCall]:
+        def call(action: str, target: str, **params: object) -> ActionCall:
+            return ActionCall(action=f"github.{action}", target=target, params=params)
+
+        return [
+            call("repo.create", "acme/payments", private=True, description="Payments"),
+            call("repo.archive", "acme/web"),
+            call("repo.unarchive", "acme/web"),
+            call("branch_protection.set", "acme/web", branch="main", required_reviews=2),
+            call("team.add_member", "acme/platform", user="mona"),
+            call("team.remove_member", "acme/platform", user="mona"),
+            call(
+                "webhook.create", "acme/web", url="https://hooks.example.com/gh", events=["push", "release"]
+            ),
+            call("webhook.delete", "acme/web", hook_id=7),
+        ]
+
+    def test_scenario_reaches_predictions_and_inverses_restore(
+        self, adapter: GitHubAdapter, scenario: list[ActionCall]
+    ) -> None:
+        restoring = [c for c in scenario if c.action not in COMPENSATING]
+        super().test_scenario_reaches_predictions_and_inverses_restore(adapter, restoring)
+        for call in (c for c in scenario if c.action in COMPENSATING):
+            result = run(adapter.configure(call))
+            assert adapter.reached(result.call, result.expected, result.after), call.action
+            assert result.inverse is not None, f"{call.action}: {COMPENSATING[call.action]}"
+            undo = run(adapter.configure(result.inverse))
+            assert adapter.reached(undo.call, undo.expected, undo.after), f"undo of {call.action}"
+            if call.action == "github.repo.create":
+                assert undo.after == {**result.after, "archived": True}
+            else:
+                assert result.before is not None and undo.after is not None
+                assert (undo.after["url"], undo.after["events"]) == (
+                    result.before["url"],
+                    result.before["events"],
+                )
+                assert undo.after["hook_id"] != result.before["hook_id"]
