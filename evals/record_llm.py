@@ -73,11 +73,12 @@ def _cassette(name: str, record_mode: str) -> Iterator[Any]:
         yield cassette
 
 
-def _parser(kind: str, settings: Any) -> Any:
+def _parser(kind: str, settings: Any, replay: bool) -> Any:
     from orchestrator.parsing.cache import ParseCache
     from orchestrator.parsing.llm import LLMParser
 
-    llm = LLMParser(settings, cache=ParseCache(0))
+    # Replaying, a request the cassette lacks must fail at once, not be retried.
+    llm = LLMParser(settings, cache=ParseCache(0), retries=0 if replay else 3)
     if kind == "llm":
         return llm
     from orchestrator.parsing.hybrid import HybridParser
@@ -91,11 +92,12 @@ def _stats(values: list[float]) -> dict[str, float]:
     return {"median": round(statistics.median(values), 3), "max": round(max(values), 3)}
 
 
-def run(dataset: str, kind: str, settings: Any, record_mode: str) -> dict[str, Any]:
+def run(dataset: str, kind: str, settings: Any, record_mode: str, *, replay: bool = False,
+        verbose: bool = False) -> dict[str, Any]:
     """Parse every case of ``dataset`` inside its cassette; return the scored summary plus usage."""
     from evals.runner import compare, summarise
 
-    parser = _parser(kind, settings)
+    parser = _parser(kind, settings, replay)
     results, calls, prompt_tokens, completion_tokens, llm_seconds = [], [], [], [], []
     cases = load_cases(DATASETS[dataset])
     with _cassette(dataset, record_mode):
@@ -109,8 +111,9 @@ def run(dataset: str, kind: str, settings: Any, record_mode: str) -> dict[str, A
                 prompt_tokens.extend(usage.prompt_tokens)
                 completion_tokens.extend(usage.completion_tokens)
                 llm_seconds.append(usage.seconds)
-            print(f"{case.id}: {'ok ' if results[-1].exact else 'BAD'} {json.dumps(parsed.expect_shape())[:160]}",
-                  file=sys.stderr)
+            if verbose:
+                mark = "ok " if results[-1].exact else "BAD"
+                print(f"{case.id}: {mark} {json.dumps(parsed.expect_shape())[:160]}", file=sys.stderr)
     summary = summarise(results)
     summary["llm"] = {
         "commands_with_llm_calls": sum(1 for c in calls if c),
@@ -152,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     for name in datasets:
-        summary = run(name, opts.parser, settings, record_mode)
+        summary = run(name, opts.parser, settings, record_mode, replay=opts.replay, verbose=True)
         result = {
             "date": dt.date.today().isoformat(),
             "parser": opts.parser,

@@ -100,8 +100,8 @@ start() {
         return 0
     fi
     # --no-cache-prompt: re-recording at temperature 0 is repeatable.
-    "$SERVER_BIN" -m "$MODEL_FILE" --host "$HOST" --port "$PORT" \
-        --jinja --no-cache-prompt --ctx-size 8192 --threads "$JOBS" \
+    setsid "$SERVER_BIN" -m "$MODEL_FILE" --host "$HOST" --port "$PORT" \
+        --jinja --no-cache-prompt --ctx-size 8192 --parallel 1 --threads "${LLAMA_THREADS:-1}" \
         --alias "$MODEL_NAME" >"$LOG_FILE" 2>&1 &
     echo $! >"$PID_FILE"
     for _ in $(seq 1 120); do

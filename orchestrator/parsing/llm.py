@@ -34,7 +34,7 @@ from orchestrator.parsing.llm_context import (
     output_schema,
     relevant_specs,
 )
-from orchestrator.parsing.llm_validate import Clarify, Repair, Valid, check_answer
+from orchestrator.parsing.llm_validate import Clarify, Repair, Valid, check_answer, safety_net
 from orchestrator.state import Intent, ParsedCommand
 from prompts.parse import NO_INVENTORY, PARSE_REPAIR, PARSE_SYSTEM, PARSE_USER, PROMPT_VERSION, SCHEMA_NAME
 
@@ -203,7 +203,9 @@ class LLMParser:
                 outcome = Repair([f"the answer is not JSON: {scrub(str(content))[:200]!r}"])
             else:
                 outcome = check_answer(answer, text, inventory, allowed=offered, restore=restore)
-            if isinstance(outcome, Valid | Clarify):
+            if isinstance(outcome, Valid):
+                return safety_net(outcome.command, text, inventory)
+            if isinstance(outcome, Clarify):
                 return outcome.command
             problems = outcome.problems
             log.info("llm answer invalid (attempt %d): %s", attempt + 1, "; ".join(problems))

@@ -23,6 +23,7 @@ from orchestrator.state import Intent
 __all__ = [
     "PLATFORM_ALIASES",
     "describe_actions",
+    "BUILTIN_FIELDS",
     "describe_inventory",
     "mask_values",
     "mentioned_platforms",
@@ -81,6 +82,10 @@ VERB_SYNONYMS: dict[str, tuple[str, ...]] = {
     "list": ("show", "list", "get", "fetch", "which", "who"),
     "get": ("show", "read", "fetch", "look", "metadata", "info"),
 }
+
+#: Actions scoring below this fraction of the best one are not shown (on the dev split the
+#: expected action never scored below 0.65 of the best).
+RELATIVE_FLOOR = 0.5
 
 _STOP = frozenset(
     "a an the to of on in for and or with by at from as is are be it this that my our your me us "
@@ -163,11 +168,12 @@ def _inventory_hits(text: str, inventory: Mapping[str, Sequence[str]]) -> set[st
 def relevant_specs(
     text: str, inventory: Mapping[str, Sequence[str]] | None = None, *, limit: int = 8
 ) -> list[ActionSpec]:
-    """The ``limit`` catalog actions most relevant to ``text``, best first (none if nothing fits).
+    """Up to ``limit`` catalog actions relevant to ``text``, best first (none if nothing fits).
 
     Score: IDF-weighted overlap of the text's words with the action's words, plus a bonus for
     a named platform, the action's verb (or a synonym), its resource noun, and inventory names
-    of its resource type that the text mentions.
+    of its resource type that the text mentions. Actions under :data:`RELATIVE_FLOOR` times
+    the best score are left out.
     """
     text_words = set(words(text))
     if not text_words:
@@ -190,7 +196,10 @@ def relevant_specs(
         if score > 0:
             scored.append((score, order, spec))
     scored.sort(key=lambda item: (-item[0], item[1]))
-    return [spec for _score, _order, spec in scored[:limit]]
+    if not scored:
+        return []
+    floor = RELATIVE_FLOOR * scored[0][0]
+    return [spec for score, _order, spec in scored[:limit] if score >= floor]
 
 
 # -- prompt text ---------------------------------------------------------------------------
@@ -231,32 +240,30 @@ def _type_words(prop: Mapping[str, Any]) -> str:
 
 
 def _describe_param(name: str, prop: Mapping[str, Any], required: bool) -> str:
-    details = [_type_words(prop)]
-    if required:
-        details.insert(0, "required")
-    elif "default" in prop and prop["default"] is not None:
-        details.append(f"default {prop['default']}")
-    if prop.get("description"):
-        details.append(str(prop["description"]).replace("\n", " "))
-    return f"{name} ({'; '.join(details)})"
+    details = _type_words(prop)
+    if not required and prop.get("default") is not None:
+        details += f", default {prop['default']}"
+    if prop.get("description") and "enum" not in prop:
+        details += f"; {str(prop['description']).splitlines()[0][:60]}"
+    return f"{name}{' (required)' if required else ''}: {details}"
 
 
 def describe_action(spec: ActionSpec) -> str:
-    """One prompt line: ``- id: summary; target: …; params: name (required; …), …``."""
+    """One prompt line: ``- id: summary. target: …. params: name (required): …; …``."""
     schema = _params_schema(spec)
     required = set(schema.get("required", []))
     params = [
         _describe_param(name, prop, name in required) for name, prop in schema.get("properties", {}).items()
     ]
     target = f"target: {spec.target}" if spec.target_required else "target: null"
-    line = f"- {spec.id}: {spec.summary}; {target}"
-    return line + (f"; params: {', '.join(params)}" if params else "; no params")
+    line = f"- {spec.id}: {spec.summary}. {target}."
+    return line + (f" params: {' | '.join(params)}" if params else "")
 
 
 def describe_actions(specs: Iterable[ActionSpec]) -> str:
     """The ``{actions}`` slot: one line per action, or a note that none fit."""
     lines = [describe_action(spec) for spec in specs]
-    return "\n".join(lines) if lines else "(no catalog action matches this request)"
+    return "\n".join(lines) if lines else "(none fit this request)"
 
 
 def describe_inventory(inventory: Mapping[str, Sequence[str]] | None, specs: Sequence[ActionSpec]) -> str | None:
@@ -268,8 +275,8 @@ def describe_inventory(inventory: Mapping[str, Sequence[str]] | None, specs: Seq
     if not inventory:
         return None
     keys = {f"{spec.platform}.{spec.resource}" for spec in specs}
-    lines = [f"- {key}: {', '.join(names)}" for key, names in sorted(inventory.items()) if key in keys and names]
-    return "\n".join(lines) if lines else None
+    lines = [f"{key}: {', '.join(names)}" for key, names in sorted(inventory.items()) if key in keys and names]
+    return "; ".join(lines) if lines else None
 
 
 # -- output schema -------------------------------------------------------------------------
@@ -321,31 +328,57 @@ def _action_item(spec: ActionSpec) -> dict[str, Any]:
     }
 
 
-def output_schema(specs: Sequence[ActionSpec]) -> dict[str, Any]:
-    """The JSON schema of the model's answer: an intent, and for ``action`` only the given actions.
+#: The fields each built-in intent may carry (``*``: required). Everything else is left out
+#: of that intent's branch, so constrained decoding can't pad an answer with made-up fields.
+BUILTIN_FIELDS: dict[Intent, tuple[str, ...]] = {
+    Intent.STATUS: ("platform", "target"),
+    Intent.HISTORY: ("platform", "target", "since"),
+    Intent.UNDO: ("change_id", "platform", "target", "since"),
+    Intent.FREEZE: ("environment*", "until", "reason"),
+    Intent.UNFREEZE: ("environment*",),
+    Intent.APPROVE: ("run_id*",),
+    Intent.REJECT: ("run_id*",),
+    Intent.EXPLAIN: ("change_id",),
+    Intent.HELP: ("topic",),
+    Intent.CLARIFY: ("message",),
+    Intent.REFUSE: ("message",),
+}
 
-    Every field but ``intent`` is optional; params are optional too, so a required param the
-    user did not give shows up as missing in validation (→ ``clarify``) instead of being
+
+def _field_schema(name: str) -> dict[str, Any]:
+    if name == "platform":
+        return {"type": "string", "enum": catalog_platforms()}
+    if name == "environment":
+        return {"type": "string", "enum": ["prod", "staging", "dev"]}
+    if name in ("message", "reason"):
+        return {"type": "string", "maxLength": 160}
+    return {"type": "string", "maxLength": 80}
+
+
+def _branch(intent: Intent, fields: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {"intent": {"const": intent.value}, **fields},
+        "required": ["intent", *required],
+        "additionalProperties": False,
+    }
+
+
+def output_schema(specs: Sequence[ActionSpec]) -> dict[str, Any]:
+    """The JSON schema of the model's answer: one branch per intent, and for ``action`` only the given actions.
+
+    Each branch allows only that intent's fields. Params are optional, so a required param
+    the user did not give shows up as missing in validation (→ ``clarify``) instead of being
     made up to satisfy the grammar.
     """
-    text = {"type": "string"}
-    properties: dict[str, Any] = {"intent": {"type": "string", "enum": [i.value for i in Intent]}}
+    branches = []
     if specs:
-        properties["actions"] = {"type": "array", "items": {"anyOf": [_action_item(s) for s in specs]}}
-    properties |= {
-        "platform": {"type": "string", "enum": catalog_platforms()},
-        "target": text,
-        "change_id": text,
-        "since": text,
-        "environment": {"type": "string", "enum": ["prod", "staging", "dev"]},
-        "until": text,
-        "reason": text,
-        "run_id": text,
-        "question": text,
-        "topic": text,
-        "message": text,
-    }
-    return {"type": "object", "properties": properties, "required": ["intent"], "additionalProperties": False}
+        actions = {"type": "array", "items": {"anyOf": [_action_item(s) for s in specs]}}
+        branches.append(_branch(Intent.ACTION, {"actions": actions}, ["actions"]))
+    for intent, names in BUILTIN_FIELDS.items():
+        fields = {name.rstrip("*"): _field_schema(name.rstrip("*")) for name in names}
+        branches.append(_branch(intent, fields, [n.rstrip("*") for n in names if n.endswith("*")]))
+    return {"anyOf": branches}
 
 
 # -- masking -------------------------------------------------------------------------------

@@ -26,15 +26,17 @@ from adapters.credentials import scrub
 from adapters.registry import catalog_platforms, spec_for
 from adapters.specs._fields import normalize_time
 from orchestrator.errors import NotFoundError
-from orchestrator.parsing.llm_context import words
-from orchestrator.state import Intent, ParsedCommand
+from orchestrator.parsing.llm_context import mentioned_platforms, words
+from orchestrator.parsing.llm_grounding import grounded_param, grounded_text, grounded_time
+from orchestrator.state import MUTATING_INTENTS, Intent, ParsedCommand
 
-__all__ = ["Clarify", "Outcome", "Repair", "Valid", "check_answer", "resolve_target"]
+__all__ = ["Clarify", "Outcome", "Repair", "Valid", "check_answer", "resolve_target", "safety_net"]
 
 CHANGE_ID = re.compile(r"\bchg_[0-9a-f]{12}\b")
 RUN_ID = re.compile(r"\brun_[0-9a-f]{12}\b")
 MAX_STEPS = 10
 MAX_TEXT_FIELD = 500
+_EDGE = "\"'`()[]{}<>.,;:!?#@"
 CREATE_VERBS = frozenset({"create", "launch", "add"})
 ENVIRONMENTS = {"prod": "prod", "production": "prod", "staging": "staging", "stage": "staging",
                 "dev": "dev", "development": "dev"}
@@ -168,19 +170,51 @@ def _check_step(raw: Any, ctx: _Context, index: int) -> ActionCall | Repair | Cl
     elif not isinstance(target, str) or not target.strip():
         return _clarify(f"which {spec.target} should {spec.id} act on?", candidates=[spec.id])
     else:
-        target = target.strip()
+        target = target.strip().lstrip("#").strip()
     try:
         clean = spec.validate_params(params)
     except ValidationError as err:
         return _param_problem(spec, err, ctx, where)
+    ungrounded = [n for n in params if n in clean and not grounded_param(spec, n, clean, ctx.text)]
+    if ungrounded:
+        needed = [n for n in ungrounded if spec.params.model_fields[n].is_required()]
+        if needed:
+            values = ", ".join(f"{n}={clean[n]!r}" for n in needed)
+            return Repair([f"{where}.params: {values} is not in the request; if the user did not give "
+                           f"{', '.join(needed)}, answer clarify"])
+        try:
+            clean = spec.validate_params({k: v for k, v in params.items() if k not in ungrounded})
+        except ValidationError:  # what is left is not enough ("at least one of …"): a wrong action?
+            return Repair([f"{where}: the request gives none of the params {spec.id} needs"])
     if target is not None:
         key = f"{spec.platform}.{spec.resource}"
+        if not ctx.inventory.get(key) and not _target_in_text(target, ctx.text):
+            target = _snap_target(target, ctx.text) or target
+        if not ctx.inventory.get(key) and not _target_in_text(target, ctx.text):
+            return Repair([f"{where}.target: {target!r} is not in the request; use the name as the user wrote it"])
         resolved, candidates = resolve_target(target, key, ctx.text, ctx.inventory,
                                               creating=spec.verb in CREATE_VERBS)
         if resolved is None:
             return _clarify(f"which {spec.target} do you mean: {', '.join(candidates)}?", candidates=candidates)
         target = resolved
     return ActionCall(action=spec.id, target=target, params=clean)
+
+
+def _target_in_text(target: str, text: str) -> bool:
+    """The target is in the request as written (case aside)."""
+    return bool(target) and target.lower() in text.lower()
+
+
+def _snap_target(target: str, text: str) -> str | None:
+    """The longest word of the request inside a decorated target (``key-support-bot`` → ``support-bot``)."""
+    low = target.lower()
+    words_said = {w.strip(_EDGE) for w in text.split()}
+    inside = [w for w in words_said if len(w) >= 3 and w.lower() in low and w.lower() not in _GENERIC
+              and w.lower() not in catalog_platforms()]
+    if not inside:
+        return None
+    best = max(inside, key=len)
+    return best if len(best) * 2 >= len(target) else None
 
 
 def _param_problem(spec: ActionSpec, err: ValidationError, ctx: _Context, where: str) -> Repair | Clarify:
@@ -208,31 +242,42 @@ def _ids(pattern: re.Pattern[str], text: str, given: Any) -> str | None:
     return found[0] if len(set(found)) == 1 else None
 
 
-def _time(value: Any) -> str | None:
+def _time(value: Any, text: str) -> str | None:
+    """The canonical time, if the request says it."""
     if not isinstance(value, str) or not value.strip():
         return None
     try:
-        return normalize_time(value)
+        canonical = normalize_time(value)
     except ValueError:
         return None
+    return canonical if grounded_time(canonical, text) else None
 
 
 def _builtin(intent: Intent, answer: Mapping[str, Any], ctx: _Context) -> Valid | Clarify:
+    """A built-in intent's fields, each kept only if valid and grounded in the request."""
+    low = ctx.text.lower()
+    named = mentioned_platforms(ctx.text)
     platform = answer.get("platform") if answer.get("platform") in catalog_platforms() else None
     target = _short(_restore(answer.get("target"), ctx.restore))
+    if target is not None and target.lower() in catalog_platforms():
+        platform, target = platform or target.lower(), None  # "status of snowflake": a platform, not a resource
     if target is not None:
+        text_words = set(words(low.replace("_", " ").replace("-", " ")))
         for key, names in ctx.inventory.items():
             match = next((n for n in names if n.lower() == target.lower()), None)
-            if match:
+            if match and _support(match, text_words, low) > 0:
                 target, platform = match, platform or key.split(".", 1)[0]
                 break
-    env_raw = answer.get("environment")
-    environment = ENVIRONMENTS.get(str(env_raw).strip().lower()) if isinstance(env_raw, str) else None
+        else:
+            if target.lower() not in low:
+                target = None  # a resource the user never named
+    if platform is not None and platform not in named and target is None:
+        platform = None  # a platform the user never named, for no resource
     fields: dict[str, Any] = {"intent": intent, "parser": "llm", "confidence": 0.8}
     if intent in (Intent.STATUS, Intent.HISTORY, Intent.UNDO):
         fields |= {"platform": platform, "target": target}
     if intent in (Intent.HISTORY, Intent.UNDO):
-        fields["since"] = _time(answer.get("since"))
+        fields["since"] = _time(answer.get("since"), ctx.text)
     if intent in (Intent.UNDO, Intent.EXPLAIN):
         fields["change_id"] = _ids(CHANGE_ID, ctx.text, answer.get("change_id"))
     if intent in (Intent.APPROVE, Intent.REJECT):
@@ -241,22 +286,30 @@ def _builtin(intent: Intent, answer: Mapping[str, Any], ctx: _Context) -> Valid 
             return _clarify(f"which run should I {intent.value}? give its run id (run_…)")
         fields["run_id"] = run_id
     if intent in (Intent.FREEZE, Intent.UNFREEZE):
+        environment = _environment(answer.get("environment"), low)
         if environment is None:
             return _clarify(f"which environment should I {intent.value}: prod, staging or dev?")
         fields["environment"] = environment
         if intent is Intent.FREEZE:
-            fields |= {"until": _time(answer.get("until")), "reason": _short(answer.get("reason"))}
+            fields |= {"until": _time(answer.get("until"), ctx.text), "reason": _short(answer.get("reason"))}
     if intent is Intent.UNDO and not (fields["change_id"] or fields["platform"] or fields["target"]):
         return _clarify("what should I undo? give a change id, or a platform (and resource)")
-    if intent is Intent.EXPLAIN:
-        fields["question"] = _short(answer.get("question"))
     if intent is Intent.HELP:
         topic = str(answer.get("topic") or "").strip().lower()
-        topics = {*catalog_platforms(), *(i.value for i in Intent)}
+        topics = {*named, *(i.value for i in Intent if re.search(rf"\b{i.value}\b", low))}
         fields["topic"] = topic if topic in topics else None
     if intent in (Intent.CLARIFY, Intent.REFUSE):
         fields["message"] = _short(answer.get("message"))
     return Valid(ParsedCommand(**fields))
+
+
+def _environment(value: Any, low: str) -> str | None:
+    """The canonical environment, if the request names it (``production`` → ``prod``)."""
+    if not isinstance(value, str):
+        return None
+    env = ENVIRONMENTS.get(value.strip().lower())
+    said = {ENVIRONMENTS[w] for w in re.findall(r"[a-z]+", low) if w in ENVIRONMENTS}
+    return env if env in said else None
 
 
 def check_answer(
@@ -303,3 +356,29 @@ def check_answer(
     if problems:
         return Repair(problems)
     return Valid(ParsedCommand(intent=Intent.ACTION, actions=calls, parser="llm", confidence=0.8))
+
+
+def safety_net(command: ParsedCommand, text: str, inventory: Mapping[str, Sequence[str]] | None) -> ParsedCommand:
+    """Rules no model answer overrides, shared with the offline parser.
+
+    A change is refused when the request only carries it inside quoted or pasted text
+    (smuggled instructions), and becomes a ``clarify`` when the request hesitates
+    (negated, hypothetical, conditional, alternatives). Answers that change nothing pass.
+    """
+    if command.intent not in MUTATING_INTENTS:
+        return command
+    from orchestrator.parsing import extract as ex
+    from orchestrator.parsing.extract_builtins import refusal
+    from orchestrator.parsing.extract_safety import hesitation
+
+    raw = ex.clean(text)
+    masked, quoted = ex.mask_quotes(raw)
+    refused = refusal(raw, masked, quoted)
+    if refused is not None:
+        return refused.model_copy(update={"parser": "llm", "confidence": 0.9})
+    doubt = hesitation(masked, {k: list(v) for k, v in (inventory or {}).items()},
+                       action=command.intent is Intent.ACTION)
+    if doubt is not None:
+        message, candidates = doubt
+        return _clarify(message, candidates=candidates).command
+    return command
