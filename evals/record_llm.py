@@ -1,12 +1,13 @@
 """Record (or replay) the LLM parser on the eval datasets through vcrpy cassettes, and score it.
 
 ``evals/record_local.sh`` runs this against a live model; CI never does. One cassette per
-dataset (``evals/cassettes/llm/<dataset>.yaml``), matched on method + path + body, with the
+dataset (``evals/cassettes/llm/<dataset>.yaml``: heldout, heldout_blind, dev), matched on method + path + body, with the
 Authorization header and every known secret scrubbed. ``meta.json`` beside them says which
 model and prompt version made them: the replay tests configure the parser from it, and a
 prompt change (a new :data:`~prompts.parse.PROMPT_VERSION`) fails them until re-recorded.
 
-    python -m evals.record_llm                         # record dev + heldout (needs a live model)
+    python -m evals.record_llm [--dataset heldout]      # record (needs a live model)
+    python -m evals.record_llm --extend                 # add only the requests the cassettes lack
     python -m evals.record_llm --replay --parser hybrid # score from the cassettes, no network
 """
 
@@ -31,7 +32,7 @@ __all__ = ["CASSETTES", "RESULTS", "llm_vcr", "load_meta", "main", "replay_setti
 ROOT = Path(__file__).resolve().parent
 CASSETTES = ROOT / "cassettes" / "llm"
 RESULTS = ROOT / "results"
-DATASETS = {"dev": ROOT / "datasets" / "dev.jsonl", "heldout": ROOT / "datasets" / "heldout.jsonl"}
+DATASETS = {name: ROOT / "datasets" / f"{name}.jsonl" for name in ("heldout", "heldout_blind", "dev")}
 META = CASSETTES / "meta.json"
 #: The base URL replay runs use: never contacted (cassettes match on path, not host).
 REPLAY_BASE_URL = "http://127.0.0.1:9/v1"
@@ -49,7 +50,6 @@ def llm_vcr(record_mode: str = "none") -> Any:
         before_record_request=scrub_cassette_request,
         before_record_response=scrub_cassette_response,
         decode_compressed_response=True,
-        allow_playback_repeats=True,
     )
 
 
@@ -69,16 +69,17 @@ def replay_settings(meta: dict[str, Any] | None = None) -> Any:
 
 @contextmanager
 def _cassette(name: str, record_mode: str) -> Iterator[Any]:
-    with llm_vcr(record_mode).use_cassette(str(CASSETTES / f"{name}.yaml")) as cassette:
+    path = str(CASSETTES / f"{name}.yaml")
+    with llm_vcr(record_mode).use_cassette(path, allow_playback_repeats=True) as cassette:
         yield cassette
 
 
-def _parser(kind: str, settings: Any, replay: bool) -> Any:
+def _parser(kind: str, settings: Any, replay: bool, timeout: float) -> Any:
     from orchestrator.parsing.cache import ParseCache
     from orchestrator.parsing.llm import LLMParser
 
     # Replaying, a request the cassette lacks must fail at once, not be retried.
-    llm = LLMParser(settings, cache=ParseCache(0), retries=0 if replay else 3)
+    llm = LLMParser(settings, cache=ParseCache(0), retries=0 if replay else 3, timeout=timeout)
     if kind == "llm":
         return llm
     from orchestrator.parsing.hybrid import HybridParser
@@ -93,11 +94,11 @@ def _stats(values: list[float]) -> dict[str, float]:
 
 
 def run(dataset: str, kind: str, settings: Any, record_mode: str, *, replay: bool = False,
-        verbose: bool = False) -> dict[str, Any]:
+        verbose: bool = False, timeout: float = 600.0) -> dict[str, Any]:
     """Parse every case of ``dataset`` inside its cassette; return the scored summary plus usage."""
     from evals.runner import compare, summarise
 
-    parser = _parser(kind, settings, replay)
+    parser = _parser(kind, settings, replay, timeout)
     results, calls, prompt_tokens, completion_tokens, llm_seconds = [], [], [], [], []
     cases = load_cases(DATASETS[dataset])
     with _cassette(dataset, record_mode):
@@ -126,53 +127,66 @@ def run(dataset: str, kind: str, settings: Any, record_mode: str, *, replay: boo
     return summary
 
 
+def _merge_json(path: Path, update: dict[str, Any]) -> None:
+    data = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    data.update(update)
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Record (default) or ``--replay``; write ``evals/results/<date>-<parser>-<dataset>.json``."""
+    """Record (default), ``--extend`` or ``--replay``; results go to ``evals/results/<date>-<parser>.json``."""
     args = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    args.add_argument("--dataset", action="append", choices=sorted(DATASETS))
+    args.add_argument("--dataset", action="append", choices=list(DATASETS))
     args.add_argument("--parser", default="llm", choices=["llm", "hybrid"])
-    args.add_argument("--replay", action="store_true", help="use the cassettes only (no network)")
+    mode = args.add_mutually_exclusive_group()
+    mode.add_argument("--replay", action="store_true", help="use the cassettes only (no network)")
+    mode.add_argument("--extend", action="store_true",
+                      help="keep the cassettes, record only requests they lack (after a validation change)")
+    args.add_argument("--timeout", type=float, default=600.0, help="seconds per model call when recording")
     args.add_argument("--no-write", action="store_true", help="print the summary, write no result file")
     opts = args.parse_args(argv)
-    datasets = opts.dataset or ["dev", "heldout"]
+    datasets = opts.dataset or list(DATASETS)
     from orchestrator.config import Settings
 
     if opts.replay:
         meta = load_meta()
         settings, record_mode = replay_settings(meta), "none"
     else:
-        settings, record_mode = Settings(), "all"
+        settings = Settings()
+        record_mode = "new_episodes" if opts.extend else "all"
         if not settings.llm_model:
             print("set SOPHIA_LLM_MODEL and SOPHIA_LLM_BASE_URL", file=sys.stderr)
             return 2
         CASSETTES.mkdir(parents=True, exist_ok=True)
-        for name in datasets:
-            (CASSETTES / f"{name}.yaml").unlink(missing_ok=True)
-        meta = {"model": settings.llm_model, "prompt_version": PROMPT_VERSION,
-                "recorded": dt.date.today().isoformat(), "datasets": datasets}
+        meta = load_meta() if META.is_file() else {}
+        if meta.get("model") != settings.llm_model or meta.get("prompt_version") != PROMPT_VERSION:
+            meta = {"datasets": []}  # a new model or prompt: every old cassette is stale
+        meta |= {"model": settings.llm_model, "prompt_version": PROMPT_VERSION,
+                 "recorded": dt.date.today().isoformat()}
     if meta.get("prompt_version") != PROMPT_VERSION:
         print(f"cassettes are for {meta.get('prompt_version')}, prompts are {PROMPT_VERSION}: re-record",
               file=sys.stderr)
         return 2
     for name in datasets:
-        summary = run(name, opts.parser, settings, record_mode, replay=opts.replay, verbose=True)
+        if record_mode == "all":
+            (CASSETTES / f"{name}.yaml").unlink(missing_ok=True)
+        summary = run(name, opts.parser, settings, record_mode, replay=opts.replay, verbose=True,
+                      timeout=opts.timeout)
         result = {
-            "date": dt.date.today().isoformat(),
-            "parser": opts.parser,
-            "model": meta["model"],
-            "prompt_version": PROMPT_VERSION,
             "dataset": f"evals/datasets/{name}.jsonl",
             "cassette": f"evals/cassettes/llm/{name}.yaml",
-            "mode": "replay" if opts.replay else "recorded live",
+            "mode": "replayed from cassettes" if opts.replay else "live model",
             **summary,
         }
         print(json.dumps({k: v for k, v in result.items() if k not in ("failures", "per_platform")}))
+        if not opts.replay:
+            meta["datasets"] = sorted({*meta.get("datasets", []), name})
+            META.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
         if not opts.no_write:
             RESULTS.mkdir(parents=True, exist_ok=True)
-            out = RESULTS / f"{result['date']}-{opts.parser}-{name}.json"
-            out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    if not opts.replay:
-        META.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+            today = dt.date.today().isoformat()
+            header = {"date": today, "parser": opts.parser, "model": meta["model"], "prompt_version": PROMPT_VERSION}
+            _merge_json(RESULTS / f"{today}-{opts.parser}.json", {**header, name: result})
     return 0
 
 

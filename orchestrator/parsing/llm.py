@@ -23,6 +23,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import SecretStr
+
 from adapters.credentials import SecretRef, resolve_secret, scrub
 from orchestrator.config import Settings, get_settings
 from orchestrator.errors import ConfigError, SophiaError
@@ -115,7 +117,7 @@ class LLMParser:
         timeout: float = 60.0,
         retries: int = 3,
         backoff: float = 1.0,
-        max_actions: int = 8,
+        max_actions: int = 6,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.settings = settings or get_settings()
@@ -231,11 +233,11 @@ class LLMParser:
             from langchain_openai import ChatOpenAI  # heavy: ~1.2 s, so only when a model is used
 
             self._chat_model = ChatOpenAI(
-                model=self.model_name,
+                model=str(self.model_name),
                 base_url=self.base_url,
-                api_key=self._api_key(),
+                api_key=SecretStr(self._api_key()),
                 temperature=0,
-                max_tokens=self.max_output_tokens,
+                max_completion_tokens=self.max_output_tokens,
                 timeout=self.timeout,
                 max_retries=0,
                 http_client=self._http_client,

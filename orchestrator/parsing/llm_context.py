@@ -21,9 +21,9 @@ from adapters.registry import all_specs, catalog_platforms
 from orchestrator.state import Intent
 
 __all__ = [
+    "BUILTIN_FIELDS",
     "PLATFORM_ALIASES",
     "describe_actions",
-    "BUILTIN_FIELDS",
     "describe_inventory",
     "mask_values",
     "mentioned_platforms",
@@ -87,10 +87,11 @@ VERB_SYNONYMS: dict[str, tuple[str, ...]] = {
 #: expected action never scored below 0.65 of the best).
 RELATIVE_FLOOR = 0.5
 
-_STOP = frozenset(
-    "a an the to of on in for and or with by at from as is are be it this that my our your me us "
-    "please can could would you i we do does let s".split()
-)
+_STOP = frozenset({
+    "a", "an", "the", "to", "of", "on", "in", "for", "and", "or", "with", "by", "at", "from", "as", "is",
+    "are", "be", "it", "this", "that", "my", "our", "your", "me", "us", "please", "can", "could", "would",
+    "you", "i", "we", "do", "does", "let", "s",
+})
 _WORD = re.compile(r"[a-z0-9]+")
 
 

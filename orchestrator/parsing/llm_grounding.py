@@ -29,7 +29,7 @@ def phrases(text: str, longest: int = 4) -> list[str]:
     """Every run of 1 to ``longest`` words of ``text`` (punctuation at the edges trimmed)."""
     tokens = [t.strip(_EDGE) for t in _TOKEN.findall(text)]
     tokens = [t for t in tokens if t]
-    out = []
+    out: list[str] = []
     for size in range(1, longest + 1):
         out.extend(" ".join(tokens[i : i + size]) for i in range(len(tokens) - size + 1))
     return out

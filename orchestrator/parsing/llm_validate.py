@@ -21,13 +21,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from adapters.catalog import ActionCall, ActionSpec, format_validation_error
+from adapters.catalog import ActionCall, ActionSpec, Risk, format_validation_error
 from adapters.credentials import scrub
 from adapters.registry import catalog_platforms, spec_for
 from adapters.specs._fields import normalize_time
 from orchestrator.errors import NotFoundError
 from orchestrator.parsing.llm_context import mentioned_platforms, words
-from orchestrator.parsing.llm_grounding import grounded_param, grounded_text, grounded_time
+from orchestrator.parsing.llm_grounding import grounded_param, grounded_time
 from orchestrator.state import MUTATING_INTENTS, Intent, ParsedCommand
 
 __all__ = ["Clarify", "Outcome", "Repair", "Valid", "check_answer", "resolve_target", "safety_net"]
@@ -161,6 +161,8 @@ def _check_step(raw: Any, ctx: _Context, index: int) -> ActionCall | Repair | Cl
         return Repair([f"{where}: unknown action {action_id!r}; use one of: {', '.join(sorted(ctx.allowed))}"])
     if ctx.allowed and action_id not in ctx.allowed:
         return Repair([f"{where}: {action_id} was not offered; use one of: {', '.join(sorted(ctx.allowed))}"])
+    if spec.risk is Risk.DESTRUCTIVE and not _destruction_said(spec, ctx.text):
+        return Repair([f"{where}: the request does not ask to {spec.verb} anything; pick the action it asks for"])
     params = _restore(raw.get("params") or {}, ctx.restore)
     if not isinstance(params, dict):
         return Repair([f"{where}.params: must be an object"])
@@ -180,8 +182,9 @@ def _check_step(raw: Any, ctx: _Context, index: int) -> ActionCall | Repair | Cl
         needed = [n for n in ungrounded if spec.params.model_fields[n].is_required()]
         if needed:
             values = ", ".join(f"{n}={clean[n]!r}" for n in needed)
-            return Repair([f"{where}.params: {values} is not in the request; if the user did not give "
-                           f"{', '.join(needed)}, answer clarify"])
+            problem = (f"{where}.params: {values} is not in the request; if the user did not give "
+                       f"{', '.join(needed)}, answer clarify")
+            return Repair([problem])
         try:
             clean = spec.validate_params({k: v for k, v in params.items() if k not in ungrounded})
         except ValidationError:  # what is left is not enough ("at least one of …"): a wrong action?
@@ -203,6 +206,20 @@ def _check_step(raw: Any, ctx: _Context, index: int) -> ActionCall | Repair | Cl
 def _target_in_text(target: str, text: str) -> bool:
     """The target is in the request as written (case aside)."""
     return bool(target) and target.lower() in text.lower()
+
+
+_DESTROY = re.compile(
+    r"\b(?:delet\w*|drop\w*|remov\w*|destroy\w*|terminat\w*|kill\w*|nuke\w*|archiv\w*|wipe\w*|purg\w*|"
+    r"eras\w*|get rid|tear down|shut down|decommission\w*|trash\w*|scrap\w*)"
+)
+
+
+def _destruction_said(spec: ActionSpec, text: str) -> bool:
+    """A destructive action needs a destroying verb in the request (never inferred)."""
+    from orchestrator.parsing.extract_lexicon import verb_hits
+
+    low = text.lower()
+    return bool(_DESTROY.search(low)) or verb_hits(spec.verb, low)[0] >= 1.0
 
 
 def _snap_target(target: str, text: str) -> str | None:
@@ -259,6 +276,8 @@ def _builtin(intent: Intent, answer: Mapping[str, Any], ctx: _Context) -> Valid 
     named = mentioned_platforms(ctx.text)
     platform = answer.get("platform") if answer.get("platform") in catalog_platforms() else None
     target = _short(_restore(answer.get("target"), ctx.restore))
+    if target is not None and (CHANGE_ID.search(target.lower()) or RUN_ID.search(target.lower())):
+        target = None  # an id is not a resource
     if target is not None and target.lower() in catalog_platforms():
         platform, target = platform or target.lower(), None  # "status of snowflake": a platform, not a resource
     if target is not None:
@@ -333,7 +352,7 @@ def check_answer(
     if not isinstance(answer, dict):
         return Repair(["the answer must be one JSON object with an \"intent\""])
     try:
-        intent = Intent(answer.get("intent"))
+        intent = Intent(str(answer.get("intent")))
     except ValueError:
         return Repair([f"intent {answer.get('intent')!r} is not one of: {', '.join(i.value for i in Intent)}"])
     if intent is not Intent.ACTION:

@@ -332,3 +332,12 @@ def test_the_safety_net_overrides_a_model_that_obeys(text: str, intent: Intent) 
                                                "params": {}}]}
     parsed = Endpoint(answer).parser().parse(text)
     assert parsed.intent is intent and parsed.actions == []
+
+
+def test_a_destructive_action_the_request_never_asks_for_is_repaired() -> None:
+    drop = {"intent": "action", "actions": [{"action": "snowflake.database.drop", "target": "staging",
+                                             "params": {}}]}
+    endpoint = Endpoint(drop, {"intent": "unfreeze", "environment": "staging"})
+    parsed = endpoint.parser().parse("lift the freeze on the staging database")
+    assert parsed.intent is Intent.UNFREEZE and parsed.environment == "staging"
+    assert "does not ask to drop" in endpoint.repair_text()
