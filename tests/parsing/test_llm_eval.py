@@ -19,6 +19,13 @@ import pytest
 from evals.record_llm import CASSETTES, load_meta, replay_settings, run
 from prompts.parse import PROMPT_VERSION
 
+#: The replay tests need recorded cassettes; until ``evals/record_local.sh`` has produced them
+#: (issue 5), they are skipped with that reason rather than run against nothing.
+needs_cassettes = pytest.mark.skipif(
+    not (CASSETTES / "heldout.yaml").is_file(),
+    reason="no LLM cassettes recorded yet: run evals/record_local.sh (issue 5)",
+)
+
 #: Exact match on the held-out split, measured when the cassettes were recorded.
 LLM_FLOOR = 0.0
 HYBRID_FLOOR = 0.0
@@ -45,6 +52,7 @@ def test_the_network_guard_holds(no_network: None) -> None:
         socket.socket().connect(("127.0.0.1", 9))
 
 
+@needs_cassettes
 def test_cassettes_match_the_current_prompts() -> None:
     meta = load_meta()
     assert meta["prompt_version"] == PROMPT_VERSION, "prompts changed: re-record with evals/record_local.sh"
@@ -53,6 +61,7 @@ def test_cassettes_match_the_current_prompts() -> None:
     assert "Bearer" not in text.replace("Bearer [REDACTED]", ""), "an Authorization header was recorded"
 
 
+@needs_cassettes
 @pytest.mark.parametrize(("kind", "floor"), [("llm", LLM_FLOOR), ("hybrid", HYBRID_FLOOR)])
 def test_replayed_heldout_meets_the_floor(kind: str, floor: float, no_network: None) -> None:
     summary = run("heldout", kind, replay_settings(), "none", replay=True)
