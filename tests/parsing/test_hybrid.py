@@ -10,6 +10,7 @@ from __future__ import annotations
 import httpx2
 import pytest
 
+from adapters.catalog import ActionCall
 from adapters.registry import spec_for
 from orchestrator.parsing.hybrid import HybridParser
 from orchestrator.parsing.offline import OfflineParser
@@ -70,3 +71,27 @@ def test_model_down_falls_back_safely() -> None:
     assert parsed.intent not in (Intent.ACTION, Intent.FREEZE, Intent.UNFREEZE)  # never an unsure change
     status = hybrid(Endpoint(*down), threshold=1.01).parse("status of snowflake")
     assert status.intent in (Intent.STATUS, Intent.CLARIFY)
+
+
+def test_a_change_the_rules_never_considered_becomes_a_question() -> None:
+    parser = hybrid(Endpoint())
+    unsure = ParsedCommand(intent=Intent.CLARIFY, confidence=0.3,
+                           candidates=["snowflake.warehouse.scale", "snowflake.warehouse.suspend"])
+    drop = ParsedCommand(intent=Intent.ACTION, actions=[ActionCall(action="snowflake.warehouse.drop",
+                                                                    target="ETL_WH")])
+    asked = parser.consensus(unsure, drop, "do the thing to ETL_WH", {})
+    assert asked.intent is Intent.CLARIFY and asked.actions == []
+    assert asked.candidates[0] == "snowflake.warehouse.drop"
+    scale = ParsedCommand(intent=Intent.ACTION, actions=[ActionCall(action="snowflake.warehouse.scale",
+                                                                     target="ETL_WH", params={"size": "LARGE"})])
+    assert parser.consensus(unsure, scale, "ETL_WH large-ify", {}) == scale
+
+
+def test_a_platform_the_request_never_names_is_not_picked_for_it() -> None:
+    parser = hybrid(Endpoint())
+    tie = ParsedCommand(intent=Intent.CLARIFY, confidence=0.3,
+                        candidates=["pinecone.index.delete", "weaviate.index.delete"])
+    pick = ParsedCommand(intent=Intent.ACTION, actions=[ActionCall(action="pinecone.index.delete", target="docs")])
+    assert parser.consensus(tie, pick, "delete the docs index", {}).intent is Intent.CLARIFY
+    assert parser.consensus(tie, pick, "delete the docs index on pinecone", {}) == pick
+    assert parser.consensus(tie, pick, "delete the docs index", {"pinecone.index": ["docs"]}) == pick
