@@ -66,3 +66,16 @@ def test_a_blocked_parse_does_not_stop_another_run(service_factory: Factory) -> 
     finally:
         release.set()
         watchdog.cancel()
+
+
+def test_overlapping_runs_keep_the_ledger_and_the_locks_sound(service_factory: Factory) -> None:
+    async def flow() -> None:
+        async with service_factory() as svc:
+            names = [f"many-{i}" for i in range(5)]
+            views = await asyncio.gather(*(svc.submit(req(f"create a vector index called {n} with 3 dimensions"))
+                                           for n in names), svc.submit(req("status pgvector")))
+            assert [v["status"] for v in views] == ["applied"] * 5 + ["answered"], [v.get("error") for v in views]
+            assert sorted(c["target"] for c in svc.history()) == names
+            assert svc.verify_ledger().ok
+
+    arun(flow())
