@@ -27,7 +27,10 @@ scrubber (so a log line or error that still carries it is redacted), and the run
 :class:`SecretInCommandError`, whose hint says how to pass it by reference. When the literal
 can't be found verbatim in the text (a parser normalised it), or the command is about a
 secret-param action but the parser could not say which words are the value (a clarify), the
-whole text is withheld instead.
+whole text is withheld instead. A command the parser did not read as an action (``explain
+set API_KEY to … on web``, ``what if I set …``) is also read by the offline parser, which needs
+no model, so a value in a question is caught too (best effort: phrasing it can't read as a
+command slips through).
 
 Known limit: the parser sees the raw text (it must, to find the value), so with the LLM
 parser the literal reaches the model before it can be refused.
@@ -42,7 +45,7 @@ from typing import Any
 
 from adapters.catalog import ActionCall
 from orchestrator.errors import ValidationFailedError
-from orchestrator.state import ParsedCommand
+from orchestrator.state import Intent, ParsedCommand
 
 __all__ = [
     "PLACEHOLDER",
@@ -134,22 +137,15 @@ def _error(call: ActionCall, param: str) -> SecretInCommandError:
     )
 
 
-def withhold_secrets(text: str, parsed: ParsedCommand) -> Withheld:
-    """Take secret literals out of a parsed command and its text; refuse the command if any.
-
-    References (``secret://NAME``) pass unchanged. See the module docstring for what happens
-    to a literal, and when the whole text is withheld.
-    """
-    from adapters.credentials import SCRUBBER
-
+def _literals(calls: list[ActionCall]) -> tuple[list[ActionCall], list[str], tuple[ActionCall, str] | None]:
+    """The calls with secret literals masked, the literals, and the first (call, param) holding one."""
     secret = secret_actions()
     literals: list[str] = []
     first: tuple[ActionCall, str] | None = None
-    actions: list[ActionCall] = []
-    for call in parsed.actions:
-        names = secret.get(call.action, frozenset())
+    out: list[ActionCall] = []
+    for call in calls:
         params = dict(call.params)
-        for name in sorted(names & params.keys()):
+        for name in sorted(secret.get(call.action, frozenset()) & params.keys()):
             value = params[name]
             if value is None or is_reference(value):
                 continue
@@ -158,10 +154,44 @@ def withhold_secrets(text: str, parsed: ParsedCommand) -> Withheld:
                 literals.append(literal)
             first = first or (call, name)
             params[name] = PLACEHOLDER
-        actions.append(call.model_copy(update={"params": params}) if params != call.params else call)
-    mentioned = _mentioned(parsed)
+        out.append(call.model_copy(update={"params": params}) if params != call.params else call)
+    return out, literals, first
+
+
+_LEAD = re.compile(r"\b(?:explain|if|why)\b[\s:,]*", re.IGNORECASE)
+
+
+def _probe(text: str) -> tuple[list[str], tuple[ActionCall, str] | None]:
+    """Secret literals in a command the parser did not read as an action.
+
+    ``explain set API_KEY to … on web`` or ``what if I set …`` parse as a question or a clarify,
+    but still carry the value. The offline parser (deterministic, no model) reads the text and
+    what follows ``explain`` / ``if`` / ``why`` as commands; a secret literal found there counts.
+    """
+    from orchestrator.parsing.offline import OfflineParser
+
+    parser = OfflineParser()
+    for candidate in [text, *(text[m.end():] for m in list(_LEAD.finditer(text))[:3])]:
+        _, literals, first = _literals(parser.parse(candidate, {}).actions)
+        if first is not None:
+            return literals, first
+    return [], None
+
+
+def withhold_secrets(text: str, parsed: ParsedCommand) -> Withheld:
+    """Take secret literals out of a parsed command and its text; refuse the command if any.
+
+    References (``secret://NAME``) pass unchanged. See the module docstring for what happens
+    to a literal, and when the whole text is withheld.
+    """
+    from adapters.credentials import SCRUBBER
+
+    actions, literals, first = _literals(parsed.actions)
+    if first is None and parsed.intent not in (Intent.ACTION, Intent.UNDO):
+        literals, first = _probe(text)
+    mentioned = _mentioned(parsed) or ([first[0].action] if first else [])
     if first is None:
-        incomplete = parsed.intent.value != "action" or not parsed.actions
+        incomplete = parsed.intent is not Intent.ACTION or not parsed.actions
         if mentioned and incomplete:
             return Withheld(f"[command withheld: it may hold a secret value for {', '.join(mentioned)}]", parsed)
         return Withheld(text, parsed)

@@ -16,6 +16,7 @@ from orchestrator.parsing.offline import OfflineParser
 from orchestrator.secret_params import (
     PLACEHOLDER,
     SecretInCommandError,
+    Withheld,
     is_reference,
     secret_actions,
     withhold_secrets,
@@ -116,3 +117,21 @@ def test_require_configured_checks_without_reading() -> None:
         require_configured(ref, environ={})
     require_configured(ref, environ={"SOPHIA_VERCEL_ENV_API_KEY_FILE": "/run/secrets/api-key"})
     require_configured(ref, environ={"SOPHIA_VERCEL_ENV_API_KEY": "v"})
+
+
+@pytest.mark.parametrize("text", [
+    f"explain set API_KEY to {SECRET} on the vercel project web",
+    f"what would happen if I set API_KEY to {SECRET} on the vercel project web",
+])
+def test_a_secret_in_a_question_is_caught_too(text: str) -> None:
+    parsed = _parse(text)
+    assert parsed.intent is not Intent.ACTION
+    safe = withhold_secrets(text, parsed)
+    assert safe.error is not None and safe.error.details["variable"] == "SOPHIA_VERCEL_ENV_API_KEY"
+    assert SECRET not in json.dumps([safe.text, safe.parsed.model_dump(mode="json")]) and PLACEHOLDER in safe.text
+
+
+def test_questions_without_secrets_pass_unchanged() -> None:
+    for text in ("explain why scaling ETL_WH to large needs approval", "status vercel", "help"):
+        parsed = _parse(text)
+        assert withhold_secrets(text, parsed) == Withheld(text, parsed)
