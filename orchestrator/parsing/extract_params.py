@@ -172,6 +172,9 @@ def _number(value: str | None) -> str | None:
 
 
 def _reviews(m: str, q: Q, a: str) -> Any:
+    if re.search(r"\b(?:remove|drop|disable|turn off|stop requiring|no longer require|no)\s+(?:the\s+)?"
+                 r"(?:required\s+)?(?:pr\s+|code\s+)?(?:reviews?|approvals?)\b", m, re.IGNORECASE):
+        return "0"
     return _number(_first(rf"(?<![\w-]){_NUM}\s+(?:required\s+)?(?:approving\s+)?(?:pr\s+)?(?:code\s+)?"
                           r"(?:reviews?|reviewers?|approvals?|approvers?|sign-?offs?)\b", m)
                    or _first(r"\b(?:reviews?|reviewers?|approvals?)\s*(?:to|=|:|of)\s*(-?\d+)\b", m))
