@@ -190,7 +190,9 @@ def _candidates(masked: str, inventory: dict[str, list[str]], ctx: _Context,
     res = resources_in(low)
     shape = _shape_resources(masked, inventory)
     specs = all_specs()
-    verbs = {spec.id: verb_hits(spec.verb, low) for spec in specs}
+    by_verb: dict[str, tuple[float, int, int]] = {}
+    verbs = {spec.id: by_verb.get(spec.verb) or by_verb.setdefault(spec.verb, verb_hits(spec.verb, low))
+             for spec in specs}
     spans = {(start, end) for strength, start, end in verbs.values() if strength > 0}
     for spec_id, (strength, start, end) in verbs.items():
         if strength and any(s <= start and end <= e and (e - s) > (end - start) for s, e in spans):
@@ -200,8 +202,9 @@ def _candidates(masked: str, inventory: dict[str, list[str]], ctx: _Context,
     named = {key for key, names in inventory.items()
              if any(_says(low, n) for n in names)}
     scored = []
+    memo: dict[Any, Any] = {}
     for spec in specs:
-        found = params_for(spec, masked, quoted)
+        found = dict(params_for(spec, masked, quoted, memo))
         total = _score(spec, low, words, plats, res, shape, found, ctx, verbs[spec.id], first_verb, named)
         scored.append((_Scored(spec, total), found))
     scored.sort(key=lambda item: item[0].score, reverse=True)
