@@ -116,21 +116,24 @@ class ActionSpec:
             raise ValueError(f"action id {self.id!r} is not platform.resource.verb")
         if self.risk is Risk.DESTRUCTIVE and self.inverse is not None:
             raise ValueError(f"{self.id}: a destructive action has no automatic inverse")
+        parts = self.id.split(".")
+        # Read on every parse for every action: split once (frozen, so set past __setattr__).
+        object.__setattr__(self, "_parts", (parts[0], ".".join(parts[1:-1]), parts[-1]))
 
     @property
     def platform(self) -> str:
         """``snowflake`` for ``snowflake.warehouse.scale``."""
-        return self.id.split(".")[0]
+        return self._parts[0]  # type: ignore[attr-defined,no-any-return]
 
     @property
     def resource(self) -> str:
         """``warehouse`` for ``snowflake.warehouse.scale`` (``pipeline.stage`` for 4 parts)."""
-        return ".".join(self.id.split(".")[1:-1])
+        return self._parts[1]  # type: ignore[attr-defined,no-any-return]
 
     @property
     def verb(self) -> str:
         """``scale`` for ``snowflake.warehouse.scale``."""
-        return self.id.split(".")[-1]
+        return self._parts[2]  # type: ignore[attr-defined,no-any-return]
 
     @property
     def reversible(self) -> bool:
