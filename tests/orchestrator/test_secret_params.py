@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import pytest
 from pydantic import ValidationError
@@ -21,7 +22,9 @@ from orchestrator.secret_params import (
     secret_actions,
     withhold_secrets,
 )
+from orchestrator.service import OrchestratorService
 from orchestrator.state import Intent, ParsedCommand
+from tests.orchestrator.conftest import arun, req
 
 SECRET = "s3cr3t-Pa55-unit-81f2"
 
@@ -135,3 +138,25 @@ def test_questions_without_secrets_pass_unchanged() -> None:
     for text in ("explain why scaling ETL_WH to large needs approval", "status vercel", "help"):
         parsed = _parse(text)
         assert withhold_secrets(text, parsed) == Withheld(text, parsed)
+
+
+class _BrokenParser:
+    """Stands in for a parser whose model is down (the error type is the LLM parser's own kind)."""
+
+    def parse(self, text: str, inventory: object = None) -> ParsedCommand:
+        raise ConfigError("the model endpoint refused the connection", hint="check SOPHIA_LLM_BASE_URL")
+
+
+def test_a_command_the_parser_fails_on_is_recorded_without_its_text(
+    service_factory: Callable[[], OrchestratorService],
+) -> None:
+    async def flow() -> None:
+        async with service_factory() as svc:
+            svc.deps.parsers["default"] = _BrokenParser()
+            with pytest.raises(ConfigError, match="refused the connection"):
+                await svc.submit(req(f"set API_KEY to {SECRET} on the vercel project web"))
+            (run,) = svc.runs()
+            assert run["status"] == "failed" and run["error"]["code"] == "config_error"
+            assert SECRET not in run["text"] and run["text"].startswith("[command withheld")
+
+    arun(flow())
