@@ -23,7 +23,8 @@ state into a short-lived store until apply — was rejected because:
 :func:`withhold_secrets` runs right after parsing, before anything is written (run row,
 checkpoint, ledger, log): every literal found in a secret param is replaced by
 :data:`PLACEHOLDER` in the parsed command and in the command text, registered with the
-scrubber (so a log line or error that still carries it is redacted), and the run fails with
+scrubber when it is long enough to be told apart (so a log line or error that still carries
+it is redacted), and the run fails with
 :class:`SecretInCommandError`, whose hint says how to pass it by reference. When the literal
 can't be found verbatim in the text (a parser normalised it), or the command is about a
 secret-param action but the parser could not say which words are the value (a clarify), the
@@ -50,6 +51,7 @@ from orchestrator.state import Intent, ParsedCommand
 __all__ = [
     "PLACEHOLDER",
     "REF_PREFIX",
+    "SCRUB_MIN_LENGTH",
     "SecretInCommandError",
     "Withheld",
     "is_reference",
@@ -61,6 +63,10 @@ __all__ = [
 REF_PREFIX = "secret://"
 #: What a withheld value (or command text) reads as wherever it would have appeared.
 PLACEHOLDER = "[secret withheld]"
+#: Shorter literals are masked and refused but not registered with the process-wide scrubber:
+#: it redacts every later occurrence, in every log and error, for the life of the process, and
+#: ``8080`` or ``true`` would mangle unrelated text (the refused value is not kept anyway).
+SCRUB_MIN_LENGTH = 8
 _REF = re.compile(r"^secret://([A-Z][A-Z0-9_]{0,100})$")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,100}$")
 
@@ -197,7 +203,8 @@ def withhold_secrets(text: str, parsed: ParsedCommand) -> Withheld:
         return Withheld(text, parsed)
     literals = sorted(set(literals), key=len, reverse=True)
     for literal in literals:
-        SCRUBBER.register(literal)
+        if len(literal) >= SCRUB_MIN_LENGTH:
+            SCRUBBER.register(literal)
     if all(literal in text for literal in literals):
         masked_text = _mask(text, literals)
     else:

@@ -96,6 +96,7 @@ def test_a_non_string_literal_is_refused_too() -> None:
             update={"params": {"key": "PORT", "value": 8080, "environment": "production"}})])
     safe = withhold_secrets("set PORT to 8080 on web", parsed)
     assert safe.error is not None and safe.text == f"set PORT to {PLACEHOLDER} on web"
+    assert SCRUBBER.scrub("16.24218080230724") == "16.24218080230724", "short literals don't mangle other text"
 
 
 def test_the_ledger_keeps_references_and_redacts_literals() -> None:
