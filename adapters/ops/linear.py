@@ -1,7 +1,7 @@
 """Linear adapter: projects and issues through the GraphQL API.
 
 One endpoint, ``POST https://api.linear.app/graphql`` (``SOPHIA_LINEAR_BASE_URL`` overrides the
-host), on the shared :func:`adapters.http.make_client`; the credential is
+host), through the shared :class:`adapters.http.HttpAdapter` client; the credential is
 ``SOPHIA_LINEAR_TOKEN`` (a personal API key, sent as ``Authorization: <key>``). Every query and
 mutation the adapter can send is a constant in :data:`DOCUMENTS`, validated in the tests with
 ``graphql-core`` against Linear's published SDL (``schema.graphql``). Webhooks:
@@ -28,11 +28,9 @@ stops a retried command from filing twice.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import uuid
-import weakref
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -40,15 +38,14 @@ import httpx
 
 from adapters.base import (
     ObservedChange,
-    PlatformAdapter,
     PlatformStatus,
     State,
     WebhookRequest,
     WebhookResult,
 )
 from adapters.catalog import ActionCall, Stack
-from adapters.credentials import credential_for, scrub, webhook_secret
-from adapters.http import CircuitBreaker, PlatformClient, Sleep, breaker_for, make_client
+from adapters.credentials import scrub, webhook_secret
+from adapters.http import HttpAdapter, Sleep
 from adapters.specs.linear import ACTIONS
 from adapters.webhooks import DeliveryLog, MemoryDeliveryLog, accept
 from orchestrator.errors import AdapterError, NotFoundError, SophiaError, ValidationFailedError
@@ -186,7 +183,7 @@ def _issue_state(node: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-class LinearAdapter(PlatformAdapter):
+class LinearAdapter(HttpAdapter):
     """Linear projects (create, archive, unarchive) and issues (create)."""
 
     name: ClassVar[str] = "linear"
@@ -196,6 +193,8 @@ class LinearAdapter(PlatformAdapter):
     resource_types: ClassVar[tuple[str, ...]] = ("project", "issue", "team")
     supports_webhooks: ClassVar[bool] = True
 
+    api_base_url: ClassVar[str | None] = DEFAULT_BASE_URL
+
     def __init__(
         self,
         settings: Any = None,
@@ -204,39 +203,13 @@ class LinearAdapter(PlatformAdapter):
         sleep: Sleep | None = None,
         delivery_log: DeliveryLog | None = None,
     ) -> None:
-        super().__init__(settings)
-        self._transport = transport
-        self._sleep = sleep
+        super().__init__(settings, transport=transport, sleep=sleep)
         self.delivery_log = delivery_log or _DELIVERIES
-        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, PlatformClient] = (
-            weakref.WeakKeyDictionary()
-        )
         self._teams: dict[str, dict[str, Any]] = {}
 
-    @property
-    def breaker(self) -> CircuitBreaker:
-        """The process-wide circuit breaker for Linear calls."""
-        return breaker_for(self.name)
-
-    def _client(self) -> PlatformClient:
-        loop = asyncio.get_running_loop()
-        client = self._clients.get(loop)
-        if client is None:
-            client = self._clients[loop] = make_client(
-                "linear",
-                default_base_url=DEFAULT_BASE_URL,
-                auth=lambda: credential_for("linear").auth_headers(),
-                credential_var="SOPHIA_LINEAR_TOKEN",
-                transport=GraphQLStatusTransport(self._transport),
-                sleep=self._sleep,
-            )
-        return client
-
-    async def aclose(self) -> None:
-        """Close this loop's connection pool."""
-        client = self._clients.pop(asyncio.get_running_loop(), None)
-        if client is not None:
-            await client.aclose()
+    def client_transport(self) -> httpx.AsyncBaseTransport:
+        """The injected transport behind :class:`GraphQLStatusTransport` (GraphQL errors → HTTP)."""
+        return GraphQLStatusTransport(self.transport)
 
     async def _graphql(
         self, document: str, variables: Mapping[str, Any], *, action: str, target: str | None = None
@@ -244,7 +217,7 @@ class LinearAdapter(PlatformAdapter):
         """Send one :data:`DOCUMENTS` entry; return ``data`` or raise naming action and target."""
         text = DOCUMENTS[document]
         read = text.lstrip().startswith("query")
-        reply = await self._client().request(
+        reply = await self.http.request(
             "POST",
             "/graphql",
             action=action,

@@ -231,7 +231,7 @@ async def test_429_is_retried(adapter: OpenRouterAdapter, env: SteeredTransport)
     await adapter.configure(spec_for("openrouter.key.disable").call(KEY))
     patches = [ex.response.status_code for ex in env.exchanges if ex.request.method == "PATCH"]
     assert patches == [429, 200]
-    assert len(adapter._sleep.waits) == 1  # type: ignore[union-attr]  # no Retry-After declared: backoff
+    assert len(adapter.sleep.waits) == 1  # type: ignore[union-attr]  # no Retry-After declared: backoff
     assert_no_request_violations(env.exchanges)
 
 
@@ -285,7 +285,7 @@ async def test_a_create_that_times_out_is_not_sent_twice(
 async def test_a_read_that_times_out_is_retried(adapter: OpenRouterAdapter, env: SteeredTransport) -> None:
     env.steered("timeout")
     result = await adapter.configure(spec_for("openrouter.key.disable").call(HASH), dry_run=True)
-    assert result.before is not None and len(env.canned) == 1 and len(adapter._sleep.waits) == 1  # type: ignore[union-attr]
+    assert result.before is not None and len(env.canned) == 1 and len(adapter.sleep.waits) == 1  # type: ignore[union-attr]
     assert_no_request_violations(env.exchanges)
 
 

@@ -214,7 +214,7 @@ async def test_429_on_create_is_retried(adapter: WeaviateAdapter, env: SteeredTr
     )
     posts = [ex.response.status_code for ex in env.exchanges if ex.request.method == "POST"]
     assert posts == [429, 200]
-    assert len(adapter._sleep.waits) == 1  # type: ignore[union-attr]
+    assert len(adapter.sleep.waits) == 1  # type: ignore[union-attr]
     assert_no_request_violations(env.exchanges)
 
 
