@@ -15,10 +15,15 @@ GitHub     ``X-Hub-Signature-256: sha256=<hex>``  none (dedup is the guard)   X-
 Vercel     ``x-vercel-signature: <hex>``          none                        payload ``id``
            HMAC-SHA1(secret, body)
 Linear     ``Linear-Signature: <hex>``            body ``webhookTimestamp``   Linear-Delivery
-           HMAC-SHA256(secret, body)              (ms), |now − ts| ≤ 60 s
+           HMAC-SHA256(secret, body)              (ms), |recv − ts| ≤ 60 s
 Slack      ``X-Slack-Signature: v0=<hex>``        X-Slack-Request-Timestamp   ``event_id``
-           HMAC-SHA256(secret, "v0:ts:body")      (s), |now − ts| ≤ 300 s     (``trigger_id``)
+           HMAC-SHA256(secret, "v0:ts:body")      (s), |recv − ts| ≤ 300 s    (``trigger_id``)
 =========  =====================================  ==========================  ============
+
+Freshness is judged at ``recv``, the request's ``received_at`` (when our endpoint received
+it), not at the wall clock: a delivery stored in the inbox and processed, retried or replayed
+from the dead letters minutes later is as fresh as when it arrived, while one that was
+already stale on arrival stays stale on every later attempt. ``now=`` overrides it (tests).
 
 Text inside a verified payload is still untrusted data, never a command.
 """
@@ -32,6 +37,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC
 from typing import Any, Protocol
 from urllib.parse import parse_qs
 
@@ -129,8 +135,14 @@ def _json(platform: str, body: bytes) -> dict[str, Any]:
     return payload
 
 
-def _now(now: float | None) -> float:
-    return time.time() if now is None else now
+def _received(request: WebhookRequest, now: float | None) -> float:
+    """The time freshness is judged at: ``now`` if given, else when the request was received."""
+    if now is not None:
+        return now
+    received = request.received_at
+    if received.tzinfo is None:  # a naive time is UTC, as the state store keeps them
+        received = received.replace(tzinfo=UTC)
+    return received.timestamp()
 
 
 # -- signing (the vendors' schemes; used by tests and by anyone forwarding deliveries) --
@@ -206,7 +218,7 @@ def verify_linear(
     now: float | None = None,
     window: float = LINEAR_WINDOW_SECONDS,
 ) -> VerifiedWebhook:
-    """Linear: ``Linear-Signature`` over the body; body ``webhookTimestamp`` (ms) within ±60 s."""
+    """Linear: ``Linear-Signature`` over the body; ``webhookTimestamp`` (ms) within ±60 s of receipt."""
     signature = _require("linear", request, "linear-signature")
     if not _same(sign_linear(secret, request.body), signature):
         raise _reject(
@@ -218,9 +230,11 @@ def verify_linear(
         raise _reject(
             "linear", "body has no webhookTimestamp", "Linear signs a webhookTimestamp into each body"
         )
-    if abs(_now(now) - stamp / 1000.0) > window:
+    if abs(_received(request, now) - stamp / 1000.0) > window:
         raise _reject(
-            "linear", f"webhookTimestamp is more than {window:.0f} s from now", "a stale or replayed delivery"
+            "linear",
+            f"webhookTimestamp is more than {window:.0f} s from when it was received",
+            "a stale or replayed delivery",
         )
     delivery = request.header("linear-delivery") or "sha256:" + hashlib.sha256(request.body).hexdigest()
     event = request.header("linear-event") or str(payload.get("type", ""))
@@ -234,7 +248,7 @@ def verify_slack(
     now: float | None = None,
     window: float = SLACK_WINDOW_SECONDS,
 ) -> VerifiedWebhook:
-    """Slack v0: HMAC-SHA256 of ``v0:{ts}:{body}``; |now − ts| ≤ 300 s (either direction).
+    """Slack v0: HMAC-SHA256 of ``v0:{ts}:{body}``; |received − ts| ≤ 300 s (either direction).
 
     Dedup key: ``event_id`` (Events API); ``trigger_id`` for slash commands and interactive
     payloads; a body hash for the one-off ``url_verification`` handshake.
@@ -245,9 +259,11 @@ def verify_slack(
         sent_at = int(timestamp)
     except ValueError:
         raise _reject("slack", "X-Slack-Request-Timestamp is not a number", "a malformed request") from None
-    if abs(_now(now) - sent_at) > window:
+    if abs(_received(request, now) - sent_at) > window:
         raise _reject(
-            "slack", f"timestamp is more than {window:.0f} s from now", "a stale or replayed request"
+            "slack",
+            f"timestamp is more than {window:.0f} s from when it was received",
+            "a stale or replayed request",
         )
     if not _same(sign_slack(secret, timestamp, request.body), signature):
         raise _reject(

@@ -14,6 +14,7 @@ import hmac
 import json
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -208,6 +209,7 @@ def slack_request(
     secret: str = SIGNING_SECRET,
     tamper: bool = False,
     drop: str | None = None,
+    received: float | None = None,
 ) -> WebhookRequest:
     body = json.dumps(payload).encode()
     stamp = str(int(time.time() if at is None else at))
@@ -220,7 +222,11 @@ def slack_request(
     }
     if drop:
         headers.pop(drop)
-    return WebhookRequest(headers=headers, body=body + (b" " if tamper else b""))
+    return WebhookRequest(
+        headers=headers,
+        body=body + (b" " if tamper else b""),
+        received_at=datetime.fromtimestamp(time.time() if received is None else received, UTC),
+    )
 
 
 ARCHIVED = {
@@ -276,6 +282,18 @@ def test_webhook_rejections(adapter: SlackAdapter, options: dict[str, Any], why:
         options = {**options, "at": time.time() + options["at"]}
     with pytest.raises(WebhookRejectedError, match=why):
         run(adapter.handle_webhook(slack_request(ARCHIVED, **options)))
+
+
+def test_webhook_received_fresh_is_accepted_when_handled_10_minutes_later(adapter: SlackAdapter) -> None:
+    arrived = time.time() - 600  # it waited in the inbox (or the dead letters) since
+    (change,) = run(adapter.handle_webhook(slack_request(ARCHIVED, at=arrived - 1, received=arrived))).changes
+    assert (change.name, change.verb) == ("C0LAUNCH01", "archived")
+
+
+def test_webhook_stale_when_received_is_rejected_however_late_it_is_handled(adapter: SlackAdapter) -> None:
+    arrived = time.time() - 600
+    with pytest.raises(WebhookRejectedError, match="more than 300 s from when it was received"):
+        run(adapter.handle_webhook(slack_request(ARCHIVED, at=arrived - 301, received=arrived)))
 
 
 def test_webhook_replayed_event_id_is_refused(adapter: SlackAdapter) -> None:

@@ -12,12 +12,16 @@ import hashlib
 import hmac
 import json
 import time
+from dataclasses import replace
+from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 import pytest
 
 from adapters.base import WebhookRejectedError, WebhookRequest
 from adapters.webhooks import (
+    LINEAR_WINDOW_SECONDS,
+    SLACK_WINDOW_SECONDS,
     DuplicateDeliveryError,
     MemoryDeliveryLog,
     accept,
@@ -342,6 +346,53 @@ def test_slack_interactive_payload_dedups_on_trigger_id() -> None:
         slack_request(body.encode(), NOW, content_type="application/x-www-form-urlencoded"), SECRET, now=NOW
     )
     assert hook.delivery_id == "13345224609.8534564800.6f8" and hook.event_type == "block_actions"
+
+
+# -- freshness is judged at receipt, not when the inbox gets to it -------------------------
+#
+# These use the real clock on purpose: the delivery arrived ``AGO`` seconds before the test
+# runs, so a verifier that looked at the wall clock would see it 10 minutes late.
+
+AGO = 600.0
+WINDOWS = {"linear": LINEAR_WINDOW_SECONDS, "slack": SLACK_WINDOW_SECONDS}
+
+
+def signed_at(platform: str, sent: float, received: datetime) -> WebhookRequest:
+    """A delivery the sender signed at ``sent`` (epoch s) and our endpoint received at ``received``."""
+    if platform == "linear":
+        return replace(linear_request(linear_body(sent * 1000)), received_at=received)
+    return replace(slack_request(SLACK_BODY, sent), received_at=received)
+
+
+@pytest.mark.parametrize("platform", sorted(WINDOWS))
+def test_fresh_on_receipt_is_accepted_when_processed_10_minutes_later(platform: str) -> None:
+    arrived = time.time() - AGO
+    request = signed_at(platform, int(arrived) - 2, datetime.fromtimestamp(arrived, UTC))
+    assert verify(platform, request, SECRET).platform == platform  # no now=: the wall clock is 10 min on
+
+
+@pytest.mark.parametrize("platform", sorted(WINDOWS))
+def test_stale_on_receipt_stays_stale_however_late_it_is_processed(platform: str) -> None:
+    arrived = time.time() - AGO
+    sent = int(arrived - 2 * WINDOWS[platform])
+    with pytest.raises(WebhookRejectedError, match="from when it was received"):
+        verify(platform, signed_at(platform, sent, datetime.fromtimestamp(arrived, UTC)), SECRET)
+
+
+@pytest.mark.parametrize("platform", sorted(WINDOWS))
+def test_future_dated_on_receipt_is_rejected_once_the_clock_has_caught_up(platform: str) -> None:
+    # Signed for "now" but received 2 windows earlier: the wall clock agrees with the signature
+    # today, the time of receipt never did.
+    now = time.time()
+    arrived = datetime.fromtimestamp(now - 2 * WINDOWS[platform], UTC)
+    with pytest.raises(WebhookRejectedError, match="from when it was received"):
+        verify(platform, signed_at(platform, int(now), arrived), SECRET)
+
+
+def test_a_naive_receipt_time_is_utc() -> None:
+    arrived = time.time() - AGO
+    naive = datetime.fromtimestamp(arrived, UTC).replace(tzinfo=None)
+    assert verify("linear", signed_at("linear", int(arrived), naive), SECRET).platform == "linear"
 
 
 # -- common ------------------------------------------------------------------------------
