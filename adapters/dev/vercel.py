@@ -65,7 +65,7 @@ from adapters.catalog import ActionCall, Stack
 from adapters.credentials import SCRUBBER, SecretRef, resolve_secret, webhook_secret
 from adapters.http import HttpAdapter, Reply, Sleep
 from adapters.specs.vercel import ACTIONS
-from adapters.webhooks import DeliveryLog, MemoryDeliveryLog, accept
+from adapters.webhooks import verify_vercel
 from orchestrator.errors import SophiaError, ValidationFailedError
 
 __all__ = ["REF_PREFIX", "VercelAdapter", "value_ref_of", "vercel_changes"]
@@ -76,9 +76,6 @@ _REF = re.compile(r"^secret://([A-Z][A-Z0-9_]{0,100})$")
 _MARKER = re.compile(r"\s*\[sophia-iac value_ref=(secret://[A-Z][A-Z0-9_]{0,100})\]")
 _PROJECT = re.compile(r"^(prj_[A-Za-z0-9]{4,64}|[a-z0-9][a-z0-9._-]{0,99})$")
 _MAX_PAGES = 20
-
-#: Delivery ids seen by any Vercel adapter in this process (the lead wires the store's inbox).
-_DELIVERIES = MemoryDeliveryLog()
 
 
 def _obj(value: object) -> dict[str, Any]:
@@ -163,11 +160,9 @@ class VercelAdapter(HttpAdapter):
         *,
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Sleep | None = None,
-        delivery_log: DeliveryLog | None = None,
         promote_wait: float = 10.0,
     ) -> None:
         super().__init__(settings, transport=transport, sleep=sleep)
-        self.delivery_log = delivery_log or _DELIVERIES
         self.promote_wait = promote_wait
         self.team_id = os.environ.get("SOPHIA_VERCEL_TEAM_ID", "").strip() or None
         self._project_ids: dict[str, str] = {}
@@ -499,8 +494,11 @@ class VercelAdapter(HttpAdapter):
         )
 
     async def handle_webhook(self, request: WebhookRequest) -> WebhookResult:
-        """Verify ``x-vercel-signature`` (HMAC-SHA1), dedupe on the payload id, report changes."""
-        verified = await accept("vercel", request, webhook_secret("vercel"), self.delivery_log)
+        """Verify ``x-vercel-signature`` (HMAC-SHA1) and report changes.
+
+        The delivery id is the payload ``id``; deduplicating on it is the inbox's job.
+        """
+        verified = verify_vercel(request, webhook_secret("vercel"))
         changes = vercel_changes(verified.event_type, verified.payload)
         return WebhookResult(
             "vercel",

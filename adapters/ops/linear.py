@@ -6,8 +6,8 @@ host), through the shared :class:`adapters.http.HttpAdapter` client; the credent
 mutation the adapter can send is a constant in :data:`DOCUMENTS`, validated in the tests with
 ``graphql-core`` against Linear's published SDL (``schema.graphql``). Webhooks:
 ``SOPHIA_LINEAR_WEBHOOK_SECRET``; ``Linear-Signature`` HMAC-SHA256 over the raw body, the body's
-``webhookTimestamp`` within ±60 s (as Linear's own SDK enforces), deduplicated on
-``Linear-Delivery``.
+``webhookTimestamp`` within ±60 s of receipt (as Linear's own SDK enforces); the delivery id
+is ``Linear-Delivery``, on which the inbox deduplicates.
 
 Errors: Linear reports failures as GraphQL errors whose ``extensions.type`` says what happened
 (``ratelimited``, ``authentication error``, ``forbidden`` …), with HTTP 200, 400 or 429.
@@ -47,7 +47,7 @@ from adapters.catalog import ActionCall, Stack
 from adapters.credentials import scrub, webhook_secret
 from adapters.http import HttpAdapter, Sleep
 from adapters.specs.linear import ACTIONS
-from adapters.webhooks import DeliveryLog, MemoryDeliveryLog, accept
+from adapters.webhooks import verify_linear
 from orchestrator.errors import AdapterError, NotFoundError, SophiaError, ValidationFailedError
 
 __all__ = ["DOCUMENTS", "GraphQLStatusTransport", "LinearAdapter", "linear_changes"]
@@ -112,7 +112,6 @@ _STATUS_OF_ERROR = {
     "FORBIDDEN": 403,
 }
 _PROJECT_NAME = re.compile(r"^\S(?:.{0,253}\S)?$")
-_DELIVERIES = MemoryDeliveryLog()
 
 
 def _obj(value: object) -> dict[str, Any]:
@@ -201,10 +200,8 @@ class LinearAdapter(HttpAdapter):
         *,
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Sleep | None = None,
-        delivery_log: DeliveryLog | None = None,
     ) -> None:
         super().__init__(settings, transport=transport, sleep=sleep)
-        self.delivery_log = delivery_log or _DELIVERIES
         self._teams: dict[str, dict[str, Any]] = {}
 
     def client_transport(self) -> httpx.AsyncBaseTransport:
@@ -434,8 +431,12 @@ class LinearAdapter(HttpAdapter):
         )
 
     async def handle_webhook(self, request: WebhookRequest) -> WebhookResult:
-        """Verify ``Linear-Signature`` and ``webhookTimestamp`` (±60 s), dedupe on ``Linear-Delivery``."""
-        verified = await accept("linear", request, webhook_secret("linear"), self.delivery_log)
+        """Verify ``Linear-Signature`` and ``webhookTimestamp`` (±60 s of receipt); report the changes.
+
+        The delivery id is ``Linear-Delivery``; deduplicating on it is the inbox's job (durably,
+        across processes), so a retry or a replay of a stored delivery is handled again here.
+        """
+        verified = verify_linear(request, webhook_secret("linear"))
         changes = linear_changes(verified.payload)
         return WebhookResult(
             "linear",

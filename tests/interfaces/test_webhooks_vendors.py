@@ -2,8 +2,9 @@
 
 Deliveries are signed by hand per each vendor's documented scheme and go through the whole
 path: edge verification → inbox (once) → worker → the adapter's ``handle_webhook`` →
-inventory and drift. A failed attempt is retried, and a dead letter replayed, even though
-some adapters keep their own in-process delivery log (the inbox already deduplicated).
+inventory and drift. The inbox is the one dedup layer (durable, in the database): a failed
+attempt is retried and a dead letter replayed through the adapters, which keep no delivery
+log of their own, and a delivery sent again after it was processed has no second effect.
 """
 
 from __future__ import annotations
@@ -80,6 +81,19 @@ EXPECTED = {"github": ("github.repo", "acme/web"), "vercel": ("vercel.project", 
 
 
 @pytest.mark.parametrize("platform", sorted(REAL))
+def test_a_delivery_sent_again_after_processing_has_no_second_effect(vendors: Api, platform: str) -> None:
+    # The sender didn't see our 200 and retries later; the worker that handled it is gone.
+    delivery_id = str(uuid.uuid4()) if platform != "slack" else "Ev" + uuid.uuid4().hex[:10].upper()
+    body, headers = delivery(platform, delivery_id)
+    headers |= {"Content-Type": "application/json"}
+    assert post(vendors, platform, body, headers).json()["status"] == "accepted"
+    assert vendors.work().processed == 1
+    assert post(vendors, platform, body, headers).json()["status"] == "duplicate"
+    assert vendors.work().processed == 0  # a new worker and adapters: nothing to do
+    assert [r.status for r in inbox_rows(vendors, platform)] == ["done"]
+
+
+@pytest.mark.parametrize("platform", sorted(REAL))
 def test_vendor_delivery_is_verified_stored_once_and_applied(vendors: Api, platform: str) -> None:
     delivery_id = str(uuid.uuid4()) if platform != "slack" else "Ev" + uuid.uuid4().hex[:10].upper()
     body, headers = delivery(platform, delivery_id)
@@ -98,7 +112,7 @@ def test_vendor_delivery_is_verified_stored_once_and_applied(vendors: Api, platf
     assert vendors.runs() == []  # the payload's text never became a command
 
 
-def test_a_failed_attempt_is_retried_although_the_adapter_remembers_deliveries(
+def test_a_failed_attempt_is_retried_through_the_adapter(
         vendors: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     from adapters.ops import linear
 
