@@ -2,9 +2,10 @@
 
 Every verifier works on the raw body bytes (before any parsing), compares MACs with
 :func:`hmac.compare_digest`, rejects before doing any work, and returns a
-:class:`VerifiedWebhook` carrying the sender's delivery id for deduplication. Failures raise
-:class:`~adapters.base.WebhookRejectedError` (HTTP 401); a delivery already seen raises
-:class:`DuplicateDeliveryError`, which the HTTP edge answers with 200 so the sender stops.
+:class:`VerifiedWebhook` carrying the sender's delivery id. Failures raise
+:class:`~adapters.base.WebhookRejectedError` (HTTP 401). Deduplicating on the delivery id is
+the inbox's job (:mod:`state.inbox`, unique per platform and id, kept ≥ 7 days): a delivery
+already seen is answered 200 there and changes nothing.
 
 =========  =====================================  ==========================  ============
 sender     signature                              freshness                   dedup key
@@ -33,12 +34,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import parse_qs
 
 from pydantic import SecretStr
@@ -47,15 +46,10 @@ from adapters.base import WebhookRejectedError, WebhookRequest
 from adapters.credentials import Secret
 
 __all__ = [
-    "DEDUP_RETENTION_SECONDS",
     "LINEAR_WINDOW_SECONDS",
     "SLACK_WINDOW_SECONDS",
     "VERIFIERS",
-    "DeliveryLog",
-    "DuplicateDeliveryError",
-    "MemoryDeliveryLog",
     "VerifiedWebhook",
-    "accept",
     "sign_github",
     "sign_linear",
     "sign_slack",
@@ -69,17 +63,8 @@ __all__ = [
 
 SLACK_WINDOW_SECONDS = 300
 LINEAR_WINDOW_SECONDS = 60
-#: ≥ 7 days covers GitHub's 3-day redelivery and every sender's retry schedule (RELIABILITY §1.10).
-DEDUP_RETENTION_SECONDS = 7 * 24 * 3600
 
 SecretLike = Secret | SecretStr | str | bytes
-
-
-class DuplicateDeliveryError(WebhookRejectedError):
-    """A delivery id seen before: answer 200 and do nothing (a retry or a replay)."""
-
-    code = "duplicate_delivery"
-    http_status = 200
 
 
 @dataclass(frozen=True)
@@ -308,66 +293,3 @@ def verify(
             f"no webhook verifier for {platform}", hint=f"webhooks are accepted from: {', '.join(VERIFIERS)}"
         )
     return verifier(request, secret, now=now)
-
-
-# -- dedup -------------------------------------------------------------------------------
-
-
-class DeliveryLog(Protocol):
-    """Remembers delivery ids; the state store's inbox table implements this in production."""
-
-    async def remember(self, platform: str, delivery_id: str) -> bool:
-        """Record the id; True if it is new, False if it was already there."""
-        ...
-
-
-class MemoryDeliveryLog:
-    """An in-process :class:`DeliveryLog` (one process only) keeping ids for 7 days."""
-
-    def __init__(
-        self,
-        retention: float = DEDUP_RETENTION_SECONDS,
-        max_entries: int = 100_000,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self.retention = retention
-        self.max_entries = max_entries
-        self._clock = clock
-        self._seen: OrderedDict[tuple[str, str], float] = OrderedDict()
-
-    async def remember(self, platform: str, delivery_id: str) -> bool:
-        now = self._clock()
-        while self._seen:
-            oldest_key, seen_at = next(iter(self._seen.items()))
-            if now - seen_at <= self.retention and len(self._seen) < self.max_entries:
-                break
-            self._seen.pop(oldest_key)
-        key = (platform, delivery_id)
-        if key in self._seen:
-            return False
-        self._seen[key] = now
-        return True
-
-
-async def accept(
-    platform: str,
-    request: WebhookRequest,
-    secret: SecretLike,
-    log: DeliveryLog,
-    *,
-    now: float | None = None,
-) -> VerifiedWebhook:
-    """Verify, then dedupe: the whole inbound check an adapter's ``handle_webhook`` runs.
-
-    Raises:
-        WebhookRejectedError: bad or missing signature, stale timestamp.
-        DuplicateDeliveryError: the delivery id was seen before (answer 200, do nothing).
-    """
-    verified = verify(platform, request, secret, now=now)
-    if not await log.remember(platform, verified.delivery_id):
-        raise DuplicateDeliveryError(
-            f"{platform} delivery {verified.delivery_id} was already received",
-            hint="a retry or replay; it was processed the first time",
-            details={"platform": platform, "delivery_id": verified.delivery_id},
-        )
-    return verified
