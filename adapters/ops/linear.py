@@ -32,6 +32,7 @@ import json
 import re
 import uuid
 from collections.abc import Mapping
+from functools import cached_property
 from typing import Any, ClassVar
 
 import httpx
@@ -45,7 +46,7 @@ from adapters.base import (
 )
 from adapters.catalog import ActionCall, Stack
 from adapters.credentials import scrub, webhook_secret
-from adapters.http import HttpAdapter, Sleep
+from adapters.http import HttpAdapter
 from adapters.specs.linear import ACTIONS
 from adapters.webhooks import verify_linear
 from orchestrator.errors import AdapterError, NotFoundError, SophiaError, ValidationFailedError
@@ -194,15 +195,10 @@ class LinearAdapter(HttpAdapter):
 
     api_base_url: ClassVar[str | None] = DEFAULT_BASE_URL
 
-    def __init__(
-        self,
-        settings: Any = None,
-        *,
-        transport: httpx.AsyncBaseTransport | None = None,
-        sleep: Sleep | None = None,
-    ) -> None:
-        super().__init__(settings, transport=transport, sleep=sleep)
-        self._teams: dict[str, dict[str, Any]] = {}
+    @cached_property
+    def _teams(self) -> dict[str, dict[str, Any]]:
+        """Teams this adapter has resolved, by lower-cased key or name."""
+        return {}
 
     def client_transport(self) -> httpx.AsyncBaseTransport:
         """The injected transport behind :class:`GraphQLStatusTransport` (GraphQL errors → HTTP)."""
