@@ -68,15 +68,10 @@ CASES: dict[str, tuple[str, dict[str, Any], Any, tuple[str, str, dict[str, Any]]
 
 
 @pytest.fixture
-def served(monkeypatch: pytest.MonkeyPatch, prism: PrismPool) -> Iterator[str]:
+def env(monkeypatch: pytest.MonkeyPatch, prism: PrismPool) -> Iterator[SteeredTransport]:
     (server,) = prism.serve("openrouter", "openapi.yaml")
     with pointed_at(monkeypatch, "openrouter", server.base_url, TOKEN):
-        yield server.base_url
-
-
-@pytest.fixture
-def env(served: str) -> SteeredTransport:
-    return SteeredTransport()
+        yield SteeredTransport()
 
 
 @pytest.fixture

@@ -90,15 +90,10 @@ CASES: dict[str, tuple[str, dict[str, Any], bool, list[tuple[str, str]]]] = {
 
 
 @pytest.fixture
-def served(monkeypatch: pytest.MonkeyPatch, prism: PrismPool) -> Iterator[str]:
+def env(monkeypatch: pytest.MonkeyPatch, prism: PrismPool) -> Iterator[SteeredTransport]:
     (server,) = prism.serve("portkey", "openapi.yaml")
     with pointed_at(monkeypatch, "portkey", server.base_url, TOKEN):
-        yield server.base_url
-
-
-@pytest.fixture
-def env(served: str) -> SteeredTransport:
-    return SteeredTransport()
+        yield SteeredTransport()
 
 
 @pytest.fixture

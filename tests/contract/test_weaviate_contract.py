@@ -51,15 +51,10 @@ CASES: dict[str, tuple[str, dict[str, Any], list[str | None], tuple[str, str]]] 
 
 
 @pytest.fixture
-def served(monkeypatch: pytest.MonkeyPatch, prism: PrismPool) -> Iterator[str]:
+def env(monkeypatch: pytest.MonkeyPatch, prism: PrismPool) -> Iterator[SteeredTransport]:
     (server,) = prism.serve("weaviate", "schema.json")
     with pointed_at(monkeypatch, "weaviate", server.base_url, TOKEN):
-        yield server.base_url
-
-
-@pytest.fixture
-def env(served: str) -> SteeredTransport:
-    return SteeredTransport()
+        yield SteeredTransport()
 
 
 @pytest.fixture
