@@ -23,6 +23,10 @@ Failures become :mod:`orchestrator.errors` types whose messages name the platfor
 (and target where there is one) and never contain a credential: 401/403 →
 :class:`PlatformAuthError` naming the credential variable; 404 → ``NotFoundError`` naming the
 target; garbage, truncated bodies, timeouts and 5xx storms → ``AdapterError``.
+
+:class:`HttpAdapter` is the base of every adapter whose platform speaks HTTP through this
+client: it holds one :class:`PlatformClient` per event loop, built from a few class
+attributes, and the ``transport``/``sleep`` injection points the tests use.
 """
 
 from __future__ import annotations
@@ -39,18 +43,20 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 import httpx
 
-from adapters.credentials import scrub
-from orchestrator.errors import AdapterError, ConfigError, NotFoundError
+from adapters.base import PlatformAdapter, PlatformStatus
+from adapters.credentials import SecretRef, credential_for, scrub
+from orchestrator.errors import AdapterError, ConfigError, NotFoundError, SophiaError
 
 __all__ = [
     "USER_AGENT",
     "BreakerState",
     "CircuitBreaker",
     "CircuitOpenError",
+    "HttpAdapter",
     "HttpPolicy",
     "PlatformAuthError",
     "PlatformClient",
@@ -743,3 +749,108 @@ def make_client(
         breaker=breaker,
         sleep=sleep,
     )
+
+
+# -- the adapter base --------------------------------------------------------------------
+
+
+class HttpAdapter(PlatformAdapter):
+    """A platform adapter whose platform speaks HTTP through the shared :class:`PlatformClient`.
+
+    :attr:`http` is this event loop's client (connection pools can't cross loops, so a caller
+    that runs each call in a fresh loop gets a fresh client), built on first use by
+    :func:`make_client` from :attr:`api_base_url`, :attr:`api_headers` and the platform's
+    credential. A missing base URL or credential therefore fails the first call, naming the
+    variable to set, not construction. Subclasses with other needs override
+    :meth:`default_base_url`, :meth:`auth_headers` or :meth:`client_transport`.
+
+    Args:
+        transport: an httpx transport for every request (tests route to contract servers).
+        sleep: replaces ``asyncio.sleep`` for retry waits and polling pauses (tests record).
+    """
+
+    #: The live API root; ``SOPHIA_<PLATFORM>_BASE_URL`` overrides it. None: it must be set.
+    api_base_url: ClassVar[str | None] = None
+    #: What else can give the address, named when there is none.
+    api_base_url_hint: ClassVar[str] = ""
+    #: Headers sent with every request besides ``User-Agent`` and the credential.
+    api_headers: ClassVar[Mapping[str, str]] = {}
+
+    def __init__(
+        self,
+        settings: Any = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Sleep | None = None,
+    ) -> None:
+        super().__init__(settings)
+        self.transport = transport
+        self.sleep = sleep
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, PlatformClient] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    @property
+    def credential_var(self) -> str:
+        """The variable named in 401/403 hints: ``SOPHIA_<PLATFORM>_TOKEN``."""
+        return SecretRef(self.name).env_var
+
+    def default_base_url(self) -> str | None:
+        """The API root when ``SOPHIA_<PLATFORM>_BASE_URL`` is not set."""
+        return self.api_base_url
+
+    def auth_headers(self) -> Mapping[str, str]:
+        """The credential's headers (read on a client's first request)."""
+        return credential_for(self.name).auth_headers()
+
+    def client_transport(self) -> httpx.AsyncBaseTransport | None:
+        """The transport a new client sends through (the injected one by default)."""
+        return self.transport
+
+    @property
+    def http(self) -> PlatformClient:
+        """The platform client for the running event loop (built on first use there)."""
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
+        if client is None:
+            client = self._clients[loop] = make_client(
+                self.name,
+                default_base_url=self.default_base_url(),
+                base_url_hint=self.api_base_url_hint,
+                auth=self.auth_headers,
+                credential_var=self.credential_var,
+                headers=self.api_headers,
+                transport=self.client_transport(),
+                sleep=self.sleep,
+            )
+        return client
+
+    @property
+    def breaker(self) -> CircuitBreaker:
+        """The process-wide circuit breaker for this platform's calls."""
+        return breaker_for(self.name)
+
+    def failed_status(self, exc: SophiaError) -> PlatformStatus:
+        """The status when reading it failed with ``exc``: unhealthy, with the breaker's state.
+
+        ``configured`` is False only for a configuration error; the circuit is None when this
+        loop has no client (building it failed).
+        """
+        client = self._clients.get(asyncio.get_running_loop())
+        return PlatformStatus(
+            self.name,
+            healthy=False,
+            configured=exc.code != "config_error",
+            message=str(exc),
+            details={"circuit": client.breaker.snapshot() if client is not None else None, "error": exc.code},
+        )
+
+    async def pause(self, seconds: float) -> None:
+        """Wait between polls, through the injected ``sleep`` when there is one."""
+        await (self.sleep or asyncio.sleep)(seconds)
+
+    async def aclose(self) -> None:
+        """Close this loop's connection pool."""
+        client = self._clients.pop(asyncio.get_running_loop(), None)
+        if client is not None:
+            await client.aclose()

@@ -12,19 +12,23 @@ import asyncio
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from adapters.base import PlatformStatus, State
+from adapters.catalog import ActionCall, Stack
 from adapters.credentials import SCRUBBER
 from adapters.http import (
+    USER_AGENT,
     BreakerState,
     CircuitBreaker,
     CircuitOpenError,
+    HttpAdapter,
     HttpPolicy,
     PlatformAuthError,
     PlatformClient,
@@ -36,7 +40,7 @@ from adapters.http import (
     parse_retry_after,
     reset_breakers,
 )
-from orchestrator.errors import AdapterError, ConfigError, NotFoundError
+from orchestrator.errors import AdapterError, ConfigError, NotFoundError, SophiaError
 
 pytestmark = pytest.mark.anyio
 
@@ -598,3 +602,85 @@ async def test_make_client_uses_env_base_url_and_lazy_auth(
         await c.request("GET", "/x", action="acme.thing.get")
     await c.aclose()
     assert "SOPHIA_ACME_TOKEN" in err.value.hint and script.seen == []
+
+
+# -- HttpAdapter: the plumbing every REST adapter shares ------------------------------------
+
+
+class AcmeAdapter(HttpAdapter):
+    """The smallest HttpAdapter: no default address, JSON accepted, bearer token."""
+
+    name: ClassVar[str] = "acme"
+    stack: ClassVar[Stack] = Stack.OPS
+    api_headers: ClassVar[Mapping[str, str]] = {"Accept": "application/json"}
+
+    def predict(self, call: ActionCall, before: State) -> State:
+        return before
+
+    async def get_status(self) -> PlatformStatus:
+        try:
+            await self.http.request("GET", "/status", action="acme.status")
+        except SophiaError as exc:
+            return self.failed_status(exc)
+        return PlatformStatus("acme", healthy=True)
+
+
+@pytest.fixture
+def acme(server: tuple[str, Script], monkeypatch: pytest.MonkeyPatch, isolated_env: Any) -> Script:
+    monkeypatch.setenv("SOPHIA_ACME_BASE_URL", server[0])
+    monkeypatch.setenv("SOPHIA_ACME_TOKEN", TOKEN)
+    return server[1]
+
+
+async def test_http_adapter_builds_its_client_from_class_attributes(acme: Script) -> None:
+    sleeps = Sleeps()
+    adapter = AcmeAdapter(sleep=sleeps)
+    acme.answers = [Answer(503), Answer(200, {"ok": True})]
+    reply = await adapter.http.request("GET", "/things", action="acme.thing.get")
+    await adapter.aclose()
+    assert reply.data == {"ok": True} and len(sleeps.waits) == 1  # the injected sleep took the wait
+    seen = acme.seen[-1]
+    assert seen.headers["accept"] == "application/json"
+    assert seen.headers["authorization"] == f"Bearer {TOKEN}"
+    assert seen.headers["user-agent"] == USER_AGENT
+    assert adapter.breaker is breaker_for("acme") is adapter.http.breaker
+
+
+def test_http_adapter_keeps_one_client_per_event_loop(acme: Script) -> None:
+    adapter = AcmeAdapter()
+
+    async def use() -> tuple[PlatformClient, PlatformClient]:
+        first = adapter.http
+        await first.request("GET", "/x", action="acme.thing.get")
+        return first, adapter.http
+
+    one, again = asyncio.run(use())
+    two, _ = asyncio.run(use())  # a fresh loop (as the CLI's asyncio.run per call) gets a fresh pool
+    assert one is again and two is not one and len(acme.seen) == 2
+
+    async def close() -> None:
+        current = adapter.http
+        await adapter.aclose()
+        assert adapter.http is not current  # closed and forgotten: the next use builds a new one
+
+    asyncio.run(close())
+
+
+async def test_http_adapter_without_an_address_fails_the_call_not_construction(
+    isolated_env: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    adapter = AcmeAdapter()  # nothing configured: constructing is fine
+    status = await adapter.get_status()
+    assert (status.healthy, status.configured) == (False, False)
+    assert status.details == {"circuit": None, "error": "config_error"}
+    assert "no API address for acme" in status.message
+
+
+async def test_http_adapter_status_failure_reports_the_breaker(acme: Script) -> None:
+    adapter = AcmeAdapter(sleep=Sleeps())
+    acme.default = Answer(500)
+    status = await adapter.get_status()
+    await adapter.aclose()
+    assert (status.healthy, status.configured) == (False, True)
+    assert status.details["error"] == "platform_error"
+    assert status.details["circuit"]["failures"] >= 1
