@@ -9,7 +9,7 @@ parsers, plan validation, the policy engine, ``sophia-iac actions`` and the eval
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -211,12 +211,17 @@ def restore_fields(action_id: str, fields: Mapping[str, str], keep: tuple[str, .
     return derive
 
 
-def format_validation_error(spec_id: str, err: ValidationError) -> str:
-    """One readable line per invalid field: ``dimension: must be <= 16000 (got 100000)``."""
+def format_validation_error(spec_id: str, err: ValidationError, secret: Collection[str] = ()) -> str:
+    """One readable line per invalid field: ``dimension: must be <= 16000 (got 100000)``.
+
+    The offending input is quoted except for ``secret`` params (pass ``spec.secret_params``),
+    whose values must never reach an error message.
+    """
     parts = []
     for problem in err.errors():
         where = ".".join(str(p) for p in problem["loc"]) or "params"
         got = problem.get("input")
-        got_text = "" if isinstance(got, dict) else f" (got {got!r})"
+        hidden = isinstance(got, dict) or (bool(problem["loc"]) and str(problem["loc"][0]) in secret)
+        got_text = "" if hidden else f" (got {got!r})"
         parts.append(f"{where}: {problem['msg']}{got_text}")
     return f"{spec_id}: " + "; ".join(parts)

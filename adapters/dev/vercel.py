@@ -15,11 +15,14 @@ domain.add / remove    ``GET /v9/projects/{p}/domains``, ``POST /v10/projects/{p
 status                 ``GET /v2/user``, ``GET /v10/projects``
 =====================  =================================================================
 
-**Secret values.** ``vercel.env.set``'s ``value`` is a secret param: the executor redacts it in
-the ledger, and this adapter never puts a value in any state it returns, never logs it, and
-registers it with the scrubber before sending. Give it by reference, ``secret://NAME``, and the
-adapter resolves it at the moment of the call through :mod:`adapters.credentials` from
-``SOPHIA_VERCEL_ENV_<NAME>`` (or ``…_FILE``, or the secret manager's ``vercel/env_<name>``).
+**Secret values.** ``vercel.env.set``'s ``value`` is a secret param: a command that types it is
+refused before anything is stored (:mod:`orchestrator.secret_params`), the executor redacts a
+literal in the ledger (a reference is a name and is kept), and this adapter never puts a value
+in any state it returns, never logs it, and registers it with the scrubber before sending.
+Give it by reference, ``secret://NAME``, and the adapter resolves it at the moment of the call
+through :mod:`adapters.credentials` from ``SOPHIA_VERCEL_ENV_<NAME>`` (or ``…_FILE``, or the
+secret manager's ``vercel/env_<name>``); at plan time it only checks that one of them is set.
+Literal values remain accepted here for programmatic callers (the IaC runner, tests).
 The namespace is deliberate: a reference can't name an arbitrary process variable, so a parsed
 command can't copy ``SOPHIA_GITHUB_TOKEN`` into a Vercel project.
 
@@ -62,7 +65,13 @@ from adapters.base import (
     WebhookResult,
 )
 from adapters.catalog import ActionCall, Stack
-from adapters.credentials import SCRUBBER, SecretRef, resolve_secret, webhook_secret
+from adapters.credentials import (
+    SCRUBBER,
+    param_secret_ref,
+    require_configured,
+    resolve_secret,
+    webhook_secret,
+)
 from adapters.http import HttpAdapter, Reply, Sleep
 from adapters.specs.vercel import ACTIONS
 from adapters.webhooks import verify_vercel
@@ -227,7 +236,7 @@ class VercelAdapter(HttpAdapter):
             SCRUBBER.register(value)
             return value, None
         name = _REF.match(ref).group(1)  # type: ignore[union-attr]
-        return resolve_secret(SecretRef("vercel", f"ENV_{name}")).reveal(), ref
+        return resolve_secret(param_secret_ref("vercel", name)).reveal(), ref
 
     async def do_env_set(self, call: ActionCall, before: State) -> State:
         """Create, edit in place, or split a multi-environment variable; then read back."""
@@ -418,7 +427,9 @@ class VercelAdapter(HttpAdapter):
         verb = call.action.removeprefix("vercel.")
         p, b = call.params, before or {}
         if verb == "env.set":
-            value_ref_of(p["value"])
+            ref = value_ref_of(p["value"])
+            if ref:  # fail at plan time, not after an approval, when the reference can't resolve
+                require_configured(param_secret_ref("vercel", ref.removeprefix(REF_PREFIX)))
         elif verb == "env.unset" and not b.get("exists"):
             raise ValidationFailedError(
                 f"vercel: {p['key']} is not set for {p['environment']} on {project}",
