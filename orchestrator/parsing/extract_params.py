@@ -106,7 +106,9 @@ def _env_value(m: str, q: Q, a: str) -> Any:
 
 
 def _environment(m: str, q: Q, a: str) -> Any:
-    found = re.findall(r"\b(?:in|for|on|to)\s+(?:the\s+)?(preview|development|dev|production|prod)\b", m, re.IGNORECASE)
+    # staging/qa/uat/test are named too, so that validation asks instead of defaulting to production
+    found = re.findall(r"\b(?:in|for|on|to)\s+(?:the\s+)?(preview|development|dev|production|prod|staging|stage|qa|uat|"
+                       r"test)\b", m, re.IGNORECASE)
     if not found and a.startswith("vercel.env."):
         found = list(dict.fromkeys(w.lower() for w in re.findall(r"\b(preview|development|production)\b", m, re.IGNORECASE)))
         found = found if len(found) == 1 else []  # "marketing-site preview": one environment named, bare

@@ -265,3 +265,10 @@ def test_a_time_limit_no_param_takes_is_asked_about_not_dropped(text: str) -> No
 def test_a_duration_a_param_takes_is_not_a_time_limit() -> None:
     parsed = PARSER.parse("set auto suspend on ETL_WH to 5 minutes")
     assert parsed.actions[0].params == {"seconds": 300}
+
+
+@pytest.mark.parametrize("text", ["set API_URL to https://x.io on web in staging", "unset API_URL on web in qa"])
+def test_an_environment_vercel_lacks_is_asked_about_not_made_production(text: str) -> None:
+    parsed = PARSER.parse(text)
+    assert parsed.intent is Intent.CLARIFY and parsed.actions == []
+    assert "production" in (parsed.message or "")
