@@ -159,7 +159,9 @@ def _settled(raw: dict[str, Any]) -> bool:
     status = _dict(raw.get("status"))
     capacity = _dict(_dict(_dict(raw.get("spec")).get("serverless")).get("read_capacity"))
     capacity_state = _dict(capacity.get("status")).get("state")
-    return status.get("ready") is True and status.get("state") == "Ready" and capacity_state in (None, "Ready")
+    return (
+        status.get("ready") is True and status.get("state") == "Ready" and capacity_state in (None, "Ready")
+    )
 
 
 def deployment_spec(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -332,7 +334,11 @@ class PineconeAdapter(HttpAdapter):
         capacity = _dict(_dict(spec.get("serverless")).get("read_capacity"))
         dedicated = _dict(capacity.get("dedicated"))
         manual = _dict(dedicated.get("manual"))
-        if capacity.get("mode") != "Dedicated" or dedicated.get("scaling") != "Manual" or "shards" not in manual:
+        if (
+            capacity.get("mode") != "Dedicated"
+            or dedicated.get("scaling") != "Manual"
+            or "shards" not in manual
+        ):
             raise ValidationFailedError(
                 f"pinecone: index {name!r} has no replica count sophia-iac can set",
                 hint="replicas apply to pod-based indexes and to dedicated read nodes with manual scaling",
