@@ -415,6 +415,7 @@ CREDENTIAL_TYPES: dict[str, CredentialFactory] = {
     "linear": _header("linear", "Authorization"),
     "portkey": _header("portkey", "x-portkey-api-key"),
     "figma": _header("figma", "X-Figma-Token"),
+    "pinecone": _header("pinecone", "Api-Key"),
 }
 
 

@@ -25,6 +25,7 @@ BUILTIN: dict[str, str] = {
     "portkey": "adapters.ai.portkey:PortkeyAdapter",
     "openrouter": "adapters.ai.openrouter:OpenRouterAdapter",
     "weaviate": "adapters.ai.weaviate:WeaviateAdapter",
+    "pinecone": "adapters.ai.pinecone:PineconeAdapter",
     "pgvector": "adapters.ai.pgvector:PgVectorAdapter",
     "snowflake": "adapters.data.snowflake:SnowflakeAdapter",
     "github": "adapters.dev.github:GitHubAdapter",
