@@ -362,23 +362,40 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
-def _vendor_code(response: httpx.Response) -> str | None:
-    """The vendor's own error code from a JSON body (Snowflake ``code``, Slack ``error``)."""
+def _error_bodies(response: httpx.Response) -> list[dict[str, Any]]:
+    """The JSON objects that may hold the vendor's error fields, outermost first.
+
+    The body itself (GitHub, Snowflake: ``{"code", "message"}``), then a nested ``error`` object
+    (OpenAI, OpenRouter, Pinecone, Vercel: ``{"error": {"code", "message"}}``) or the first of
+    an ``error`` list (Weaviate: ``{"error": [{"message"}]}``).
+    """
     try:
         body = response.json()
     except (ValueError, UnicodeDecodeError):
-        return None
-    code = body.get("code") if isinstance(body, dict) else None
-    return str(code)[:40] if isinstance(code, (str, int)) else None
+        return []
+    if not isinstance(body, dict):
+        return []
+    found = [body]
+    nested = body.get("error")
+    if isinstance(nested, list) and nested:
+        nested = nested[0]
+    if isinstance(nested, dict):
+        found.append(nested)
+    return found
+
+
+def _vendor_code(response: httpx.Response) -> str | None:
+    """The vendor's own error code, scrubbed (Snowflake ``code``, Pinecone ``error.code``, …)."""
+    for body in _error_bodies(response):
+        code = body.get("code")
+        if isinstance(code, (str, int)) and not isinstance(code, bool) and str(code):
+            return scrub(str(code))[:40]
+    return None
 
 
 def _vendor_message(response: httpx.Response) -> str:
     """A short, scrubbed vendor error message from a JSON body (untrusted text)."""
-    try:
-        body = response.json()
-    except (ValueError, UnicodeDecodeError):
-        return ""
-    if isinstance(body, dict):
+    for body in _error_bodies(response):
         for key in ("message", "error_description", "error", "detail", "title"):
             value = body.get(key)
             if isinstance(value, str) and value:

@@ -462,6 +462,54 @@ async def test_errors_never_contain_the_token(server: tuple[str, Script]) -> Non
     assert "[REDACTED]" in err.value.message
 
 
+@pytest.mark.parametrize(
+    ("body", "message", "code"),
+    [
+        pytest.param(
+            {"error": {"message": "Invalid 'model'", "type": "invalid_request_error", "param": "model",
+                       "code": "model_not_found"}},
+            "Invalid 'model'", "model_not_found", id="openai",
+        ),
+        pytest.param(
+            {"error": {"code": "INVALID_ARGUMENT", "message": "Dimension must be positive"}, "status": 400},
+            "Dimension must be positive", "INVALID_ARGUMENT", id="pinecone",
+        ),
+        pytest.param(
+            {"error": {"code": 400, "message": "Limit must be non-negative", "metadata": {}}},
+            "Limit must be non-negative", "400", id="openrouter-numeric-code",
+        ),
+        pytest.param({"error": [{"message": "class name is invalid"}]}, "class name is invalid", None,
+                     id="weaviate-list"),
+        pytest.param({"code": "002003", "message": "SQL compilation error", "error": {"code": "other"}},
+                     "SQL compilation error", "002003", id="top-level-first"),
+        pytest.param({"ok": False, "error": "channel_not_found"}, "channel_not_found", None, id="slack-string"),
+    ],
+)
+async def test_vendor_message_and_code_are_read_from_nested_error_bodies(
+    server: tuple[str, Script], body: dict[str, Any], message: str, code: str | None
+) -> None:
+    base, script = server
+    script.default = Answer(400, body)
+    async with client(base) as c:
+        with pytest.raises(AdapterError) as err:
+            await c.request("POST", "/x", action="acme.thing.create", json={})
+    assert err.value.message.endswith(f"(HTTP 400): {message}")
+    assert err.value.details.get("vendor_code") == code
+
+
+async def test_nested_vendor_message_and_code_are_scrubbed(server: tuple[str, Script]) -> None:
+    base, script = server
+    SCRUBBER.register(TOKEN)
+    script.default = Answer(401, {"error": {"code": TOKEN, "message": f"Invalid API key {TOKEN}"}})
+    async with client(base) as c:
+        with pytest.raises(PlatformAuthError) as err:
+            await c.request("GET", "/x", action="acme.thing.get")
+    dumped = json.dumps(err.value.to_dict())
+    assert TOKEN not in str(err.value) and TOKEN not in dumped
+    assert "Invalid API key [REDACTED]" in err.value.message
+    assert err.value.details["vendor_code"] == "[REDACTED]"
+
+
 # -- 5xx storm and the breaker -----------------------------------------------------------
 
 
