@@ -12,7 +12,11 @@ Retry rules (:class:`HttpPolicy` holds the numbers):
 * connection failures (nothing was sent) are retried for every method;
 * timeouts, dropped connections, 5xx and unreadable bodies are retried only when the request
   is safe to repeat: an idempotent method, or an idempotency key;
-* 408, 409, 425 and 429 are retried; every other 4xx is final;
+* 408, 425 and 429 are retried for every method (the server did not act on the request);
+* 409 is retried only when the request is safe to repeat: then it is a transient conflict
+  (a concurrent change, an idempotency key still in flight). A 409 on a plain create is
+  final ("already exists") and is reported at once;
+* every other 4xx is final;
 * a ``Retry-After`` header (seconds or an HTTP date) is honoured exactly; with
   ``secondary_limits`` (GitHub) a 403/429 that is a rate limit but carries no header waits
   until ``x-ratelimit-reset`` when ``x-ratelimit-remaining`` is 0, otherwise at least
@@ -74,7 +78,10 @@ __all__ = [
 USER_AGENT = "sophia-iac/0.1"
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
-RETRYABLE_4XX = frozenset({408, 409, 425, 429})
+#: Retried for every method.
+RETRYABLE_4XX = frozenset({408, 425, 429})
+#: Retried only when the request is safe to repeat (idempotent method or idempotency key).
+RETRYABLE_4XX_IF_SAFE = frozenset({409})
 Sleep = Callable[[float], Awaitable[None]]
 
 
@@ -598,7 +605,7 @@ class PlatformClient:
                     details={"platform": ctx.platform, "action": ctx.action, "retry_after": wait},
                 )
             return wait
-        if status in RETRYABLE_4XX:
+        if status in RETRYABLE_4XX or (safe and status in RETRYABLE_4XX_IF_SAFE):
             self.breaker.record_success()
             if not last:
                 retry_after = parse_retry_after(response.headers.get("retry-after"), now=self._clock())

@@ -22,7 +22,7 @@ import pytest
 
 from adapters.ai.pinecone import API_VERSION, PineconeAdapter
 from adapters.catalog import ActionCall
-from adapters.http import HttpPolicy, PlatformAuthError
+from adapters.http import PlatformAuthError
 from adapters.registry import spec_for
 from adapters.specs.pinecone import ACTIONS
 from orchestrator.errors import AdapterError, ConfigError, NotFoundError, ValidationFailedError
@@ -240,8 +240,8 @@ async def test_409_on_create_says_already_exists(
     with pytest.raises(ValidationFailedError, match="'new-kb' already exists"):
         await adapter.configure(spec_for("pinecone.index.create").call("new-kb", {"dimension": 8}))
     posts = [ex.response.status_code for ex in env.exchanges if ex.request.method == "POST"]
-    # The shared client retries 409 for every platform; Pinecone's is final, so all say 409.
-    assert posts == [409] * HttpPolicy().max_attempts
+    # A 409 on a create is final: asked once, reported at once.
+    assert posts == [409]
     assert_no_request_violations(env.exchanges)
 
 

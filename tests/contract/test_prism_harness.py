@@ -12,7 +12,13 @@ import httpx
 import pytest
 
 from .pinecone_twin import served
-from .prism import PrismPool, PrismServer, RecordingTransport, assert_no_request_violations, request_violations
+from .prism import (
+    PrismPool,
+    PrismServer,
+    RecordingTransport,
+    assert_no_request_violations,
+    request_violations,
+)
 
 PRISM_SPECS = [("snowflake", "sqlapi.yaml"), ("snowflake", "warehouse.yaml")]
 
