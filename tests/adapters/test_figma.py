@@ -32,6 +32,17 @@ def adapter(monkeypatch: pytest.MonkeyPatch) -> FigmaAdapter:
     return FigmaAdapter(Settings())
 
 
+@pytest.fixture
+def inbox(tmp_path: Path) -> Any:
+    """The real inbox on a fresh SQLite state store."""
+    from state.inbox import Inbox
+    from state.store import Store
+
+    store = Store(f"sqlite:///{tmp_path / 'state.db'}")
+    store.setup()
+    return Inbox(store)
+
+
 def payload(event: str = "FILE_UPDATE", passcode: str | None = PASSCODE, **extra: Any) -> dict[str, Any]:
     body: dict[str, Any] = {"event_type": event, "timestamp": "2026-11-24T10:00:00Z", "webhook_id": "556677"}
     if passcode is not None:
@@ -115,16 +126,11 @@ def test_without_a_configured_passcode_nothing_is_accepted(monkeypatch: pytest.M
 
 
 def test_the_passcode_never_reaches_the_logs(
-    adapter: FigmaAdapter, caplog: pytest.LogCaptureFixture, tmp_path: Path
+    adapter: FigmaAdapter, caplog: pytest.LogCaptureFixture, inbox: Any
 ) -> None:
     from orchestrator.inbox import ingest
-    from state.inbox import Inbox
-    from state.store import Store
 
     caplog.set_level(logging.DEBUG)
-    store = Store(f"sqlite:///{tmp_path / 'state.db'}")
-    store.setup()
-    inbox = Inbox(store)
     good = delivery(payload())
     assert not ingest(inbox, "figma", good).duplicate
     assert ingest(inbox, "figma", good).duplicate
@@ -158,3 +164,14 @@ def test_delete_of_an_absent_hook_and_read_of_an_absent_file_are_refused(adapter
         adapter.precheck(spec_for("figma.webhook.delete").call("1", {}), None)
     with pytest.raises(NotFoundError, match="file aBcD1234EfGh"):
         adapter.precheck(spec_for("figma.file.get").call("aBcD1234EfGh", {}), None)
+
+
+def test_a_server_without_a_passcode_does_not_take_figma_deliveries(
+    monkeypatch: pytest.MonkeyPatch, inbox: Any
+) -> None:
+    from orchestrator.inbox import ingest
+
+    monkeypatch.delenv("SOPHIA_FIGMA_WEBHOOK_SECRET", raising=False)
+    with pytest.raises(NotFoundError) as err:  # 404 at the edge, not a 400 that would stop the hook
+        ingest(inbox, "figma", delivery(payload()))
+    assert "SOPHIA_FIGMA_WEBHOOK_SECRET" in err.value.hint
