@@ -30,6 +30,7 @@ BUILTIN: dict[str, str] = {
     "snowflake": "adapters.data.snowflake:SnowflakeAdapter",
     "github": "adapters.dev.github:GitHubAdapter",
     "vercel": "adapters.dev.vercel:VercelAdapter",
+    "figma": "adapters.dev.figma:FigmaAdapter",
     "slack": "adapters.ops.slack:SlackAdapter",
     "linear": "adapters.ops.linear:LinearAdapter",
 }
