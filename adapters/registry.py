@@ -7,7 +7,7 @@ Third-party adapters register through the ``sophia_iac.adapters`` entry-point gr
 from __future__ import annotations
 
 import importlib
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING
 
 from orchestrator.errors import NotFoundError
@@ -80,7 +80,7 @@ def catalog_platforms() -> list[str]:
     return sorted(set(CATALOG) | set(_table()))
 
 
-@lru_cache(maxsize=None)
+@cache
 def platform_specs(platform: str) -> tuple[ActionSpec, ...]:
     """The actions of ``platform``, loaded from its spec module (or its plug-in adapter)."""
     path = CATALOG.get(platform)
