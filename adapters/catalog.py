@@ -19,12 +19,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 __all__ = [
     "ActionCall",
     "ActionSpec",
-    "format_validation_error",
     "InverseFn",
     "NoParams",
     "Params",
     "Risk",
     "Stack",
+    "format_validation_error",
     "inverse_same_target",
     "restore_fields",
 ]

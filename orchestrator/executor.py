@@ -136,7 +136,7 @@ class Executor:
             failed = await to_thread(store.ledger.transition, change.id, ChangeStatus.FAILED, error=str(exc))
             outcome.changes.append(_public(failed))
             raise
-        except Exception as exc:  # noqa: BLE001 - any platform failure is recorded, then surfaced typed
+        except Exception as exc:
             failed = await to_thread(store.ledger.transition, change.id, ChangeStatus.FAILED,
                                      error=f"{type(exc).__name__}: {exc}")
             outcome.changes.append(_public(failed))

@@ -22,7 +22,7 @@ from __future__ import annotations
 from asyncio import to_thread
 from collections.abc import Iterator
 from contextlib import AsyncExitStack, contextmanager
-from typing import Any
+from typing import Any, Self
 
 from orchestrator.config import Settings, get_settings
 from orchestrator.errors import ApprovalError
@@ -50,7 +50,7 @@ class OrchestratorService:
         self.reconciled: list[dict[str, Any]] = []
 
     # -- lifecycle -----------------------------------------------------------------------
-    async def __aenter__(self) -> OrchestratorService:
+    async def __aenter__(self) -> Self:
         await self.start()
         return self
 

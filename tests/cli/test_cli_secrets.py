@@ -48,7 +48,7 @@ class DoubleServer:
 
             do_GET = do_POST = do_PATCH = do_DELETE = _answer
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+            def log_message(self, format: str, *args: Any) -> None:
                 return None
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -78,7 +78,7 @@ def env(isolated_env: Path, double: VercelDouble) -> Iterator[dict[str, str]]:
 
 
 def cli(env: dict[str, str], *args: str) -> tuple[int, Any, str]:
-    res = subprocess.run([sys.executable, "-m", "orchestrator.interfaces.cli", *args, "--json"], env=env,
+    res = subprocess.run([sys.executable, "-m", "orchestrator.interfaces.cli", *args, "--json"], check=False, env=env,
                          capture_output=True, text=True, timeout=120, cwd=ROOT)
     return res.returncode, json.loads(res.stdout) if res.stdout.strip() else None, res.stdout + res.stderr
 
