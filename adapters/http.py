@@ -12,7 +12,11 @@ Retry rules (:class:`HttpPolicy` holds the numbers):
 * connection failures (nothing was sent) are retried for every method;
 * timeouts, dropped connections, 5xx and unreadable bodies are retried only when the request
   is safe to repeat: an idempotent method, or an idempotency key;
-* 408, 409, 425 and 429 are retried; every other 4xx is final;
+* 408, 425 and 429 are retried for every method (the server did not act on the request);
+* 409 is retried only when the request is safe to repeat: then it is a transient conflict
+  (a concurrent change, an idempotency key still in flight). A 409 on a plain create is
+  final ("already exists") and is reported at once;
+* every other 4xx is final;
 * a ``Retry-After`` header (seconds or an HTTP date) is honoured exactly; with
   ``secondary_limits`` (GitHub) a 403/429 that is a rate limit but carries no header waits
   until ``x-ratelimit-reset`` when ``x-ratelimit-remaining`` is 0, otherwise at least
@@ -74,7 +78,10 @@ __all__ = [
 USER_AGENT = "sophia-iac/0.1"
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
-RETRYABLE_4XX = frozenset({408, 409, 425, 429})
+#: Retried for every method.
+RETRYABLE_4XX = frozenset({408, 425, 429})
+#: Retried only when the request is safe to repeat (idempotent method or idempotency key).
+RETRYABLE_4XX_IF_SAFE = frozenset({409})
 Sleep = Callable[[float], Awaitable[None]]
 
 
@@ -362,23 +369,40 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
-def _vendor_code(response: httpx.Response) -> str | None:
-    """The vendor's own error code from a JSON body (Snowflake ``code``, Slack ``error``)."""
+def _error_bodies(response: httpx.Response) -> list[dict[str, Any]]:
+    """The JSON objects that may hold the vendor's error fields, outermost first.
+
+    The body itself (GitHub, Snowflake: ``{"code", "message"}``), then a nested ``error`` object
+    (OpenAI, OpenRouter, Pinecone, Vercel: ``{"error": {"code", "message"}}``) or the first of
+    an ``error`` list (Weaviate: ``{"error": [{"message"}]}``).
+    """
     try:
         body = response.json()
     except (ValueError, UnicodeDecodeError):
-        return None
-    code = body.get("code") if isinstance(body, dict) else None
-    return str(code)[:40] if isinstance(code, (str, int)) else None
+        return []
+    if not isinstance(body, dict):
+        return []
+    found = [body]
+    nested = body.get("error")
+    if isinstance(nested, list) and nested:
+        nested = nested[0]
+    if isinstance(nested, dict):
+        found.append(nested)
+    return found
+
+
+def _vendor_code(response: httpx.Response) -> str | None:
+    """The vendor's own error code, scrubbed (Snowflake ``code``, Pinecone ``error.code``, …)."""
+    for body in _error_bodies(response):
+        code = body.get("code")
+        if isinstance(code, (str, int)) and not isinstance(code, bool) and str(code):
+            return scrub(str(code))[:40]
+    return None
 
 
 def _vendor_message(response: httpx.Response) -> str:
     """A short, scrubbed vendor error message from a JSON body (untrusted text)."""
-    try:
-        body = response.json()
-    except (ValueError, UnicodeDecodeError):
-        return ""
-    if isinstance(body, dict):
+    for body in _error_bodies(response):
         for key in ("message", "error_description", "error", "detail", "title"):
             value = body.get(key)
             if isinstance(value, str) and value:
@@ -581,7 +605,7 @@ class PlatformClient:
                     details={"platform": ctx.platform, "action": ctx.action, "retry_after": wait},
                 )
             return wait
-        if status in RETRYABLE_4XX:
+        if status in RETRYABLE_4XX or (safe and status in RETRYABLE_4XX_IF_SAFE):
             self.breaker.record_success()
             if not last:
                 retry_after = parse_retry_after(response.headers.get("retry-after"), now=self._clock())

@@ -36,9 +36,10 @@ Errors: 401/403 → :class:`~adapters.http.PlatformAuthError` naming ``SOPHIA_PI
 (a 403 on create also names the quota Pinecone may mean; a 403 on delete from deletion
 protection turned on since the plan is reported as that); 404 → ``NotFoundError`` naming
 the index (on create, Pinecone's 404 means an unknown cloud or region, reported as such);
-409 on create → "already exists"; 429 and 5xx are retried by the shared client (reads and
-deletes always, the replica PATCH too since it sets an absolute count; a create is never
-repeated after a server error, because Pinecone takes no idempotency key).
+409 on create → "already exists" at once (the shared client never repeats a 409 on an unkeyed
+POST); 429 and 5xx are retried by the shared client (reads and deletes always, the replica
+PATCH too since it sets an absolute count; a create is never repeated after a server error,
+because Pinecone takes no idempotency key).
 
 The contract this is tested against is WRITTEN BY HAND from Pinecone's public API reference
 (``tests/contract/fixtures/pinecone/openapi.yaml``, which cites the pages): Pinecone publishes
@@ -49,8 +50,6 @@ API accepts them. Known gaps:
 * API version 2026-07 moves ``dimension``/``metric`` into ``schema`` and ``spec`` into
   ``deployment``; this adapter pins 2026-04 (supported at least into 2027), so that move is a
   deliberate change, not a silent one.
-* The shared client retries a 409 (as it does for every platform) before this adapter reports
-  "already exists"; Pinecone's 409 is final, so those retries only cost a few seconds.
 """
 
 from __future__ import annotations

@@ -12,17 +12,13 @@ Pinecone's asynchronous control plane: a new index is ``Initializing`` for a few
 scaled one ``ScalingUp`` (dedicated read nodes: ``Scaling``) for one, a deleted one
 ``Terminating`` for one before it is gone. :meth:`PineconeTwin.fault` makes the next matching
 requests answer a declared error instead, changing nothing.
-
-:func:`assert_clean` is stricter than :func:`~tests.contract.prism.assert_no_request_violations`:
-Prism files a missing header or a bad path parameter under ``header``/``path`` rather than
-``request``, and those count here too.
 """
 
 from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -30,17 +26,10 @@ from typing import Any
 import httpx
 import pytest
 
-from .prism import (
-    INSTALL_COMMAND,
-    Exchange,
-    PrismServer,
-    assert_no_request_violations,
-    find_prism,
-    violations,
-)
+from .prism import INSTALL_COMMAND, PrismServer, find_prism
 from .twins import _Twin
 
-__all__ = ["FIXTURE", "PineconeTwin", "assert_clean", "served"]
+__all__ = ["FIXTURE", "PineconeTwin", "served"]
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "pinecone" / "openapi.yaml"
 
@@ -58,20 +47,6 @@ def served() -> Iterator[PrismServer]:
         yield server
     finally:
         server.stop()
-
-
-def assert_clean(exchanges: Iterable[Exchange]) -> int:
-    """No violation Prism blames on the request (body, header, path, query, security)."""
-    exchanges = list(exchanges)
-    count = assert_no_request_violations(exchanges)
-    problems = [
-        f"{ex.describe()}: {'.'.join(map(str, v.get('location', [])))}: {v.get('message')}"
-        for ex in exchanges
-        for v in violations(ex.response)
-        if (v.get("location") or [""])[0] != "response"
-    ]
-    assert not problems, "contract violations:\n" + "\n".join(problems)
-    return count
 
 
 def _pod(name: str, dimension: Any, metric: Any, replicas: int, **extra: Any) -> dict[str, Any]:
