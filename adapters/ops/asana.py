@@ -143,7 +143,9 @@ class AsanaErrorTransport(httpx.AsyncBaseTransport):
         if not isinstance(first.get("message"), str) or "message" in body:
             return response
         headers = [
-            (k, v) for k, v in response.headers.items() if k.lower() not in ("content-length", "content-encoding")
+            (k, v)
+            for k, v in response.headers.items()
+            if k.lower() not in ("content-length", "content-encoding")
         ]
         return httpx.Response(
             response.status_code, headers=headers, json={**body, "message": first["message"]}, request=request
@@ -178,7 +180,9 @@ class AsanaAdapter(HttpAdapter):
 
     # -- reads -----------------------------------------------------------------------------
 
-    async def _list(self, path: str, params: Mapping[str, str], *, action: str, target: str | None = None) -> list[dict[str, Any]]:
+    async def _list(
+        self, path: str, params: Mapping[str, str], *, action: str, target: str | None = None
+    ) -> list[dict[str, Any]]:
         """Every record of a paginated list (``limit``/``offset``), within :attr:`max_pages`."""
         records: list[dict[str, Any]] = []
         query: dict[str, Any] = {**params, "limit": self.page_size}
@@ -362,7 +366,9 @@ class AsanaAdapter(HttpAdapter):
         if verb == "project.create":
             if before is not None:
                 tail = " (archived: unarchive it instead)" if before.get("archived") else ""
-                raise ValidationFailedError(f"asana: project {name!r} already exists{tail}", hint="choose another name")
+                raise ValidationFailedError(
+                    f"asana: project {name!r} already exists{tail}", hint="choose another name"
+                )
             return
         if before is None:
             raise self._missing(name, call.action)
@@ -421,6 +427,9 @@ class AsanaAdapter(HttpAdapter):
             healthy=True,
             message=f"workspace {workspace_gid()}: {len(projects)} project(s), {archived} archived",
             inventory={"project": projects},
-            details={"circuit": self.http.breaker.snapshot(), "base_url": self.http.base_url,
-                     "workspace": workspace_gid()},
+            details={
+                "circuit": self.http.breaker.snapshot(),
+                "base_url": self.http.base_url,
+                "workspace": workspace_gid(),
+            },
         )

@@ -142,8 +142,16 @@ class AsanaTwin(_Twin):
     def project(self, gid: str) -> dict[str, Any]:
         """The project as Asana's compact record with ``opt_fields=name,archived,team.name``."""
         p = self.projects[gid]
-        team = {"gid": p["team"], "resource_type": "team", "name": self.teams[p["team"]]} if p["team"] else None
-        return {"gid": gid, "resource_type": "project", "name": p["name"], "archived": p["archived"], "team": team}
+        team = (
+            {"gid": p["team"], "resource_type": "team", "name": self.teams[p["team"]]} if p["team"] else None
+        )
+        return {
+            "gid": gid,
+            "resource_type": "project",
+            "name": p["name"],
+            "archived": p["archived"],
+            "team": team,
+        }
 
     @staticmethod
     def task(task: dict[str, Any]) -> dict[str, Any]:
@@ -153,7 +161,9 @@ class AsanaTwin(_Twin):
             "gid": task["gid"],
             "resource_type": "task",
             "name": task["name"],
-            "assignee": {"gid": "1200000000000031", "resource_type": "user", "email": assignee} if assignee else None,
+            "assignee": {"gid": "1200000000000031", "resource_type": "user", "email": assignee}
+            if assignee
+            else None,
         }
 
     def fill(self, note: Any, body: Any) -> Any:
@@ -165,6 +175,10 @@ class AsanaTwin(_Twin):
             start = int(query.get("offset", "0"))
             page = records[start : start + limit]
             more = start + limit < len(records)
-            next_page = {"offset": str(start + limit), "path": "/projects", "uri": "https://app.asana.com/api/1.0/x"} if more else None
+            next_page = (
+                {"offset": str(start + limit), "path": "/projects", "uri": "https://app.asana.com/api/1.0/x"}
+                if more
+                else None
+            )
             return {"data": copy.deepcopy(page), "next_page": next_page}
         return body
