@@ -34,6 +34,7 @@ BUILTIN: dict[str, str] = {
     "figma": "adapters.dev.figma:FigmaAdapter",
     "slack": "adapters.ops.slack:SlackAdapter",
     "linear": "adapters.ops.linear:LinearAdapter",
+    "asana": "adapters.ops.asana:AsanaAdapter",
 }
 
 #: Action specs per platform (``module:ACTIONS``); a platform may be in the catalog before
