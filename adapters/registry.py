@@ -28,6 +28,7 @@ BUILTIN: dict[str, str] = {
     "pinecone": "adapters.ai.pinecone:PineconeAdapter",
     "pgvector": "adapters.ai.pgvector:PgVectorAdapter",
     "snowflake": "adapters.data.snowflake:SnowflakeAdapter",
+    "hubspot": "adapters.data.hubspot:HubSpotAdapter",
     "github": "adapters.dev.github:GitHubAdapter",
     "vercel": "adapters.dev.vercel:VercelAdapter",
     "figma": "adapters.dev.figma:FigmaAdapter",
