@@ -69,12 +69,18 @@ SecretLike = Secret | SecretStr | str | bytes
 
 @dataclass(frozen=True)
 class VerifiedWebhook:
-    """A webhook whose signature (and freshness, where the sender signs a time) checked out."""
+    """A webhook whose signature (and freshness, where the sender signs a time) checked out.
+
+    ``stored_body`` is what the inbox keeps instead of the raw body when that body carries a
+    credential (Figma echoes its passcode in every payload); ``None`` keeps the raw bytes, which
+    signed senders need so the worker can re-check the signature.
+    """
 
     platform: str
     delivery_id: str
     event_type: str
     payload: dict[str, Any] = field(default_factory=dict)
+    stored_body: bytes | None = field(default=None, repr=False)
 
 
 def _key(secret: SecretLike) -> bytes:

@@ -111,13 +111,18 @@ def verify_delivery(platform: str, request: WebhookRequest) -> VerifiedWebhook:
 
 
 def ingest(inbox: Inbox, platform: str, request: WebhookRequest) -> Ingested:
-    """Verify and store one delivery (the synchronous part of the webhook endpoint)."""
+    """Verify and store one delivery (the synchronous part of the webhook endpoint).
+
+    The stored body is the verifier's ``stored_body`` when it gives one (a body with its
+    credential replaced, e.g. Figma's passcode), else the raw bytes.
+    """
     if len(request.body) > MAX_BODY_BYTES:
         raise WebhookRejectedError(f"{platform} webhook rejected: body larger than {MAX_BODY_BYTES} bytes",
                                    hint="deliveries this large are not accepted")
     verified = verify_delivery(platform, request)
+    body = request.body if verified.stored_body is None else verified.stored_body
     inbox_id, new = inbox.add(platform, verified.delivery_id, verified.event_type, dict(request.headers),
-                              request.body, received_at=request.received_at)
+                              body, received_at=request.received_at)
     return Ingested(platform, verified.delivery_id, verified.event_type, inbox_id, not new)
 
 

@@ -30,10 +30,11 @@ it on, so its deletion is irreversible (the inverse is None and the ledger says 
 compared in constant time (SHA-256 digests through :func:`hmac.compare_digest`, so neither
 content nor length leaks); a missing or wrong one is refused with :class:`PasscodeRejectedError`
 (HTTP **400**, which Figma documents as "immediately stop the webhook"). The passcode never
-reaches a log, an error, the returned payload or the delivery id. Figma sends no delivery id
-and signs no time, so there is no freshness window: the dedup key is the ``webhook_id`` plus a
-digest of the payload without its passcode (a retry resends the same payload), and
-deduplicating on it is the inbox's job. ``PING`` is accepted and changes nothing. The other
+reaches a log, an error, the returned payload, the delivery id or the inbox: the stored body
+carries a keyed tag in its place that the worker re-checks (see :func:`verify_figma`). Figma
+sends no delivery id and signs no time, so there is no freshness window: the dedup key is the
+``webhook_id`` plus a digest of the payload without its passcode (a retry resends the same
+payload), and deduplicating on it is the inbox's job. ``PING`` is accepted and changes nothing. The other
 events are about design content (edits, versions, comments, publishes), not configuration this
 adapter manages, so they are reported (event, file key) without resource changes: recording
 them as drift would raise an alert for every designer's edit.
@@ -83,6 +84,7 @@ from orchestrator.errors import ConfigError, NotFoundError, SophiaError, Validat
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "STORED_TAG_PREFIX",
     "FigmaAdapter",
     "PasscodeRejectedError",
     "file_key_of",
@@ -216,12 +218,36 @@ def _reject(why: str) -> PasscodeRejectedError:
     )
 
 
-def verify_figma(request: WebhookRequest, secret: Secret | SecretStr | str) -> VerifiedWebhook:
+#: Prefix of the tag that stands in for the passcode in stored bodies (never a real passcode).
+STORED_TAG_PREFIX = "verified:"
+_TAG_CONTEXT = b"sophia-iac figma inbox\n"
+
+
+def _stored_tag(passcode: str, canonical: str) -> str:
+    """HMAC-SHA256(passcode, context + canonical payload): proves the check without the passcode.
+
+    Bound to the payload, so a tag read out of the database verifies that one payload only.
+    """
+    mac = hmac.new(passcode.encode(), _TAG_CONTEXT + canonical.encode(), hashlib.sha256)
+    return STORED_TAG_PREFIX + mac.hexdigest()
+
+
+def verify_figma(
+    request: WebhookRequest, secret: Secret | SecretStr | str, *, accept_stored: bool = False
+) -> VerifiedWebhook:
     """Check a delivery's echoed ``passcode`` against ``secret``; return it without the passcode.
 
+    The result's ``stored_body`` is the payload with the passcode replaced by a tag keyed with
+    it (:data:`STORED_TAG_PREFIX` + HMAC over the payload), so the inbox never stores the
+    passcode. With ``accept_stored`` (the worker, which reads bodies back from the inbox, and
+    dead-letter replays) such a tag is accepted in place of the passcode; the edge never
+    accepts one. A tag is computed from the passcode configured *now*: after a rotation,
+    events stored earlier fail re-verification and go to the dead letters, as a rotated
+    signing secret does for the signed senders.
+
     Raises:
-        PasscodeRejectedError: (400) the body is not a JSON object, or the passcode is missing
-            or wrong. The message never contains either passcode.
+        PasscodeRejectedError: (400) the body is not a JSON object, or the passcode (or stored
+            tag) is missing or wrong. The message never contains either passcode.
         WebhookRejectedError: the configured passcode is empty.
     """
     expected = _reveal(secret)
@@ -236,16 +262,22 @@ def verify_figma(request: WebhookRequest, secret: Secret | SecretStr | str) -> V
     given = payload.pop("passcode", None)
     if not isinstance(given, str) or not given:
         raise _reject("no passcode in the payload")
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    tag = _stored_tag(expected, canonical)
     same = hmac.compare_digest(
         hashlib.sha256(expected.encode()).digest(), hashlib.sha256(given.encode()).digest()
     )
+    if not same and accept_stored and given.startswith(STORED_TAG_PREFIX):
+        if not hmac.compare_digest(tag.encode(), given.encode()):
+            raise _reject("stored verification tag does not match the configured passcode")
+        same = True
     if not same:
         raise _reject("passcode mismatch")
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     digest = hashlib.sha256(canonical.encode()).hexdigest()[:32]
     webhook = _text(payload.get("webhook_id"), 64) or "unknown"
     event = _text(payload.get("event_type"), 40) or "UNKNOWN"
-    return VerifiedWebhook("figma", f"{webhook}:{digest}", event, payload)
+    stored = json.dumps({**payload, "passcode": tag}, ensure_ascii=False).encode()
+    return VerifiedWebhook("figma", f"{webhook}:{digest}", event, payload, stored_body=stored)
 
 
 # -- the adapter -----------------------------------------------------------------------------
@@ -435,7 +467,7 @@ class FigmaAdapter(HttpAdapter):
             raise WebhookRejectedError(
                 "figma webhooks can't be verified: no passcode configured", hint=exc.hint
             ) from None
-        hook = verify_figma(request, secret)
+        hook = verify_figma(request, secret, accept_stored=True)
         payload = hook.payload
         file_key = _text(payload.get("file_key"), 128)
         if hook.event_type == "PING" or not file_key:

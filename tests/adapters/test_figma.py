@@ -175,3 +175,90 @@ def test_a_server_without_a_passcode_does_not_take_figma_deliveries(
     with pytest.raises(NotFoundError) as err:  # 404 at the edge, not a 400 that would stop the hook
         ingest(inbox, "figma", delivery(payload()))
     assert "SOPHIA_FIGMA_WEBHOOK_SECRET" in err.value.hint
+
+
+# -- the passcode is a credential: the inbox stores a keyed tag in its place -------------------
+
+
+def _database_bytes(tmp_path: Path) -> bytes:
+    """Every byte SQLite wrote for the state store (main file, WAL, journal)."""
+    return b"".join(p.read_bytes() for p in sorted(tmp_path.glob("state.db*")) if p.is_file())
+
+
+def _worker(inbox: Any) -> Any:
+    from orchestrator.deps import AdapterPool
+    from orchestrator.inbox import InboxWorker, WorkerConfig
+
+    return InboxWorker(inbox.store, AdapterPool(Settings()), config=WorkerConfig(backoff_seconds=0))
+
+
+def test_the_inbox_never_stores_the_passcode_and_the_worker_still_verifies(
+    adapter: FigmaAdapter, inbox: Any, tmp_path: Path
+) -> None:
+    from orchestrator.inbox import ingest
+
+    got = ingest(inbox, "figma", delivery(payload()))
+    assert got.inbox_id is not None and not got.duplicate
+    stored = inbox.get(got.inbox_id)
+    assert PASSCODE.encode() not in stored.body
+    assert json.loads(stored.body)["passcode"].startswith("verified:")
+    assert json.loads(stored.body)["file_key"] == "aBcD1234EfGh", "the rest of the payload is kept"
+    worker = _worker(inbox)
+    assert asyncio.run(worker.drain()) == 1
+    assert (worker.processed, worker.failed) == (1, 0)
+    done = inbox.get(got.inbox_id)
+    assert done.status == "done" and done.summary == "FILE_UPDATE on file aBcD1234EfGh"
+    db = _database_bytes(tmp_path)
+    assert db, "the SQLite files were read"
+    assert PASSCODE.encode() not in db and b"aBcD1234EfGh" in db
+
+
+def test_a_rotated_passcode_dead_letters_stored_events_and_replay_works_once_restored(
+    inbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from orchestrator.inbox import ingest
+
+    monkeypatch.setenv("SOPHIA_FIGMA_WEBHOOK_SECRET", PASSCODE)
+    got = ingest(inbox, "figma", delivery(payload("PING")))
+    assert got.inbox_id is not None
+    monkeypatch.setenv("SOPHIA_FIGMA_WEBHOOK_SECRET", WRONG)  # rotated before the worker ran
+    worker = _worker(inbox)
+    asyncio.run(worker.drain())
+    assert (worker.processed, worker.failed) == (0, 1)
+    [dead] = inbox.dead_letters()
+    assert dead.inbox_id == got.inbox_id and "stored verification tag" in (dead.last_error or "")
+    monkeypatch.setenv("SOPHIA_FIGMA_WEBHOOK_SECRET", PASSCODE)
+    ok, summary = asyncio.run(_worker(inbox).replay(dead.id, "cli:tester"))
+    assert ok and summary == "PING from webhook 556677"
+    assert inbox.get(got.inbox_id).status == "done"
+    db = _database_bytes(tmp_path)
+    assert PASSCODE.encode() not in db and WRONG.encode() not in db
+
+
+def test_a_stored_tag_is_refused_at_the_edge_and_forged_or_moved_tags_are_refused(
+    adapter: FigmaAdapter, inbox: Any
+) -> None:
+    import hashlib
+    import hmac
+
+    from orchestrator.inbox import ingest
+
+    tagged = verify_figma(delivery(payload()), PASSCODE).stored_body
+    assert tagged is not None and PASSCODE.encode() not in tagged
+    assert handle(adapter, delivery(tagged)).summary == "FILE_UPDATE on file aBcD1234EfGh"
+    with pytest.raises(PasscodeRejectedError, match="passcode mismatch"):
+        ingest(inbox, "figma", delivery(tagged))  # a tag read out of the database is no passcode
+    with pytest.raises(PasscodeRejectedError, match="passcode mismatch"):
+        verify_figma(delivery(tagged), PASSCODE)
+    body = json.loads(tagged)
+    canonical = json.dumps({k: v for k, v in body.items() if k != "passcode"}, sort_keys=True,
+                           separators=(",", ":")).encode()
+    forged = "verified:" + hmac.new(WRONG.encode(), b"sophia-iac figma inbox\n" + canonical,
+                                    hashlib.sha256).hexdigest()
+    with pytest.raises(PasscodeRejectedError, match="stored verification tag") as err:
+        handle(adapter, delivery(body | {"passcode": forged}))
+    assert PASSCODE not in str(err.value) and forged not in str(err.value)
+    moved = payload(file_key="ZzZz9999", passcode=body["passcode"])  # the tag of another payload
+    with pytest.raises(PasscodeRejectedError, match="stored verification tag"):
+        handle(adapter, delivery(moved))
+    assert len(inbox.events(platform="figma", limit=10)) == 0
