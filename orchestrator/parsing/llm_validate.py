@@ -172,7 +172,9 @@ def _check_step(raw: Any, ctx: _Context, index: int) -> ActionCall | Repair | Cl
     elif not isinstance(target, str) or not target.strip():
         return _clarify(f"which {spec.target} should {spec.id} act on?", candidates=[spec.id])
     else:
-        target = target.strip().lstrip("#").strip()
+        target = _strip_noun(target.strip().lstrip("#").strip(), spec)
+        if _names_no_one(target, spec):
+            return _clarify(f"which {spec.target} should {spec.id} act on?", candidates=[spec.id])
     try:
         clean = spec.validate_params(params)
     except ValidationError as err:
@@ -191,6 +193,11 @@ def _check_step(raw: Any, ctx: _Context, index: int) -> ActionCall | Repair | Cl
             return Repair([f"{where}: the request gives none of the params {spec.id} needs"])
     if target is not None:
         key = f"{spec.platform}.{spec.resource}"
+        if spec.verb not in CREATE_VERBS and (elsewhere := _kind_of(target, key, ctx.inventory)):
+            fitting = sorted(a for a in ctx.allowed if _key_of(a) == elsewhere)
+            hint = f"use {' or '.join(fitting)}" if fitting else "pick the action the request asks for"
+            return Repair([f"{where}.target: {target!r} is a {elsewhere.replace('.', ' ')}, "
+                           f"not a {spec.platform} {spec.resource}; {hint}"])
         if not ctx.inventory.get(key) and not _target_in_text(target, ctx.text):
             target = _snap_target(target, ctx.text) or target
         if not ctx.inventory.get(key) and not _target_in_text(target, ctx.text):
@@ -201,6 +208,44 @@ def _check_step(raw: Any, ctx: _Context, index: int) -> ActionCall | Repair | Cl
             return _clarify(f"which {spec.target} do you mean: {', '.join(candidates)}?", candidates=candidates)
         target = resolved
     return ActionCall(action=spec.id, target=target, params=clean)
+
+
+#: Words that point at a resource without naming it ("drop the database", "archive it").
+_POINTERS = frozenset({"it", "that", "this", "them", "those", "these", "one", "all", "everything", "every",
+                       "the", "my", "our", "thing", "stuff", "resource", "name"})
+
+
+def _names_no_one(target: str, spec: ActionSpec) -> bool:
+    """``target`` is a pointer or the resource's generic noun, not a name the user gave."""
+    said = set(words(target.replace("_", " ").replace("-", " ")))
+    nouns = _GENERIC | _POINTERS | set(words(f"{spec.resource.replace('.', ' ')} {spec.target}"))
+    return not said or said <= nouns | {w.rstrip("s") for w in nouns}
+
+
+def _strip_noun(target: str, spec: ActionSpec) -> str:
+    """Drop the resource's own noun said before its name (``key scraper`` → ``scraper``)."""
+    nouns = set(words(f"{spec.resource.replace('.', ' ').replace('_', ' ')} {spec.target}")) - {"name"}
+    head, _, rest = target.partition(" ")
+    return rest.strip() if rest.strip() and head.lower() in nouns else target
+
+
+def _key_of(action_id: str) -> str:
+    spec = spec_for(action_id)
+    return f"{spec.platform}.{spec.resource}"
+
+
+def _kind_of(target: str, key: str, inventory: Mapping[str, Sequence[str]]) -> str | None:
+    """The resource type the inventory says ``target`` is, when that is not ``key``.
+
+    The inventory is the truth about what a name is: a known warehouse is not an Estuary
+    capture, however the model reads the verb. None when the name is unknown, or known
+    under ``key`` itself.
+    """
+    low = target.lower()
+    if any(n.lower() == low for n in inventory.get(key, ())):
+        return None
+    kinds = sorted(k for k, names in inventory.items() if k != key and any(n.lower() == low for n in names))
+    return kinds[0] if len(kinds) == 1 else None
 
 
 def _target_in_text(target: str, text: str) -> bool:

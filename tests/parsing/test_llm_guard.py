@@ -341,3 +341,45 @@ def test_a_destructive_action_the_request_never_asks_for_is_repaired() -> None:
     parsed = endpoint.parser().parse("lift the freeze on the staging database")
     assert parsed.intent is Intent.UNFREEZE and parsed.environment == "staging"
     assert "does not ask to drop" in endpoint.repair_text()
+
+
+def test_a_target_the_inventory_files_under_another_type_is_repaired() -> None:
+    inventory = {"snowflake.warehouse": ["FINANCE_WH"], "estuary.capture": ["acme/pg-orders"]}
+    wrong = {"intent": "action", "actions": [{"action": "estuary.capture.enable", "target": "FINANCE_WH",
+                                              "params": {}}]}
+    right = {"intent": "action", "actions": [{"action": "snowflake.warehouse.resume", "target": "FINANCE_WH",
+                                              "params": {}}]}
+    endpoint = Endpoint(wrong, right)
+    parsed = endpoint.parser().parse("turn FINANCE_WH back on", inventory=inventory)
+    assert parsed.actions[0].action == "snowflake.warehouse.resume"
+    repair = endpoint.repair_text()
+    assert "'FINANCE_WH' is a snowflake warehouse" in repair
+    # Asked twice for the wrong type: never planned.
+    assert_never_planned(Endpoint(wrong, wrong).parser().parse("turn FINANCE_WH back on", inventory=inventory))
+
+
+def test_creating_a_name_another_type_already_uses_is_allowed() -> None:
+    inventory = {"github.repo": ["contoso/ledger"]}
+    answer = {"intent": "action", "actions": [{"action": "slack.channel.create", "target": "contoso/ledger",
+                                               "params": {}}]}
+    parsed = Endpoint(answer).parser().parse("create a slack channel contoso/ledger", inventory=inventory)
+    assert parsed.intent is Intent.ACTION and parsed.actions[0].target == "contoso/ledger"
+
+
+@pytest.mark.parametrize(("text", "action", "target"), [
+    ("drop the database", "snowflake.database.drop", "database"),
+    ("archive it", "slack.channel.archive", "it"),
+    ("scale the warehouse to large", "snowflake.warehouse.scale", "the warehouse"),
+])
+def test_a_pointer_or_a_bare_noun_is_not_a_target(text: str, action: str, target: str) -> None:
+    answer = {"intent": "action", "actions": [{"action": action, "target": target, "params": {}}]}
+    parsed = Endpoint(answer).parser().parse(text)
+    assert_never_planned(parsed)
+    assert parsed.candidates == [action]
+
+
+def test_the_resource_noun_before_a_name_is_dropped() -> None:
+    answer = {"intent": "action", "actions": [{"action": "portkey.api_key.disable", "target": "key scraper",
+                                               "params": {}}]}
+    parsed = Endpoint(answer).parser().parse("portkey key scraper looks compromised, disable it now")
+    assert parsed.actions[0].target == "scraper"
