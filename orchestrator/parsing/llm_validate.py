@@ -440,6 +440,8 @@ def safety_net(command: ParsedCommand, text: str, inventory: Mapping[str, Sequen
     refused = refusal(raw, masked, quoted)
     if refused is not None:
         return refused.model_copy(update={"parser": "llm", "confidence": 0.9})
+    if command.intent is Intent.ACTION and all(spec_for(a.action).risk is Risk.READ for a in command.actions):
+        return command  # hesitation guards changes; "any gong calls since monday?" reads
     doubt = hesitation(masked, {k: list(v) for k, v in (inventory or {}).items()},
                        action=command.intent is Intent.ACTION)
     if doubt is not None:

@@ -383,3 +383,13 @@ def test_the_resource_noun_before_a_name_is_dropped() -> None:
                                                "params": {}}]}
     parsed = Endpoint(answer).parser().parse("portkey key scraper looks compromised, disable it now")
     assert parsed.actions[0].target == "scraper"
+
+
+def test_a_read_asked_as_a_question_is_not_held_back() -> None:
+    listing = {"intent": "action", "actions": [{"action": "gong.call.list", "target": None,
+                                                "params": {"since": "2026-11-01"}}]}
+    parsed = Endpoint(listing).parser().parse("any gong calls since 2026-11-01?")
+    assert parsed.intent is Intent.ACTION and parsed.actions[0].params == {"since": "2026-11-01"}
+    drop = {"intent": "action", "actions": [{"action": "snowflake.warehouse.drop", "target": "ETL_WH",
+                                             "params": {}}]}
+    assert_never_planned(Endpoint(drop).parser().parse("drop ETL_WH and any other idle warehouses"))
