@@ -196,8 +196,9 @@ def _check_step(raw: Any, ctx: _Context, index: int) -> ActionCall | Repair | Cl
         if spec.verb not in CREATE_VERBS and (elsewhere := _kind_of(target, key, ctx.inventory)):
             fitting = sorted(a for a in ctx.allowed if _key_of(a) == elsewhere)
             hint = f"use {' or '.join(fitting)}" if fitting else "pick the action the request asks for"
-            return Repair([f"{where}.target: {target!r} is a {elsewhere.replace('.', ' ')}, "
-                           f"not a {spec.platform} {spec.resource}; {hint}"])
+            problem = (f"{where}.target: {target!r} is a {elsewhere.replace('.', ' ')}, "
+                       f"not a {spec.platform} {spec.resource}; {hint}")
+            return Repair([problem])
         if not ctx.inventory.get(key) and not _target_in_text(target, ctx.text):
             target = _snap_target(target, ctx.text) or target
         if not ctx.inventory.get(key) and not _target_in_text(target, ctx.text):
