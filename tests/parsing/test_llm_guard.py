@@ -393,3 +393,18 @@ def test_a_read_asked_as_a_question_is_not_held_back() -> None:
     drop = {"intent": "action", "actions": [{"action": "snowflake.warehouse.drop", "target": "ETL_WH",
                                              "params": {}}]}
     assert_never_planned(Endpoint(drop).parser().parse("drop ETL_WH and any other idle warehouses"))
+
+
+def test_an_answer_cut_off_at_the_length_limit_is_repaired_not_raised() -> None:
+    rambling = completion('{"intent": "action", "actions": [{"action": "snowflake.warehouse.scale", "target": "'
+                          + "ETL_WH " * 80, completion_tokens=512)
+    rambling["choices"][0]["finish_reason"] = "length"
+    endpoint = Endpoint(httpx2.Response(200, json=rambling), scale())
+    parser = endpoint.parser()
+    parsed = parser.parse("scale ETL_WH to large", inventory=INVENTORY)
+    assert parsed.intent is Intent.ACTION and parsed.actions[0].params == {"size": "LARGE"}
+    assert "cut off at 512 tokens" in endpoint.repair_text()
+    assert parser.last_usage.calls == 2 and parser.last_usage.completion_tokens[0] == 512
+    # Cut off twice: a clarify, never an exception or a plan.
+    again = Endpoint(httpx2.Response(200, json=rambling), httpx2.Response(200, json=rambling))
+    assert_never_planned(again.parser().parse("scale ETL_WH to large", inventory=INVENTORY))
