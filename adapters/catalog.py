@@ -9,7 +9,7 @@ parsers, plan validation, the policy engine, ``sophia-iac actions`` and the eval
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -19,12 +19,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 __all__ = [
     "ActionCall",
     "ActionSpec",
-    "format_validation_error",
     "InverseFn",
     "NoParams",
     "Params",
     "Risk",
     "Stack",
+    "format_validation_error",
     "inverse_same_target",
     "restore_fields",
 ]
@@ -116,21 +116,24 @@ class ActionSpec:
             raise ValueError(f"action id {self.id!r} is not platform.resource.verb")
         if self.risk is Risk.DESTRUCTIVE and self.inverse is not None:
             raise ValueError(f"{self.id}: a destructive action has no automatic inverse")
+        parts = self.id.split(".")
+        # Read on every parse for every action: split once (frozen, so set past __setattr__).
+        object.__setattr__(self, "_parts", (parts[0], ".".join(parts[1:-1]), parts[-1]))
 
     @property
     def platform(self) -> str:
         """``snowflake`` for ``snowflake.warehouse.scale``."""
-        return self.id.split(".")[0]
+        return self._parts[0]  # type: ignore[attr-defined,no-any-return]
 
     @property
     def resource(self) -> str:
         """``warehouse`` for ``snowflake.warehouse.scale`` (``pipeline.stage`` for 4 parts)."""
-        return ".".join(self.id.split(".")[1:-1])
+        return self._parts[1]  # type: ignore[attr-defined,no-any-return]
 
     @property
     def verb(self) -> str:
         """``scale`` for ``snowflake.warehouse.scale``."""
-        return self.id.split(".")[-1]
+        return self._parts[2]  # type: ignore[attr-defined,no-any-return]
 
     @property
     def reversible(self) -> bool:
@@ -208,12 +211,17 @@ def restore_fields(action_id: str, fields: Mapping[str, str], keep: tuple[str, .
     return derive
 
 
-def format_validation_error(spec_id: str, err: ValidationError) -> str:
-    """One readable line per invalid field: ``dimension: must be <= 16000 (got 100000)``."""
+def format_validation_error(spec_id: str, err: ValidationError, secret: Collection[str] = ()) -> str:
+    """One readable line per invalid field: ``dimension: must be <= 16000 (got 100000)``.
+
+    The offending input is quoted except for ``secret`` params (pass ``spec.secret_params``),
+    whose values must never reach an error message.
+    """
     parts = []
     for problem in err.errors():
         where = ".".join(str(p) for p in problem["loc"]) or "params"
         got = problem.get("input")
-        got_text = "" if isinstance(got, dict) else f" (got {got!r})"
+        hidden = isinstance(got, dict) or (bool(problem["loc"]) and str(problem["loc"][0]) in secret)
+        got_text = "" if hidden else f" (got {got!r})"
         parts.append(f"{where}: {problem['msg']}{got_text}")
     return f"{spec_id}: " + "; ".join(parts)

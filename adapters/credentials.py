@@ -45,6 +45,8 @@ __all__ = [
     "SecretRef",
     "SnowflakeToken",
     "credential_for",
+    "param_secret_ref",
+    "require_configured",
     "resolve_secret",
     "scrub",
     "scrub_cassette_request",
@@ -274,6 +276,37 @@ def resolve_secret(ref: SecretRef, *, environ: Mapping[str, str] | None = None) 
     return Secret(SecretStr(value), source, ref.env_var)
 
 
+def param_secret_ref(platform: str, name: str) -> SecretRef:
+    """Where a secret *param* given as ``secret://NAME`` is resolved.
+
+    ``SOPHIA_<PLATFORM>_ENV_<NAME>`` (or ``…_FILE``, or the secret manager's
+    ``<platform>/env_<name>``). The ``ENV_`` namespace is deliberate: a reference in a command
+    can't name an arbitrary credential (``secret://TOKEN`` is ``SOPHIA_VERCEL_ENV_TOKEN``, never
+    ``SOPHIA_VERCEL_TOKEN``), so a parsed command can't copy a platform token anywhere.
+    """
+    return SecretRef(platform, f"ENV_{name}")
+
+
+def require_configured(ref: SecretRef, *, environ: Mapping[str, str] | None = None) -> None:
+    """Fail early, without reading the value, when ``ref`` can't possibly resolve.
+
+    Checks that the variable or its ``_FILE`` is set, or that a secret-manager hook is installed
+    (a manager can't be asked without fetching the value, so it is trusted here and asked at the
+    call). Used at plan time so a run doesn't wait for approval only to fail at apply.
+
+    Raises:
+        ConfigError: naming the variable to set (the same error :func:`resolve_secret` raises).
+    """
+    env = os.environ if environ is None else environ
+    if env.get(ref.env_var, "").strip() or env.get(ref.file_var, "").strip() or _secret_manager is not None:
+        return
+    raise ConfigError(
+        f"no {ref.name.lower().replace('_', ' ')} configured for {ref.platform}",
+        hint=f"set {ref.env_var} (or {ref.file_var} to a file holding it) where sophia-iac runs",
+        details={"variable": ref.env_var},
+    )
+
+
 def webhook_secret(platform: str, *, environ: Mapping[str, str] | None = None) -> Secret:
     """The signing secret for ``platform``'s webhooks (``SOPHIA_<PLATFORM>_WEBHOOK_SECRET``).
 
@@ -382,6 +415,7 @@ CREDENTIAL_TYPES: dict[str, CredentialFactory] = {
     "linear": _header("linear", "Authorization"),
     "portkey": _header("portkey", "x-portkey-api-key"),
     "figma": _header("figma", "X-Figma-Token"),
+    "pinecone": _header("pinecone", "Api-Key"),
 }
 
 

@@ -12,7 +12,11 @@ Retry rules (:class:`HttpPolicy` holds the numbers):
 * connection failures (nothing was sent) are retried for every method;
 * timeouts, dropped connections, 5xx and unreadable bodies are retried only when the request
   is safe to repeat: an idempotent method, or an idempotency key;
-* 408, 409, 425 and 429 are retried; every other 4xx is final;
+* 408, 425 and 429 are retried for every method (the server did not act on the request);
+* 409 is retried only when the request is safe to repeat: then it is a transient conflict
+  (a concurrent change, an idempotency key still in flight). A 409 on a plain create is
+  final ("already exists") and is reported at once;
+* every other 4xx is final;
 * a ``Retry-After`` header (seconds or an HTTP date) is honoured exactly; with
   ``secondary_limits`` (GitHub) a 403/429 that is a rate limit but carries no header waits
   until ``x-ratelimit-reset`` when ``x-ratelimit-remaining`` is 0, otherwise at least
@@ -23,6 +27,10 @@ Failures become :mod:`orchestrator.errors` types whose messages name the platfor
 (and target where there is one) and never contain a credential: 401/403 →
 :class:`PlatformAuthError` naming the credential variable; 404 → ``NotFoundError`` naming the
 target; garbage, truncated bodies, timeouts and 5xx storms → ``AdapterError``.
+
+:class:`HttpAdapter` is the base of every adapter whose platform speaks HTTP through this
+client: it holds one :class:`PlatformClient` per event loop, built from a few class
+attributes, and the ``transport``/``sleep`` injection points the tests use.
 """
 
 from __future__ import annotations
@@ -39,18 +47,20 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 import httpx
 
-from adapters.credentials import scrub
-from orchestrator.errors import AdapterError, ConfigError, NotFoundError
+from adapters.base import PlatformAdapter, PlatformStatus
+from adapters.credentials import SecretRef, credential_for, scrub
+from orchestrator.errors import AdapterError, ConfigError, NotFoundError, SophiaError
 
 __all__ = [
     "USER_AGENT",
     "BreakerState",
     "CircuitBreaker",
     "CircuitOpenError",
+    "HttpAdapter",
     "HttpPolicy",
     "PlatformAuthError",
     "PlatformClient",
@@ -68,7 +78,10 @@ __all__ = [
 USER_AGENT = "sophia-iac/0.1"
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
-RETRYABLE_4XX = frozenset({408, 409, 425, 429})
+#: Retried for every method.
+RETRYABLE_4XX = frozenset({408, 425, 429})
+#: Retried only when the request is safe to repeat (idempotent method or idempotency key).
+RETRYABLE_4XX_IF_SAFE = frozenset({409})
 Sleep = Callable[[float], Awaitable[None]]
 
 
@@ -356,23 +369,40 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
-def _vendor_code(response: httpx.Response) -> str | None:
-    """The vendor's own error code from a JSON body (Snowflake ``code``, Slack ``error``)."""
+def _error_bodies(response: httpx.Response) -> list[dict[str, Any]]:
+    """The JSON objects that may hold the vendor's error fields, outermost first.
+
+    The body itself (GitHub, Snowflake: ``{"code", "message"}``), then a nested ``error`` object
+    (OpenAI, OpenRouter, Pinecone, Vercel: ``{"error": {"code", "message"}}``) or the first of
+    an ``error`` list (Weaviate: ``{"error": [{"message"}]}``).
+    """
     try:
         body = response.json()
     except (ValueError, UnicodeDecodeError):
-        return None
-    code = body.get("code") if isinstance(body, dict) else None
-    return str(code)[:40] if isinstance(code, (str, int)) else None
+        return []
+    if not isinstance(body, dict):
+        return []
+    found = [body]
+    nested = body.get("error")
+    if isinstance(nested, list) and nested:
+        nested = nested[0]
+    if isinstance(nested, dict):
+        found.append(nested)
+    return found
+
+
+def _vendor_code(response: httpx.Response) -> str | None:
+    """The vendor's own error code, scrubbed (Snowflake ``code``, Pinecone ``error.code``, …)."""
+    for body in _error_bodies(response):
+        code = body.get("code")
+        if isinstance(code, (str, int)) and not isinstance(code, bool) and str(code):
+            return scrub(str(code))[:40]
+    return None
 
 
 def _vendor_message(response: httpx.Response) -> str:
     """A short, scrubbed vendor error message from a JSON body (untrusted text)."""
-    try:
-        body = response.json()
-    except (ValueError, UnicodeDecodeError):
-        return ""
-    if isinstance(body, dict):
+    for body in _error_bodies(response):
         for key in ("message", "error_description", "error", "detail", "title"):
             value = body.get(key)
             if isinstance(value, str) and value:
@@ -575,7 +605,7 @@ class PlatformClient:
                     details={"platform": ctx.platform, "action": ctx.action, "retry_after": wait},
                 )
             return wait
-        if status in RETRYABLE_4XX:
+        if status in RETRYABLE_4XX or (safe and status in RETRYABLE_4XX_IF_SAFE):
             self.breaker.record_success()
             if not last:
                 retry_after = parse_retry_after(response.headers.get("retry-after"), now=self._clock())
@@ -743,3 +773,108 @@ def make_client(
         breaker=breaker,
         sleep=sleep,
     )
+
+
+# -- the adapter base --------------------------------------------------------------------
+
+
+class HttpAdapter(PlatformAdapter):
+    """A platform adapter whose platform speaks HTTP through the shared :class:`PlatformClient`.
+
+    :attr:`http` is this event loop's client (connection pools can't cross loops, so a caller
+    that runs each call in a fresh loop gets a fresh client), built on first use by
+    :func:`make_client` from :attr:`api_base_url`, :attr:`api_headers` and the platform's
+    credential. A missing base URL or credential therefore fails the first call, naming the
+    variable to set, not construction. Subclasses with other needs override
+    :meth:`default_base_url`, :meth:`auth_headers` or :meth:`client_transport`.
+
+    Args:
+        transport: an httpx transport for every request (tests route to contract servers).
+        sleep: replaces ``asyncio.sleep`` for retry waits and polling pauses (tests record).
+    """
+
+    #: The live API root; ``SOPHIA_<PLATFORM>_BASE_URL`` overrides it. None: it must be set.
+    api_base_url: ClassVar[str | None] = None
+    #: What else can give the address, named when there is none.
+    api_base_url_hint: ClassVar[str] = ""
+    #: Headers sent with every request besides ``User-Agent`` and the credential.
+    api_headers: ClassVar[Mapping[str, str]] = {}
+
+    def __init__(
+        self,
+        settings: Any = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Sleep | None = None,
+    ) -> None:
+        super().__init__(settings)
+        self.transport = transport
+        self.sleep = sleep
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, PlatformClient] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    @property
+    def credential_var(self) -> str:
+        """The variable named in 401/403 hints: ``SOPHIA_<PLATFORM>_TOKEN``."""
+        return SecretRef(self.name).env_var
+
+    def default_base_url(self) -> str | None:
+        """The API root when ``SOPHIA_<PLATFORM>_BASE_URL`` is not set."""
+        return self.api_base_url
+
+    def auth_headers(self) -> Mapping[str, str]:
+        """The credential's headers (read on a client's first request)."""
+        return credential_for(self.name).auth_headers()
+
+    def client_transport(self) -> httpx.AsyncBaseTransport | None:
+        """The transport a new client sends through (the injected one by default)."""
+        return self.transport
+
+    @property
+    def http(self) -> PlatformClient:
+        """The platform client for the running event loop (built on first use there)."""
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
+        if client is None:
+            client = self._clients[loop] = make_client(
+                self.name,
+                default_base_url=self.default_base_url(),
+                base_url_hint=self.api_base_url_hint,
+                auth=self.auth_headers,
+                credential_var=self.credential_var,
+                headers=self.api_headers,
+                transport=self.client_transport(),
+                sleep=self.sleep,
+            )
+        return client
+
+    @property
+    def breaker(self) -> CircuitBreaker:
+        """The process-wide circuit breaker for this platform's calls."""
+        return breaker_for(self.name)
+
+    def failed_status(self, exc: SophiaError) -> PlatformStatus:
+        """The status when reading it failed with ``exc``: unhealthy, with the breaker's state.
+
+        ``configured`` is False only for a configuration error; the circuit is None when this
+        loop has no client (building it failed).
+        """
+        client = self._clients.get(asyncio.get_running_loop())
+        return PlatformStatus(
+            self.name,
+            healthy=False,
+            configured=exc.code != "config_error",
+            message=str(exc),
+            details={"circuit": client.breaker.snapshot() if client is not None else None, "error": exc.code},
+        )
+
+    async def pause(self, seconds: float) -> None:
+        """Wait between polls, through the injected ``sleep`` when there is one."""
+        await (self.sleep or asyncio.sleep)(seconds)
+
+    async def aclose(self) -> None:
+        """Close this loop's connection pool."""
+        client = self._clients.pop(asyncio.get_running_loop(), None)
+        if client is not None:
+            await client.aclose()

@@ -7,7 +7,7 @@ Third-party adapters register through the ``sophia_iac.adapters`` entry-point gr
 from __future__ import annotations
 
 import importlib
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING
 
 from orchestrator.errors import NotFoundError
@@ -25,12 +25,16 @@ BUILTIN: dict[str, str] = {
     "portkey": "adapters.ai.portkey:PortkeyAdapter",
     "openrouter": "adapters.ai.openrouter:OpenRouterAdapter",
     "weaviate": "adapters.ai.weaviate:WeaviateAdapter",
+    "pinecone": "adapters.ai.pinecone:PineconeAdapter",
     "pgvector": "adapters.ai.pgvector:PgVectorAdapter",
     "snowflake": "adapters.data.snowflake:SnowflakeAdapter",
+    "hubspot": "adapters.data.hubspot:HubSpotAdapter",
     "github": "adapters.dev.github:GitHubAdapter",
     "vercel": "adapters.dev.vercel:VercelAdapter",
+    "figma": "adapters.dev.figma:FigmaAdapter",
     "slack": "adapters.ops.slack:SlackAdapter",
     "linear": "adapters.ops.linear:LinearAdapter",
+    "asana": "adapters.ops.asana:AsanaAdapter",
 }
 
 #: Action specs per platform (``module:ACTIONS``); a platform may be in the catalog before
@@ -78,7 +82,7 @@ def catalog_platforms() -> list[str]:
     return sorted(set(CATALOG) | set(_table()))
 
 
-@lru_cache(maxsize=None)
+@cache
 def platform_specs(platform: str) -> tuple[ActionSpec, ...]:
     """The actions of ``platform``, loaded from its spec module (or its plug-in adapter)."""
     path = CATALOG.get(platform)

@@ -2,9 +2,10 @@
 
 Every verifier works on the raw body bytes (before any parsing), compares MACs with
 :func:`hmac.compare_digest`, rejects before doing any work, and returns a
-:class:`VerifiedWebhook` carrying the sender's delivery id for deduplication. Failures raise
-:class:`~adapters.base.WebhookRejectedError` (HTTP 401); a delivery already seen raises
-:class:`DuplicateDeliveryError`, which the HTTP edge answers with 200 so the sender stops.
+:class:`VerifiedWebhook` carrying the sender's delivery id. Failures raise
+:class:`~adapters.base.WebhookRejectedError` (HTTP 401). Deduplicating on the delivery id is
+the inbox's job (:mod:`state.inbox`, unique per platform and id, kept ≥ 7 days): a delivery
+already seen is answered 200 there and changes nothing.
 
 =========  =====================================  ==========================  ============
 sender     signature                              freshness                   dedup key
@@ -15,10 +16,15 @@ GitHub     ``X-Hub-Signature-256: sha256=<hex>``  none (dedup is the guard)   X-
 Vercel     ``x-vercel-signature: <hex>``          none                        payload ``id``
            HMAC-SHA1(secret, body)
 Linear     ``Linear-Signature: <hex>``            body ``webhookTimestamp``   Linear-Delivery
-           HMAC-SHA256(secret, body)              (ms), |now − ts| ≤ 60 s
+           HMAC-SHA256(secret, body)              (ms), |recv − ts| ≤ 60 s
 Slack      ``X-Slack-Signature: v0=<hex>``        X-Slack-Request-Timestamp   ``event_id``
-           HMAC-SHA256(secret, "v0:ts:body")      (s), |now − ts| ≤ 300 s     (``trigger_id``)
+           HMAC-SHA256(secret, "v0:ts:body")      (s), |recv − ts| ≤ 300 s    (``trigger_id``)
 =========  =====================================  ==========================  ============
+
+Freshness is judged at ``recv``, the request's ``received_at`` (when our endpoint received
+it), not at the wall clock: a delivery stored in the inbox and processed, retried or replayed
+from the dead letters minutes later is as fresh as when it arrived, while one that was
+already stale on arrival stays stale on every later attempt. ``now=`` overrides it (tests).
 
 Text inside a verified payload is still untrusted data, never a command.
 """
@@ -28,11 +34,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from datetime import UTC
+from typing import Any
 from urllib.parse import parse_qs
 
 from pydantic import SecretStr
@@ -41,15 +46,10 @@ from adapters.base import WebhookRejectedError, WebhookRequest
 from adapters.credentials import Secret
 
 __all__ = [
-    "DEDUP_RETENTION_SECONDS",
     "LINEAR_WINDOW_SECONDS",
     "SLACK_WINDOW_SECONDS",
     "VERIFIERS",
-    "DeliveryLog",
-    "DuplicateDeliveryError",
-    "MemoryDeliveryLog",
     "VerifiedWebhook",
-    "accept",
     "sign_github",
     "sign_linear",
     "sign_slack",
@@ -63,17 +63,8 @@ __all__ = [
 
 SLACK_WINDOW_SECONDS = 300
 LINEAR_WINDOW_SECONDS = 60
-#: ≥ 7 days covers GitHub's 3-day redelivery and every sender's retry schedule (RELIABILITY §1.10).
-DEDUP_RETENTION_SECONDS = 7 * 24 * 3600
 
 SecretLike = Secret | SecretStr | str | bytes
-
-
-class DuplicateDeliveryError(WebhookRejectedError):
-    """A delivery id seen before: answer 200 and do nothing (a retry or a replay)."""
-
-    code = "duplicate_delivery"
-    http_status = 200
 
 
 @dataclass(frozen=True)
@@ -129,8 +120,14 @@ def _json(platform: str, body: bytes) -> dict[str, Any]:
     return payload
 
 
-def _now(now: float | None) -> float:
-    return time.time() if now is None else now
+def _received(request: WebhookRequest, now: float | None) -> float:
+    """The time freshness is judged at: ``now`` if given, else when the request was received."""
+    if now is not None:
+        return now
+    received = request.received_at
+    if received.tzinfo is None:  # a naive time is UTC, as the state store keeps them
+        received = received.replace(tzinfo=UTC)
+    return received.timestamp()
 
 
 # -- signing (the vendors' schemes; used by tests and by anyone forwarding deliveries) --
@@ -206,7 +203,7 @@ def verify_linear(
     now: float | None = None,
     window: float = LINEAR_WINDOW_SECONDS,
 ) -> VerifiedWebhook:
-    """Linear: ``Linear-Signature`` over the body; body ``webhookTimestamp`` (ms) within ±60 s."""
+    """Linear: ``Linear-Signature`` over the body; ``webhookTimestamp`` (ms) within ±60 s of receipt."""
     signature = _require("linear", request, "linear-signature")
     if not _same(sign_linear(secret, request.body), signature):
         raise _reject(
@@ -218,9 +215,11 @@ def verify_linear(
         raise _reject(
             "linear", "body has no webhookTimestamp", "Linear signs a webhookTimestamp into each body"
         )
-    if abs(_now(now) - stamp / 1000.0) > window:
+    if abs(_received(request, now) - stamp / 1000.0) > window:
         raise _reject(
-            "linear", f"webhookTimestamp is more than {window:.0f} s from now", "a stale or replayed delivery"
+            "linear",
+            f"webhookTimestamp is more than {window:.0f} s from when it was received",
+            "a stale or replayed delivery",
         )
     delivery = request.header("linear-delivery") or "sha256:" + hashlib.sha256(request.body).hexdigest()
     event = request.header("linear-event") or str(payload.get("type", ""))
@@ -234,7 +233,7 @@ def verify_slack(
     now: float | None = None,
     window: float = SLACK_WINDOW_SECONDS,
 ) -> VerifiedWebhook:
-    """Slack v0: HMAC-SHA256 of ``v0:{ts}:{body}``; |now − ts| ≤ 300 s (either direction).
+    """Slack v0: HMAC-SHA256 of ``v0:{ts}:{body}``; |received − ts| ≤ 300 s (either direction).
 
     Dedup key: ``event_id`` (Events API); ``trigger_id`` for slash commands and interactive
     payloads; a body hash for the one-off ``url_verification`` handshake.
@@ -245,9 +244,11 @@ def verify_slack(
         sent_at = int(timestamp)
     except ValueError:
         raise _reject("slack", "X-Slack-Request-Timestamp is not a number", "a malformed request") from None
-    if abs(_now(now) - sent_at) > window:
+    if abs(_received(request, now) - sent_at) > window:
         raise _reject(
-            "slack", f"timestamp is more than {window:.0f} s from now", "a stale or replayed request"
+            "slack",
+            f"timestamp is more than {window:.0f} s from when it was received",
+            "a stale or replayed request",
         )
     if not _same(sign_slack(secret, timestamp, request.body), signature):
         raise _reject(
@@ -292,66 +293,3 @@ def verify(
             f"no webhook verifier for {platform}", hint=f"webhooks are accepted from: {', '.join(VERIFIERS)}"
         )
     return verifier(request, secret, now=now)
-
-
-# -- dedup -------------------------------------------------------------------------------
-
-
-class DeliveryLog(Protocol):
-    """Remembers delivery ids; the state store's inbox table implements this in production."""
-
-    async def remember(self, platform: str, delivery_id: str) -> bool:
-        """Record the id; True if it is new, False if it was already there."""
-        ...
-
-
-class MemoryDeliveryLog:
-    """An in-process :class:`DeliveryLog` (one process only) keeping ids for 7 days."""
-
-    def __init__(
-        self,
-        retention: float = DEDUP_RETENTION_SECONDS,
-        max_entries: int = 100_000,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self.retention = retention
-        self.max_entries = max_entries
-        self._clock = clock
-        self._seen: OrderedDict[tuple[str, str], float] = OrderedDict()
-
-    async def remember(self, platform: str, delivery_id: str) -> bool:
-        now = self._clock()
-        while self._seen:
-            oldest_key, seen_at = next(iter(self._seen.items()))
-            if now - seen_at <= self.retention and len(self._seen) < self.max_entries:
-                break
-            self._seen.pop(oldest_key)
-        key = (platform, delivery_id)
-        if key in self._seen:
-            return False
-        self._seen[key] = now
-        return True
-
-
-async def accept(
-    platform: str,
-    request: WebhookRequest,
-    secret: SecretLike,
-    log: DeliveryLog,
-    *,
-    now: float | None = None,
-) -> VerifiedWebhook:
-    """Verify, then dedupe: the whole inbound check an adapter's ``handle_webhook`` runs.
-
-    Raises:
-        WebhookRejectedError: bad or missing signature, stale timestamp.
-        DuplicateDeliveryError: the delivery id was seen before (answer 200, do nothing).
-    """
-    verified = verify(platform, request, secret, now=now)
-    if not await log.remember(platform, verified.delivery_id):
-        raise DuplicateDeliveryError(
-            f"{platform} delivery {verified.delivery_id} was already received",
-            hint="a retry or replay; it was processed the first time",
-            details={"platform": platform, "delivery_id": verified.delivery_id},
-        )
-    return verified

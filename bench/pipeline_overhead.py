@@ -11,6 +11,7 @@ durability="sync"), then prints both medians and their ratio.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import statistics
 import sys
 import tempfile
@@ -34,7 +35,7 @@ def _bare_graph() -> Any:
     for name in names:
         g.add_node(name, node)
     g.add_edge(START, names[0])
-    for a, b in zip(names, names[1:], strict=False):
+    for a, b in itertools.pairwise(names):
         g.add_edge(a, b)
     g.add_edge(names[-1], END)
     return g

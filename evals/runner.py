@@ -2,7 +2,7 @@
 
 import sys
 
-from orchestrator.scoring.runner import *  # noqa: F403
+from orchestrator.scoring.runner import *
 from orchestrator.scoring.runner import __all__, main  # noqa: F401
 
 if __name__ == "__main__":

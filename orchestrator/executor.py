@@ -4,10 +4,16 @@ A multi-step plan stops at the first failure and compensates the steps already a
 reverse, each compensation itself a recorded change. An undo step marks the change it undoes
 ``rolled_back`` and verifies by read-back that the platform is back at that change's
 before-state.
+
+Store and ledger calls are synchronous (SQLAlchemy); they run in a worker thread
+(``asyncio.to_thread``) so other runs on the same event loop keep moving. Each is awaited
+before the next step, so the write-ahead order holds: the ``pending`` record is committed
+before the platform is called, and the outcome after it returns.
 """
 
 from __future__ import annotations
 
+from asyncio import to_thread
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -37,8 +43,14 @@ def comparable(state: State) -> State:
 
 
 def redact(spec: ActionSpec, params: dict[str, Any]) -> dict[str, Any]:
-    """Params with secret values replaced, for the ledger and logs."""
-    return {k: (REDACTED if k in spec.secret_params else v) for k, v in params.items()}
+    """Params with secret values replaced, for the ledger and logs.
+
+    A ``secret://NAME`` reference is a name, not a value: it stays, so the ledger says which
+    secret a change used.
+    """
+    from orchestrator.secret_params import is_reference
+
+    return {k: (REDACTED if k in spec.secret_params and not is_reference(v) else v) for k, v in params.items()}
 
 
 @dataclass
@@ -74,7 +86,8 @@ class Executor:
         """
         store = self.deps.store
         keys = [lock_key(s.call.platform, s.call.target) for s in plan.steps]
-        lease = store.locks.acquire(keys, holder=actor, run_id=run_id, ttl_seconds=self.deps.settings.lock_ttl_seconds)
+        lease = await to_thread(store.locks.acquire, keys, holder=actor, run_id=run_id,
+                                ttl_seconds=self.deps.settings.lock_ttl_seconds)
         outcome = ApplyOutcome()
         done: list[tuple[Step, ChangeRecord]] = []
         try:
@@ -89,7 +102,7 @@ class Executor:
             if outcome.error and done:
                 await self._compensate(run_id, done, actor, outcome)
         finally:
-            store.locks.release(lease)
+            await to_thread(store.locks.release, lease)
         return outcome
 
     async def _apply_step(
@@ -110,24 +123,23 @@ class Executor:
             )
         adapter.precheck(call, before)
         expected = adapter.predict(call, before)
-        change = store.ledger.open(
-            ChangeRecord(
-                id=new_id("chg"), run_id=run_id, seq=step.seq, platform=call.platform, action=call.action,
-                target=call.target, environment=step.environment, params=redact(spec, call.params),
-                before=before, expected=expected, reversible=spec.reversible, risk=spec.risk.value,
-                actor=actor, undo_of=step.undo_of,
-            )
-        )
+        change = await to_thread(store.ledger.open, ChangeRecord(
+            id=new_id("chg"), run_id=run_id, seq=step.seq, platform=call.platform, action=call.action,
+            target=call.target, environment=step.environment, params=redact(spec, call.params),
+            before=before, expected=expected, reversible=spec.reversible, risk=spec.risk.value,
+            actor=actor, undo_of=step.undo_of,
+        ))
         fault_point("after_pending")
         try:
             after = await adapter.execute(call, before)
         except SophiaError as exc:
-            store.ledger.transition(change.id, ChangeStatus.FAILED, error=str(exc))
-            outcome.changes.append(_public(store.ledger.get(change.id)))
+            failed = await to_thread(store.ledger.transition, change.id, ChangeStatus.FAILED, error=str(exc))
+            outcome.changes.append(_public(failed))
             raise
-        except Exception as exc:  # noqa: BLE001 - any platform failure is recorded, then surfaced typed
-            store.ledger.transition(change.id, ChangeStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
-            outcome.changes.append(_public(store.ledger.get(change.id)))
+        except Exception as exc:
+            failed = await to_thread(store.ledger.transition, change.id, ChangeStatus.FAILED,
+                                     error=f"{type(exc).__name__}: {exc}")
+            outcome.changes.append(_public(failed))
             raise AdapterError(
                 f"{call.platform}: {call.action} on {call.target} failed: {exc}",
                 hint="the change is recorded as failed; see `sophia-iac history`",
@@ -135,18 +147,19 @@ class Executor:
         fault_point("after_call")
         inverse = spec.derive_inverse(call, before, after)
         if adapter.reached(call, expected, after):
-            change = store.ledger.transition(
-                change.id, ChangeStatus.APPLIED, after=after,
+            change = await to_thread(
+                store.ledger.transition, change.id, ChangeStatus.APPLIED, after=after,
                 inverse=inverse.model_dump(mode="json") if inverse else None,
             )
         else:
-            change = store.ledger.transition(
-                change.id, ChangeStatus.NEEDS_RECONCILE, after=after,
+            change = await to_thread(
+                store.ledger.transition, change.id, ChangeStatus.NEEDS_RECONCILE, after=after,
                 error=f"read-back {comparable(after)} differs from the expected {comparable(expected)}",
             )
-        self._note_inventory(call, spec, after)
+        await to_thread(self._note_inventory, call, spec, after)
         if step.undo_of:
-            original = store.ledger.transition(step.undo_of, ChangeStatus.ROLLED_BACK, rolled_back_by=change.id)
+            original = await to_thread(store.ledger.transition, step.undo_of, ChangeStatus.ROLLED_BACK,
+                                       rolled_back_by=change.id)
             # Read back the way the original change saw its target (a create's view of a key may
             # differ from a disable's), so "back at the before-state" compares like with like.
             original_call = ActionCall(action=original.action, target=original.target, params=original.params or {})

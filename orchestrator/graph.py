@@ -4,7 +4,7 @@
 parse ─┬─> plan ─> check_policy ─┬─> confirm ─┬─> approve ─┬─> apply ─> report
        │                         │            │            └─> report (rejected)
        ├─> answer ─> report      │            └─> apply / report (cancelled)
-       └─> report (clarify, refuse)
+       └─> report (clarify, refuse, secret typed in)
                                  ├─> approve / apply
                                  └─> report (deny, dry run)
 ```
@@ -34,7 +34,9 @@ ANSWERED_INTENTS = {"status", "history", "help", "explain", "approve", "reject",
 
 
 def after_parse(state: GraphState) -> Literal["plan", "answer", "report"]:
-    """Route by intent."""
+    """Route by intent; a refused command (a secret typed into it) goes straight to report."""
+    if state.get("error"):
+        return "report"
     intent = state["parsed"]["intent"]
     if intent in PLANNED_INTENTS:
         return "plan"

@@ -3,7 +3,9 @@
 :func:`ingest` is the whole synchronous part of ``POST /webhooks/{platform}``: the sender's
 signature (and freshness, where it signs a time) is checked on the raw bytes, then the
 delivery is inserted into the inbox keyed by ``(platform, delivery_id)``. A duplicate
-changes nothing. Only then does the edge answer 2xx.
+changes nothing. Only then does the edge answer 2xx. This is the one dedup layer: ids live in
+the database, not in process memory, so a retry that lands on another process (or after a
+restart) is still recognised (RELIABILITY.md §2.4); adapters don't keep their own.
 
 :class:`InboxWorker` claims rows (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several
 worker processes share the inbox; a single loop on SQLite), calls the adapter's
@@ -59,16 +61,6 @@ class DriftNotifier(Protocol):
     async def notify_drift(self, drift: Drift) -> bool:
         """Post the drift; True if it was delivered."""
         ...
-
-
-class _InboxDeduped:
-    """A delivery log that accepts everything: used for deliveries the inbox already deduplicated."""
-
-    async def remember(self, platform: str, delivery_id: str) -> bool:
-        return True
-
-
-INBOX_DEDUPED = _InboxDeduped()
 
 
 @dataclass(frozen=True)
@@ -166,10 +158,6 @@ class InboxWorker:
     async def process(self, event: InboxEvent) -> tuple[str, list[Drift]]:
         """Handle one event: adapter → inventory → drift; returns a summary and the new drift."""
         adapter = self.adapters.get(event.platform)
-        if getattr(adapter, "delivery_log", INBOX_DEDUPED) is not INBOX_DEDUPED:
-            # The inbox already deduplicated this delivery; an adapter's own (in-process) log
-            # would refuse a retry or a replay of it as a duplicate.
-            adapter.delivery_log = INBOX_DEDUPED  # type: ignore[attr-defined]
         request = WebhookRequest(headers=dict(event.headers or {}), body=event.body,
                                  path=f"/webhooks/{event.platform}", received_at=event.received_at)
         result = await adapter.handle_webhook(request)

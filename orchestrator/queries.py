@@ -21,7 +21,7 @@ async def _one_status(deps: Deps, platform: str) -> dict[str, Any]:
     except SophiaError as exc:
         return {"platform": platform, "healthy": False, "configured": False, "message": str(exc), "inventory": {}}
     if status.healthy and status.inventory:
-        deps.store.replace_inventory(platform, status.inventory)
+        await asyncio.to_thread(deps.store.replace_inventory, platform, status.inventory)
     data = asdict(status)
     data["checked_at"] = status.checked_at.isoformat()
     return data

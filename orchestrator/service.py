@@ -3,13 +3,26 @@
 It owns the store, the adapters, the policy engine and the compiled graph (with a SQLite or
 PostgreSQL checkpointer, so a run paused for approval survives a restart and can be resumed
 from any process). On start it settles change records a crash left ``pending``.
+
+**Secrets.** :meth:`OrchestratorService.submit` parses the command *before* anything is
+written, then takes secret literals out (:func:`orchestrator.secret_params.withhold_secrets`):
+the run row, the graph's input state and so every checkpoint hold the masked text and params
+only, and a command that typed a secret param's value is refused with a hint to pass
+``secret://NAME``.
+
+**Concurrency.** Several runs share one event loop (the API/Slack host runs one service per
+process). Blocking work — parsing (an LLM call can take seconds), store reads and writes, the
+ledger — runs in worker threads (``asyncio.to_thread``), so a slow parse never stalls another
+run, a health probe or Slack's 3-second acknowledgement. Each run's own steps are still
+awaited in order.
 """
 
 from __future__ import annotations
 
+from asyncio import to_thread
 from collections.abc import Iterator
 from contextlib import AsyncExitStack, contextmanager
-from typing import Any
+from typing import Any, Self
 
 from orchestrator.config import Settings, get_settings
 from orchestrator.errors import ApprovalError
@@ -37,7 +50,7 @@ class OrchestratorService:
         self.reconciled: list[dict[str, Any]] = []
 
     # -- lifecycle -----------------------------------------------------------------------
-    async def __aenter__(self) -> OrchestratorService:
+    async def __aenter__(self) -> Self:
         await self.start()
         return self
 
@@ -86,17 +99,34 @@ class OrchestratorService:
 
     # -- runs ----------------------------------------------------------------------------
     async def submit(self, request: Request, parsed: ParsedCommand | None = None) -> RunView:
-        """Run a command through the pipeline; returns the run, paused or finished."""
+        """Run a command through the pipeline; returns the run, paused or finished.
+
+        The command is parsed first (in a worker thread) and its secret literals withheld, so
+        neither the run row nor any checkpoint ever holds them; a command that typed a secret
+        param's value ends ``failed`` with ``secret_in_command`` before anything is planned.
+        """
+        from orchestrator.secret_params import withhold_secrets
         from state.store import new_id
 
         run_id = new_id("run")
-        self.store.create_run(Run(id=run_id, text=request.text, actor=request.actor, surface=request.surface,
-                                  dry_run=request.dry_run, parser=request.parser))
-        state: dict[str, Any] = {"run_id": run_id, "request": request.model_dump(mode="json")}
-        if parsed is not None:
-            state["parsed"] = parsed.model_dump(mode="json")
+        run = Run(id=run_id, text="", actor=request.actor, surface=request.surface, dry_run=request.dry_run,
+                  parser=request.parser)
+        if parsed is None:
+            try:
+                parsed = await self._parse(request.text, request.parser)
+            except Exception as exc:
+                await self._record_parse_failure(run, exc)
+                raise
+        safe = withhold_secrets(request.text, parsed)
+        run.text, run.parser = safe.text, safe.parsed.parser
+        if safe.error is not None:
+            run.status, run.parsed, run.error = "failed", safe.parsed.model_dump(mode="json"), safe.error.to_dict()
+            return await to_thread(self._create_and_view, run)
+        await to_thread(self.store.create_run, run)
+        state: dict[str, Any] = {"run_id": run_id, "request": request.model_copy(update={"text": safe.text})
+                                 .model_dump(mode="json"), "parsed": safe.parsed.model_dump(mode="json")}
         out = await self.graph.ainvoke(state, self._config(run_id), context=self.deps, durability="sync")
-        view = self._settle(run_id, out)
+        view = await self._settle(run_id, out)
         delegate = (view.get("result") or {}).get("delegate")
         if delegate in ("freeze", "unfreeze"):
             return await self._freeze_delegate(run_id, request, view["result"])
@@ -106,6 +136,27 @@ class OrchestratorService:
                 return await self.approve(target, actor=request.actor)
             return await self.reject(target, actor=request.actor)
         return view
+
+    async def _parse(self, text: str, parser_name: str | None) -> ParsedCommand:
+        """Parse in a worker thread: parsers are synchronous and an LLM call takes seconds."""
+        parser = self.deps.parser(parser_name)
+        return await to_thread(lambda: parser.parse(text, self.store.inventory()))
+
+    async def _record_parse_failure(self, run: Run, exc: Exception) -> None:
+        """Keep an audit row for a command the parser could not handle (its text withheld: unread)."""
+        from orchestrator.errors import SophiaError
+
+        run.text, run.status = "[command withheld: it could not be parsed]", "failed"
+        run.error = exc.to_dict() if isinstance(exc, SophiaError) else {
+            "code": "parse_failed", "message": f"the parser failed ({type(exc).__name__})", "hint": ""}
+        try:
+            await to_thread(self.store.create_run, run)
+        except Exception:  # noqa: BLE001, S110 - the parser's error is the one to surface
+            pass
+
+    def _create_and_view(self, run: Run) -> RunView:
+        self.store.create_run(run)
+        return self._view(run, with_changes=False) | {"awaiting": None}
 
     async def confirm(self, run_id: str, yes: bool) -> RunView:
         """The requester's answer to a plan awaiting confirmation."""
@@ -142,22 +193,22 @@ class OrchestratorService:
         if problem:
             raise ApprovalError(problem, hint=f"see who may decide with `sophia-iac approvals`; run {run_id} still "
                                               "awaits approval")
-        if not self.store.claim_run(run_id, "awaiting_approval", "deciding"):
+        if not await to_thread(self.store.claim_run, run_id, "awaiting_approval", "deciding"):
             raise ApprovalError(f"run {run_id} is already being decided", hint=f"see `sophia-iac runs {run_id}`")
         answer = ApprovalAnswer(decision=Answer(verdict), actor=actor, comment=comment, digest=digest or request.digest)
         try:
             view = await self._resume(run_id, answer.model_dump(mode="json"))
         except BaseException:
-            self.store.claim_run(run_id, "deciding", "awaiting_approval")
+            await to_thread(self.store.claim_run, run_id, "deciding", "awaiting_approval")
             raise
         settled = (view.get("result") or {}).get("approval") or {}
         outcome = "pending" if view["status"] == "awaiting_approval" else settled.get("outcome", "approved")
         judgement = Judgement.model_validate({"outcome": outcome, "problem": settled.get("problem", "")})
-        self.deps.policy.record(request, answer, judgement)
-        return self.view(run_id) | {"awaiting": view.get("awaiting")}
+        await to_thread(self.deps.policy.record, request, answer, judgement)
+        return await to_thread(self.view, run_id) | {"awaiting": view.get("awaiting")}
 
     async def _require(self, run_id: str, status: str) -> Run:
-        run = self.store.get_run(run_id)
+        run = await to_thread(self.store.get_run, run_id)
         if run.status != status:
             raise ApprovalError(
                 f"run {run_id} is {run.status}, not {status.replace('_', ' ')}",
@@ -170,13 +221,16 @@ class OrchestratorService:
 
         out = await self.graph.ainvoke(Command(resume=answer), self._config(run_id), context=self.deps,
                                        durability="sync")
-        return self._settle(run_id, out)
+        return await self._settle(run_id, out)
 
     @staticmethod
     def _config(run_id: str) -> dict[str, Any]:
         return {"configurable": {"thread_id": run_id}}
 
-    def _settle(self, run_id: str, out: dict[str, Any]) -> RunView:
+    async def _settle(self, run_id: str, out: dict[str, Any]) -> RunView:
+        return await to_thread(self._settle_sync, run_id, out)
+
+    def _settle_sync(self, run_id: str, out: dict[str, Any]) -> RunView:
         interrupts = out.get("__interrupt__") or []
         awaiting = interrupts[0].value if interrupts else None
         status = AWAITING[awaiting["kind"]] if awaiting else out.get("status", "answered")
@@ -313,6 +367,13 @@ class OrchestratorService:
             return self.view(run_id)
 
     def explain(self, text: str, *, actor: str, env: str | None = None, parser: str | None = None) -> dict[str, Any]:
-        """What policy would decide for ``text`` (parsed, not planned or run), and which rules fired."""
-        parsed = self.deps.parser(parser).parse(text, self.store.inventory())
-        return {"text": text} | self.deps.policy.explain(parsed, actor, env=env)
+        """What policy would decide for ``text`` (parsed, not planned or run), and which rules fired.
+
+        A secret typed into ``text`` is withheld from the answer, which carries the
+        ``secret_in_command`` error saying how to pass it by reference.
+        """
+        from orchestrator.secret_params import withhold_secrets
+
+        safe = withhold_secrets(text, self.deps.parser(parser).parse(text, self.store.inventory()))
+        out = {"text": safe.text} | self.deps.policy.explain(safe.parsed, actor, env=env)
+        return out | ({"error": safe.error.to_dict()} if safe.error else {})

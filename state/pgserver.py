@@ -166,8 +166,8 @@ class EmbeddedPostgres:
             "pg_ctl",
             [
                 "-D", str(self.data_dir), "-w", "-t", "30", "-l", str(self.log_file),
-                "-o", f"-h 127.0.0.1 -p {self.port} -k {self.data_dir} -c fsync={'on' if self.fsync else 'off'} "
-                "-c max_connections=200",
+                "-o", (f"-h 127.0.0.1 -p {self.port} -k {self.data_dir} -c fsync={'on' if self.fsync else 'off'} "
+                "-c max_connections=200"),
                 "start",
             ],
         )

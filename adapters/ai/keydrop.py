@@ -4,7 +4,8 @@ Adapters that create keys (Portkey, OpenRouter) get the plaintext value exactly 
 create answer. It must reach whoever needs it without entering state, the ledger, logs or
 prompts: :class:`SecretDrop` registers it with the scrubber and writes it to a 0600 file
 under ``$SOPHIA_HOME/secrets``; the state records only the ``file:<path>`` reference, which
-is the same form ``SOPHIA_<PLATFORM>_TOKEN_FILE`` takes.
+is the same form ``SOPHIA_<PLATFORM>_TOKEN_FILE`` takes. :class:`KeyMintingAdapter` is their
+common base: an :class:`~adapters.http.HttpAdapter` with a ``drop``.
 """
 
 from __future__ import annotations
@@ -12,10 +13,14 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import Any
+
+import httpx
 
 from adapters.credentials import SCRUBBER
+from adapters.http import HttpAdapter, Sleep
 
-__all__ = ["SecretDrop"]
+__all__ = ["KeyMintingAdapter", "SecretDrop"]
 
 
 class SecretDrop:
@@ -45,3 +50,22 @@ class SecretDrop:
         """Remove a file written by :meth:`put` (the key it held was disabled)."""
         if ref and ref.startswith("file:"):
             Path(ref.removeprefix("file:")).unlink(missing_ok=True)
+
+
+class KeyMintingAdapter(HttpAdapter):
+    """An HTTP adapter that creates API keys: each new value goes to :attr:`drop`, never into state.
+
+    Args:
+        drop: where new values are written (default ``$SOPHIA_HOME/secrets``).
+    """
+
+    def __init__(
+        self,
+        settings: Any = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Sleep | None = None,
+        drop: SecretDrop | None = None,
+    ) -> None:
+        super().__init__(settings, transport=transport, sleep=sleep)
+        self.drop = drop or SecretDrop(self.settings.home / "secrets")

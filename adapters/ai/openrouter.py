@@ -31,18 +31,16 @@ Where the published contract and the live API differ, or the contract can't say:
 
 from __future__ import annotations
 
-import asyncio
 import re
+from collections.abc import Mapping
 from typing import Any, ClassVar
 from urllib.parse import quote
 
-import httpx
-
-from adapters.ai.keydrop import SecretDrop
-from adapters.base import PlatformAdapter, PlatformStatus, State
+from adapters.ai.keydrop import KeyMintingAdapter
+from adapters.base import PlatformStatus, State
 from adapters.catalog import ActionCall, Stack
-from adapters.credentials import SCRUBBER, SecretRef, credential_for
-from adapters.http import PlatformClient, Reply, Sleep, make_client
+from adapters.credentials import SCRUBBER
+from adapters.http import Reply
 from adapters.specs.openrouter import ACTIONS
 from orchestrator.errors import AdapterError, NotFoundError, SophiaError, ValidationFailedError
 
@@ -64,7 +62,7 @@ def key_state(raw: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-class OpenRouterAdapter(PlatformAdapter):
+class OpenRouterAdapter(KeyMintingAdapter):
     """OpenRouter API keys: create, credit limits, disable and enable."""
 
     name: ClassVar[str] = "openrouter"
@@ -75,45 +73,10 @@ class OpenRouterAdapter(PlatformAdapter):
     supports_webhooks: ClassVar[bool] = False
     supports_dry_run: ClassVar[bool] = True
 
-    def __init__(
-        self,
-        settings: Any = None,
-        *,
-        transport: httpx.AsyncBaseTransport | None = None,
-        sleep: Sleep | None = None,
-        drop: SecretDrop | None = None,
-    ) -> None:
-        super().__init__(settings)
-        self._transport = transport
-        self._sleep = sleep
-        self._http: PlatformClient | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self.drop = drop or SecretDrop(self.settings.home / "secrets")
+    api_base_url: ClassVar[str | None] = DEFAULT_BASE_URL
+    api_headers: ClassVar[Mapping[str, str]] = {"Accept": "application/json"}
 
     # -- plumbing ------------------------------------------------------------------------
-
-    @property
-    def http(self) -> PlatformClient:
-        """The platform client for the running event loop (built on first use there)."""
-        loop = asyncio.get_running_loop()
-        if self._http is None or self._loop is not loop:
-            self._http = make_client(
-                "openrouter",
-                default_base_url=DEFAULT_BASE_URL,
-                auth=lambda: credential_for("openrouter").auth_headers(),
-                credential_var=SecretRef("openrouter").env_var,
-                headers={"Accept": "application/json"},
-                transport=self._transport,
-                sleep=self._sleep,
-            )
-            self._loop = loop
-        return self._http
-
-    async def aclose(self) -> None:
-        """Close the HTTP client."""
-        if self._http is not None and self._loop is asyncio.get_running_loop():
-            await self._http.aclose()
-        self._http = None
 
     @staticmethod
     def _data(reply: Reply, what: str) -> Any:
@@ -292,13 +255,7 @@ class OpenRouterAdapter(PlatformAdapter):
             keys = await self._all_keys("openrouter.status")
             own = self._data(await self.http.request("GET", "/key", action="openrouter.status"), "GET /key")
         except SophiaError as exc:
-            return PlatformStatus(
-                "openrouter",
-                healthy=False,
-                configured=exc.code != "config_error",
-                message=str(exc),
-                details={"circuit": self._http.breaker.snapshot() if self._http else None, "error": exc.code},
-            )
+            return self.failed_status(exc)
         own = own if isinstance(own, dict) else {}
         inventory = {"key": [key_state(k) for k in keys]}
         disabled = sum(1 for k in inventory["key"] if k["disabled"])

@@ -71,6 +71,8 @@ class PgVectorAdapter(PlatformAdapter):
     _url: str | None = None
     _conn: psycopg.AsyncConnection[Any] | None = None
     _conn_loop: asyncio.AbstractEventLoop | None = None
+    _lock: asyncio.Lock | None = None
+    _lock_loop: asyncio.AbstractEventLoop | None = None
 
     # -- connection ----------------------------------------------------------------------
     def _resolve_url(self) -> str:
@@ -90,22 +92,29 @@ class PgVectorAdapter(PlatformAdapter):
 
     @asynccontextmanager
     async def _connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
-        """A connection reused across calls on the same event loop (reconnects when it broke)."""
+        """A connection reused across calls on the same event loop (reconnects when it broke).
+
+        One call uses it at a time: runs overlap on the service's loop, and two transactions
+        interleaved on one connection would commit each other's work.
+        """
         import psycopg
 
         loop = asyncio.get_running_loop()
-        conn = self._conn if self._conn_loop is loop else None
-        if conn is None or conn.closed or conn.broken:
-            url = await asyncio.to_thread(self._resolve_url)
-            try:
-                conn = await psycopg.AsyncConnection.connect(url, autocommit=True, connect_timeout=5)
-            except psycopg.OperationalError as exc:
-                raise AdapterError(
-                    f"pgvector: can't connect to PostgreSQL: {str(exc).splitlines()[0]}",
-                    hint="check SOPHIA_PGVECTOR_URL (unset it to use the embedded server)",
-                ) from exc
-            self._conn, self._conn_loop = conn, loop
-        yield conn
+        if self._lock is None or self._lock_loop is not loop:
+            self._lock, self._lock_loop = asyncio.Lock(), loop
+        async with self._lock:
+            conn = self._conn if self._conn_loop is loop else None
+            if conn is None or conn.closed or conn.broken:
+                url = await asyncio.to_thread(self._resolve_url)
+                try:
+                    conn = await psycopg.AsyncConnection.connect(url, autocommit=True, connect_timeout=5)
+                except psycopg.OperationalError as exc:
+                    raise AdapterError(
+                        f"pgvector: can't connect to PostgreSQL: {str(exc).splitlines()[0]}",
+                        hint="check SOPHIA_PGVECTOR_URL (unset it to use the embedded server)",
+                    ) from exc
+                self._conn, self._conn_loop = conn, loop
+            yield conn
 
     async def aclose(self) -> None:
         """Close the connection."""

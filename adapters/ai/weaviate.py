@@ -31,18 +31,16 @@ Where the published contract and the live API differ, or the contract can't say:
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
+from collections.abc import Mapping
 from typing import Any, ClassVar
 from urllib.parse import quote
 
-import httpx
-
-from adapters.base import PlatformAdapter, PlatformStatus, State
+from adapters.base import PlatformStatus, State
 from adapters.catalog import ActionCall, Stack
 from adapters.credentials import SecretRef, credential_for
-from adapters.http import PlatformClient, Sleep, make_client
+from adapters.http import HttpAdapter
 from adapters.specs.weaviate import ACTIONS
 from orchestrator.errors import NotFoundError, SophiaError, ValidationFailedError
 
@@ -105,7 +103,7 @@ def _object_counts(nodes: object) -> dict[str, int]:
     return counts
 
 
-class WeaviateAdapter(PlatformAdapter):
+class WeaviateAdapter(HttpAdapter):
     """Weaviate collections with a vector index: create and delete."""
 
     name: ClassVar[str] = "weaviate"
@@ -116,52 +114,15 @@ class WeaviateAdapter(PlatformAdapter):
     supports_webhooks: ClassVar[bool] = False
     supports_dry_run: ClassVar[bool] = True
 
-    def __init__(
-        self,
-        settings: Any = None,
-        *,
-        transport: httpx.AsyncBaseTransport | None = None,
-        sleep: Sleep | None = None,
-    ) -> None:
-        super().__init__(settings)
-        self._transport = transport
-        self._sleep = sleep
-        self._http: PlatformClient | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+    api_base_url_hint: ClassVar[str] = "e.g. http://localhost:8080/v1 or https://<cluster>.weaviate.cloud/v1"
+    api_headers: ClassVar[Mapping[str, str]] = {"Accept": "application/json"}
 
-    # -- plumbing ------------------------------------------------------------------------
-
-    @staticmethod
-    def _auth() -> dict[str, str]:
+    def auth_headers(self) -> Mapping[str, str]:
         """Bearer API key when one is configured; anonymous access otherwise."""
         ref = SecretRef("weaviate")
         if not (os.environ.get(ref.env_var, "").strip() or os.environ.get(ref.file_var, "").strip()):
             return {}
         return credential_for("weaviate").auth_headers()
-
-    @property
-    def http(self) -> PlatformClient:
-        """The platform client for the running event loop (built on first use there)."""
-        loop = asyncio.get_running_loop()
-        if self._http is None or self._loop is not loop:
-            self._http = make_client(
-                "weaviate",
-                default_base_url=None,
-                base_url_hint="e.g. http://localhost:8080/v1 or https://<cluster>.weaviate.cloud/v1",
-                auth=self._auth,
-                credential_var=SecretRef("weaviate").env_var,
-                headers={"Accept": "application/json"},
-                transport=self._transport,
-                sleep=self._sleep,
-            )
-            self._loop = loop
-        return self._http
-
-    async def aclose(self) -> None:
-        """Close the HTTP client."""
-        if self._http is not None and self._loop is asyncio.get_running_loop():
-            await self._http.aclose()
-        self._http = None
 
     # -- reads ---------------------------------------------------------------------------
 
@@ -249,13 +210,7 @@ class WeaviateAdapter(PlatformAdapter):
                 "GET", "/nodes", action="weaviate.status", params={"output": "verbose"}, not_found_ok=True
             )
         except SophiaError as exc:
-            return PlatformStatus(
-                "weaviate",
-                healthy=False,
-                configured=exc.code != "config_error",
-                message=str(exc),
-                details={"circuit": self._http.breaker.snapshot() if self._http else None, "error": exc.code},
-            )
+            return self.failed_status(exc)
         counts = _object_counts(nodes.data) if nodes.status != 404 else {}
         listed = schema.data.get("classes") if isinstance(schema.data, dict) else None
         classes = [c for c in listed if isinstance(c, dict)] if isinstance(listed, list) else []

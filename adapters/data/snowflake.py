@@ -41,20 +41,16 @@ Where the published contract differs from the live API (a contract test can't se
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 from urllib.parse import quote
 
-import httpx
-
-from adapters.base import PlatformAdapter, PlatformStatus, State
+from adapters.base import PlatformStatus, State
 from adapters.catalog import ActionCall, Stack
-from adapters.credentials import SecretRef, credential_for
-from adapters.http import PlatformClient, Sleep, make_client
+from adapters.http import HttpAdapter
 from adapters.specs.snowflake import ACTIONS, normalize_size
 from orchestrator.errors import AdapterError, NotFoundError, SophiaError, ValidationFailedError
 
@@ -136,7 +132,7 @@ def _database_state(raw: dict[str, Any]) -> dict[str, Any]:
     return {"name": raw.get("name"), "retention_days": retention}
 
 
-class SnowflakeAdapter(PlatformAdapter):
+class SnowflakeAdapter(HttpAdapter):
     """Snowflake warehouses, databases and role grants."""
 
     name: ClassVar[str] = "snowflake"
@@ -147,42 +143,15 @@ class SnowflakeAdapter(PlatformAdapter):
     supports_webhooks: ClassVar[bool] = False
     supports_dry_run: ClassVar[bool] = True
 
-    def __init__(
-        self,
-        settings: Any = None,
-        *,
-        transport: httpx.AsyncBaseTransport | None = None,
-        sleep: Sleep | None = None,
-    ) -> None:
-        super().__init__(settings)
-        self._transport = transport
-        self._sleep = sleep
-        self._http: PlatformClient | None = None
+    api_base_url_hint: ClassVar[str] = "SOPHIA_SNOWFLAKE_ACCOUNT to the account identifier"
+    api_headers: ClassVar[Mapping[str, str]] = {"Accept": "application/json"}
 
     # -- plumbing --------------------------------------------------------------------------
 
-    @property
-    def http(self) -> PlatformClient:
-        """The platform client, built on first use (so a missing config fails the call)."""
-        if self._http is None:
-            account = os.environ.get("SOPHIA_SNOWFLAKE_ACCOUNT", "").strip()
-            self._http = make_client(
-                "snowflake",
-                default_base_url=f"https://{account}.snowflakecomputing.com" if account else None,
-                base_url_hint="SOPHIA_SNOWFLAKE_ACCOUNT to the account identifier",
-                auth=lambda: credential_for("snowflake").auth_headers(),
-                credential_var=SecretRef("snowflake").env_var,
-                headers={"Accept": "application/json"},
-                transport=self._transport,
-                sleep=self._sleep,
-            )
-        return self._http
-
-    async def aclose(self) -> None:
-        """Close the HTTP client."""
-        if self._http is not None:
-            await self._http.aclose()
-            self._http = None
+    def default_base_url(self) -> str | None:
+        """``https://<SOPHIA_SNOWFLAKE_ACCOUNT>.snowflakecomputing.com`` (None without an account)."""
+        account = os.environ.get("SOPHIA_SNOWFLAKE_ACCOUNT", "").strip()
+        return f"https://{account}.snowflakecomputing.com" if account else None
 
     async def _sql(
         self, statement: str, binds: Sequence[str], *, action: str, target: str | None
@@ -214,7 +183,7 @@ class SnowflakeAdapter(PlatformAdapter):
                     details={"platform": "snowflake", "action": action, "statement_handle": handle},
                 )
             polls += 1
-            await (self._sleep or asyncio.sleep)(min(1.0 * polls, 5.0))
+            await self.pause(min(1.0 * polls, 5.0))
             reply = await self.http.request(
                 "GET", f"/api/v2/statements/{handle}", action=action, target=target
             )
@@ -418,13 +387,7 @@ class SnowflakeAdapter(PlatformAdapter):
             warehouses = await self.http.request("GET", "/api/v2/warehouses", action="snowflake.status")
             databases = await self.http.request("GET", "/api/v2/databases", action="snowflake.status")
         except SophiaError as exc:
-            return PlatformStatus(
-                "snowflake",
-                healthy=False,
-                configured=exc.code != "config_error",
-                message=str(exc),
-                details={"circuit": self.http.breaker.snapshot() if self._http else None, "error": exc.code},
-            )
+            return self.failed_status(exc)
         inventory = {
             "warehouse": [_warehouse_state(w) for w in warehouses.data or [] if isinstance(w, dict)],
             "database": [_database_state(d) for d in databases.data or [] if isinstance(d, dict)],

@@ -38,14 +38,12 @@ Where the contract differs from the live API:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 from urllib.parse import quote
 
-import httpx
-
 from adapters.base import (
     ObservedChange,
-    PlatformAdapter,
     PlatformStatus,
     State,
     WebhookRejectedError,
@@ -53,8 +51,8 @@ from adapters.base import (
     WebhookResult,
 )
 from adapters.catalog import ActionCall, Stack
-from adapters.credentials import SecretRef, credential_for, webhook_secret
-from adapters.http import PlatformClient, Sleep, make_client
+from adapters.credentials import webhook_secret
+from adapters.http import HttpAdapter
 from adapters.specs.github import ACTIONS, owner_repo
 from adapters.webhooks import verify_github
 from orchestrator.errors import ConfigError, NotFoundError, SophiaError, ValidationFailedError
@@ -111,7 +109,7 @@ def _short(value: Any, limit: int = 200) -> str:
     return str(value or "")[:limit]
 
 
-class GitHubAdapter(PlatformAdapter):
+class GitHubAdapter(HttpAdapter):
     """GitHub repositories, branch protection, teams and webhooks."""
 
     name: ClassVar[str] = "github"
@@ -122,41 +120,11 @@ class GitHubAdapter(PlatformAdapter):
     supports_webhooks: ClassVar[bool] = True
     supports_dry_run: ClassVar[bool] = True
 
-    def __init__(
-        self,
-        settings: Any = None,
-        *,
-        transport: httpx.AsyncBaseTransport | None = None,
-        sleep: Sleep | None = None,
-    ) -> None:
-        super().__init__(settings)
-        self._transport = transport
-        self._sleep = sleep
-        self._http: PlatformClient | None = None
-        self._login: str | None = None
+    api_base_url: ClassVar[str | None] = "https://api.github.com"
+    api_headers: ClassVar[Mapping[str, str]] = {"Accept": MEDIA_TYPE, "X-GitHub-Api-Version": API_VERSION}
 
-    # -- plumbing --------------------------------------------------------------------------
-
-    @property
-    def http(self) -> PlatformClient:
-        """The platform client, built on first use."""
-        if self._http is None:
-            self._http = make_client(
-                "github",
-                default_base_url="https://api.github.com",
-                auth=lambda: credential_for("github").auth_headers(),
-                credential_var=SecretRef("github").env_var,
-                headers={"Accept": MEDIA_TYPE, "X-GitHub-Api-Version": API_VERSION},
-                transport=self._transport,
-                sleep=self._sleep,
-            )
-        return self._http
-
-    async def aclose(self) -> None:
-        """Close the HTTP client."""
-        if self._http is not None:
-            await self._http.aclose()
-            self._http = None
+    #: The token's login, read once by :meth:`login`.
+    _login: str | None = None
 
     async def _get(self, path: str, action: str, target: str | None, **params: Any) -> Any:
         reply = await self.http.request(
@@ -435,13 +403,7 @@ class GitHubAdapter(PlatformAdapter):
             )
             limits = await self.http.request("GET", "/rate_limit", action="github.status")
         except SophiaError as exc:
-            return PlatformStatus(
-                "github",
-                healthy=False,
-                configured=exc.code != "config_error",
-                message=str(exc),
-                details={"circuit": self.http.breaker.snapshot() if self._http else None, "error": exc.code},
-            )
+            return self.failed_status(exc)
         inventory = {
             "repo": [
                 {"name": state["full_name"], **state}

@@ -1,6 +1,6 @@
 """Vercel adapter: project environment variables, production deployments and domains (REST).
 
-Every request goes through the shared :func:`adapters.http.make_client` (base URL
+Every request goes through the shared :class:`adapters.http.HttpAdapter` client (base URL
 ``https://api.vercel.com``, ``SOPHIA_VERCEL_BASE_URL`` overrides it; bearer token from
 ``SOPHIA_VERCEL_TOKEN``; optional non-secret ``SOPHIA_VERCEL_TEAM_ID`` adds ``teamId`` to each
 call). Endpoints, all in the published contract (``vercel-spec.2025-10-27.json``):
@@ -15,11 +15,14 @@ domain.add / remove    ``GET /v9/projects/{p}/domains``, ``POST /v10/projects/{p
 status                 ``GET /v2/user``, ``GET /v10/projects``
 =====================  =================================================================
 
-**Secret values.** ``vercel.env.set``'s ``value`` is a secret param: the executor redacts it in
-the ledger, and this adapter never puts a value in any state it returns, never logs it, and
-registers it with the scrubber before sending. Give it by reference, ``secret://NAME``, and the
-adapter resolves it at the moment of the call through :mod:`adapters.credentials` from
-``SOPHIA_VERCEL_ENV_<NAME>`` (or ``…_FILE``, or the secret manager's ``vercel/env_<name>``).
+**Secret values.** ``vercel.env.set``'s ``value`` is a secret param: a command that types it is
+refused before anything is stored (:mod:`orchestrator.secret_params`), the executor redacts a
+literal in the ledger (a reference is a name and is kept), and this adapter never puts a value
+in any state it returns, never logs it, and registers it with the scrubber before sending.
+Give it by reference, ``secret://NAME``, and the adapter resolves it at the moment of the call
+through :mod:`adapters.credentials` from ``SOPHIA_VERCEL_ENV_<NAME>`` (or ``…_FILE``, or the
+secret manager's ``vercel/env_<name>``); at plan time it only checks that one of them is set.
+Literal values remain accepted here for programmatic callers (the IaC runner, tests).
 The namespace is deliberate: a reference can't name an arbitrary process variable, so a parsed
 command can't copy ``SOPHIA_GITHUB_TOKEN`` into a Vercel project.
 
@@ -46,10 +49,8 @@ asynchronous on the live API (202); the read-back polls ``targets.production`` f
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
-import weakref
 from collections.abc import Mapping
 from typing import Any, ClassVar
 from urllib.parse import quote
@@ -58,17 +59,22 @@ import httpx
 
 from adapters.base import (
     ObservedChange,
-    PlatformAdapter,
     PlatformStatus,
     State,
     WebhookRequest,
     WebhookResult,
 )
 from adapters.catalog import ActionCall, Stack
-from adapters.credentials import SCRUBBER, SecretRef, credential_for, resolve_secret, webhook_secret
-from adapters.http import CircuitBreaker, PlatformClient, Reply, Sleep, breaker_for, make_client
+from adapters.credentials import (
+    SCRUBBER,
+    param_secret_ref,
+    require_configured,
+    resolve_secret,
+    webhook_secret,
+)
+from adapters.http import HttpAdapter, Reply, Sleep
 from adapters.specs.vercel import ACTIONS
-from adapters.webhooks import DeliveryLog, MemoryDeliveryLog, accept
+from adapters.webhooks import verify_vercel
 from orchestrator.errors import SophiaError, ValidationFailedError
 
 __all__ = ["REF_PREFIX", "VercelAdapter", "value_ref_of", "vercel_changes"]
@@ -79,9 +85,6 @@ _REF = re.compile(r"^secret://([A-Z][A-Z0-9_]{0,100})$")
 _MARKER = re.compile(r"\s*\[sophia-iac value_ref=(secret://[A-Z][A-Z0-9_]{0,100})\]")
 _PROJECT = re.compile(r"^(prj_[A-Za-z0-9]{4,64}|[a-z0-9][a-z0-9._-]{0,99})$")
 _MAX_PAGES = 20
-
-#: Delivery ids seen by any Vercel adapter in this process (the lead wires the store's inbox).
-_DELIVERIES = MemoryDeliveryLog()
 
 
 def _obj(value: object) -> dict[str, Any]:
@@ -148,28 +151,7 @@ def _plain(entry: Mapping[str, Any], key: str, environment: str) -> bool:
     )
 
 
-class _LoopClients:
-    """One :class:`PlatformClient` per event loop (httpx pools can't cross loops)."""
-
-    def __init__(self) -> None:
-        self._by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, PlatformClient] = (
-            weakref.WeakKeyDictionary()
-        )
-
-    def get(self, factory: Any) -> PlatformClient:
-        loop = asyncio.get_running_loop()
-        client = self._by_loop.get(loop)
-        if client is None:
-            client = self._by_loop[loop] = factory()
-        return client
-
-    async def aclose(self) -> None:
-        client = self._by_loop.pop(asyncio.get_running_loop(), None)
-        if client is not None:
-            await client.aclose()
-
-
-class VercelAdapter(PlatformAdapter):
+class VercelAdapter(HttpAdapter):
     """Vercel projects: environment variables, production deployment, domains."""
 
     name: ClassVar[str] = "vercel"
@@ -179,42 +161,22 @@ class VercelAdapter(PlatformAdapter):
     resource_types: ClassVar[tuple[str, ...]] = ("project", "env", "deployment", "domain")
     supports_webhooks: ClassVar[bool] = True
 
+    api_base_url: ClassVar[str | None] = DEFAULT_BASE_URL
+
     def __init__(
         self,
         settings: Any = None,
         *,
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Sleep | None = None,
-        delivery_log: DeliveryLog | None = None,
         promote_wait: float = 10.0,
     ) -> None:
-        super().__init__(settings)
-        self._transport = transport
-        self._sleep = sleep
-        self._clients = _LoopClients()
-        self.delivery_log = delivery_log or _DELIVERIES
+        super().__init__(settings, transport=transport, sleep=sleep)
         self.promote_wait = promote_wait
         self.team_id = os.environ.get("SOPHIA_VERCEL_TEAM_ID", "").strip() or None
         self._project_ids: dict[str, str] = {}
 
     # -- plumbing ------------------------------------------------------------------------
-    def _client(self) -> PlatformClient:
-        return self._clients.get(
-            lambda: make_client(
-                "vercel",
-                default_base_url=DEFAULT_BASE_URL,
-                auth=lambda: credential_for("vercel").auth_headers(),
-                credential_var="SOPHIA_VERCEL_TOKEN",
-                transport=self._transport,
-                sleep=self._sleep,
-            )
-        )
-
-    @property
-    def breaker(self) -> CircuitBreaker:
-        """The process-wide circuit breaker of the Vercel client."""
-        return breaker_for(self.name)
-
     async def _req(
         self,
         method: str,
@@ -228,13 +190,7 @@ class VercelAdapter(PlatformAdapter):
         query = dict(params or {})
         if self.team_id:
             query["teamId"] = self.team_id
-        return await self._client().request(
-            method, path, action=action, target=target, params=query, json=json
-        )
-
-    async def aclose(self) -> None:
-        """Close this loop's connection pool."""
-        await self._clients.aclose()
+        return await self.http.request(method, path, action=action, target=target, params=query, json=json)
 
     @staticmethod
     def project_of(target: str | None) -> str:
@@ -280,7 +236,7 @@ class VercelAdapter(PlatformAdapter):
             SCRUBBER.register(value)
             return value, None
         name = _REF.match(ref).group(1)  # type: ignore[union-attr]
-        return resolve_secret(SecretRef("vercel", f"ENV_{name}")).reveal(), ref
+        return resolve_secret(param_secret_ref("vercel", name)).reveal(), ref
 
     async def do_env_set(self, call: ActionCall, before: State) -> State:
         """Create, edit in place, or split a multi-environment variable; then read back."""
@@ -405,7 +361,7 @@ class VercelAdapter(PlatformAdapter):
             after = await self.observe_deployment(call)
             if (after or {}).get("production_deployment_id") == deployment_id or waited >= self.promote_wait:
                 return after
-            await (self._sleep or asyncio.sleep)(1.0)
+            await self.pause(1.0)
             waited += 1.0
 
     async def do_deployment_promote(self, call: ActionCall, before: State) -> State:
@@ -471,7 +427,9 @@ class VercelAdapter(PlatformAdapter):
         verb = call.action.removeprefix("vercel.")
         p, b = call.params, before or {}
         if verb == "env.set":
-            value_ref_of(p["value"])
+            ref = value_ref_of(p["value"])
+            if ref:  # fail at plan time, not after an approval, when the reference can't resolve
+                require_configured(param_secret_ref("vercel", ref.removeprefix(REF_PREFIX)))
         elif verb == "env.unset" and not b.get("exists"):
             raise ValidationFailedError(
                 f"vercel: {p['key']} is not set for {p['environment']} on {project}",
@@ -547,8 +505,11 @@ class VercelAdapter(PlatformAdapter):
         )
 
     async def handle_webhook(self, request: WebhookRequest) -> WebhookResult:
-        """Verify ``x-vercel-signature`` (HMAC-SHA1), dedupe on the payload id, report changes."""
-        verified = await accept("vercel", request, webhook_secret("vercel"), self.delivery_log)
+        """Verify ``x-vercel-signature`` (HMAC-SHA1) and report changes.
+
+        The delivery id is the payload ``id``; deduplicating on it is the inbox's job.
+        """
+        verified = verify_vercel(request, webhook_secret("vercel"))
         changes = vercel_changes(verified.event_type, verified.payload)
         return WebhookResult(
             "vercel",

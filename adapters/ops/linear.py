@@ -1,13 +1,13 @@
 """Linear adapter: projects and issues through the GraphQL API.
 
 One endpoint, ``POST https://api.linear.app/graphql`` (``SOPHIA_LINEAR_BASE_URL`` overrides the
-host), on the shared :func:`adapters.http.make_client`; the credential is
+host), through the shared :class:`adapters.http.HttpAdapter` client; the credential is
 ``SOPHIA_LINEAR_TOKEN`` (a personal API key, sent as ``Authorization: <key>``). Every query and
 mutation the adapter can send is a constant in :data:`DOCUMENTS`, validated in the tests with
 ``graphql-core`` against Linear's published SDL (``schema.graphql``). Webhooks:
 ``SOPHIA_LINEAR_WEBHOOK_SECRET``; ``Linear-Signature`` HMAC-SHA256 over the raw body, the body's
-``webhookTimestamp`` within ±60 s (as Linear's own SDK enforces), deduplicated on
-``Linear-Delivery``.
+``webhookTimestamp`` within ±60 s of receipt (as Linear's own SDK enforces); the delivery id
+is ``Linear-Delivery``, on which the inbox deduplicates.
 
 Errors: Linear reports failures as GraphQL errors whose ``extensions.type`` says what happened
 (``ratelimited``, ``authentication error``, ``forbidden`` …), with HTTP 200, 400 or 429.
@@ -28,29 +28,27 @@ stops a retried command from filing twice.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import uuid
-import weakref
 from collections.abc import Mapping
+from functools import cached_property
 from typing import Any, ClassVar
 
 import httpx
 
 from adapters.base import (
     ObservedChange,
-    PlatformAdapter,
     PlatformStatus,
     State,
     WebhookRequest,
     WebhookResult,
 )
 from adapters.catalog import ActionCall, Stack
-from adapters.credentials import credential_for, scrub, webhook_secret
-from adapters.http import CircuitBreaker, PlatformClient, Sleep, breaker_for, make_client
+from adapters.credentials import scrub, webhook_secret
+from adapters.http import HttpAdapter
 from adapters.specs.linear import ACTIONS
-from adapters.webhooks import DeliveryLog, MemoryDeliveryLog, accept
+from adapters.webhooks import verify_linear
 from orchestrator.errors import AdapterError, NotFoundError, SophiaError, ValidationFailedError
 
 __all__ = ["DOCUMENTS", "GraphQLStatusTransport", "LinearAdapter", "linear_changes"]
@@ -115,7 +113,6 @@ _STATUS_OF_ERROR = {
     "FORBIDDEN": 403,
 }
 _PROJECT_NAME = re.compile(r"^\S(?:.{0,253}\S)?$")
-_DELIVERIES = MemoryDeliveryLog()
 
 
 def _obj(value: object) -> dict[str, Any]:
@@ -186,7 +183,7 @@ def _issue_state(node: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-class LinearAdapter(PlatformAdapter):
+class LinearAdapter(HttpAdapter):
     """Linear projects (create, archive, unarchive) and issues (create)."""
 
     name: ClassVar[str] = "linear"
@@ -196,47 +193,16 @@ class LinearAdapter(PlatformAdapter):
     resource_types: ClassVar[tuple[str, ...]] = ("project", "issue", "team")
     supports_webhooks: ClassVar[bool] = True
 
-    def __init__(
-        self,
-        settings: Any = None,
-        *,
-        transport: httpx.AsyncBaseTransport | None = None,
-        sleep: Sleep | None = None,
-        delivery_log: DeliveryLog | None = None,
-    ) -> None:
-        super().__init__(settings)
-        self._transport = transport
-        self._sleep = sleep
-        self.delivery_log = delivery_log or _DELIVERIES
-        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, PlatformClient] = (
-            weakref.WeakKeyDictionary()
-        )
-        self._teams: dict[str, dict[str, Any]] = {}
+    api_base_url: ClassVar[str | None] = DEFAULT_BASE_URL
 
-    @property
-    def breaker(self) -> CircuitBreaker:
-        """The process-wide circuit breaker for Linear calls."""
-        return breaker_for(self.name)
+    @cached_property
+    def _teams(self) -> dict[str, dict[str, Any]]:
+        """Teams this adapter has resolved, by lower-cased key or name."""
+        return {}
 
-    def _client(self) -> PlatformClient:
-        loop = asyncio.get_running_loop()
-        client = self._clients.get(loop)
-        if client is None:
-            client = self._clients[loop] = make_client(
-                "linear",
-                default_base_url=DEFAULT_BASE_URL,
-                auth=lambda: credential_for("linear").auth_headers(),
-                credential_var="SOPHIA_LINEAR_TOKEN",
-                transport=GraphQLStatusTransport(self._transport),
-                sleep=self._sleep,
-            )
-        return client
-
-    async def aclose(self) -> None:
-        """Close this loop's connection pool."""
-        client = self._clients.pop(asyncio.get_running_loop(), None)
-        if client is not None:
-            await client.aclose()
+    def client_transport(self) -> httpx.AsyncBaseTransport:
+        """The injected transport behind :class:`GraphQLStatusTransport` (GraphQL errors → HTTP)."""
+        return GraphQLStatusTransport(self.transport)
 
     async def _graphql(
         self, document: str, variables: Mapping[str, Any], *, action: str, target: str | None = None
@@ -244,7 +210,7 @@ class LinearAdapter(PlatformAdapter):
         """Send one :data:`DOCUMENTS` entry; return ``data`` or raise naming action and target."""
         text = DOCUMENTS[document]
         read = text.lstrip().startswith("query")
-        reply = await self._client().request(
+        reply = await self.http.request(
             "POST",
             "/graphql",
             action=action,
@@ -461,8 +427,12 @@ class LinearAdapter(PlatformAdapter):
         )
 
     async def handle_webhook(self, request: WebhookRequest) -> WebhookResult:
-        """Verify ``Linear-Signature`` and ``webhookTimestamp`` (±60 s), dedupe on ``Linear-Delivery``."""
-        verified = await accept("linear", request, webhook_secret("linear"), self.delivery_log)
+        """Verify ``Linear-Signature`` and ``webhookTimestamp`` (±60 s of receipt); report the changes.
+
+        The delivery id is ``Linear-Delivery``; deduplicating on it is the inbox's job (durably,
+        across processes), so a retry or a replay of a stored delivery is handled again here.
+        """
+        verified = verify_linear(request, webhook_secret("linear"))
         changes = linear_changes(verified.payload)
         return WebhookResult(
             "linear",

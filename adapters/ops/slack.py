@@ -4,8 +4,8 @@ Credential: ``SOPHIA_SLACK_TOKEN`` (a bot token with ``channels:manage``/``group
 ``channels:read``/``groups:read``, ``users:read`` and, for email lookups, ``users:read.email``).
 ``SOPHIA_SLACK_BASE_URL`` points the client elsewhere (a contract server at its host root);
 the SDK wants a trailing slash, which is added. Webhooks: ``SOPHIA_SLACK_WEBHOOK_SECRET`` (the
-app's signing secret), verified with Slack's v0 scheme and a 300 s window, deduplicated on
-``event_id``.
+app's signing secret), verified with Slack's v0 scheme and a 300 s window around receipt; the
+delivery id is ``event_id``, on which the inbox deduplicates.
 
 Requests follow the published contract (``slack_web_openapi_v2.json``): methods that change
 something are POSTed as form bodies (``data=``; slack-sdk's default ``params=`` would put them in
@@ -56,7 +56,7 @@ from adapters.http import (
     parse_retry_after,
 )
 from adapters.specs.slack import ACTIONS
-from adapters.webhooks import DeliveryLog, MemoryDeliveryLog, accept
+from adapters.webhooks import verify_slack
 from orchestrator.errors import AdapterError, NotFoundError, SophiaError, ValidationFailedError
 
 if TYPE_CHECKING:
@@ -90,8 +90,6 @@ _IDEMPOTENT_OK = {
 #: pinned at INFO so the ``token`` header the contract wants is never written anywhere.
 _SDK_LOGGER = logging.getLogger("sophia_iac.adapters.slack.sdk")
 _SDK_LOGGER.setLevel(logging.INFO)
-
-_DELIVERIES = MemoryDeliveryLog()
 
 Sleep = Callable[[float], Awaitable[None]]
 SessionFactory = Callable[[], "aiohttp.ClientSession"]
@@ -179,14 +177,12 @@ class SlackAdapter(PlatformAdapter):
         *,
         session_factory: SessionFactory | None = None,
         sleep: Sleep | None = None,
-        delivery_log: DeliveryLog | None = None,
         max_retry_wait: float = 300.0,
         timeout: int = 30,
     ) -> None:
         super().__init__(settings)
         self._session_factory = session_factory
         self._sleep: Sleep = sleep or asyncio.sleep
-        self.delivery_log = delivery_log or _DELIVERIES
         self.max_retry_wait = max_retry_wait
         self.timeout = timeout
         self.waits: list[float] = []
@@ -564,14 +560,16 @@ class SlackAdapter(PlatformAdapter):
         )
 
     async def handle_webhook(self, request: WebhookRequest) -> WebhookResult:
-        """Verify Slack's v0 signature (±300 s), dedupe on ``event_id``, report channel changes.
+        """Verify Slack's v0 signature (±300 s of receipt) and report channel changes.
 
+        The delivery id is ``event_id``; deduplicating on it is the inbox's job (durably, across
+        processes), so a retry or a replay of a stored delivery is handled again here.
         ``url_verification`` comes back as an event with no changes; the HTTP edge answers its
-        ``challenge``. Slash commands and interactive payloads verify and dedupe the same way
-        (on ``trigger_id``) and yield no changes here: their text is data for the parser, which
-        the Slack surface owns.
+        ``challenge``. Slash commands and interactive payloads verify the same way (their id is
+        ``trigger_id``) and yield no changes here: their text is data for the parser, which the
+        Slack surface owns.
         """
-        verified = await accept("slack", request, webhook_secret("slack"), self.delivery_log)
+        verified = verify_slack(request, webhook_secret("slack"))
         changes = slack_changes(verified.payload)
         return WebhookResult(
             "slack",

@@ -8,6 +8,7 @@ on stdout). Errors carry a stable code, a next step, and a distinct exit code.
 from __future__ import annotations
 
 import os
+import pathlib
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, NoReturn, TypeVar
@@ -319,7 +320,7 @@ def parse(
     known: dict[str, list[str]] = {}
     if inventory:
         try:
-            known = json.loads(open(inventory, encoding="utf-8").read())
+            known = json.loads(pathlib.Path(inventory).read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             _fail({"code": "validation_failed", "message": f"can't read the inventory {inventory}: {exc}",
                    "hint": 'give a JSON object like {"snowflake.warehouse": ["ETL_WH"]}'}, as_json, 4)

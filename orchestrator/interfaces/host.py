@@ -1,10 +1,10 @@
 """Run one :class:`~orchestrator.service.OrchestratorService` on its own event-loop thread.
 
-The pipeline does blocking work on its event loop (the parser is synchronous and may call a
-model for seconds; the store is synchronous SQLAlchemy). Served from the HTTP event loop, that
-would stall every other request — including Slack's 3-second acknowledgements. The host gives
-the service a private loop in a daemon thread; HTTP handlers ``await host.call(...)`` and
-their own loop stays free. Calls are serialised on that loop exactly as the CLI runs them.
+The host gives the service a private loop in a daemon thread; HTTP handlers ``await
+host.call(...)`` and their own loop stays free for health probes and Slack's 3-second
+acknowledgements. Calls run concurrently on the service loop: the service sends its blocking
+work (parsing, which may call a model for seconds, and the synchronous store) to worker
+threads, so one slow run doesn't hold up the others.
 """
 
 from __future__ import annotations

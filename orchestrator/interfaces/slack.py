@@ -389,7 +389,9 @@ class SlackApp:
                       user=user)
         self.spawn(self._run_command(key, who, text, reply))
         self._count("command", "accepted")
-        return {"response_type": "in_channel", "text": f"Working on {code(text, 300)} for {code(who.name)}…"}
+        # The command is not echoed: it is unparsed, and may hold a secret value the run will refuse
+        # and withhold (orchestrator.secret_params); the result shows the text as stored.
+        return {"response_type": "in_channel", "text": f"Working on it for {code(who.name)}…"}
 
     async def _run_command(self, key: str, who: Identity, text: str, reply: Reply) -> None:
         from orchestrator.state import Request

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from asyncio import to_thread
 from typing import Any
 
 from langgraph.runtime import Runtime
@@ -22,7 +23,8 @@ async def answer(state: GraphState, runtime: Runtime[Deps]) -> dict[str, Any]:
         statuses = await queries.platform_status(deps, parsed.platform)
         return {"result": {"status": statuses}, "status": "answered"}
     if parsed.intent is Intent.HISTORY:
-        changes = queries.history(deps, platform=parsed.platform, target=parsed.target, since=parsed.since)
+        changes = await to_thread(queries.history, deps, platform=parsed.platform, target=parsed.target,
+                                  since=parsed.since)
         return {"result": {"changes": changes}, "status": "answered"}
     if parsed.intent in (Intent.APPROVE, Intent.REJECT):
         return {"result": {"delegate": parsed.intent.value, "run_id": parsed.run_id}, "status": "answered"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from asyncio import to_thread
 from typing import Any
 
 from langgraph.runtime import Runtime
@@ -18,7 +19,7 @@ async def apply(state: GraphState, runtime: Runtime[Deps]) -> dict[str, Any]:
     """Apply every step; a busy lock or platform error ends the run with its message."""
     request = Request.model_validate(state["request"])
     plan = Plan.model_validate(state["plan"])
-    runtime.context.store.update_run(state["run_id"], status="applying")
+    await to_thread(runtime.context.store.update_run, state["run_id"], status="applying")
     try:
         outcome = await Executor(runtime.context).apply(state["run_id"], plan, request.actor)
     except SophiaError as exc:

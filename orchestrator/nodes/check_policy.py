@@ -6,6 +6,7 @@ state, so the approve node shows the same request however often it re-runs.
 
 from __future__ import annotations
 
+from asyncio import to_thread
 from typing import Any
 
 from langgraph.runtime import Runtime
@@ -23,12 +24,16 @@ async def check_policy(state: GraphState, runtime: Runtime[Deps]) -> dict[str, A
     request = Request.model_validate(state["request"])
     plan = Plan.model_validate(state["plan"])
     gate = runtime.context.policy
-    try:
+
+    def evaluate() -> dict[str, Any]:  # reads freezes, identities and change counts from the store
         decision: Decision = gate.decide(plan, request, state["run_id"])
         out: dict[str, Any] = {"decision": decision.model_dump(mode="json")}
         if decision.effect is Effect.REQUIRE_APPROVAL:
             ask = gate.approval_request(run_id=state["run_id"], plan=plan, request=request, decision=decision)
             out["approval_request"] = ask.model_dump(mode="json")
+        return out
+
+    try:
+        return await to_thread(evaluate)
     except Exception as exc:  # noqa: BLE001 - fail closed
-        out = {"decision": unavailable(f"{type(exc).__name__}: {exc}").model_dump(mode="json")}
-    return out
+        return {"decision": unavailable(f"{type(exc).__name__}: {exc}").model_dump(mode="json")}

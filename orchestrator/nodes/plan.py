@@ -7,6 +7,7 @@ recorded inverses become the steps (an undo is a normal, policy-checked change).
 
 from __future__ import annotations
 
+from asyncio import to_thread
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -59,7 +60,8 @@ async def _step(deps: Deps, seq: int, call: ActionCall, undo_of: str | None = No
         call = spec.call(call.target, call.params)
     except ValidationError as err:
         raise ValidationFailedError(
-            format_validation_error(spec.id, err), hint=f"see `sophia-iac actions` for {spec.id}'s params",
+            format_validation_error(spec.id, err, spec.secret_params),
+            hint=f"see `sophia-iac actions` for {spec.id}'s params",
             details={"errors": [{"field": ".".join(map(str, e["loc"])), "message": e["msg"]} for e in err.errors()]},
         ) from err
     adapter = deps.adapters.get(spec.platform)
@@ -96,7 +98,7 @@ def _changes_to_undo(deps: Deps, parsed: ParsedCommand) -> list[ChangeRecord]:
 
 async def _undo_plan(deps: Deps, parsed: ParsedCommand) -> Plan:
     steps: list[Step] = []
-    for change in _changes_to_undo(deps, parsed):
+    for change in await to_thread(_changes_to_undo, deps, parsed):
         if change.status == ChangeStatus.ROLLED_BACK:
             raise IrreversibleError(f"change {change.id} was already undone (by {change.rolled_back_by})",
                                     hint="see `sophia-iac history`")

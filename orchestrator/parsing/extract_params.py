@@ -106,7 +106,9 @@ def _env_value(m: str, q: Q, a: str) -> Any:
 
 
 def _environment(m: str, q: Q, a: str) -> Any:
-    found = re.findall(r"\b(?:in|for|on|to)\s+(?:the\s+)?(preview|development|dev|production|prod)\b", m, re.IGNORECASE)
+    # staging/qa/uat/test are named too, so that validation asks instead of defaulting to production
+    found = re.findall(r"\b(?:in|for|on|to)\s+(?:the\s+)?(preview|development|dev|production|prod|staging|stage|qa|uat|"
+                       r"test)\b", m, re.IGNORECASE)
     if not found and a.startswith("vercel.env."):
         found = list(dict.fromkeys(w.lower() for w in re.findall(r"\b(preview|development|production)\b", m, re.IGNORECASE)))
         found = found if len(found) == 1 else []  # "marketing-site preview": one environment named, bare
@@ -172,6 +174,9 @@ def _number(value: str | None) -> str | None:
 
 
 def _reviews(m: str, q: Q, a: str) -> Any:
+    if re.search(r"\b(?:remove|drop|disable|turn off|stop requiring|no longer require|no)\s+(?:the\s+)?"
+                 r"(?:required\s+)?(?:pr\s+|code\s+)?(?:reviews?|approvals?)\b", m, re.IGNORECASE):
+        return "0"
     return _number(_first(rf"(?<![\w-]){_NUM}\s+(?:required\s+)?(?:approving\s+)?(?:pr\s+)?(?:code\s+)?"
                           r"(?:reviews?|reviewers?|approvals?|approvers?|sign-?offs?)\b", m)
                    or _first(r"\b(?:reviews?|reviewers?|approvals?)\s*(?:to|=|:|of)\s*(-?\d+)\b", m))
@@ -339,14 +344,28 @@ _EXTRACTORS: dict[str, Callable[[str, Q, str], Any]] = {
 }
 
 
-def params_for(spec: ActionSpec, masked: str, quoted: Q) -> dict[str, Any]:
-    """Raw param values found in the clause for ``spec`` (only the ones present)."""
+#: Extractors whose answer depends on the action asked about (the rest depend on the text only).
+_PER_ACTION = frozenset({_seconds, _label, _environment, _team})
+
+
+def params_for(spec: ActionSpec, masked: str, quoted: Q, memo: dict[Any, Any] | None = None) -> dict[str, Any]:
+    """Raw param values found in the clause for ``spec`` (only the ones present).
+
+    ``memo``, shared across the specs scored for one clause, keeps each extractor from
+    running again on the same text (most params recur across the catalog).
+    """
     found: dict[str, Any] = {}
     for name in spec.params.model_fields:
         extractor = _EXTRACTORS.get(name)
         if extractor is None:
             continue
-        value = extractor(masked, quoted, spec.id)
+        if memo is None:
+            value = extractor(masked, quoted, spec.id)
+        else:
+            key = (name, spec.id) if extractor in _PER_ACTION else name
+            if key not in memo:
+                memo[key] = extractor(masked, quoted, spec.id)
+            value = memo[key]
         if value is not None and value != []:
             found[name] = value
     return found

@@ -190,7 +190,9 @@ def _candidates(masked: str, inventory: dict[str, list[str]], ctx: _Context,
     res = resources_in(low)
     shape = _shape_resources(masked, inventory)
     specs = all_specs()
-    verbs = {spec.id: verb_hits(spec.verb, low) for spec in specs}
+    by_verb: dict[str, tuple[float, int, int]] = {}
+    verbs = {spec.id: by_verb.get(spec.verb) or by_verb.setdefault(spec.verb, verb_hits(spec.verb, low))
+             for spec in specs}
     spans = {(start, end) for strength, start, end in verbs.values() if strength > 0}
     for spec_id, (strength, start, end) in verbs.items():
         if strength and any(s <= start and end <= e and (e - s) > (end - start) for s, e in spans):
@@ -200,8 +202,9 @@ def _candidates(masked: str, inventory: dict[str, list[str]], ctx: _Context,
     named = {key for key, names in inventory.items()
              if any(_says(low, n) for n in names)}
     scored = []
+    memo: dict[Any, Any] = {}
     for spec in specs:
-        found = params_for(spec, masked, quoted)
+        found = dict(params_for(spec, masked, quoted, memo))
         total = _score(spec, low, words, plats, res, shape, found, ctx, verbs[spec.id], first_verb, named)
         scored.append((_Scored(spec, total), found))
     scored.sort(key=lambda item: item[0].score, reverse=True)
@@ -386,6 +389,10 @@ class OfflineParser:
                 found = {**found, param: resolution.match}
             elif said_param is not None:
                 return _clarify(f"which {param}? I know: {', '.join(names[:10])}", names[:10])
+        bound = _time_bound(clause)
+        if bound and not set(found) & _TIMED_PARAMS:
+            return _clarify(f"{spec.id} can't be limited to {bound!r}: say it without that to {spec.verb} "
+                            f"now, and undo it when you want it back", [spec.id])
         missing = [n for n, f in spec.params.model_fields.items() if f.is_required() and n not in found]
         if missing:
             return _clarify(f"{spec.id} on {target or 'it'} needs {', '.join(missing)}: what should "
@@ -416,6 +423,23 @@ PLATFORM_TIE_MARGIN = 1.0
 #: Where a resource kind exists on several platforms and none is named, the one we run ourselves
 #: (zero set-up) is meant: "create a vector index …" is a pgvector index.
 DEFAULT_PLATFORM = {"index": "pgvector"}
+
+
+#: Params that take a time or a duration: a "for an hour" in the request goes to one of them.
+_TIMED_PARAMS = frozenset({"seconds", "until", "since", "duration", "ttl", "expires", "expires_at"})
+_TIME_BOUND = re.compile(
+    r"\b(?:for|during)\s+(?:the\s+next\s+)?(?:an?|one|a\s+few|a\s+couple\s+(?:of\s+)?|\d+(?:\.\d+)?)\s*"
+    r"(?:seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|weeks?|months?)\b"
+    r"|\b(?:until|till|til)\s+(?:\d{1,2}(?::\d{2})?\s*(?:am|pm)?|noon|midnight|tomorrow|monday|tuesday|"
+    r"wednesday|thursday|friday|saturday|sunday|next\s+week)\b",
+    re.IGNORECASE,
+)
+
+
+def _time_bound(clause: str) -> str | None:
+    """A time limit the request puts on a change ("for an hour", "until 5pm"), as written."""
+    match = _TIME_BOUND.search(clause)
+    return match.group(0) if match else None
 
 
 def _complete(spec: ActionSpec, found: dict[str, Any]) -> bool:

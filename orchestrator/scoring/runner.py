@@ -26,8 +26,8 @@ from pydantic import ValidationError
 
 from adapters.registry import spec_for
 from adapters.specs._fields import normalize_time
-from orchestrator.scoring.dataset import Case, load_cases
 from orchestrator.errors import NotFoundError
+from orchestrator.scoring.dataset import Case, load_cases
 from orchestrator.state import MUTATING_INTENTS, Intent, ParsedCommand
 
 __all__ = ["CaseResult", "Parser", "compare", "evaluate", "main", "score", "summarise", "write_predictions"]

@@ -12,19 +12,23 @@ import asyncio
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from adapters.base import PlatformStatus, State
+from adapters.catalog import ActionCall, Stack
 from adapters.credentials import SCRUBBER
 from adapters.http import (
+    USER_AGENT,
     BreakerState,
     CircuitBreaker,
     CircuitOpenError,
+    HttpAdapter,
     HttpPolicy,
     PlatformAuthError,
     PlatformClient,
@@ -36,7 +40,7 @@ from adapters.http import (
     parse_retry_after,
     reset_breakers,
 )
-from orchestrator.errors import AdapterError, ConfigError, NotFoundError
+from orchestrator.errors import AdapterError, ConfigError, NotFoundError, SophiaError
 
 pytestmark = pytest.mark.anyio
 
@@ -270,13 +274,48 @@ async def test_rate_limit_exhausts_attempts(server: tuple[str, Script]) -> None:
     assert len(script.seen) == 3 and sleeps.waits == [1.0, 1.0]
 
 
-@pytest.mark.parametrize("status", [408, 409, 425])
+@pytest.mark.parametrize("status", [408, 425])
 async def test_retryable_4xx(server: tuple[str, Script], status: int) -> None:
     base, script = server
     script.play(Answer(status, {"message": "again"}), Answer(200, {"ok": 1}))
     async with client(base) as c:
         reply = await c.request("POST", "/x", action="acme.thing.create", json={})
     assert reply.data == {"ok": 1} and len(script.seen) == 2
+
+
+async def test_409_on_a_post_is_final_and_tried_once(server: tuple[str, Script]) -> None:
+    base, script = server
+    sleeps = Sleeps()
+    script.default = Answer(409, {"error": {"code": "ALREADY_EXISTS", "message": "Resource already exists"}})
+    async with client(base, sleep=sleeps) as c:
+        with pytest.raises(AdapterError) as err:
+            await c.request("POST", "/x", action="acme.thing.create", target="t1", json={})
+    assert len(script.seen) == 1 and sleeps.waits == []
+    assert err.value.details["status"] == 409 and err.value.details["attempts"] == 1
+    assert err.value.details["vendor_code"] == "ALREADY_EXISTS"
+    assert "Resource already exists" in err.value.message
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+async def test_409_on_an_idempotent_method_is_retried(server: tuple[str, Script], method: str) -> None:
+    base, script = server
+    script.play(Answer(409, {"message": "concurrent update"}), Answer(200, {"ok": 1}))
+    async with client(base) as c:
+        reply = await c.request(
+            method, "/x", action="acme.thing.update", json={} if method == "PUT" else None
+        )
+    assert reply.data == {"ok": 1} and [s.method for s in script.seen] == [method, method]
+
+
+async def test_409_on_a_keyed_post_is_retried(server: tuple[str, Script]) -> None:
+    """A keyed request whose key is still in flight gets 409: waiting and repeating is safe."""
+    base, script = server
+    script.play(Answer(409, {"message": "request with this key in progress"}), Answer(200, {"ok": 1}))
+    policy = HttpPolicy(idempotency_header="Idempotency-Key")
+    async with client(base, policy=policy) as c:
+        reply = await c.request("POST", "/x", action="acme.thing.create", json={}, idempotency_key="k-9")
+    assert reply.data == {"ok": 1} and len(script.seen) == 2
+    assert [s.headers["idempotency-key"] for s in script.seen] == ["k-9", "k-9"]
 
 
 @pytest.mark.parametrize("status", [400, 405, 410, 415, 422])
@@ -458,6 +497,76 @@ async def test_errors_never_contain_the_token(server: tuple[str, Script]) -> Non
     assert "[REDACTED]" in err.value.message
 
 
+@pytest.mark.parametrize(
+    ("body", "message", "code"),
+    [
+        pytest.param(
+            {
+                "error": {
+                    "message": "Invalid 'model'",
+                    "type": "invalid_request_error",
+                    "param": "model",
+                    "code": "model_not_found",
+                }
+            },
+            "Invalid 'model'",
+            "model_not_found",
+            id="openai",
+        ),
+        pytest.param(
+            {"error": {"code": "INVALID_ARGUMENT", "message": "Dimension must be positive"}, "status": 400},
+            "Dimension must be positive",
+            "INVALID_ARGUMENT",
+            id="pinecone",
+        ),
+        pytest.param(
+            {"error": {"code": 400, "message": "Limit must be non-negative", "metadata": {}}},
+            "Limit must be non-negative",
+            "400",
+            id="openrouter-numeric-code",
+        ),
+        pytest.param(
+            {"error": [{"message": "class name is invalid"}]},
+            "class name is invalid",
+            None,
+            id="weaviate-list",
+        ),
+        pytest.param(
+            {"code": "002003", "message": "SQL compilation error", "error": {"code": "other"}},
+            "SQL compilation error",
+            "002003",
+            id="top-level-first",
+        ),
+        pytest.param(
+            {"ok": False, "error": "channel_not_found"}, "channel_not_found", None, id="slack-string"
+        ),
+    ],
+)
+async def test_vendor_message_and_code_are_read_from_nested_error_bodies(
+    server: tuple[str, Script], body: dict[str, Any], message: str, code: str | None
+) -> None:
+    base, script = server
+    script.default = Answer(400, body)
+    async with client(base) as c:
+        with pytest.raises(AdapterError) as err:
+            await c.request("POST", "/x", action="acme.thing.create", json={})
+    assert err.value.message.endswith(f"(HTTP 400): {message}")
+    assert err.value.details.get("vendor_code") == code
+
+
+async def test_nested_vendor_message_and_code_are_scrubbed(server: tuple[str, Script]) -> None:
+    base, script = server
+    SCRUBBER.register(TOKEN)
+    script.default = Answer(401, {"error": {"code": TOKEN, "message": f"Invalid API key {TOKEN}"}})
+    async with client(base) as c:
+        with pytest.raises(PlatformAuthError) as err:
+            await c.request("GET", "/x", action="acme.thing.get")
+    dumped = json.dumps(err.value.to_dict())
+    assert TOKEN not in str(err.value) and TOKEN not in dumped
+    assert "Invalid API key [REDACTED]" in err.value.message
+    assert err.value.details["vendor_code"] == "[REDACTED]"
+
+
 # -- 5xx storm and the breaker -----------------------------------------------------------
 
 
@@ -598,3 +707,85 @@ async def test_make_client_uses_env_base_url_and_lazy_auth(
         await c.request("GET", "/x", action="acme.thing.get")
     await c.aclose()
     assert "SOPHIA_ACME_TOKEN" in err.value.hint and script.seen == []
+
+
+# -- HttpAdapter: the plumbing every REST adapter shares ------------------------------------
+
+
+class AcmeAdapter(HttpAdapter):
+    """The smallest HttpAdapter: no default address, JSON accepted, bearer token."""
+
+    name: ClassVar[str] = "acme"
+    stack: ClassVar[Stack] = Stack.OPS
+    api_headers: ClassVar[Mapping[str, str]] = {"Accept": "application/json"}
+
+    def predict(self, call: ActionCall, before: State) -> State:
+        return before
+
+    async def get_status(self) -> PlatformStatus:
+        try:
+            await self.http.request("GET", "/status", action="acme.status")
+        except SophiaError as exc:
+            return self.failed_status(exc)
+        return PlatformStatus("acme", healthy=True)
+
+
+@pytest.fixture
+def acme(server: tuple[str, Script], monkeypatch: pytest.MonkeyPatch, isolated_env: Any) -> Script:
+    monkeypatch.setenv("SOPHIA_ACME_BASE_URL", server[0])
+    monkeypatch.setenv("SOPHIA_ACME_TOKEN", TOKEN)
+    return server[1]
+
+
+async def test_http_adapter_builds_its_client_from_class_attributes(acme: Script) -> None:
+    sleeps = Sleeps()
+    adapter = AcmeAdapter(sleep=sleeps)
+    acme.answers = [Answer(503), Answer(200, {"ok": True})]
+    reply = await adapter.http.request("GET", "/things", action="acme.thing.get")
+    await adapter.aclose()
+    assert reply.data == {"ok": True} and len(sleeps.waits) == 1  # the injected sleep took the wait
+    seen = acme.seen[-1]
+    assert seen.headers["accept"] == "application/json"
+    assert seen.headers["authorization"] == f"Bearer {TOKEN}"
+    assert seen.headers["user-agent"] == USER_AGENT
+    assert adapter.breaker is breaker_for("acme") is adapter.http.breaker
+
+
+def test_http_adapter_keeps_one_client_per_event_loop(acme: Script) -> None:
+    adapter = AcmeAdapter()
+
+    async def use() -> tuple[PlatformClient, PlatformClient]:
+        first = adapter.http
+        await first.request("GET", "/x", action="acme.thing.get")
+        return first, adapter.http
+
+    one, again = asyncio.run(use())
+    two, _ = asyncio.run(use())  # a fresh loop (as the CLI's asyncio.run per call) gets a fresh pool
+    assert one is again and two is not one and len(acme.seen) == 2
+
+    async def close() -> None:
+        current = adapter.http
+        await adapter.aclose()
+        assert adapter.http is not current  # closed and forgotten: the next use builds a new one
+
+    asyncio.run(close())
+
+
+async def test_http_adapter_without_an_address_fails_the_call_not_construction(
+    isolated_env: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    adapter = AcmeAdapter()  # nothing configured: constructing is fine
+    status = await adapter.get_status()
+    assert (status.healthy, status.configured) == (False, False)
+    assert status.details == {"circuit": None, "error": "config_error"}
+    assert "no API address for acme" in status.message
+
+
+async def test_http_adapter_status_failure_reports_the_breaker(acme: Script) -> None:
+    adapter = AcmeAdapter(sleep=Sleeps())
+    acme.default = Answer(500)
+    status = await adapter.get_status()
+    await adapter.aclose()
+    assert (status.healthy, status.configured) == (False, True)
+    assert status.details["error"] == "platform_error"
+    assert status.details["circuit"]["failures"] >= 1

@@ -13,6 +13,7 @@ import hmac
 import json
 import time
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -24,7 +25,6 @@ from adapters.http import reset_breakers
 from adapters.ops.linear import LinearAdapter
 from adapters.registry import adapter_class, spec_for
 from adapters.testing import run
-from adapters.webhooks import DuplicateDeliveryError, MemoryDeliveryLog
 from orchestrator.config import Settings
 from orchestrator.errors import AdapterError, ValidationFailedError
 
@@ -51,7 +51,6 @@ def adapter(fixture: LinearFixture, monkeypatch: pytest.MonkeyPatch) -> LinearAd
     return LinearAdapter(
         Settings(),
         transport=httpx.MockTransport(fixture.handle),
-        delivery_log=MemoryDeliveryLog(),
         sleep=no_wait,
     )
 
@@ -184,6 +183,7 @@ def linear_request(
     tamper: bool = False,
     sign: bool = True,
     delivery: str | None = None,
+    received: float | None = None,
 ) -> WebhookRequest:
     body = json.dumps(
         {**payload, "webhookTimestamp": int(stamp_ms if stamp_ms is not None else time.time() * 1000)}
@@ -197,7 +197,11 @@ def linear_request(
     if sign:
         # Linear SDK (packages/sdk/src/webhooks/client.ts): hex HMAC-SHA256 of the raw body.
         headers["linear-signature"] = hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
-    return WebhookRequest(headers=headers, body=raw + (b" " if tamper else b""))
+    return WebhookRequest(
+        headers=headers,
+        body=raw + (b" " if tamper else b""),
+        received_at=datetime.fromtimestamp(time.time() if received is None else received, UTC),
+    )
 
 
 ISSUE_CREATED = {
@@ -254,10 +258,26 @@ def test_webhook_rejections(adapter: LinearAdapter, options: dict[str, Any], why
         run(adapter.handle_webhook(linear_request(ISSUE_CREATED, **options)))
 
 
-def test_webhook_replayed_delivery_is_refused(adapter: LinearAdapter) -> None:
-    run(adapter.handle_webhook(linear_request(ISSUE_CREATED, delivery="d-2")))
-    with pytest.raises(DuplicateDeliveryError):
-        run(adapter.handle_webhook(linear_request(ISSUE_CREATED, delivery="d-2")))
+def test_webhook_received_fresh_is_accepted_when_handled_10_minutes_later(adapter: LinearAdapter) -> None:
+    arrived = time.time() - 600  # it waited in the inbox (or the dead letters) since
+    request = linear_request(ISSUE_CREATED, stamp_ms=(arrived - 1) * 1000, received=arrived)
+    (change,) = run(adapter.handle_webhook(request)).changes
+    assert (change.resource_type, change.name) == ("issue", "ENG-9")
+
+
+def test_webhook_stale_when_received_is_rejected_however_late_it_is_handled(adapter: LinearAdapter) -> None:
+    arrived = time.time() - 600
+    request = linear_request(ISSUE_CREATED, stamp_ms=(arrived - 61) * 1000, received=arrived)
+    with pytest.raises(WebhookRejectedError, match="more than 60 s from when it was received"):
+        run(adapter.handle_webhook(request))
+
+
+def test_webhook_a_retried_delivery_carries_the_id_the_inbox_dedups_on(adapter: LinearAdapter) -> None:
+    # The inbox deduplicates on Linear-Delivery, durably; the adapter keeps no log of its own, so
+    # a worker's retry or a replay of a stored delivery is handled again, the same way.
+    first = run(adapter.handle_webhook(linear_request(ISSUE_CREATED, delivery="d-2")))
+    again = run(adapter.handle_webhook(linear_request(ISSUE_CREATED, delivery="d-2")))
+    assert first.delivery_id == again.delivery_id == "d-2" and first.changes == again.changes
 
 
 def test_missing_token_names_the_variable(fixture: LinearFixture) -> None:

@@ -2,8 +2,9 @@
 
 The signatures here are computed with ``hmac``/``hashlib`` directly from the vendor docs
 (not with the module's own ``sign_*`` helpers), so a wrong scheme in the module fails.
-Every sender gets: valid, tampered body, wrong secret, missing header, replayed delivery id,
-and (where the scheme signs a time) stale and future timestamps.
+Every sender gets: valid, tampered body, wrong secret, missing header, the delivery id a
+retry carries (the inbox deduplicates on it), and (where the scheme signs a time) stale and
+future timestamps.
 """
 
 from __future__ import annotations
@@ -12,15 +13,16 @@ import hashlib
 import hmac
 import json
 import time
+from dataclasses import replace
+from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 import pytest
 
 from adapters.base import WebhookRejectedError, WebhookRequest
 from adapters.webhooks import (
-    DuplicateDeliveryError,
-    MemoryDeliveryLog,
-    accept,
+    LINEAR_WINDOW_SECONDS,
+    SLACK_WINDOW_SECONDS,
     sign_github,
     sign_linear,
     sign_slack,
@@ -111,13 +113,11 @@ def test_github_missing_header(header: str) -> None:
         verify_github(github_request(GH_BODY, drop=header), SECRET)
 
 
-async def test_github_replayed_delivery_id() -> None:
-    log = MemoryDeliveryLog()
-    first = await accept("github", github_request(GH_BODY), SECRET, log)
-    with pytest.raises(DuplicateDeliveryError) as err:
-        await accept("github", github_request(GH_BODY), SECRET, log)
-    assert err.value.http_status == 200 and first.delivery_id in err.value.message
-    other = await accept("github", github_request(GH_BODY, delivery="another-guid"), SECRET, log)
+def test_github_delivery_id_is_the_delivery_header() -> None:
+    # A redelivery carries the same X-GitHub-Delivery: the inbox's dedup key.
+    first, again = (verify_github(github_request(GH_BODY), SECRET) for _ in range(2))
+    assert first.delivery_id == again.delivery_id == "72d3162e-cc78-11e3-81ab-4c9367dc0958"
+    other = verify_github(github_request(GH_BODY, delivery="another-guid"), SECRET)
     assert other.delivery_id == "another-guid"
 
 
@@ -161,11 +161,8 @@ def test_vercel_missing_header() -> None:
         verify_vercel(req({}, VERCEL_BODY), SECRET)
 
 
-async def test_vercel_replayed_payload_id() -> None:
-    log = MemoryDeliveryLog()
-    await accept("vercel", vercel_request(VERCEL_BODY), SECRET, log)
-    with pytest.raises(DuplicateDeliveryError):
-        await accept("vercel", vercel_request(VERCEL_BODY), SECRET, log)
+def test_vercel_delivery_id_is_the_payload_id() -> None:
+    assert verify_vercel(vercel_request(VERCEL_BODY), SECRET).delivery_id == json.loads(VERCEL_BODY)["id"]
 
 
 # -- Linear ------------------------------------------------------------------------------
@@ -226,12 +223,12 @@ def test_linear_missing_signature_or_timestamp() -> None:
         verify_linear(linear_request(body), SECRET, now=NOW)
 
 
-async def test_linear_replayed_delivery() -> None:
-    log = MemoryDeliveryLog()
+def test_linear_delivery_id_is_the_delivery_header_or_a_body_hash() -> None:
     body = linear_body(NOW * 1000)
-    await accept("linear", linear_request(body), SECRET, log, now=NOW)
-    with pytest.raises(DuplicateDeliveryError):
-        await accept("linear", linear_request(body), SECRET, log, now=NOW)
+    named = verify_linear(linear_request(body), SECRET, now=NOW)
+    assert named.delivery_id == "d6a5c0c2-1111-4e2e-9d4b-6a7f0e0c1a11"
+    unnamed = req({"Linear-Signature": sign_linear(SECRET, body)}, body)
+    assert verify_linear(unnamed, SECRET, now=NOW).delivery_id == "sha256:" + hashlib.sha256(body).hexdigest()
 
 
 # -- Slack -------------------------------------------------------------------------------
@@ -327,11 +324,10 @@ def test_slack_missing_header(header: str) -> None:
         verify_slack(slack_request(SLACK_BODY, NOW, drop=header), SECRET, now=NOW)
 
 
-async def test_slack_replayed_event_id() -> None:
-    log = MemoryDeliveryLog()
-    await accept("slack", slack_request(SLACK_BODY, NOW), SECRET, log, now=NOW)
-    with pytest.raises(DuplicateDeliveryError):
-        await accept("slack", slack_request(SLACK_BODY, NOW + 60), SECRET, log, now=NOW + 60)
+def test_slack_retry_carries_the_same_event_id() -> None:
+    first = verify_slack(slack_request(SLACK_BODY, NOW), SECRET, now=NOW)
+    retry = verify_slack(slack_request(SLACK_BODY, NOW + 60), SECRET, now=NOW + 60)  # re-signed later
+    assert first.delivery_id == retry.delivery_id == "Ev08MFMKH6"
 
 
 def test_slack_interactive_payload_dedups_on_trigger_id() -> None:
@@ -342,6 +338,53 @@ def test_slack_interactive_payload_dedups_on_trigger_id() -> None:
         slack_request(body.encode(), NOW, content_type="application/x-www-form-urlencoded"), SECRET, now=NOW
     )
     assert hook.delivery_id == "13345224609.8534564800.6f8" and hook.event_type == "block_actions"
+
+
+# -- freshness is judged at receipt, not when the inbox gets to it -------------------------
+#
+# These use the real clock on purpose: the delivery arrived ``AGO`` seconds before the test
+# runs, so a verifier that looked at the wall clock would see it 10 minutes late.
+
+AGO = 600.0
+WINDOWS = {"linear": LINEAR_WINDOW_SECONDS, "slack": SLACK_WINDOW_SECONDS}
+
+
+def signed_at(platform: str, sent: float, received: datetime) -> WebhookRequest:
+    """A delivery the sender signed at ``sent`` (epoch s) and our endpoint received at ``received``."""
+    if platform == "linear":
+        return replace(linear_request(linear_body(sent * 1000)), received_at=received)
+    return replace(slack_request(SLACK_BODY, sent), received_at=received)
+
+
+@pytest.mark.parametrize("platform", sorted(WINDOWS))
+def test_fresh_on_receipt_is_accepted_when_processed_10_minutes_later(platform: str) -> None:
+    arrived = time.time() - AGO
+    request = signed_at(platform, int(arrived) - 2, datetime.fromtimestamp(arrived, UTC))
+    assert verify(platform, request, SECRET).platform == platform  # no now=: the wall clock is 10 min on
+
+
+@pytest.mark.parametrize("platform", sorted(WINDOWS))
+def test_stale_on_receipt_stays_stale_however_late_it_is_processed(platform: str) -> None:
+    arrived = time.time() - AGO
+    sent = int(arrived - 2 * WINDOWS[platform])
+    with pytest.raises(WebhookRejectedError, match="from when it was received"):
+        verify(platform, signed_at(platform, sent, datetime.fromtimestamp(arrived, UTC)), SECRET)
+
+
+@pytest.mark.parametrize("platform", sorted(WINDOWS))
+def test_future_dated_on_receipt_is_rejected_once_the_clock_has_caught_up(platform: str) -> None:
+    # Signed for "now" but received 2 windows earlier: the wall clock agrees with the signature
+    # today, the time of receipt never did.
+    now = time.time()
+    arrived = datetime.fromtimestamp(now - 2 * WINDOWS[platform], UTC)
+    with pytest.raises(WebhookRejectedError, match="from when it was received"):
+        verify(platform, signed_at(platform, int(now), arrived), SECRET)
+
+
+def test_a_naive_receipt_time_is_utc() -> None:
+    arrived = time.time() - AGO
+    naive = datetime.fromtimestamp(arrived, UTC).replace(tzinfo=None)
+    assert verify("linear", signed_at("linear", int(arrived), naive), SECRET).platform == "linear"
 
 
 # -- common ------------------------------------------------------------------------------
@@ -358,16 +401,6 @@ def test_valid_signature_over_non_json_body_is_rejected() -> None:
     body = b"<xml/>"
     with pytest.raises(WebhookRejectedError, match="not JSON"):
         verify_github(github_request(body), SECRET)
-
-
-async def test_delivery_log_expires_old_ids() -> None:
-    clock = [NOW]
-    log = MemoryDeliveryLog(retention=60, clock=lambda: clock[0])
-    assert await log.remember("github", "a") is True
-    assert await log.remember("github", "a") is False
-    assert await log.remember("slack", "a") is True, "ids are per sender"
-    clock[0] += 61
-    assert await log.remember("github", "a") is True
 
 
 def test_real_clock_default() -> None:

@@ -26,7 +26,7 @@ def cli_env(isolated_env: Path, pg_url: str) -> dict[str, str]:
 
 def cli(env: dict[str, str], *args: str, extra: dict[str, str] | None = None, timeout: float = 120
         ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "orchestrator.interfaces.cli", *args], env={**env, **(extra or {})},
+    return subprocess.run([sys.executable, "-m", "orchestrator.interfaces.cli", *args], check=False, env={**env, **(extra or {})},
                           capture_output=True, text=True, timeout=timeout, cwd=ROOT)
 
 
@@ -66,7 +66,7 @@ def test_unknown_command_says_so_with_closest_actions(cli_env: dict[str, str]) -
     res = cli(cli_env, "do", "reticulate the splines", "--yes")
     assert res.returncode == 3
     assert "didn't understand" in res.stderr and "closest actions:" in res.stderr
-    code, actions = jcli(cli_env, "actions")
+    _code, actions = jcli(cli_env, "actions")
     listed = [line.strip("• ").strip() for line in res.stderr.splitlines() if line.strip().startswith("•")]
     assert listed and set(listed) <= {a["id"] for a in actions}
     assert "Traceback" not in res.stderr

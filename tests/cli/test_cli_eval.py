@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "orchestrator.interfaces.cli", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "orchestrator.interfaces.cli", *args], check=False, capture_output=True,
                           text=True, cwd=ROOT, timeout=120)
 
 

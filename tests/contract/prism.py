@@ -4,7 +4,11 @@ Prism (npm ``@stoplight/prism-cli@5.14.2``) validates every request against the 
 published contract and answers from its examples. Violations come back in the
 ``sl-violations`` header (a JSON list of ``{location, severity, code, message}``) or, where
 the operation declares no 4xx, in an ``application/problem+json`` body's ``validation`` list.
-Only request-side violations (``location[0] == "request"``) count against an adapter: several
+The two spell locations differently: the header prefixes ``request``/``response``
+(``["request", "header"]``, ``["request", "path", "id"]``), the body lists the request's own
+checks bare (``["header"]``, ``["path", "id"]``, ``["query", …]``, ``["body", …]``).
+:func:`violations` gives the body's the ``request`` prefix, so every request-side violation
+reads ``request.…`` whichever way it came. Only those count against an adapter: several
 vendors' own examples break their own response schemas.
 
 Where things are found:
@@ -232,10 +236,10 @@ def violations(response: httpx.Response) -> list[dict[str, Any]]:
             body = json.loads(response.content or b"{}")
         except ValueError:
             body = {}
-        if not isinstance(body, dict):
-            body = {}
-        found.extend(body.get("validation") or [])
-        if not body.get("validation") and "prism/errors" in str(body.get("type", "")):
+        if not isinstance(body, dict) or "prism/errors" not in str(body.get("type", "")):
+            body = {}  # a vendor's own problem+json example is no verdict on the request
+        found.extend(_as_request_side(v) for v in body.get("validation") or [] if isinstance(v, dict))
+        if not body.get("validation") and body:
             # Prism's own refusals: no such path or method, no credential, unacceptable media type.
             found.append(
                 {
@@ -247,9 +251,25 @@ def violations(response: httpx.Response) -> list[dict[str, Any]]:
     return found
 
 
+def _as_request_side(violation: dict[str, Any]) -> dict[str, Any]:
+    """A Prism problem body's entry, located as the ``sl-violations`` header would locate it.
+
+    Prism 5.14 builds that body (``UNPROCESSABLE_ENTITY``) from its input validation alone, with
+    bare locations (``header``, ``path``, ``query``, ``body``); only its ``--errors`` template,
+    unused here, lists entries already prefixed ``request``/``response``.
+    """
+    location = [str(part) for part in violation.get("location") or []]
+    if location[:1] in (["request"], ["response"]):
+        return violation
+    return {**violation, "location": ["request", *location]}
+
+
 def request_violations(response: httpx.Response) -> list[dict[str, Any]]:
-    """The violations that are the client's fault (``location[0] == "request"``)."""
-    return [v for v in violations(response) if (v.get("location") or [""])[0] == "request"]
+    """The violations that are the client's fault: body, header, path, query, security, routing.
+
+    Everything except the ``response`` side (vendors' examples that break their own schemas).
+    """
+    return [v for v in violations(response) if (v.get("location") or [""])[0] != "response"]
 
 
 @dataclass

@@ -19,10 +19,11 @@ import pytest
 
 from adapters.catalog import ActionCall
 from adapters.dev.github import GitHubAdapter
-from adapters.http import reset_breakers
 from adapters.testing import AdapterConformanceTests, run
 
-from .prism import PrismPool, RecordingTransport, assert_no_request_violations
+from .common import checked, closed_after
+from .prism import PrismPool, RecordingTransport
+from .steered import Sleeps
 from .twins import GitHubTwin
 
 PRISM_SPECS = [("github", "api.github.com.json")]
@@ -33,30 +34,22 @@ COMPENSATING = {
 }
 
 
-async def _no_wait(seconds: float) -> None:
-    return None
-
-
 class TestGitHubConformance(AdapterConformanceTests):
     """The suite, with the compensating inverses checked for what they do promise."""
 
     @pytest.fixture
     def transport(self, prism: PrismPool, monkeypatch: pytest.MonkeyPatch) -> Iterator[RecordingTransport]:
         (server,) = prism.serve("github", "api.github.com.json")
-        monkeypatch.setenv("SOPHIA_GITHUB_BASE_URL", server.base_url)
-        monkeypatch.setenv("SOPHIA_GITHUB_TOKEN", "ghp_" + "C0nf0rmanceT0kenAbcdefghijklmnopq")
-        monkeypatch.setenv("SOPHIA_GITHUB_WEBHOOK_SECRET", "conformance-secret")
-        reset_breakers()
-        transport = GitHubTwin().attach(RecordingTransport())
-        yield transport
-        reset_breakers()
-        assert_no_request_violations(transport.exchanges)
+        token = "ghp_" + "C0nf0rmanceT0kenAbcdefghijklmnopq"
+        twin = GitHubTwin().attach(RecordingTransport())
+        with checked(monkeypatch, "github", server.base_url, token, twin,
+                     SOPHIA_GITHUB_WEBHOOK_SECRET="conformance-secret") as transport:
+            yield transport
 
     @pytest.fixture
     def adapter(self, transport: RecordingTransport) -> Iterator[GitHubAdapter]:
-        adapter = GitHubAdapter(transport=transport, sleep=_no_wait)
-        yield adapter
-        run(adapter.aclose())
+        with closed_after(GitHubAdapter(transport=transport, sleep=Sleeps())) as adapter:
+            yield adapter
 
     @pytest.fixture
     def scenario(self) -> list[ActionCall]:

@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import AsyncIterator, Iterator
+from contextlib import aclosing
 from typing import Any
 
 import pytest
@@ -20,11 +21,13 @@ import pytest
 from adapters.base import WebhookRejectedError, WebhookRequest
 from adapters.catalog import ActionCall
 from adapters.dev.github import MEDIA_TYPE, GitHubAdapter
-from adapters.http import PlatformAuthError, reset_breakers
+from adapters.http import PlatformAuthError
 from adapters.specs.github import ACTIONS
 from orchestrator.errors import NotFoundError, ValidationFailedError
 
+from .common import assert_catalog_covered, pointed_at
 from .prism import PrismPool, RecordingTransport, assert_no_request_violations
+from .steered import Sleeps
 
 PRISM_SPECS = [("github", "api.github.com.json")]
 
@@ -61,38 +64,21 @@ MUTATION: dict[str, tuple[str, str]] = {
 }
 
 
-class Sleeps:
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
-
-
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch, prism: PrismPool) -> Iterator[RecordingTransport]:
     (server,) = prism.serve("github", "api.github.com.json")
-    monkeypatch.setenv("SOPHIA_GITHUB_BASE_URL", server.base_url)
-    monkeypatch.setenv("SOPHIA_GITHUB_TOKEN", TOKEN)
-    monkeypatch.setenv("SOPHIA_GITHUB_WEBHOOK_SECRET", HOOK_SECRET)
-    reset_breakers()
-    yield RecordingTransport()
-    reset_breakers()
+    with pointed_at(monkeypatch, "github", server.base_url, TOKEN, SOPHIA_GITHUB_WEBHOOK_SECRET=HOOK_SECRET):
+        yield RecordingTransport()
 
 
 @pytest.fixture
 async def adapter(env: RecordingTransport) -> AsyncIterator[GitHubAdapter]:
-    sleeps = Sleeps()
-    a = GitHubAdapter(transport=env, sleep=sleeps)
-    a.sleeps = sleeps  # type: ignore[attr-defined]
-    yield a
-    await a.aclose()
+    async with aclosing(GitHubAdapter(transport=env, sleep=Sleeps())) as a:
+        yield a
 
 
 def test_every_catalog_action_has_a_contract_case() -> None:
-    assert set(CASES) == {spec.id for spec in ACTIONS} == set(MUTATION)
-    for spec in ACTIONS:
-        assert callable(getattr(GitHubAdapter, GitHubAdapter.handler_name(spec)))
+    assert_catalog_covered(GitHubAdapter, ACTIONS, CASES, MUTATION)
 
 
 @pytest.mark.parametrize("action", sorted(CASES))
@@ -252,7 +238,7 @@ async def test_secondary_rate_limit_waits_a_minute_then_retries(
     await adapter.configure(ActionCall(action="github.repo.archive", target="acme/web"))
     patches = [ex.response.status_code for ex in env.exchanges if ex.request.method == "PATCH"]
     assert patches == [403, 200]
-    assert adapter.sleeps.waits and adapter.sleeps.waits[0] >= 60  # type: ignore[attr-defined]
+    assert adapter.sleep.waits and adapter.sleep.waits[0] >= 60  # type: ignore[union-attr]
     assert_no_request_violations(env.exchanges)
 
 

@@ -17,12 +17,12 @@ import pytest
 from adapters.ai.keydrop import SecretDrop
 from adapters.ai.openrouter import OpenRouterAdapter
 from adapters.catalog import ActionCall
-from adapters.http import reset_breakers
 from adapters.registry import spec_for
-from adapters.testing import AdapterConformanceTests, run
+from adapters.testing import AdapterConformanceTests
 
 from .ai_twins import OpenRouterTwin
-from .prism import PrismPool, RecordingTransport, assert_no_request_violations
+from .common import checked, closed_after
+from .prism import PrismPool, RecordingTransport
 from .steered import Sleeps
 
 PRISM_SPECS = [("openrouter", "openapi.yaml")]
@@ -34,19 +34,16 @@ class TestOpenRouterConformance(AdapterConformanceTests):
     @pytest.fixture
     def transport(self, prism: PrismPool, monkeypatch: pytest.MonkeyPatch) -> Iterator[RecordingTransport]:
         (server,) = prism.serve(*PRISM_SPECS[0])
-        monkeypatch.setenv("SOPHIA_OPENROUTER_BASE_URL", server.base_url)
-        monkeypatch.setenv("SOPHIA_OPENROUTER_TOKEN", "or-conformance-mgmt-key-1")
-        reset_breakers()
-        transport = OpenRouterTwin().attach(RecordingTransport())
-        yield transport
-        reset_breakers()
-        assert_no_request_violations(transport.exchanges)
+        recording = OpenRouterTwin().attach(RecordingTransport())
+        token = "or-conformance-mgmt-key-1"
+        with checked(monkeypatch, "openrouter", server.base_url, token, recording) as transport:
+            yield transport
 
     @pytest.fixture
     def adapter(self, transport: RecordingTransport, tmp_path: Path) -> Iterator[OpenRouterAdapter]:
-        adapter = OpenRouterAdapter(transport=transport, sleep=Sleeps(), drop=SecretDrop(tmp_path / "drop"))
-        yield adapter
-        run(adapter.aclose())
+        drop = SecretDrop(tmp_path / "drop")
+        with closed_after(OpenRouterAdapter(transport=transport, sleep=Sleeps(), drop=drop)) as adapter:
+            yield adapter
 
     @pytest.fixture
     def scenario(self) -> list[ActionCall]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterator, Iterator
+from contextlib import aclosing
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +22,12 @@ import pytest
 from adapters.ai.keydrop import SecretDrop
 from adapters.ai.openrouter import OpenRouterAdapter
 from adapters.catalog import ActionCall
-from adapters.http import CircuitOpenError, PlatformAuthError, RateLimitedError, reset_breakers
+from adapters.http import CircuitOpenError, PlatformAuthError, RateLimitedError
 from adapters.registry import spec_for
 from adapters.specs.openrouter import ACTIONS
 from orchestrator.errors import AdapterError, NotFoundError, ValidationFailedError
 
+from .common import assert_catalog_covered, pointed_at, sent
 from .prism import PrismPool, assert_no_request_violations
 from .steered import Canned, Sleeps, SteeredTransport
 
@@ -66,35 +68,21 @@ CASES: dict[str, tuple[str, dict[str, Any], Any, tuple[str, str, dict[str, Any]]
 
 
 @pytest.fixture
-def served(monkeypatch: pytest.MonkeyPatch, prism: PrismPool) -> Iterator[str]:
+def env(monkeypatch: pytest.MonkeyPatch, prism: PrismPool) -> Iterator[SteeredTransport]:
     (server,) = prism.serve("openrouter", "openapi.yaml")
-    monkeypatch.setenv("SOPHIA_OPENROUTER_BASE_URL", server.base_url)
-    monkeypatch.setenv("SOPHIA_OPENROUTER_TOKEN", TOKEN)
-    reset_breakers()
-    yield server.base_url
-    reset_breakers()
-
-
-@pytest.fixture
-def env(served: str) -> SteeredTransport:
-    return SteeredTransport()
+    with pointed_at(monkeypatch, "openrouter", server.base_url, TOKEN):
+        yield SteeredTransport()
 
 
 @pytest.fixture
 async def adapter(env: SteeredTransport, tmp_path: Path) -> AsyncIterator[OpenRouterAdapter]:
-    a = OpenRouterAdapter(transport=env, sleep=Sleeps(), drop=SecretDrop(tmp_path / "drop"))
-    yield a
-    await a.aclose()
-
-
-def _sent(env: SteeredTransport) -> list[tuple[str, str]]:
-    return [(ex.request.method, ex.request.url.path) for ex in env.exchanges]
+    adapter = OpenRouterAdapter(transport=env, sleep=Sleeps(), drop=SecretDrop(tmp_path / "drop"))
+    async with aclosing(adapter) as a:
+        yield a
 
 
 def test_every_catalog_action_has_a_contract_case() -> None:
-    assert set(CASES) == {spec.id for spec in ACTIONS}
-    for spec in ACTIONS:
-        assert callable(getattr(OpenRouterAdapter, OpenRouterAdapter.handler_name(spec)))
+    assert_catalog_covered(OpenRouterAdapter, ACTIONS, CASES)
 
 
 @pytest.mark.anyio
@@ -109,7 +97,7 @@ async def test_action_speaks_the_contract(
     mutations = [ex for ex in env.exchanges if ex.request.method != "GET"]
     assert [(ex.request.method, ex.request.url.path) for ex in mutations] == [(method, path)]
     assert json.loads(mutations[0].request.content) == body
-    assert _sent(env)[-1] == ("GET", f"/keys/{HASH}"), "every change is read back"
+    assert sent(env.exchanges)[-1] == ("GET", f"/keys/{HASH}"), "every change is read back"
     for ex in env.exchanges:
         assert ex.request.headers["authorization"] == f"Bearer {TOKEN}"
     spec = adapter.spec(action)
@@ -211,7 +199,7 @@ async def test_404_names_the_target(adapter: OpenRouterAdapter, env: SteeredTran
     with pytest.raises(NotFoundError) as err:
         await adapter.configure(spec_for("openrouter.key.disable").call(HASH))
     assert HASH in err.value.message and "openrouter.key.disable" in err.value.message
-    assert _sent(env) == [("GET", f"/keys/{HASH}"), ("PATCH", f"/keys/{HASH}")]
+    assert sent(env.exchanges) == [("GET", f"/keys/{HASH}"), ("PATCH", f"/keys/{HASH}")]
     assert_no_request_violations(env.exchanges)
 
 
@@ -222,7 +210,7 @@ async def test_a_missing_hash_is_not_found_before_any_change(
     env.steered("prefer:404")
     with pytest.raises(NotFoundError, match="key '" + "a" * 64 + "' not found"):
         await adapter.configure(spec_for("openrouter.key.set_limit").call("a" * 64, {"limit_usd": 5}))
-    assert _sent(env) == [("GET", "/keys/" + "a" * 64)]
+    assert sent(env.exchanges) == [("GET", "/keys/" + "a" * 64)]
 
 
 @pytest.mark.anyio
@@ -231,7 +219,7 @@ async def test_429_is_retried(adapter: OpenRouterAdapter, env: SteeredTransport)
     await adapter.configure(spec_for("openrouter.key.disable").call(KEY))
     patches = [ex.response.status_code for ex in env.exchanges if ex.request.method == "PATCH"]
     assert patches == [429, 200]
-    assert len(adapter._sleep.waits) == 1  # type: ignore[union-attr]  # no Retry-After declared: backoff
+    assert len(adapter.sleep.waits) == 1  # type: ignore[union-attr]  # no Retry-After declared: backoff
     assert_no_request_violations(env.exchanges)
 
 
@@ -285,7 +273,7 @@ async def test_a_create_that_times_out_is_not_sent_twice(
 async def test_a_read_that_times_out_is_retried(adapter: OpenRouterAdapter, env: SteeredTransport) -> None:
     env.steered("timeout")
     result = await adapter.configure(spec_for("openrouter.key.disable").call(HASH), dry_run=True)
-    assert result.before is not None and len(env.canned) == 1 and len(adapter._sleep.waits) == 1  # type: ignore[union-attr]
+    assert result.before is not None and len(env.canned) == 1 and len(adapter.sleep.waits) == 1  # type: ignore[union-attr]
     assert_no_request_violations(env.exchanges)
 
 

@@ -16,12 +16,12 @@ import pytest
 from adapters.ai.keydrop import SecretDrop
 from adapters.ai.portkey import PortkeyAdapter
 from adapters.catalog import ActionCall
-from adapters.http import reset_breakers
 from adapters.registry import spec_for
 from adapters.testing import AdapterConformanceTests, run
 
 from .ai_twins import PortkeyTwin
-from .prism import PrismPool, RecordingTransport, assert_no_request_violations
+from .common import checked, closed_after
+from .prism import PrismPool, RecordingTransport
 from .steered import Sleeps
 
 PRISM_SPECS = [("portkey", "openapi.yaml")]
@@ -39,19 +39,16 @@ class TestPortkeyConformance(AdapterConformanceTests):
         self, prism: PrismPool, monkeypatch: pytest.MonkeyPatch, twin: PortkeyTwin
     ) -> Iterator[RecordingTransport]:
         (server,) = prism.serve(*PRISM_SPECS[0])
-        monkeypatch.setenv("SOPHIA_PORTKEY_BASE_URL", server.base_url)
-        monkeypatch.setenv("SOPHIA_PORTKEY_TOKEN", "pk-conformance-admin-key-1")
-        reset_breakers()
-        transport = twin.attach(RecordingTransport())
-        yield transport
-        reset_breakers()
-        assert_no_request_violations(transport.exchanges)
+        recording = twin.attach(RecordingTransport())
+        token = "pk-conformance-admin-key-1"
+        with checked(monkeypatch, "portkey", server.base_url, token, recording) as transport:
+            yield transport
 
     @pytest.fixture
     def adapter(self, transport: RecordingTransport, tmp_path: Path) -> Iterator[PortkeyAdapter]:
-        adapter = PortkeyAdapter(transport=transport, sleep=Sleeps(), drop=SecretDrop(tmp_path / "drop"))
-        yield adapter
-        run(adapter.aclose())
+        drop = SecretDrop(tmp_path / "drop")
+        with closed_after(PortkeyAdapter(transport=transport, sleep=Sleeps(), drop=drop)) as adapter:
+            yield adapter
 
     @pytest.fixture
     def scenario(self) -> list[ActionCall]:

@@ -21,6 +21,7 @@ import json
 import logging
 import re
 from collections.abc import AsyncIterator, Iterator
+from contextlib import aclosing
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +31,12 @@ import pytest
 from adapters.ai.keydrop import SecretDrop
 from adapters.ai.portkey import KeyRotationError, PortkeyAdapter
 from adapters.catalog import ActionCall
-from adapters.http import CircuitOpenError, PlatformAuthError, reset_breakers
+from adapters.http import CircuitOpenError, PlatformAuthError
 from adapters.registry import spec_for
 from adapters.specs.portkey import ACTIONS
 from orchestrator.errors import AdapterError, NotFoundError, ValidationFailedError
 
+from .common import assert_catalog_covered, pointed_at, sent
 from .prism import PrismPool, assert_no_request_violations
 from .steered import Canned, Sleeps, SteeredTransport
 
@@ -88,29 +90,17 @@ CASES: dict[str, tuple[str, dict[str, Any], bool, list[tuple[str, str]]]] = {
 
 
 @pytest.fixture
-def served(monkeypatch: pytest.MonkeyPatch, prism: PrismPool) -> Iterator[str]:
+def env(monkeypatch: pytest.MonkeyPatch, prism: PrismPool) -> Iterator[SteeredTransport]:
     (server,) = prism.serve("portkey", "openapi.yaml")
-    monkeypatch.setenv("SOPHIA_PORTKEY_BASE_URL", server.base_url)
-    monkeypatch.setenv("SOPHIA_PORTKEY_TOKEN", TOKEN)
-    reset_breakers()
-    yield server.base_url
-    reset_breakers()
-
-
-@pytest.fixture
-def env(served: str) -> SteeredTransport:
-    return SteeredTransport()
+    with pointed_at(monkeypatch, "portkey", server.base_url, TOKEN):
+        yield SteeredTransport()
 
 
 @pytest.fixture
 async def adapter(env: SteeredTransport, tmp_path: Path) -> AsyncIterator[PortkeyAdapter]:
-    a = PortkeyAdapter(transport=env, sleep=Sleeps(), drop=SecretDrop(tmp_path / "drop"))
-    yield a
-    await a.aclose()
-
-
-def _sent(env: SteeredTransport) -> list[tuple[str, str]]:
-    return [(ex.request.method, ex.request.url.path) for ex in env.exchanges]
+    adapter = PortkeyAdapter(transport=env, sleep=Sleeps(), drop=SecretDrop(tmp_path / "drop"))
+    async with aclosing(adapter) as a:
+        yield a
 
 
 def _body(env: SteeredTransport, method: str, path: str) -> Any:
@@ -125,9 +115,7 @@ def _body(env: SteeredTransport, method: str, path: str) -> Any:
 
 
 def test_every_catalog_action_has_a_contract_case() -> None:
-    assert set(CASES) == {spec.id for spec in ACTIONS}
-    for spec in ACTIONS:
-        assert callable(getattr(PortkeyAdapter, PortkeyAdapter.handler_name(spec)))
+    assert_catalog_covered(PortkeyAdapter, ACTIONS, CASES)
 
 
 @pytest.mark.anyio
@@ -139,9 +127,9 @@ async def test_action_speaks_the_contract(
     env.edit_json = live_key if live else None
     result = await adapter.configure(ActionCall(action=action, target=target, params=params))
     assert assert_no_request_violations(env.exchanges) >= 2
-    sent = _sent(env)
+    order = sent(env.exchanges)
     for mutation in mutations:
-        assert mutation in sent, sent
+        assert mutation in order, order
     for ex in env.exchanges:
         if ex.request.url.path != "/models":
             assert ex.request.headers["x-portkey-api-key"] == TOKEN
@@ -298,12 +286,12 @@ async def test_rotation_verifies_then_disables_the_old_key(
     caplog.set_level(logging.DEBUG)
     env.edit_json = live_key
     result = await adapter.configure(spec_for("portkey.api_key.rotate").call(KEY))
-    sent = _sent(env)
-    create = sent.index(("POST", "/api-keys/organisation/service"))
-    verify = sent.index(("GET", "/models"))
-    disable_old = sent.index(("PUT", f"/api-keys/{CANNED_KEY_ID}"))
-    assert create < verify < disable_old, sent
-    assert ("PUT", f"/api-keys/{NEW_KEY_ID}") not in sent, "the new key is left alone"
+    order = sent(env.exchanges)
+    create = order.index(("POST", "/api-keys/organisation/service"))
+    verify = order.index(("GET", "/models"))
+    disable_old = order.index(("PUT", f"/api-keys/{CANNED_KEY_ID}"))
+    assert create < verify < disable_old, order
+    assert ("PUT", f"/api-keys/{NEW_KEY_ID}") not in order, "the new key is left alone"
     verify_request = env.exchanges[verify].request
     assert verify_request.headers["x-portkey-api-key"] == CANNED_NEW_VALUE, "verified with the new key"
     clone = _body(env, "POST", "/api-keys/organisation/service")
@@ -345,11 +333,11 @@ async def test_failed_verification_keeps_the_old_key_and_disables_the_new(
     env.steer = lambda request: "strip-auth" if request.url.path == "/models" else None
     with pytest.raises(KeyRotationError) as err:
         await adapter.configure(spec_for("portkey.api_key.rotate").call(KEY))
-    sent = _sent(env)
-    assert sent.count(("GET", "/models")) == 2, "verification is retried once (the key may need a moment)"
+    order = sent(env.exchanges)
+    assert order.count(("GET", "/models")) == 2, "verification is retried once (the key may need a moment)"
     assert [ex.response.status_code for ex in env.exchanges if ex.request.url.path == "/models"] == [401, 401]
-    assert ("PUT", f"/api-keys/{NEW_KEY_ID}") in sent, "the new key is disabled"
-    assert ("PUT", f"/api-keys/{CANNED_KEY_ID}") not in sent, "the old key is never touched"
+    assert ("PUT", f"/api-keys/{NEW_KEY_ID}") in order, "the new key is disabled"
+    assert ("PUT", f"/api-keys/{CANNED_KEY_ID}") not in order, "the old key is never touched"
     story = err.value.details["rotation"]
     assert story == {
         "old_key_id": CANNED_KEY_ID,
@@ -389,7 +377,7 @@ async def test_rotation_rolls_back_when_the_old_key_stays_active(
     assert story["verified"] is True and story["outcome"] == "rolled_back"
     assert story["active_key_id"] == CANNED_KEY_ID and story["new_key_status"] == "disabled"
     assert "expires_at must be in the future" in story["reason"]
-    assert ("PUT", f"/api-keys/{NEW_KEY_ID}") in _sent(env)
+    assert ("PUT", f"/api-keys/{NEW_KEY_ID}") in sent(env.exchanges)
     assert not list((tmp_path / "drop").glob("*")), "the disabled new key's value is removed"
     assert_no_request_violations(env.exchanges)
 
@@ -464,7 +452,7 @@ async def test_429_is_retried_after_retry_after(adapter: PortkeyAdapter, env: St
     )
     await adapter.configure(spec_for("portkey.config.update").call(CONFIG, {"retry": 3}))
     assert [ex.response.status_code for ex in env.canned] == [429]
-    assert ("PUT", "/configs/pc-pplx-c-ca7a87") in _sent(env)
+    assert ("PUT", "/configs/pc-pplx-c-ca7a87") in sent(env.exchanges)
     assert adapter.sleep.waits == [7.0]  # type: ignore[union-attr]
     assert_no_request_violations(env.exchanges)
 

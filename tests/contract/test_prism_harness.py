@@ -6,10 +6,19 @@ checker catches a bad request before any adapter is judged by it.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import httpx
 import pytest
 
-from .prism import PrismPool, RecordingTransport, assert_no_request_violations, request_violations
+from .pinecone_twin import served
+from .prism import (
+    PrismPool,
+    PrismServer,
+    RecordingTransport,
+    assert_no_request_violations,
+    request_violations,
+)
 
 PRISM_SPECS = [("snowflake", "sqlapi.yaml"), ("snowflake", "warehouse.yaml")]
 
@@ -22,6 +31,19 @@ HEADERS = {"Authorization": "Bearer test", "User-Agent": "sophia-iac-tests/1"}
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture(scope="module")
+def pinecone_server() -> Iterator[PrismServer]:
+    """The hand-written Pinecone contract: its describe declares no 4xx, so Prism answers problem+json."""
+    with served() as server:
+        yield server
+
+
+async def _send_without_user_agent(client: httpx.AsyncClient, method: str, url: str, **kw: object) -> None:
+    request = client.build_request(method, url, **kw)  # type: ignore[arg-type]
+    del request.headers["user-agent"]  # httpx adds one by default
+    await client.send(request)
 
 
 async def test_valid_request_has_no_violations(prism: PrismPool) -> None:
@@ -65,3 +87,44 @@ async def test_forced_codes_then_pass_through_and_routing(prism: PrismPool) -> N
     assert (limited.status_code, ok.status_code, listed.status_code) == (429, 200, 200)
     assert transport.exchanges[2].request.url.port == wh.port
     assert_no_request_violations(transport.exchanges)
+
+
+async def test_header_and_path_violations_are_caught(prism: PrismPool) -> None:
+    """Reported in the ``sl-violations`` header (the operation declares a 422)."""
+    (server,) = prism.serve("snowflake", "sqlapi.yaml")
+    transport = RecordingTransport()
+    headers = {"Authorization": "Bearer test"}
+    async with httpx.AsyncClient(base_url=server.base_url, transport=transport) as client:
+        await _send_without_user_agent(client, "POST", "/api/v2/statements", json=GOOD_BODY, headers=headers)
+        await client.get("/api/v2/statements/not-a-uuid", headers=HEADERS)
+    no_agent, bad_handle = transport.exchanges
+    assert [".".join(v["location"]) for v in request_violations(no_agent.response)] == ["request.header"]
+    assert "user-agent" in request_violations(no_agent.response)[0]["message"]
+    assert [".".join(v["location"]) for v in request_violations(bad_handle.response)] == [
+        "request.path.statementhandle"
+    ]
+    with pytest.raises(AssertionError, match=r"(?s)request\.header: .*request\.path\.statementhandle"):
+        assert_no_request_violations(transport.exchanges)
+
+
+async def test_problem_body_violations_are_caught(pinecone_server: PrismServer) -> None:
+    """Reported in Prism's problem+json body, bare (``header``, ``path``): counted as the request's."""
+    transport = RecordingTransport()
+    async with httpx.AsyncClient(
+        base_url=pinecone_server.base_url, transport=transport, headers={"Api-Key": "pcsk_harness"}
+    ) as client:
+        await client.get("/indexes/kb")  # no X-Pinecone-Api-Version
+        await client.get("/indexes/kb", headers={"X-Pinecone-Api-Version": "2024-07"})
+        await client.get("/indexes/Not_A_Name", headers={"X-Pinecone-Api-Version": "2026-04"})
+        await client.get("/indexes/kb", headers={"X-Pinecone-Api-Version": "2026-04"})
+    where = [[".".join(v["location"]) for v in request_violations(ex.response)] for ex in transport.exchanges]
+    assert where == [
+        ["request.header"],
+        ["request.header.x-pinecone-api-version"],
+        ["request.path.index_name"],
+        [],
+    ]
+    assert [ex.response.status_code for ex in transport.exchanges] == [422, 422, 422, 200]
+    with pytest.raises(AssertionError, match="request.path.index_name"):
+        assert_no_request_violations(transport.exchanges)
+    assert assert_no_request_violations(transport.exchanges[3:]) == 1

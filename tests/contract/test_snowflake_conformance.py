@@ -14,17 +14,14 @@ import pytest
 
 from adapters.catalog import ActionCall
 from adapters.data.snowflake import SnowflakeAdapter
-from adapters.http import reset_breakers
 from adapters.testing import AdapterConformanceTests, run
 
+from .common import checked, closed_after
 from .prism import PrismPool, RecordingTransport, assert_no_request_violations
+from .steered import Sleeps
 from .twins import SnowflakeTwin
 
 PRISM_SPECS = [("snowflake", "sqlapi.yaml"), ("snowflake", "warehouse.yaml"), ("snowflake", "database.yaml")]
-
-
-async def _no_wait(seconds: float) -> None:
-    return None
 
 
 class TestSnowflakeConformance(AdapterConformanceTests):
@@ -33,21 +30,16 @@ class TestSnowflakeConformance(AdapterConformanceTests):
     @pytest.fixture
     def transport(self, prism: PrismPool, monkeypatch: pytest.MonkeyPatch) -> Iterator[RecordingTransport]:
         sql, wh, db = prism.serve("snowflake", "sqlapi.yaml", "warehouse.yaml", "database.yaml")
-        monkeypatch.setenv("SOPHIA_SNOWFLAKE_BASE_URL", sql.base_url)
-        monkeypatch.setenv("SOPHIA_SNOWFLAKE_TOKEN", "sf-conformance-token-123")
-        reset_breakers()
-        transport = SnowflakeTwin().attach(
+        twin = SnowflakeTwin().attach(
             RecordingTransport(routes={"/api/v2/warehouses": wh.base_url, "/api/v2/databases": db.base_url})
         )
-        yield transport
-        reset_breakers()
-        assert_no_request_violations(transport.exchanges)
+        with checked(monkeypatch, "snowflake", sql.base_url, "sf-conformance-token-123", twin) as transport:
+            yield transport
 
     @pytest.fixture
     def adapter(self, transport: RecordingTransport) -> Iterator[SnowflakeAdapter]:
-        adapter = SnowflakeAdapter(transport=transport, sleep=_no_wait)
-        yield adapter
-        run(adapter.aclose())
+        with closed_after(SnowflakeAdapter(transport=transport, sleep=Sleeps())) as adapter:
+            yield adapter
 
     @pytest.fixture
     def scenario(self) -> list[ActionCall]:

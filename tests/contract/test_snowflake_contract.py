@@ -11,17 +11,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Iterator
+from contextlib import aclosing
 from typing import Any
 
 import pytest
 
 from adapters.catalog import ActionCall
 from adapters.data.snowflake import READ_ONLY_STATEMENTS, SnowflakeAdapter
-from adapters.http import CircuitOpenError, PlatformAuthError, reset_breakers
+from adapters.http import CircuitOpenError, PlatformAuthError
 from adapters.specs.snowflake import ACTIONS
 from orchestrator.errors import AdapterError, NotFoundError
 
+from .common import assert_catalog_covered, pointed_at
 from .prism import PrismPool, RecordingTransport, assert_no_request_violations, request_violations
+from .steered import Sleeps
 
 PRISM_SPECS = [("snowflake", "sqlapi.yaml"), ("snowflake", "warehouse.yaml"), ("snowflake", "database.yaml")]
 
@@ -62,26 +65,17 @@ MUTATION: dict[str, tuple[str, str]] = {
 }
 
 
-class Sleeps:
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
-
-
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch, prism: PrismPool) -> Iterator[RecordingTransport]:
     sql, wh, db = prism.serve("snowflake", "sqlapi.yaml", "warehouse.yaml", "database.yaml")
-    monkeypatch.setenv("SOPHIA_SNOWFLAKE_BASE_URL", sql.base_url)
-    monkeypatch.setenv("SOPHIA_SNOWFLAKE_TOKEN", TOKEN)
-    monkeypatch.setenv("SOPHIA_SNOWFLAKE_TOKEN_TYPE", "PROGRAMMATIC_ACCESS_TOKEN")
     monkeypatch.delenv("SOPHIA_SNOWFLAKE_ROLE", raising=False)
-    reset_breakers()
-    yield RecordingTransport(
-        routes={"/api/v2/warehouses": wh.base_url, "/api/v2/databases": db.base_url}, edit_json=default_flags
-    )
-    reset_breakers()
+    with pointed_at(
+        monkeypatch, "snowflake", sql.base_url, TOKEN, SOPHIA_SNOWFLAKE_TOKEN_TYPE="PROGRAMMATIC_ACCESS_TOKEN"
+    ):
+        yield RecordingTransport(
+            routes={"/api/v2/warehouses": wh.base_url, "/api/v2/databases": db.base_url},
+            edit_json=default_flags,
+        )
 
 
 def default_flags(request: Any, body: Any) -> Any:
@@ -95,17 +89,12 @@ def default_flags(request: Any, body: Any) -> Any:
 
 @pytest.fixture
 async def adapter(env: RecordingTransport) -> AsyncIterator[SnowflakeAdapter]:
-    sleeps = Sleeps()
-    a = SnowflakeAdapter(transport=env, sleep=sleeps)
-    a.sleeps = sleeps  # type: ignore[attr-defined]
-    yield a
-    await a.aclose()
+    async with aclosing(SnowflakeAdapter(transport=env, sleep=Sleeps())) as a:
+        yield a
 
 
 def test_every_catalog_action_has_a_contract_case() -> None:
-    assert set(CASES) == {spec.id for spec in ACTIONS} == set(MUTATION)
-    for spec in ACTIONS:
-        assert callable(getattr(SnowflakeAdapter, SnowflakeAdapter.handler_name(spec)))
+    assert_catalog_covered(SnowflakeAdapter, ACTIONS, CASES, MUTATION)
 
 
 @pytest.mark.parametrize("action", sorted(CASES))
@@ -200,7 +189,7 @@ async def test_sql_429_is_retried_with_the_same_request_id(
     first, second = (ex.request.url.params for ex in grants)
     assert first["requestId"] == second["requestId"]
     assert "retry" not in first and second["retry"] == "true"
-    assert len(adapter.sleeps.waits) == 1  # type: ignore[attr-defined]
+    assert len(adapter.sleep.waits) == 1  # type: ignore[union-attr]
     assert_no_request_violations(env.exchanges)
 
 

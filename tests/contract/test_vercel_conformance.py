@@ -15,19 +15,16 @@ import pytest
 
 from adapters.catalog import ActionCall
 from adapters.dev.vercel import VercelAdapter
-from adapters.http import reset_breakers
-from adapters.testing import AdapterConformanceTests, run
+from adapters.testing import AdapterConformanceTests
 from orchestrator.config import Settings
 from tests.adapters.vercel_double import DB_V1, DB_V2, TOKEN, VercelDouble, scenario_calls
 
-from .prism import PrismPool, RecordingTransport, assert_no_request_violations
+from .common import checked, closed_after
+from .prism import PrismPool, RecordingTransport
+from .steered import Sleeps
 
 SPEC = "vercel-spec.2025-10-27.json"
 PRISM_SPECS = [("vercel", SPEC)]
-
-
-async def _no_wait(seconds: float) -> None:
-    return None
 
 
 class TestVercelConformance(AdapterConformanceTests):
@@ -36,21 +33,16 @@ class TestVercelConformance(AdapterConformanceTests):
     @pytest.fixture
     def transport(self, prism: PrismPool, monkeypatch: pytest.MonkeyPatch) -> Iterator[RecordingTransport]:
         (server,) = prism.serve("vercel", SPEC)
-        monkeypatch.setenv("SOPHIA_VERCEL_BASE_URL", server.base_url)
-        monkeypatch.setenv("SOPHIA_VERCEL_TOKEN", TOKEN)
-        monkeypatch.setenv("SOPHIA_VERCEL_ENV_DB_V1", DB_V1)
-        monkeypatch.setenv("SOPHIA_VERCEL_ENV_DB_V2", DB_V2)
-        reset_breakers()
-        transport = VercelDouble().steer(RecordingTransport())
-        yield transport
-        reset_breakers()
-        assert_no_request_violations(transport.exchanges)
+        double = VercelDouble().steer(RecordingTransport())
+        with checked(monkeypatch, "vercel", server.base_url, TOKEN, double,
+                     SOPHIA_VERCEL_ENV_DB_V1=DB_V1, SOPHIA_VERCEL_ENV_DB_V2=DB_V2) as transport:
+            yield transport
 
     @pytest.fixture
     def adapter(self, transport: RecordingTransport) -> Iterator[VercelAdapter]:
-        adapter = VercelAdapter(Settings(), transport=transport, sleep=_no_wait, promote_wait=0)
-        yield adapter
-        run(adapter.aclose())
+        vercel = VercelAdapter(Settings(), transport=transport, sleep=Sleeps(), promote_wait=0)
+        with closed_after(vercel) as adapter:
+            yield adapter
 
     @pytest.fixture
     def scenario(self) -> list[ActionCall]:

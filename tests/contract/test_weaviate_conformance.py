@@ -15,12 +15,12 @@ import pytest
 
 from adapters.ai.weaviate import WeaviateAdapter
 from adapters.catalog import ActionCall
-from adapters.http import reset_breakers
 from adapters.registry import spec_for
 from adapters.testing import AdapterConformanceTests, run
 
 from .ai_twins import WeaviateTwin
-from .prism import PrismPool, RecordingTransport, assert_no_request_violations
+from .common import checked, closed_after
+from .prism import PrismPool, RecordingTransport
 from .steered import Sleeps
 
 PRISM_SPECS = [("weaviate", "schema.json")]
@@ -32,19 +32,14 @@ class TestWeaviateConformance(AdapterConformanceTests):
     @pytest.fixture
     def transport(self, prism: PrismPool, monkeypatch: pytest.MonkeyPatch) -> Iterator[RecordingTransport]:
         (server,) = prism.serve(*PRISM_SPECS[0])
-        monkeypatch.setenv("SOPHIA_WEAVIATE_BASE_URL", server.base_url)
-        monkeypatch.delenv("SOPHIA_WEAVIATE_TOKEN", raising=False)
-        reset_breakers()
-        transport = WeaviateTwin().attach(RecordingTransport())
-        yield transport
-        reset_breakers()
-        assert_no_request_violations(transport.exchanges)
+        recording = WeaviateTwin().attach(RecordingTransport())
+        with checked(monkeypatch, "weaviate", server.base_url, None, recording) as transport:
+            yield transport
 
     @pytest.fixture
     def adapter(self, transport: RecordingTransport) -> Iterator[WeaviateAdapter]:
-        adapter = WeaviateAdapter(transport=transport, sleep=Sleeps())
-        yield adapter
-        run(adapter.aclose())
+        with closed_after(WeaviateAdapter(transport=transport, sleep=Sleeps())) as adapter:
+            yield adapter
 
     @pytest.fixture
     def scenario(self) -> list[ActionCall]:

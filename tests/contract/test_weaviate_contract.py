@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Iterator
+from contextlib import aclosing
 from typing import Any
 
 import httpx
@@ -18,11 +19,12 @@ import pytest
 
 from adapters.ai.weaviate import WeaviateAdapter
 from adapters.catalog import ActionCall
-from adapters.http import CircuitOpenError, PlatformAuthError, reset_breakers
+from adapters.http import CircuitOpenError, PlatformAuthError
 from adapters.registry import spec_for
 from adapters.specs.weaviate import ACTIONS
 from orchestrator.errors import AdapterError, NotFoundError, ValidationFailedError
 
+from .common import assert_catalog_covered, pointed_at, sent
 from .prism import PrismPool, assert_no_request_violations
 from .steered import Sleeps, SteeredTransport
 
@@ -49,35 +51,20 @@ CASES: dict[str, tuple[str, dict[str, Any], list[str | None], tuple[str, str]]] 
 
 
 @pytest.fixture
-def served(monkeypatch: pytest.MonkeyPatch, prism: PrismPool) -> Iterator[str]:
+def env(monkeypatch: pytest.MonkeyPatch, prism: PrismPool) -> Iterator[SteeredTransport]:
     (server,) = prism.serve("weaviate", "schema.json")
-    monkeypatch.setenv("SOPHIA_WEAVIATE_BASE_URL", server.base_url)
-    monkeypatch.setenv("SOPHIA_WEAVIATE_TOKEN", TOKEN)
-    reset_breakers()
-    yield server.base_url
-    reset_breakers()
-
-
-@pytest.fixture
-def env(served: str) -> SteeredTransport:
-    return SteeredTransport()
+    with pointed_at(monkeypatch, "weaviate", server.base_url, TOKEN):
+        yield SteeredTransport()
 
 
 @pytest.fixture
 async def adapter(env: SteeredTransport) -> AsyncIterator[WeaviateAdapter]:
-    a = WeaviateAdapter(transport=env, sleep=Sleeps())
-    yield a
-    await a.aclose()
-
-
-def _sent(env: SteeredTransport) -> list[tuple[str, str]]:
-    return [(ex.request.method, ex.request.url.path) for ex in env.exchanges]
+    async with aclosing(WeaviateAdapter(transport=env, sleep=Sleeps())) as a:
+        yield a
 
 
 def test_every_catalog_action_has_a_contract_case() -> None:
-    assert set(CASES) == {spec.id for spec in ACTIONS}
-    for spec in ACTIONS:
-        assert callable(getattr(WeaviateAdapter, WeaviateAdapter.handler_name(spec)))
+    assert_catalog_covered(WeaviateAdapter, ACTIONS, CASES)
 
 
 @pytest.mark.anyio
@@ -89,9 +76,9 @@ async def test_action_speaks_the_contract(
     env.steered(*steps)
     result = await adapter.configure(ActionCall(action=action, target=target, params=params))
     assert assert_no_request_violations(env.exchanges) >= 3
-    assert [(m, p) for m, p in _sent(env) if m != "GET"] == [mutation]
+    assert [(m, p) for m, p in sent(env.exchanges) if m != "GET"] == [mutation]
     name = target[:1].upper() + target[1:]
-    assert _sent(env)[-2:] == [("GET", f"/schema/{name}"), ("GET", f"/nodes/{name}")], (
+    assert sent(env.exchanges)[-2:] == [("GET", f"/schema/{name}"), ("GET", f"/nodes/{name}")], (
         "the change is read back"
     )
     for ex in env.exchanges:
@@ -202,7 +189,7 @@ async def test_404_names_the_target(adapter: WeaviateAdapter, env: SteeredTransp
     with pytest.raises(NotFoundError) as err:
         await adapter.configure(spec_for("weaviate.index.delete").call("ghost"))
     assert "'Ghost' not found" in err.value.message
-    assert _sent(env) == [("GET", "/schema/Ghost")], "nothing is deleted"
+    assert sent(env.exchanges) == [("GET", "/schema/Ghost")], "nothing is deleted"
     assert_no_request_violations(env.exchanges)
 
 
@@ -214,7 +201,7 @@ async def test_429_on_create_is_retried(adapter: WeaviateAdapter, env: SteeredTr
     )
     posts = [ex.response.status_code for ex in env.exchanges if ex.request.method == "POST"]
     assert posts == [429, 200]
-    assert len(adapter._sleep.waits) == 1  # type: ignore[union-attr]
+    assert len(adapter.sleep.waits) == 1  # type: ignore[union-attr]
     assert_no_request_violations(env.exchanges)
 
 
@@ -256,7 +243,7 @@ async def test_status_reports_readiness_version_and_collections(
         "index": [{"name": "string", "dimension": None, "metric": "cosine", "rows": 0}]
     }
     assert status.details["version"] == "string" and status.details["circuit"]["state"] == "closed"
-    assert _sent(env) == [
+    assert sent(env.exchanges) == [
         ("GET", "/.well-known/ready"),
         ("GET", "/meta"),
         ("GET", "/schema"),

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from orchestrator.parsing.offline import OfflineParser
 from orchestrator.scoring.dataset import Case, load_cases
 from orchestrator.scoring.runner import compare, evaluate, score, summarise, write_predictions
-from orchestrator.parsing.offline import OfflineParser
 from orchestrator.state import ParsedCommand
 
 DATASETS = Path(__file__).resolve().parents[2] / "evals" / "datasets"

@@ -106,6 +106,7 @@ def test_slash_command_shows_the_plan_and_only_the_requester_applies_it(team: Ap
     ack = team.slash("create a vector index called slack-docs with 3 dimensions", name="plan")
     assert time.perf_counter() - started < 3.0  # Slack's deadline; the bench measures the real figure
     assert ack.status_code == 200 and ack.json()["response_type"] == "in_channel"
+    assert "slack-docs" not in ack.json()["text"], "the unparsed command is not echoed to the channel"
     team.drain()
     (plan,) = team.sink.wait("plan")
     assert _actions(plan) == ["sophia_confirm", "sophia_cancel"]

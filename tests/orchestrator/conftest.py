@@ -32,4 +32,4 @@ def arun(coro: Coroutine[Any, Any, Any]) -> Any:
     return asyncio.run(coro)
 
 
-AsyncIterator  # re-exported for type hints in tests
+AsyncIterator  # noqa: B018 - re-exported for type hints in tests

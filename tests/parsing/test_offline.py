@@ -244,3 +244,31 @@ def test_creating_an_existing_name_explicitly_is_still_a_create() -> None:
     """The planner then says it already exists, which helps more than a clarify."""
     parsed = OfflineParser().parse("create a vector index called docs with 3 dims", {"pgvector.index": ["docs"]})
     assert [c.action for c in parsed.actions] == ["pgvector.index.create"]
+
+
+@pytest.mark.parametrize("text", ["remove required reviews on contoso/api", "no required reviews on contoso/api"])
+def test_removing_required_reviews_sets_none_required(text: str) -> None:
+    parsed = PARSER.parse(text)
+    assert parsed.intent is Intent.ACTION
+    assert parsed.actions[0].action == "github.branch_protection.set"
+    assert parsed.actions[0].params["required_reviews"] == 0
+
+
+@pytest.mark.parametrize("text", ["suspend ETL_WH for an hour", "pause ETL_WH until 5pm",
+                                  "disable the portkey key scraper for 2 days"])
+def test_a_time_limit_no_param_takes_is_asked_about_not_dropped(text: str) -> None:
+    parsed = PARSER.parse(text)
+    assert parsed.intent is Intent.CLARIFY and parsed.actions == []
+    assert "can't be limited" in (parsed.message or "")
+
+
+def test_a_duration_a_param_takes_is_not_a_time_limit() -> None:
+    parsed = PARSER.parse("set auto suspend on ETL_WH to 5 minutes")
+    assert parsed.actions[0].params == {"seconds": 300}
+
+
+@pytest.mark.parametrize("text", ["set API_URL to https://x.io on web in staging", "unset API_URL on web in qa"])
+def test_an_environment_vercel_lacks_is_asked_about_not_made_production(text: str) -> None:
+    parsed = PARSER.parse(text)
+    assert parsed.intent is Intent.CLARIFY and parsed.actions == []
+    assert "production" in (parsed.message or "")

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import re
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
-import httpx
-
-from adapters.ai.keydrop import SecretDrop
-from adapters.base import PlatformAdapter, PlatformStatus, State
+from adapters.ai.keydrop import KeyMintingAdapter
+from adapters.base import PlatformStatus, State
 from adapters.catalog import ActionCall, Stack
-from adapters.credentials import SCRUBBER, SecretRef, credential_for
-from adapters.http import PlatformClient, Reply, Sleep, make_client
+from adapters.credentials import SCRUBBER
+from adapters.http import Reply
 from adapters.specs.portkey import ACTIONS
 from orchestrator.errors import AdapterError, NotFoundError, SophiaError, ValidationFailedError
 
@@ -31,7 +29,7 @@ _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 _USAGE_FIELDS = ("type", "credit_limit", "alert_threshold", "periodic_reset", "periodic_reset_days")
 
 
-class PortkeyAdapter(PlatformAdapter):
+class PortkeyAdapter(KeyMintingAdapter):
     """Portkey API keys (with verified rotation), gateway configs and budgets."""
 
     name: ClassVar[str] = "portkey"
@@ -42,45 +40,10 @@ class PortkeyAdapter(PlatformAdapter):
     supports_webhooks: ClassVar[bool] = False
     supports_dry_run: ClassVar[bool] = True
 
-    def __init__(
-        self,
-        settings: Any = None,
-        *,
-        transport: httpx.AsyncBaseTransport | None = None,
-        sleep: Sleep | None = None,
-        drop: SecretDrop | None = None,
-    ) -> None:
-        super().__init__(settings)
-        self._transport = transport
-        self.sleep = sleep
-        self._http: PlatformClient | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self.drop = drop or SecretDrop(self.settings.home / "secrets")
+    api_base_url: ClassVar[str | None] = DEFAULT_BASE_URL
+    api_headers: ClassVar[Mapping[str, str]] = {"Accept": "application/json"}
 
     # -- plumbing ------------------------------------------------------------------------
-
-    @property
-    def http(self) -> PlatformClient:
-        """The platform client for the running event loop (built on first use there)."""
-        loop = asyncio.get_running_loop()
-        if self._http is None or self._loop is not loop:
-            self._http = make_client(
-                "portkey",
-                default_base_url=DEFAULT_BASE_URL,
-                auth=lambda: credential_for("portkey").auth_headers(),
-                credential_var=SecretRef("portkey").env_var,
-                headers={"Accept": "application/json"},
-                transport=self._transport,
-                sleep=self.sleep,
-            )
-            self._loop = loop
-        return self._http
-
-    async def aclose(self) -> None:
-        """Close the HTTP client."""
-        if self._http is not None and self._loop is asyncio.get_running_loop():
-            await self._http.aclose()
-        self._http = None
 
     @staticmethod
     def _body(reply: Reply, what: str) -> dict[str, Any]:
@@ -487,13 +450,7 @@ class PortkeyAdapter(PlatformAdapter):
             )
             workspaces = await self._workspaces("portkey.status")
         except SophiaError as exc:
-            return PlatformStatus(
-                "portkey",
-                healthy=False,
-                configured=exc.code != "config_error",
-                message=str(exc),
-                details={"circuit": self._http.breaker.snapshot() if self._http else None, "error": exc.code},
-            )
+            return self.failed_status(exc)
         at = now()
         inventory = {
             "api_key": [key_state(k, at) for k in keys],

@@ -17,7 +17,6 @@ both keys possibly active, and the new value is kept so nothing is lost.
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from adapters.base import State
@@ -116,7 +115,7 @@ async def _verify(adapter: PortkeyAdapter, value: str, call: ActionCall) -> str 
             status = exc.details.get("status")
             reason = f"the gateway refused it (HTTP {status})" if status else SCRUBBER.scrub(exc.message)
         if attempt < VERIFY_ATTEMPTS:
-            await (adapter.sleep or asyncio.sleep)(VERIFY_PAUSE_SECONDS * attempt)
+            await adapter.pause(VERIFY_PAUSE_SECONDS * attempt)
     return reason
 
 

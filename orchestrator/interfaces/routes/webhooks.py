@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Path
@@ -42,17 +43,19 @@ async def receive_webhook(request: Request, platform: str = Path(min_length=1, m
     """Verify the delivery with the platform's scheme, store it once, answer 200.
 
     A delivery id seen before answers 200 with ``status: duplicate`` and does nothing.
-    The payload is data: it is never read as a command.
+    The payload is data: it is never read as a command. The time of receipt is kept with it:
+    signed timestamps are judged against it, however late the inbox worker gets to it.
     """
     from orchestrator.inbox import MAX_BODY_BYTES, ingest
 
+    received_at = datetime.now(UTC)
     context = ctx(request)
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         raise WebhookRejectedError("webhook body too large", hint="deliveries this large are not accepted")
     body = await request.body()
     hook = WebhookRequest(headers={k.lower(): v for k, v in request.headers.items()}, body=body,
-                          path=request.url.path)
+                          path=request.url.path, received_at=received_at)
     try:
         result = await run_in_threadpool(ingest, Inbox(context.store), platform, hook)
     except SophiaError as exc:
