@@ -163,6 +163,10 @@ def _check_step(raw: Any, ctx: _Context, index: int) -> ActionCall | Repair | Cl
         return Repair([f"{where}: {action_id} was not offered; use one of: {', '.join(sorted(ctx.allowed))}"])
     if spec.risk is Risk.DESTRUCTIVE and not _destruction_said(spec, ctx.text):
         return Repair([f"{where}: the request does not ask to {spec.verb} anything; pick the action it asks for"])
+    if spec.risk is Risk.CHANGE and not _change_asked(spec, raw, ctx):
+        problem = (f"{where}: nothing in the request asks to {spec.verb} a {spec.platform} {spec.resource}; "
+                   "pick the action it asks for, or refuse")
+        return Repair([problem])
     params = _restore(raw.get("params") or {}, ctx.restore)
     if not isinstance(params, dict):
         return Repair([f"{where}.params: must be an object"])
@@ -266,6 +270,35 @@ def _destruction_said(spec: ActionSpec, text: str) -> bool:
 
     low = text.lower()
     return bool(_DESTROY.search(low)) or verb_hits(spec.verb, low)[0] >= 1.0
+
+
+def _change_asked(spec: ActionSpec, raw: Mapping[str, Any], ctx: _Context) -> bool:
+    """Something in the request points at this change: its verb, platform, resource, values or target.
+
+    A weaker cousin of :func:`_destruction_said` for every other change: "order pizza for the
+    team" names no action, and a model that maps it to enabling an Estuary materialization
+    named "pizza" is asked again. Any one signal is enough: the verb or a synonym, the
+    platform, the resource noun, every required param, or a target that the
+    inventory or its shape (``owner/repo``, ``*_WH``, ``dpl_…``) places as that resource.
+    """
+    from orchestrator.parsing.extract_lexicon import verb_hits
+    from orchestrator.parsing.offline import shape_resources
+
+    low = ctx.text.lower()
+    if verb_hits(spec.verb, low)[0] > 0 or spec.platform in mentioned_platforms(ctx.text):
+        return True
+    said = set(words(low.replace("_", " ").replace("-", " ")))
+    if set(words(spec.resource.replace(".", " ").replace("_", " "))) & said:
+        return True
+    params = raw.get("params") if isinstance(raw.get("params"), dict) else {}
+    required = [n for n, f in spec.params.model_fields.items() if f.is_required()]
+    if required and all(params.get(n) not in (None, "", []) for n in required):
+        return True
+    key = f"{spec.platform}.{spec.resource}"
+    target = raw.get("target")
+    if isinstance(target, str) and any(n.lower() == target.strip().lower() for n in ctx.inventory.get(key, ())):
+        return True
+    return key in shape_resources(ctx.text, {k: list(v) for k, v in ctx.inventory.items()})
 
 
 def _snap_target(target: str, text: str) -> str | None:

@@ -408,3 +408,23 @@ def test_an_answer_cut_off_at_the_length_limit_is_repaired_not_raised() -> None:
     # Cut off twice: a clarify, never an exception or a plan.
     again = Endpoint(httpx2.Response(200, json=rambling), httpx2.Response(200, json=rambling))
     assert_never_planned(again.parser().parse("scale ETL_WH to large", inventory=INVENTORY))
+
+
+def test_a_change_nothing_in_the_request_points_at_is_repaired() -> None:
+    pizza = {"intent": "action", "actions": [{"action": "estuary.materialization.enable", "target": "pizza",
+                                              "params": {}}]}
+    endpoint = Endpoint(pizza, {"intent": "refuse"})
+    parsed = endpoint.parser().parse("order pizza for the team")
+    assert parsed.intent is Intent.REFUSE
+    assert "nothing in the request asks to enable" in endpoint.repair_text()
+
+
+@pytest.mark.parametrize(("text", "action", "target"), [
+    ("turn ETL_WH off", "snowflake.warehouse.suspend", "ETL_WH"),          # the name's shape
+    ("restore contoso/hackweek from the archive", "github.repo.unarchive", "contoso/hackweek"),  # a synonym
+    ("enable the stripe-sync capture", "estuary.capture.enable", "stripe-sync"),   # the verb
+])
+def test_a_change_the_request_points_at_passes(text: str, action: str, target: str) -> None:
+    answer = {"intent": "action", "actions": [{"action": action, "target": target, "params": {}}]}
+    parsed = Endpoint(answer).parser().parse(text)
+    assert parsed.intent is Intent.ACTION and parsed.actions[0].action == action
