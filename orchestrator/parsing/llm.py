@@ -36,8 +36,8 @@ from orchestrator.parsing.llm_context import (
     output_schema,
     relevant_specs,
 )
-from orchestrator.parsing.llm_validate import Clarify, Repair, Valid, check_answer, safety_net
-from orchestrator.state import Intent, ParsedCommand
+from orchestrator.parsing.llm_validate import Clarify, Repair, Valid, check_answer, safety_net, smuggled
+from orchestrator.state import MUTATING_INTENTS, Intent, ParsedCommand
 from prompts.parse import NO_INVENTORY, PARSE_REPAIR, PARSE_SYSTEM, PARSE_USER, PROMPT_VERSION, SCHEMA_NAME
 
 __all__ = ["LLMParser", "LLMUnavailableError", "ParseUsage"]
@@ -76,6 +76,11 @@ class ParseUsage:
     def total_tokens(self) -> int:
         """Prompt plus completion tokens over every call."""
         return sum(self.prompt_tokens) + sum(self.completion_tokens)
+
+
+def _proposes_change(answer: Any) -> bool:
+    """Whether a decoded model answer asks for a change (an action, freeze or unfreeze)."""
+    return isinstance(answer, dict) and answer.get("intent") in {i.value for i in MUTATING_INTENTS}
 
 
 class _Budget(Exception):
@@ -217,6 +222,10 @@ class LLMParser:
                 except (json.JSONDecodeError, TypeError):
                     outcome = Repair([f"the answer is not JSON: {scrub(str(content))[:200]!r}"])
                 else:
+                    # A change carried only inside pasted text is refused whatever shape the
+                    # model gave it: no repair can make it acceptable.
+                    if _proposes_change(answer) and (refused := smuggled(text)) is not None:
+                        return refused
                     outcome = check_answer(answer, text, inventory, allowed=offered, restore=restore)
             if isinstance(outcome, Valid):
                 return safety_net(outcome.command, text, inventory)

@@ -30,7 +30,7 @@ from orchestrator.parsing.llm_context import mentioned_platforms, words
 from orchestrator.parsing.llm_grounding import grounded_param, grounded_time
 from orchestrator.state import MUTATING_INTENTS, Intent, ParsedCommand
 
-__all__ = ["Clarify", "Outcome", "Repair", "Valid", "check_answer", "resolve_target", "safety_net"]
+__all__ = ["Clarify", "Outcome", "Repair", "Valid", "check_answer", "resolve_target", "safety_net", "smuggled"]
 
 CHANGE_ID = re.compile(r"\bchg_[0-9a-f]{12}\b")
 RUN_ID = re.compile(r"\brun_[0-9a-f]{12}\b")
@@ -456,6 +456,17 @@ def check_answer(
     return Valid(ParsedCommand(intent=Intent.ACTION, actions=calls, parser="llm", confidence=0.8))
 
 
+def smuggled(text: str) -> ParsedCommand | None:
+    """A refusal when the request carries a change only inside quoted or pasted text, else None."""
+    from orchestrator.parsing import extract as ex
+    from orchestrator.parsing.extract_builtins import refusal
+
+    raw = ex.clean(text)
+    masked, quoted = ex.mask_quotes(raw)
+    refused = refusal(raw, masked, quoted)
+    return None if refused is None else refused.model_copy(update={"parser": "llm", "confidence": 0.9})
+
+
 def safety_net(command: ParsedCommand, text: str, inventory: Mapping[str, Sequence[str]] | None) -> ParsedCommand:
     """Rules no model answer overrides, shared with the offline parser.
 
@@ -466,14 +477,13 @@ def safety_net(command: ParsedCommand, text: str, inventory: Mapping[str, Sequen
     if command.intent not in MUTATING_INTENTS:
         return command
     from orchestrator.parsing import extract as ex
-    from orchestrator.parsing.extract_builtins import refusal
     from orchestrator.parsing.extract_safety import hesitation
 
-    raw = ex.clean(text)
-    masked, quoted = ex.mask_quotes(raw)
-    refused = refusal(raw, masked, quoted)
+    refused = smuggled(text)
     if refused is not None:
-        return refused.model_copy(update={"parser": "llm", "confidence": 0.9})
+        return refused
+    raw = ex.clean(text)
+    masked, _quoted = ex.mask_quotes(raw)
     if command.intent is Intent.ACTION and all(spec_for(a.action).risk is Risk.READ for a in command.actions):
         return command  # hesitation guards changes; "any gong calls since monday?" reads
     doubt = hesitation(masked, {k: list(v) for k, v in (inventory or {}).items()},
