@@ -36,8 +36,8 @@ from orchestrator.parsing.llm_context import (
     output_schema,
     relevant_specs,
 )
-from orchestrator.parsing.llm_validate import Clarify, Repair, Valid, check_answer, safety_net
-from orchestrator.state import Intent, ParsedCommand
+from orchestrator.parsing.llm_validate import Clarify, Repair, Valid, check_answer, safety_net, smuggled
+from orchestrator.state import MUTATING_INTENTS, Intent, ParsedCommand
 from prompts.parse import NO_INVENTORY, PARSE_REPAIR, PARSE_SYSTEM, PARSE_USER, PROMPT_VERSION, SCHEMA_NAME
 
 __all__ = ["LLMParser", "LLMUnavailableError", "ParseUsage"]
@@ -78,8 +78,21 @@ class ParseUsage:
         return sum(self.prompt_tokens) + sum(self.completion_tokens)
 
 
+def _proposes_change(answer: Any) -> bool:
+    """Whether a decoded model answer asks for a change (an action, freeze or unfreeze)."""
+    return isinstance(answer, dict) and answer.get("intent") in {i.value for i in MUTATING_INTENTS}
+
+
 class _Budget(Exception):
     """Internal: the per-command call or token cap would be exceeded."""
+
+
+class _CutOff(Exception):
+    """Internal: the answer ran past ``max_output_tokens`` (``text`` is what came before the cut)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
 
 
 class LLMParser:
@@ -194,17 +207,26 @@ class LLMParser:
         usage.actions_offered = len(offered)
         problems: list[str] = []
         for attempt in range(self.max_calls):
+            outcome: Valid | Repair | Clarify
             try:
                 content = self._call(messages, schema, usage)
             except _Budget:
                 break
-            outcome: Valid | Repair | Clarify
-            try:
-                answer = json.loads(content)
-            except (json.JSONDecodeError, TypeError):
-                outcome = Repair([f"the answer is not JSON: {scrub(str(content))[:200]!r}"])
+            except _CutOff as cut:
+                content = cut.text
+                problem = f"the answer was cut off at {self.max_output_tokens} tokens; answer with one short JSON object"
+                outcome = Repair([problem])
             else:
-                outcome = check_answer(answer, text, inventory, allowed=offered, restore=restore)
+                try:
+                    answer = json.loads(content)
+                except (json.JSONDecodeError, TypeError):
+                    outcome = Repair([f"the answer is not JSON: {scrub(str(content))[:200]!r}"])
+                else:
+                    # A change carried only inside pasted text is refused whatever shape the
+                    # model gave it: no repair can make it acceptable.
+                    if _proposes_change(answer) and (refused := smuggled(text)) is not None:
+                        return refused
+                    outcome = check_answer(answer, text, inventory, allowed=offered, restore=restore)
             if isinstance(outcome, Valid):
                 return safety_net(outcome.command, text, inventory)
             if isinstance(outcome, Clarify):
@@ -261,8 +283,20 @@ class LLMParser:
         estimate = int(sum(len(m[1]) for m in messages) / CHARS_PER_TOKEN) + self.max_output_tokens
         if usage.total_tokens + estimate > self.max_tokens:
             raise _Budget
+        import openai
+
         runnable = self._model().with_structured_output(schema, method="json_schema", include_raw=True)
-        result = self._with_retries(lambda: runnable.invoke(messages))
+        try:
+            result = self._with_retries(lambda: runnable.invoke(messages))
+        except openai.LengthFinishReasonError as exc:
+            # A model that rambles past the limit (a small one can loop under constrained
+            # decoding) gave an invalid answer; it is not an outage and must not crash the parse.
+            usage.calls += 1
+            spent = exc.completion.usage
+            usage.prompt_tokens.append(spent.prompt_tokens if spent is not None else 0)
+            usage.completion_tokens.append(spent.completion_tokens if spent is not None else 0)
+            choices = exc.completion.choices
+            raise _CutOff(str(choices[0].message.content or "") if choices else "") from None
         usage.calls += 1
         raw = result["raw"] if isinstance(result, dict) else result
         meta = getattr(raw, "usage_metadata", None) or {}

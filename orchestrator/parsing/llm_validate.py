@@ -30,7 +30,7 @@ from orchestrator.parsing.llm_context import mentioned_platforms, words
 from orchestrator.parsing.llm_grounding import grounded_param, grounded_time
 from orchestrator.state import MUTATING_INTENTS, Intent, ParsedCommand
 
-__all__ = ["Clarify", "Outcome", "Repair", "Valid", "check_answer", "resolve_target", "safety_net"]
+__all__ = ["Clarify", "Outcome", "Repair", "Valid", "check_answer", "resolve_target", "safety_net", "smuggled"]
 
 CHANGE_ID = re.compile(r"\bchg_[0-9a-f]{12}\b")
 RUN_ID = re.compile(r"\brun_[0-9a-f]{12}\b")
@@ -163,6 +163,10 @@ def _check_step(raw: Any, ctx: _Context, index: int) -> ActionCall | Repair | Cl
         return Repair([f"{where}: {action_id} was not offered; use one of: {', '.join(sorted(ctx.allowed))}"])
     if spec.risk is Risk.DESTRUCTIVE and not _destruction_said(spec, ctx.text):
         return Repair([f"{where}: the request does not ask to {spec.verb} anything; pick the action it asks for"])
+    if spec.risk is Risk.CHANGE and not _change_asked(spec, raw, ctx):
+        problem = (f"{where}: nothing in the request asks to {spec.verb} a {spec.platform} {spec.resource}; "
+                   "pick the action it asks for, or refuse")
+        return Repair([problem])
     params = _restore(raw.get("params") or {}, ctx.restore)
     if not isinstance(params, dict):
         return Repair([f"{where}.params: must be an object"])
@@ -172,7 +176,9 @@ def _check_step(raw: Any, ctx: _Context, index: int) -> ActionCall | Repair | Cl
     elif not isinstance(target, str) or not target.strip():
         return _clarify(f"which {spec.target} should {spec.id} act on?", candidates=[spec.id])
     else:
-        target = target.strip().lstrip("#").strip()
+        target = _strip_noun(target.strip().lstrip("#").strip(), spec)
+        if _names_no_one(target, spec):
+            return _clarify(f"which {spec.target} should {spec.id} act on?", candidates=[spec.id])
     try:
         clean = spec.validate_params(params)
     except ValidationError as err:
@@ -191,6 +197,12 @@ def _check_step(raw: Any, ctx: _Context, index: int) -> ActionCall | Repair | Cl
             return Repair([f"{where}: the request gives none of the params {spec.id} needs"])
     if target is not None:
         key = f"{spec.platform}.{spec.resource}"
+        if spec.verb not in CREATE_VERBS and (elsewhere := _kind_of(target, key, ctx.inventory)):
+            fitting = sorted(a for a in ctx.allowed if _key_of(a) == elsewhere)
+            hint = f"use {' or '.join(fitting)}" if fitting else "pick the action the request asks for"
+            problem = (f"{where}.target: {target!r} is a {elsewhere.replace('.', ' ')}, "
+                       f"not a {spec.platform} {spec.resource}; {hint}")
+            return Repair([problem])
         if not ctx.inventory.get(key) and not _target_in_text(target, ctx.text):
             target = _snap_target(target, ctx.text) or target
         if not ctx.inventory.get(key) and not _target_in_text(target, ctx.text):
@@ -201,6 +213,44 @@ def _check_step(raw: Any, ctx: _Context, index: int) -> ActionCall | Repair | Cl
             return _clarify(f"which {spec.target} do you mean: {', '.join(candidates)}?", candidates=candidates)
         target = resolved
     return ActionCall(action=spec.id, target=target, params=clean)
+
+
+#: Words that point at a resource without naming it ("drop the database", "archive it").
+_POINTERS = frozenset({"it", "that", "this", "them", "those", "these", "one", "all", "everything", "every",
+                       "the", "my", "our", "thing", "stuff", "resource", "name"})
+
+
+def _names_no_one(target: str, spec: ActionSpec) -> bool:
+    """``target`` is a pointer or the resource's generic noun, not a name the user gave."""
+    said = set(words(target.replace("_", " ").replace("-", " ")))
+    nouns = _GENERIC | _POINTERS | set(words(f"{spec.resource.replace('.', ' ')} {spec.target}"))
+    return not said or said <= nouns | {w.rstrip("s") for w in nouns}
+
+
+def _strip_noun(target: str, spec: ActionSpec) -> str:
+    """Drop the resource's own noun said before its name (``key scraper`` → ``scraper``)."""
+    nouns = set(words(f"{spec.resource.replace('.', ' ').replace('_', ' ')} {spec.target}")) - {"name"}
+    head, _, rest = target.partition(" ")
+    return rest.strip() if rest.strip() and head.lower() in nouns else target
+
+
+def _key_of(action_id: str) -> str:
+    spec = spec_for(action_id)
+    return f"{spec.platform}.{spec.resource}"
+
+
+def _kind_of(target: str, key: str, inventory: Mapping[str, Sequence[str]]) -> str | None:
+    """The resource type the inventory says ``target`` is, when that is not ``key``.
+
+    The inventory is the truth about what a name is: a known warehouse is not an Estuary
+    capture, however the model reads the verb. None when the name is unknown, or known
+    under ``key`` itself.
+    """
+    low = target.lower()
+    if any(n.lower() == low for n in inventory.get(key, ())):
+        return None
+    kinds = sorted(k for k, names in inventory.items() if k != key and any(n.lower() == low for n in names))
+    return kinds[0] if len(kinds) == 1 else None
 
 
 def _target_in_text(target: str, text: str) -> bool:
@@ -220,6 +270,35 @@ def _destruction_said(spec: ActionSpec, text: str) -> bool:
 
     low = text.lower()
     return bool(_DESTROY.search(low)) or verb_hits(spec.verb, low)[0] >= 1.0
+
+
+def _change_asked(spec: ActionSpec, raw: Mapping[str, Any], ctx: _Context) -> bool:
+    """Something in the request points at this change: its verb, platform, resource, values or target.
+
+    A weaker cousin of :func:`_destruction_said` for every other change: "order pizza for the
+    team" names no action, and a model that maps it to enabling an Estuary materialization
+    named "pizza" is asked again. Any one signal is enough: the verb or a synonym, the
+    platform, the resource noun, every required param, or a target that the
+    inventory or its shape (``owner/repo``, ``*_WH``, ``dpl_…``) places as that resource.
+    """
+    from orchestrator.parsing.extract_lexicon import verb_hits
+    from orchestrator.parsing.offline import shape_resources
+
+    low = ctx.text.lower()
+    if verb_hits(spec.verb, low)[0] > 0 or spec.platform in mentioned_platforms(ctx.text):
+        return True
+    said = set(words(low.replace("_", " ").replace("-", " ")))
+    if set(words(spec.resource.replace(".", " ").replace("_", " "))) & said:
+        return True
+    params = raw.get("params") if isinstance(raw.get("params"), dict) else {}
+    required = [n for n, f in spec.params.model_fields.items() if f.is_required()]
+    if required and all(params.get(n) not in (None, "", []) for n in required):
+        return True
+    key = f"{spec.platform}.{spec.resource}"
+    target = raw.get("target")
+    if isinstance(target, str) and any(n.lower() == target.strip().lower() for n in ctx.inventory.get(key, ())):
+        return True
+    return key in shape_resources(ctx.text, {k: list(v) for k, v in ctx.inventory.items()})
 
 
 def _snap_target(target: str, text: str) -> str | None:
@@ -377,6 +456,17 @@ def check_answer(
     return Valid(ParsedCommand(intent=Intent.ACTION, actions=calls, parser="llm", confidence=0.8))
 
 
+def smuggled(text: str) -> ParsedCommand | None:
+    """A refusal when the request carries a change only inside quoted or pasted text, else None."""
+    from orchestrator.parsing import extract as ex
+    from orchestrator.parsing.extract_builtins import refusal
+
+    raw = ex.clean(text)
+    masked, quoted = ex.mask_quotes(raw)
+    refused = refusal(raw, masked, quoted)
+    return None if refused is None else refused.model_copy(update={"parser": "llm", "confidence": 0.9})
+
+
 def safety_net(command: ParsedCommand, text: str, inventory: Mapping[str, Sequence[str]] | None) -> ParsedCommand:
     """Rules no model answer overrides, shared with the offline parser.
 
@@ -387,14 +477,15 @@ def safety_net(command: ParsedCommand, text: str, inventory: Mapping[str, Sequen
     if command.intent not in MUTATING_INTENTS:
         return command
     from orchestrator.parsing import extract as ex
-    from orchestrator.parsing.extract_builtins import refusal
     from orchestrator.parsing.extract_safety import hesitation
 
-    raw = ex.clean(text)
-    masked, quoted = ex.mask_quotes(raw)
-    refused = refusal(raw, masked, quoted)
+    refused = smuggled(text)
     if refused is not None:
-        return refused.model_copy(update={"parser": "llm", "confidence": 0.9})
+        return refused
+    raw = ex.clean(text)
+    masked, _quoted = ex.mask_quotes(raw)
+    if command.intent is Intent.ACTION and all(spec_for(a.action).risk is Risk.READ for a in command.actions):
+        return command  # hesitation guards changes; "any gong calls since monday?" reads
     doubt = hesitation(masked, {k: list(v) for k, v in (inventory or {}).items()},
                        action=command.intent is Intent.ACTION)
     if doubt is not None:

@@ -48,7 +48,7 @@ from orchestrator.parsing.extract_params import params_for, target_for
 from orchestrator.parsing.extract_safety import hesitation
 from orchestrator.state import MUTATING_INTENTS, Intent, ParsedCommand
 
-__all__ = ["OfflineParser"]
+__all__ = ["OfflineParser", "shape_resources"]
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ def _idf() -> dict[str, float]:
     return {word: math.log((1 + len(specs)) / (1 + n)) for word, n in df.items()}
 
 
-def _shape_resources(masked: str, inventory: dict[str, list[str]]) -> set[str]:
+def shape_resources(masked: str, inventory: dict[str, list[str]]) -> set[str]:
     """Resources implied by what a name looks like, or by an inventory name in the text."""
     keys: set[str] = set()
     if ex.owner_repos(masked):
@@ -188,7 +188,7 @@ def _candidates(masked: str, inventory: dict[str, list[str]], ctx: _Context,
     words = {w for w in tokens(low) if w not in STOPWORDS}
     plats = platforms_in(low)
     res = resources_in(low)
-    shape = _shape_resources(masked, inventory)
+    shape = shape_resources(masked, inventory)
     specs = all_specs()
     by_verb: dict[str, tuple[float, int, int]] = {}
     verbs = {spec.id: by_verb.get(spec.verb) or by_verb.setdefault(spec.verb, verb_hits(spec.verb, low))
@@ -407,7 +407,7 @@ class OfflineParser:
     def _unknown(self, masked: str, ranked: list[tuple[_Scored, dict[str, Any]]]) -> ParsedCommand:
         low = masked.lower()
         signal = bool(platforms_in(low)) or bool(set(resources_in(low)) - {"github.team"}) or bool(
-            _shape_resources(masked, {})) or any(verb_hits(s.verb, low)[0] >= 2.0 for s in all_specs() if s.mutating)
+            shape_resources(masked, {})) or any(verb_hits(s.verb, low)[0] >= 2.0 for s in all_specs() if s.mutating)
         if not signal and re.match(r"(?:who|what|when|where|which|how|is|are|was|were|do|does|did)\b", low):
             return ParsedCommand(intent=Intent.REFUSE, confidence=0.6,
                                  message="I answer questions about your platforms and the changes made to them only")
