@@ -17,15 +17,14 @@ from __future__ import annotations
 import copy
 import itertools
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
-from .prism import INSTALL_COMMAND, PrismServer, find_prism
+from .handwritten import FaultInjection, serve_fixture
+from .prism import PrismServer
 from .twins import _Twin
 
 __all__ = ["FIXTURE", "WORKSPACE", "AsanaTwin", "served"]
@@ -35,22 +34,12 @@ WORKSPACE = "1200000000000001"
 ME = "ops-bot@example.com"
 
 
-@contextmanager
-def served() -> Iterator[PrismServer]:
+def served() -> AbstractContextManager[PrismServer]:
     """Prism serving the hand-written Asana contract (skips when Prism is not installed)."""
-    binary = find_prism()
-    if binary is None:
-        pytest.skip(f"Prism is not installed: run `{INSTALL_COMMAND}` from the project root")
-    server = PrismServer(FIXTURE, binary=binary)
-    server.launch()
-    try:
-        server.wait_ready(60)
-        yield server
-    finally:
-        server.stop()
+    return serve_fixture(FIXTURE)
 
 
-class AsanaTwin(_Twin):
+class AsanaTwin(FaultInjection, _Twin):
     """Teams, projects and open tasks of workspace :data:`WORKSPACE`, and queued faults.
 
     Seeded teams Marketing and Engineering; projects Website Relaunch (Marketing), Q3 Planning
@@ -77,17 +66,6 @@ class AsanaTwin(_Twin):
             {"gid": "1202000000000201", "name": "Draft launch email", "assignee": None}
         )
         self.faults: list[list[Any]] = []
-
-    def fault(self, method: str, path: str, code: int, times: int = 1) -> None:
-        """Answer the next ``times`` requests matching ``method`` and ``path`` (a regex) with ``code``."""
-        self.faults.append([method, re.compile(path), str(code), times])
-
-    def _fault(self, method: str, path: str) -> str | None:
-        for fault in self.faults:
-            if fault[0] == method and fault[1].fullmatch(path) and fault[3] > 0:
-                fault[3] -= 1
-                return str(fault[2])
-        return None
 
     def route(self, method: str, path: str, body: Any, request: httpx.Request) -> tuple[str | None, Any]:
         code = self._fault(method, path)

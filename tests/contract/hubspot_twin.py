@@ -18,15 +18,14 @@ from __future__ import annotations
 import copy
 import itertools
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
-from .prism import INSTALL_COMMAND, PrismServer, find_prism
+from .handwritten import FaultInjection, serve_fixture
+from .prism import PrismServer
 from .twins import _Twin
 
 __all__ = ["FIXTURE", "HubSpotTwin", "served"]
@@ -35,19 +34,9 @@ FIXTURE = Path(__file__).resolve().parent / "fixtures" / "hubspot" / "openapi.ya
 _STAMP = "2026-01-15T09:30:00.000Z"
 
 
-@contextmanager
-def served() -> Iterator[PrismServer]:
+def served() -> AbstractContextManager[PrismServer]:
     """Prism serving the hand-written HubSpot contract (skips when Prism is not installed)."""
-    binary = find_prism()
-    if binary is None:
-        pytest.skip(f"Prism is not installed: run `{INSTALL_COMMAND}` from the project root")
-    server = PrismServer(FIXTURE, binary=binary)
-    server.launch()
-    try:
-        server.wait_ready(60)
-        yield server
-    finally:
-        server.stop()
+    return serve_fixture(FIXTURE)
 
 
 def _property(name: str, label: str, kind: str, field: str, group: str, **extra: Any) -> dict[str, Any]:
@@ -66,7 +55,7 @@ def _pipeline(pipeline_id: str, label: str, order: int, stages: list[dict[str, A
             "createdAt": _STAMP, "updatedAt": _STAMP}
 
 
-class HubSpotTwin(_Twin):
+class HubSpotTwin(FaultInjection, _Twin):
     """Properties per object type, pipelines per object type, and queued faults.
 
     Seeded with contact properties ``email`` (HubSpot's own), ``lead_source_detail`` and
@@ -107,17 +96,6 @@ class HubSpotTwin(_Twin):
         }
         self.faults: list[list[Any]] = []
         self._ids = itertools.count(9000)
-
-    def fault(self, method: str, path: str, code: int, times: int = 1) -> None:
-        """Answer the next ``times`` requests matching ``method`` and ``path`` (a regex) with ``code``."""
-        self.faults.append([method, re.compile(path), str(code), times])
-
-    def _fault(self, method: str, path: str) -> str | None:
-        for fault in self.faults:
-            if fault[0] == method and fault[1].fullmatch(path) and fault[3] > 0:
-                fault[3] -= 1
-                return str(fault[2])
-        return None
 
     def route(self, method: str, path: str, body: Any, request: httpx.Request) -> tuple[str | None, Any]:
         code = self._fault(method, path)

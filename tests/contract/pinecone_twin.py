@@ -18,15 +18,14 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
-from .prism import INSTALL_COMMAND, PrismServer, find_prism
+from .handwritten import FaultInjection, serve_fixture
+from .prism import PrismServer
 from .twins import _Twin
 
 __all__ = ["FIXTURE", "PineconeTwin", "served"]
@@ -34,19 +33,9 @@ __all__ = ["FIXTURE", "PineconeTwin", "served"]
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "pinecone" / "openapi.yaml"
 
 
-@contextmanager
-def served() -> Iterator[PrismServer]:
+def served() -> AbstractContextManager[PrismServer]:
     """Prism serving the hand-written Pinecone contract (skips when Prism is not installed)."""
-    binary = find_prism()
-    if binary is None:
-        pytest.skip(f"Prism is not installed: run `{INSTALL_COMMAND}` from the project root")
-    server = PrismServer(FIXTURE, binary=binary)
-    server.launch()
-    try:
-        server.wait_ready(60)
-        yield server
-    finally:
-        server.stop()
+    return serve_fixture(FIXTURE)
 
 
 def _pod(name: str, dimension: Any, metric: Any, replicas: int, **extra: Any) -> dict[str, Any]:
@@ -103,7 +92,7 @@ def _dedicated(shards: int, replicas: int) -> dict[str, Any]:
     }
 
 
-class PineconeTwin(_Twin):
+class PineconeTwin(FaultInjection, _Twin):
     """Indexes, their readiness, and queued faults (see the module doc).
 
     Seeded with ``support-kb`` (pod-based, 2 replicas), ``recs`` (serverless with dedicated
@@ -126,17 +115,6 @@ class PineconeTwin(_Twin):
         #: index → [transitional state, describes left showing it]
         self.settling: dict[str, list[Any]] = {}
         self.faults: list[list[Any]] = []
-
-    def fault(self, method: str, path: str, code: int, times: int = 1) -> None:
-        """Answer the next ``times`` requests matching ``method`` and ``path`` (a regex) with ``code``."""
-        self.faults.append([method, re.compile(path), str(code), times])
-
-    def _fault(self, method: str, path: str) -> str | None:
-        for fault in self.faults:
-            if fault[0] == method and fault[1].fullmatch(path) and fault[3] > 0:
-                fault[3] -= 1
-                return str(fault[2])
-        return None
 
     def route(self, method: str, path: str, body: Any, request: httpx.Request) -> tuple[str | None, Any]:
         code = self._fault(method, path)
