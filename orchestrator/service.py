@@ -138,9 +138,25 @@ class OrchestratorService:
         return view
 
     async def _parse(self, text: str, parser_name: str | None) -> ParsedCommand:
-        """Parse in a worker thread: parsers are synchronous and an LLM call takes seconds."""
+        """Parse in a worker thread: parsers are synchronous and an LLM call takes seconds.
+
+        Before a model sees the text, the offline parser (no network) looks for a secret
+        param's typed value; if it finds one, its parse is returned and the command is refused
+        without the value ever leaving the process.
+        """
+        inventory = await to_thread(self.store.inventory)
+        return await to_thread(self._parse_guarded, text, parser_name, inventory)
+
+    def _parse_guarded(self, text: str, parser_name: str | None, inventory: dict[str, list[str]]) -> ParsedCommand:
+        """The parse, with the offline pre-check for typed secrets when a model would see the text."""
+        from orchestrator.secret_params import withhold_secrets
+
         parser = self.deps.parser(parser_name)
-        return await to_thread(lambda: parser.parse(text, self.store.inventory()))
+        if getattr(parser, "name", None) != "offline":
+            first = self.deps.parser("offline").parse(text, inventory)
+            if withhold_secrets(text, first).error is not None:
+                return first
+        return parser.parse(text, inventory)
 
     async def _record_parse_failure(self, run: Run, exc: Exception) -> None:
         """Keep an audit row for a command the parser could not handle (its text withheld: unread)."""
@@ -374,6 +390,6 @@ class OrchestratorService:
         """
         from orchestrator.secret_params import withhold_secrets
 
-        safe = withhold_secrets(text, self.deps.parser(parser).parse(text, self.store.inventory()))
+        safe = withhold_secrets(text, self._parse_guarded(text, parser, self.store.inventory()))
         out = {"text": safe.text} | self.deps.policy.explain(safe.parsed, actor, env=env)
         return out | ({"error": safe.error.to_dict()} if safe.error else {})

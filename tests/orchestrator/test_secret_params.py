@@ -155,9 +155,36 @@ def test_a_command_the_parser_fails_on_is_recorded_without_its_text(
         async with service_factory() as svc:
             svc.deps.parsers["default"] = _BrokenParser()
             with pytest.raises(ConfigError, match="refused the connection"):
-                await svc.submit(req(f"set API_KEY to {SECRET} on the vercel project web"))
+                await svc.submit(req(f"store {SECRET} as the web app's api key"))
             (run,) = svc.runs()
             assert run["status"] == "failed" and run["error"]["code"] == "config_error"
             assert SECRET not in run["text"] and run["text"].startswith("[command withheld")
+
+    arun(flow())
+
+
+class _ModelParser:
+    """Stands in for an LLM parser (no model runs in this test): records every text it is sent."""
+
+    name = "llm"
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def parse(self, text: str, inventory: object = None) -> ParsedCommand:
+        self.seen.append(text)
+        return OfflineParser().parse(text, inventory)  # type: ignore[arg-type]
+
+
+def test_a_typed_secret_never_reaches_the_model(service_factory: Callable[[], OrchestratorService]) -> None:
+    async def flow() -> None:
+        async with service_factory() as svc:
+            model = _ModelParser()
+            svc.deps.parsers["default"] = model
+            view = await svc.submit(req(f"set API_KEY to {SECRET} on the vercel project web"))
+            assert view["status"] == "failed" and view["error"]["code"] == "secret_in_command"
+            assert model.seen == []
+            await svc.submit(req("set API_KEY to secret://API_KEY on the vercel project web", dry_run=True))
+            assert model.seen == ["set API_KEY to secret://API_KEY on the vercel project web"]
 
     arun(flow())
