@@ -374,7 +374,8 @@ def _error_bodies(response: httpx.Response) -> list[dict[str, Any]]:
 
     The body itself (GitHub, Snowflake: ``{"code", "message"}``), then a nested ``error`` object
     (OpenAI, OpenRouter, Pinecone, Vercel: ``{"error": {"code", "message"}}``) or the first of
-    an ``error`` list (Weaviate: ``{"error": [{"message"}]}``).
+    an ``error`` list (Weaviate: ``{"error": [{"message"}]}``) or of an ``errors`` list (Asana:
+    ``{"errors": [{"message"}]}``).
     """
     try:
         body = response.json()
@@ -383,11 +384,12 @@ def _error_bodies(response: httpx.Response) -> list[dict[str, Any]]:
     if not isinstance(body, dict):
         return []
     found = [body]
-    nested = body.get("error")
-    if isinstance(nested, list) and nested:
-        nested = nested[0]
-    if isinstance(nested, dict):
-        found.append(nested)
+    for key in ("error", "errors"):
+        nested = body.get(key)
+        if isinstance(nested, list) and nested:
+            nested = nested[0]
+        if isinstance(nested, dict):
+            found.append(nested)
     return found
 
 

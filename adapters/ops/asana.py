@@ -8,8 +8,8 @@ one workspace: ``SOPHIA_ASANA_WORKSPACE`` holds its gid (required; a missing one
 is shared with when the command names none; in an organization Asana requires one.
 
 Asana wraps request bodies in ``{"data": {...}}`` and answers ``{"data": ...}`` (lists add
-``next_page.offset``); errors are ``{"errors": [{"message": ...}]}``, whose first message
-:class:`AsanaErrorTransport` lifts to the top level so the shared client reports it.
+``next_page.offset``); errors are ``{"errors": [{"message": ...}]}``, whose first message the
+shared client reports.
 
 How each action is carried out:
 
@@ -41,13 +41,10 @@ match the documentation, not that the live API accepts them.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from typing import Any, ClassVar
 from urllib.parse import quote
-
-import httpx
 
 from adapters.base import PlatformStatus, State
 from adapters.catalog import ActionCall, Stack
@@ -55,7 +52,7 @@ from adapters.http import HttpAdapter
 from adapters.specs.asana import ACTIONS
 from orchestrator.errors import AdapterError, ConfigError, NotFoundError, SophiaError, ValidationFailedError
 
-__all__ = ["DEFAULT_BASE_URL", "AsanaAdapter", "AsanaErrorTransport", "project_state", "workspace_gid"]
+__all__ = ["DEFAULT_BASE_URL", "AsanaAdapter", "project_state", "workspace_gid"]
 
 DEFAULT_BASE_URL = "https://app.asana.com/api/1.0"
 WORKSPACE_VAR = "SOPHIA_ASANA_WORKSPACE"
@@ -119,42 +116,6 @@ def _task_state(raw: Mapping[str, Any], project: str | None) -> dict[str, Any]:
     }
 
 
-class AsanaErrorTransport(httpx.AsyncBaseTransport):
-    """Copies the first of Asana's ``errors[].message`` to a top-level ``message`` on 4xx/5xx.
-
-    The shared client reads ``message`` (or a nested ``error``); Asana's list would otherwise
-    be reported as a bare "HTTP 400".
-    """
-
-    def __init__(self, inner: httpx.AsyncBaseTransport | None = None) -> None:
-        self.inner = inner or httpx.AsyncHTTPTransport()
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        response = await self.inner.handle_async_request(request)
-        if response.status_code < 400 or "json" not in response.headers.get("content-type", ""):
-            return response
-        content = await response.aread()
-        try:
-            body = json.loads(content)
-        except (ValueError, UnicodeDecodeError):
-            return response
-        errors = body.get("errors") if isinstance(body, dict) else None
-        first = _obj(errors[0]) if isinstance(errors, list) and errors else {}
-        if not isinstance(first.get("message"), str) or "message" in body:
-            return response
-        headers = [
-            (k, v)
-            for k, v in response.headers.items()
-            if k.lower() not in ("content-length", "content-encoding")
-        ]
-        return httpx.Response(
-            response.status_code, headers=headers, json={**body, "message": first["message"]}, request=request
-        )
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
-
-
 class AsanaAdapter(HttpAdapter):
     """Asana projects (create, archive, unarchive) and tasks (create)."""
 
@@ -173,10 +134,6 @@ class AsanaAdapter(HttpAdapter):
     page_size: ClassVar[int] = 100
     #: Most pages read for one listing; a workspace larger than this is reported, not truncated.
     max_pages: ClassVar[int] = 50
-
-    def client_transport(self) -> httpx.AsyncBaseTransport:
-        """The injected transport behind :class:`AsanaErrorTransport`."""
-        return AsanaErrorTransport(self.transport)
 
     # -- reads -----------------------------------------------------------------------------
 

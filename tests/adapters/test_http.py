@@ -532,6 +532,12 @@ async def test_errors_never_contain_the_token(server: tuple[str, Script]) -> Non
             id="weaviate-list",
         ),
         pytest.param(
+            {"errors": [{"message": "workspace: Not a recognized ID", "help": "see the docs"}]},
+            "workspace: Not a recognized ID",
+            None,
+            id="asana-errors-list",
+        ),
+        pytest.param(
             {"code": "002003", "message": "SQL compilation error", "error": {"code": "other"}},
             "SQL compilation error",
             "002003",
