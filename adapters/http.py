@@ -405,7 +405,7 @@ def _vendor_code(response: httpx.Response) -> str | None:
 def _vendor_message(response: httpx.Response) -> str:
     """A short, scrubbed vendor error message from a JSON body (untrusted text)."""
     for body in _error_bodies(response):
-        for key in ("message", "error_description", "error", "detail", "title"):
+        for key in ("message", "error_description", "error", "err", "detail", "title"):  # err: Figma
             value = body.get(key)
             if isinstance(value, str) and value:
                 return scrub(value)[:200]

@@ -537,6 +537,7 @@ async def test_errors_never_contain_the_token(server: tuple[str, Script]) -> Non
             None,
             id="asana-errors-list",
         ),
+        pytest.param({"status": 403, "err": "Invalid token"}, "Invalid token", None, id="figma-err"),
         pytest.param(
             {"code": "002003", "message": "SQL compilation error", "error": {"code": "other"}},
             "SQL compilation error",
