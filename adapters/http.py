@@ -550,6 +550,10 @@ class PlatformClient:
             if self.policy.idempotency_header:
                 extra[self.policy.idempotency_header] = idempotency_key
         auth = self._credentials()
+        # Whether an earlier attempt may have reached the platform and been applied: then a
+        # later 404 (a retried DELETE) or 409 (a retried create) may be our own first attempt's
+        # effect, and any final error leaves the outcome unknown, to be settled by read-back.
+        delivered = False
         async with self._slot():
             attempt = 0
             while True:
@@ -557,7 +561,10 @@ class PlatformClient:
                 last = attempt >= self.policy.max_attempts
                 if attempt > 1 and idempotency_key is not None and self.policy.retry_flag_param:
                     query[self.policy.retry_flag_param] = "true"
-                self.breaker.allow(action)
+                try:
+                    self.breaker.allow(action)
+                except SophiaError as exc:
+                    raise _with_outcome(exc, delivered, "unsent") from None
                 try:
                     response = await self._pool().request(
                         method,
@@ -570,13 +577,21 @@ class PlatformClient:
                 except httpx.TransportError as exc:
                     self.breaker.record_failure()
                     unsent = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
+                    delivered = delivered or not unsent
                     if (unsent or safe) and not last:
                         await self._wait(self._backoff(attempt))
                         continue
-                    raise self._transport_error(ctx, exc, attempt) from None
-                outcome = await self._classify(ctx, response, attempt, safe, last, not_found_ok)
+                    raise _with_outcome(self._transport_error(ctx, exc, attempt, delivered), delivered,
+                                        "unsent") from None
+                # A 5xx or an unreadable success may follow an applied change.
+                ambiguous = response.status_code >= 500 or response.status_code < 400
+                try:
+                    outcome = await self._classify(ctx, response, attempt, safe, last, not_found_ok)
+                except SophiaError as exc:
+                    raise _with_outcome(exc, delivered or ambiguous, "refused") from None
                 if isinstance(outcome, Reply):
                     return outcome
+                delivered = delivered or ambiguous
                 await self._wait(outcome)
 
     async def _classify(
@@ -719,7 +734,9 @@ class PlatformClient:
             details=details,
         )
 
-    def _transport_error(self, ctx: _Ctx, exc: httpx.TransportError, attempt: int) -> AdapterError:
+    def _transport_error(
+        self, ctx: _Ctx, exc: httpx.TransportError, attempt: int, delivered: bool = False
+    ) -> AdapterError:
         if isinstance(exc, httpx.TimeoutException):
             what = f"timed out ({type(exc).__name__})"
         elif isinstance(exc, httpx.RemoteProtocolError):
@@ -730,7 +747,8 @@ class PlatformClient:
             what = f"connection failed ({type(exc).__name__})"
         return AdapterError(
             f"{ctx.platform} {what} during {ctx.what} after {attempt} attempt(s)",
-            hint=f"check the network and {ctx.platform}'s status; nothing is assumed to have changed",
+            hint=(f"the request may have reached {ctx.platform}: the change is settled by reading it back"
+                  if delivered else f"check the network and {ctx.platform}'s status; nothing was sent"),
             details={
                 "platform": ctx.platform,
                 "action": ctx.action,
@@ -738,6 +756,12 @@ class PlatformClient:
                 "error": scrub(str(exc))[:200],
             },
         )
+
+
+def _with_outcome(exc: SophiaError, delivered: bool, otherwise: str) -> SophiaError:
+    """Say on ``exc`` whether the failed request may have been applied (``details["outcome"]``)."""
+    exc.details["outcome"] = "unknown" if delivered else otherwise
+    return exc
 
 
 def make_client(

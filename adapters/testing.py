@@ -8,8 +8,9 @@ A test module subclasses :class:`AdapterConformanceTests` and provides two fixtu
   action of the adapter at least once (e.g. create → configure → delete).
 
 The suite then checks the declarations, the dispatch table, dry runs (nothing changes), that
-each applied call reaches its predicted state, and that every reversible call's inverse
-restores the before-state.
+each applied call reaches its predicted state, that every reversible call's inverse restores
+the before-state, and — the fault matrix — that under five transport faults the ledger, once
+reconciled, tells the truth about every mutating action.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import pytest
 
 from adapters.base import PlatformAdapter, PlatformStatus, matches
 from adapters.catalog import ActionCall, ActionSpec, Risk, Stack
+from adapters.testing_faults import FaultMatrixTests
 
 __all__ = ["AdapterConformanceTests", "run"]
 
@@ -40,8 +42,12 @@ def _comparable(state: dict[str, Any] | None) -> dict[str, Any] | None:
     return {k: v for k, v in state.items() if k not in {"rows", "updated_at", "created_at", "id"}}
 
 
-class AdapterConformanceTests:
-    """Subclass in ``tests/adapters/test_<platform>.py``; provide ``adapter`` and ``scenario``."""
+class AdapterConformanceTests(FaultMatrixTests):
+    """Subclass in ``tests/adapters/test_<platform>.py``; provide ``adapter`` and ``scenario``.
+
+    The fault matrix (:mod:`adapters.testing_faults`) comes with it: HTTP adapters need
+    nothing more; others override ``install_faults``.
+    """
 
     def test_declarations(self, adapter: PlatformAdapter) -> None:
         cls = type(adapter)

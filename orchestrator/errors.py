@@ -21,6 +21,7 @@ __all__ = [
     "SophiaError",
     "StoreUnavailableError",
     "ValidationFailedError",
+    "outcome_unknown",
 ]
 
 
@@ -139,3 +140,32 @@ class LedgerTamperedError(SophiaError):
     code = "ledger_tampered"
     exit_code = 13
     http_status = 500
+
+
+#: ``details["outcome"]`` on an error from a platform call: what the caller may assume.
+#: ``unsent`` — nothing reached the platform; ``refused`` — it answered and did not act;
+#: ``unknown`` — the request may have reached it and been applied (a lost answer, a 5xx,
+#: an unreadable body, a 404/409 on a retry of a request that may already have landed).
+OUTCOMES = ("unsent", "refused", "unknown")
+
+#: Errors that are raised before anything is sent, or that say the request was refused.
+_DEFINITE = (ValidationFailedError, ConfigError, PolicyDeniedError, BusyError, ApprovalError,
+             NotUnderstoodError, StoreUnavailableError)
+
+
+def outcome_unknown(exc: BaseException) -> bool:
+    """Whether a failed platform call may nonetheless have changed the platform.
+
+    Only an error that says so (``details["outcome"]`` of ``unsent``/``refused``) or one raised
+    before anything is sent counts as "nothing changed"; anything else — an unexpected
+    exception, an adapter error that doesn't say — may have landed, and is settled by reading
+    the platform back.
+    """
+    if not isinstance(exc, SophiaError):
+        return True
+    said = exc.details.get("outcome")
+    if said in ("unsent", "refused"):
+        return False
+    if said == "unknown":
+        return True
+    return not isinstance(exc, _DEFINITE)

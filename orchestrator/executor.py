@@ -1,9 +1,11 @@
 """Write-ahead apply: lock, record ``pending`` with the before-state, call, record the outcome.
 
 A multi-step plan stops at the first failure and compensates the steps already applied, in
-reverse, each compensation itself a recorded change. An undo step marks the change it undoes
-``rolled_back`` and verifies by read-back that the platform is back at that change's
-before-state.
+reverse, each compensation itself a recorded change. Outcomes are settled by read-back
+(:mod:`orchestrator.settle`): a call whose answer was lost is ``applied`` if the platform shows
+it, ``needs_reconcile`` while that is unknown, ``failed`` only when the platform reads back as
+before. An undo step marks the change it undoes ``rolled_back`` only when read-back shows that
+change's before-state again.
 
 Store and ledger calls are synchronous (SQLAlchemy); they run in a worker thread
 (``asyncio.to_thread``) so other runs on the same event loop keep moving. Each is awaited
@@ -21,6 +23,7 @@ from adapters.base import State
 from adapters.catalog import ActionCall, ActionSpec
 from orchestrator.errors import AdapterError, SophiaError
 from orchestrator.faults import fault_point
+from orchestrator.settle import VOLATILE, comparable, finish_undo, settle_answered, settle_by_read_back
 from orchestrator.state import Plan, Step
 from state.locks import lock_key
 from state.models import ChangeRecord, ChangeStatus
@@ -29,17 +32,9 @@ from state.store import new_id
 if TYPE_CHECKING:
     from orchestrator.deps import Deps
 
-__all__ = ["ApplyOutcome", "Executor", "comparable", "redact"]
+__all__ = ["VOLATILE", "ApplyOutcome", "Executor", "comparable", "redact"]
 
-VOLATILE = frozenset({"rows", "updated_at", "created_at", "last_modified", "etag"})
 REDACTED = "***redacted***"
-
-
-def comparable(state: State) -> State:
-    """A state without fields that change on their own (row counts, timestamps)."""
-    if state is None:
-        return None
-    return {k: v for k, v in state.items() if k not in VOLATILE}
 
 
 def redact(spec: ActionSpec, params: dict[str, Any]) -> dict[str, Any]:
@@ -132,44 +127,38 @@ class Executor:
         fault_point("after_pending")
         try:
             after = await adapter.execute(call, before)
-        except SophiaError as exc:
-            failed = await to_thread(store.ledger.transition, change.id, ChangeStatus.FAILED, error=str(exc))
-            outcome.changes.append(_public(failed))
-            raise
         except Exception as exc:
-            failed = await to_thread(store.ledger.transition, change.id, ChangeStatus.FAILED,
-                                     error=f"{type(exc).__name__}: {exc}")
-            outcome.changes.append(_public(failed))
-            raise AdapterError(
-                f"{call.platform}: {call.action} on {call.target} failed: {exc}",
-                hint="the change is recorded as failed; see `sophia-iac history`",
-            ) from exc
-        fault_point("after_call")
-        inverse = spec.derive_inverse(call, before, after)
-        if adapter.reached(call, expected, after):
-            change = await to_thread(
-                store.ledger.transition, change.id, ChangeStatus.APPLIED, after=after,
-                inverse=inverse.model_dump(mode="json") if inverse else None,
-            )
+            change = await settle_by_read_back(store, adapter, change, call, exc)
+            if change.status == ChangeStatus.FAILED:
+                outcome.changes.append(_public(change))
+                if isinstance(exc, SophiaError):
+                    raise exc from None
+                raise AdapterError(
+                    f"{call.platform}: {call.action} on {call.target} failed: {exc}",
+                    hint="the change is recorded as failed (read back: the platform is as before); "
+                         "see `sophia-iac history`",
+                ) from exc
         else:
-            change = await to_thread(
-                store.ledger.transition, change.id, ChangeStatus.NEEDS_RECONCILE, after=after,
-                error=f"read-back {comparable(after)} differs from the expected {comparable(expected)}",
-            )
-        await to_thread(self._note_inventory, call, spec, after)
+            fault_point("after_call")
+            change = await to_thread(settle_answered, store, adapter, change, call, after)
+        if change.status == ChangeStatus.APPLIED:
+            await to_thread(self._note_inventory, call, spec, change.after)
         if step.undo_of:
-            original = await to_thread(store.ledger.transition, step.undo_of, ChangeStatus.ROLLED_BACK,
-                                       rolled_back_by=change.id)
-            # Read back the way the original change saw its target (a create's view of a key may
-            # differ from a disable's), so "back at the before-state" compares like with like.
-            original_call = ActionCall(action=original.action, target=original.target, params=original.params or {})
-            observed = await adapter.observe(original_call)
-            outcome.verified[step.undo_of] = comparable(observed) == comparable(original.before)
+            outcome.verified[step.undo_of] = await finish_undo(store, adapter, change)
         outcome.changes.append(_public(change))
         if change.status != ChangeStatus.APPLIED:
             raise AdapterError(
-                f"{call.action} on {call.target}: the platform does not show the expected state",
-                hint="recorded as needs_reconcile; check `sophia-iac status " + call.platform + "`",
+                f"{call.action} on {call.target}: the outcome is not known yet ({change.error})",
+                hint=f"recorded as needs_reconcile; `sophia-iac reconcile` reads {call.platform} back and "
+                     f"settles it (see `sophia-iac history`)",
+                details={"change_id": change.id, "status": change.status},
+            )
+        if step.undo_of and not outcome.verified[step.undo_of]:
+            raise AdapterError(
+                f"the undo of {step.undo_of} applied, but reading {call.target} back does not show its "
+                f"before-state: {step.undo_of} stays as it was",
+                hint=f"check `sophia-iac status {call.platform}`; the undo can be retried",
+                details={"change_id": change.id, "undo_of": step.undo_of},
             )
         return change
 

@@ -136,6 +136,8 @@ class WorkerConfig:
     batch: int = 10
     poll_seconds: float = 1.0
     prune_every_seconds: float = 3600.0
+    #: How often the worker settles ``pending``/``needs_reconcile`` changes by read-back (0: never).
+    reconcile_every_seconds: float = 300.0
 
 
 def _worker_name() -> str:
@@ -221,17 +223,34 @@ class InboxWorker:
     async def run(self, stop: threading.Event | asyncio.Event) -> None:
         """Poll until ``stop`` is set; prunes old rows now and then."""
         loop = asyncio.get_running_loop()
-        last_prune = 0.0
+        last_prune = last_reconcile = 0.0
         while not stop.is_set():
             try:
                 if loop.time() - last_prune > self.config.prune_every_seconds:
                     last_prune = loop.time()
                     await asyncio.to_thread(self._prune)
+                every = self.config.reconcile_every_seconds
+                if every > 0 and loop.time() - last_reconcile > every:
+                    last_reconcile = loop.time()
+                    await self.reconcile()
                 if await self.run_once():
                     continue
             except SophiaError as exc:  # store unavailable and the like: wait and try again
                 log.warning("inbox worker: %s", exc)
             await asyncio.sleep(self.config.poll_seconds)
+
+    async def reconcile(self) -> list[dict[str, object]]:
+        """Settle changes whose outcome is unknown, by read-back (see :mod:`orchestrator.reconcile`)."""
+        from orchestrator.reconcile import reconcile_store
+
+        try:
+            settled = await reconcile_store(self.store, self.adapters)
+        except Exception:
+            log.exception("reconcile pass failed")
+            return []
+        for row in settled:
+            log.info("reconciled %s: %s", row["change_id"], row["status"])
+        return settled
 
     def _prune(self) -> None:
         from state.idempotency import IdempotencyStore

@@ -76,6 +76,12 @@ class OrchestratorService:
 
             self.reconciled = await reconcile(self.deps)
 
+    async def reconcile(self) -> list[dict[str, Any]]:
+        """Settle every ``pending`` (orphaned) and ``needs_reconcile`` change by read-back."""
+        from orchestrator.reconcile import reconcile
+
+        return await reconcile(self.deps)
+
     async def _checkpointer(self) -> Any:
         if self.settings.is_postgres:
             from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver

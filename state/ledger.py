@@ -38,9 +38,15 @@ def _norm(value: Any) -> Any:
     return value
 
 
+#: Columns added after records were first hashed: left out of the hashed body while unset, so
+#: entries written before they existed still verify.
+_ADDED_LATER = frozenset({"verified"})
+
+
 def snapshot(change: ChangeRecord) -> dict[str, Any]:
     """The hashed content of a change record: every column but the hashes."""
-    return {k: _norm(v) for k, v in change.model_dump().items() if k not in _UNHASHED}
+    return {k: _norm(v) for k, v in change.model_dump().items()
+            if k not in _UNHASHED and not (k in _ADDED_LATER and v is None)}
 
 
 def entry_hash(prev_hash: str, seq: int, body: dict[str, Any]) -> str:
@@ -90,8 +96,12 @@ class Ledger:
             self._append(s, change, "open")
         return change
 
-    def transition(self, change_id: str, status: str, **fields: Any) -> ChangeRecord:
-        """Move a change to ``status`` (setting ``after``, ``error`` … as given)."""
+    def transition(self, change_id: str, status: str, *, kind: str | None = None, **fields: Any) -> ChangeRecord:
+        """Move a change to ``status`` (setting ``after``, ``error`` … as given).
+
+        ``kind`` names the ledger entry (default: the status), e.g. ``reconcile`` for a
+        settlement by the reconciler or ``verify`` for an undo's read-back verdict.
+        """
         if status not in ChangeStatus.ALL:
             raise ValueError(f"unknown change status {status!r}")
         with self.store.session() as s:
@@ -101,7 +111,7 @@ class Ledger:
             change.status = status
             for key, value in fields.items():
                 setattr(change, key, value)
-            self._append(s, change, status)
+            self._append(s, change, kind or status)
         return change
 
     def get(self, change_id: str) -> ChangeRecord:

@@ -124,6 +124,8 @@ class ChangeRecord(SQLModel, table=True):
     actor: str
     undo_of: str | None = Field(default=None, index=True)
     rolled_back_by: str | None = None
+    #: For an undo: whether reading back showed the undone change's before-state (None: not checked).
+    verified: bool | None = None
     error: str | None = None
     created_at: datetime = _ts()
     updated_at: datetime = _ts()

@@ -248,10 +248,13 @@ class SlackAdapter(PlatformAdapter):
                 if isinstance(exc, asyncio.TimeoutError)
                 else f"could not be reached ({type(exc).__name__})"
             )
+            unsent = isinstance(exc, aiohttp.ClientConnectorError)
             raise AdapterError(
                 f"slack {what} during {action}" + (f" on {target}" if target else ""),
-                hint="check the network and Slack's status page; nothing is assumed to have changed",
-                details={"platform": "slack", "action": action, "error": scrub(str(exc))[:200]},
+                hint="check the network and Slack's status page; nothing was sent" if unsent
+                else "the request may have reached Slack: the change is settled by reading it back",
+                details={"platform": "slack", "action": action, "error": scrub(str(exc))[:200],
+                         "outcome": "unsent" if unsent else "unknown"},
             ) from None
         self.breaker.record_success()
         return _obj(response.data)
@@ -261,7 +264,10 @@ class SlackAdapter(PlatformAdapter):
         body = getattr(exc.response, "data", None)
         code = body.get("error") if isinstance(body, dict) else None
         what = f"{action} on {target}" if target else action
-        details = {"platform": "slack", "action": action, "method": method, "status": status, "error": code}
+        # A 5xx or an unreadable answer may follow an applied call; any other answer is a refusal.
+        unknown = status >= 500 or not isinstance(body, dict) or not body
+        details = {"platform": "slack", "action": action, "method": method, "status": status, "error": code,
+                   "outcome": "unknown" if unknown else "refused"}
         if status == 429 or code == "ratelimited":
             self.breaker.record_ignored()
             headers = getattr(exc.response, "headers", {}) or {}

@@ -391,6 +391,25 @@ def ledger_verify(as_json: JsonOpt = False) -> None:
 
 
 @app.command()
+def reconcile(as_json: JsonOpt = False) -> None:
+    """Read back every change whose outcome is unknown (pending, needs_reconcile) and settle it."""
+    async def body(service: Any) -> list[dict[str, Any]]:
+        return [*service.reconciled, *await service.reconcile()]
+
+    settled = _with_service(as_json, body)
+    if as_json:
+        from orchestrator.interfaces.render import print_json
+
+        print_json(settled)
+        return
+    if not settled:
+        typer.echo("nothing to reconcile: every change's outcome is settled")
+    for row in settled:
+        was = f"{row['was']} → " if "was" in row else ""
+        typer.echo(f"{row['change_id']}: {was}{row['status']}" + (f" ({row['error']})" if row.get("error") else ""))
+
+
+@app.command()
 def version(as_json: JsonOpt = False) -> None:
     """Print the version."""
     from importlib.metadata import PackageNotFoundError

@@ -50,7 +50,12 @@ def parse_since(text: str) -> datetime:
         ) from exc
 
 
-async def _step(deps: Deps, seq: int, call: ActionCall, undo_of: str | None = None) -> Step:
+_UNSET: Any = object()
+
+
+async def _step(deps: Deps, seq: int, call: ActionCall, undo_of: str | None = None, *,
+                before: Any = _UNSET) -> Step:
+    """One validated step; ``before`` is the state an earlier step of the plan will leave (else read)."""
     from adapters.registry import spec_for
 
     spec = spec_for(call.action)
@@ -65,7 +70,8 @@ async def _step(deps: Deps, seq: int, call: ActionCall, undo_of: str | None = No
             details={"errors": [{"field": ".".join(map(str, e["loc"])), "message": e["msg"]} for e in err.errors()]},
         ) from err
     adapter = deps.adapters.get(spec.platform)
-    before = await adapter.observe(call)
+    if before is _UNSET:
+        before = await adapter.observe(call)
     adapter.precheck(call, before)
     expected = adapter.predict(call, before)
     return Step(
@@ -96,32 +102,59 @@ def _changes_to_undo(deps: Deps, parsed: ParsedCommand) -> list[ChangeRecord]:
     return [recent[0]]
 
 
+def _chain_key(change: ChangeRecord) -> tuple[str, str, str]:
+    from adapters.registry import spec_for
+
+    return change.platform, spec_for(change.action).resource, (change.target or "").lower()
+
+
+def _check_undoable(change: ChangeRecord) -> None:
+    if change.status == ChangeStatus.ROLLED_BACK:
+        raise IrreversibleError(f"change {change.id} was already undone (by {change.rolled_back_by})",
+                                hint="see `sophia-iac history`")
+    if change.status != ChangeStatus.APPLIED:
+        raise IrreversibleError(f"change {change.id} is {change.status}, not applied: there is nothing to undo",
+                                hint="run `sophia-iac reconcile` first" if change.status in (
+                                    ChangeStatus.PENDING, ChangeStatus.NEEDS_RECONCILE)
+                                else "only applied changes can be undone")
+    if not change.reversible or not change.inverse:
+        raise IrreversibleError(
+            f"change {change.id} ({change.action} on {change.target}) can't be undone automatically",
+            hint="it is irreversible; restore by hand, or from a backup" if change.risk == "destructive"
+            else "its before-state was not enough to derive an inverse",
+        )
+
+
 async def _undo_plan(deps: Deps, parsed: ParsedCommand) -> Plan:
+    """Inverse steps, newest change first.
+
+    Several changes to one resource form a chain: each older change is checked against, and
+    planned from, the state the newer change's undo will leave (that change's before-state),
+    not the current state, which still shows the newer change.
+    """
     steps: list[Step] = []
+    left: dict[tuple[str, str, str], Any] = {}  # resource → the state the steps so far leave it in
     for change in await to_thread(_changes_to_undo, deps, parsed):
-        if change.status == ChangeStatus.ROLLED_BACK:
-            raise IrreversibleError(f"change {change.id} was already undone (by {change.rolled_back_by})",
-                                    hint="see `sophia-iac history`")
-        if change.status != ChangeStatus.APPLIED:
-            raise IrreversibleError(f"change {change.id} is {change.status}, not applied: there is nothing to undo",
-                                    hint="only applied changes can be undone")
-        if not change.reversible or not change.inverse:
-            raise IrreversibleError(
-                f"change {change.id} ({change.action} on {change.target}) can't be undone automatically",
-                hint="it is irreversible; restore by hand, or from a backup" if change.risk == "destructive"
-                else "its before-state was not enough to derive an inverse",
-            )
-        step = await _step(deps, len(steps) + 1, ActionCall.model_validate(change.inverse), undo_of=change.id)
-        adapter = deps.adapters.get(change.platform)
-        current = await adapter.observe(step.call)
+        _check_undoable(change)
+        key = _chain_key(change)
+        inverse = ActionCall.model_validate(change.inverse)
+        if key in left:
+            current = left[key]
+            step = await _step(deps, len(steps) + 1, inverse, undo_of=change.id, before=current)
+        else:
+            step = await _step(deps, len(steps) + 1, inverse, undo_of=change.id)
+            current = await deps.adapters.get(change.platform).observe(step.call)
         if comparable(current) != comparable(change.after):
+            later = " (after the later changes in this undo are undone)" if key in left else ""
             raise AdapterError(
-                f"{change.target} has changed since {change.id} ({comparable(change.after)} → {comparable(current)})",
+                f"{change.target} has changed since {change.id}{later} "
+                f"({comparable(change.after)} → {comparable(current)})",
                 hint="undoing now would overwrite that later change; undo the later change first",
             )
         if step.risk == "destructive" and current == change.after:
             # Undoing a creation nothing has touched since loses nothing: treat as a change.
             step = step.model_copy(update={"risk": "change", "note": f"undo of {change.id}; unchanged since"})
+        left[key] = change.before
         steps.append(step)
     return Plan(steps=steps, summary=f"undo {', '.join(s.undo_of or '' for s in steps)}")
 

@@ -23,6 +23,7 @@ import httpx
 
 from adapters.catalog import ActionCall
 from adapters.registry import spec_for
+from adapters.testing_faults import Tally
 
 __all__ = ["TOKEN", "SlackDouble", "scenario_calls", "serve"]
 
@@ -71,6 +72,7 @@ class SlackDouble:
         self.calls: list[tuple[str, str, dict[str, str], dict[str, str]]] = []
         self.script: list[tuple[int, bytes, dict[str, str]]] = []
         self.exchanges: list[Any] = []
+        self.faults = SlackFaults()
 
     def answer(self, method: str, verb: str, form: dict[str, str], headers: dict[str, str]) -> Any:
         self.calls.append((verb, method, form, headers))
@@ -136,6 +138,37 @@ class SlackDouble:
         return [method for verb, method, _, _ in self.calls if verb == "POST"]
 
 
+class SlackFaults:
+    """Server-side faults for the conformance fault matrix (:mod:`adapters.testing_faults`).
+
+    Slack's client is slack-sdk on aiohttp, not httpx, so the fault is injected where the
+    request arrives: armed, the next POST (every Slack change is a POST; reads are GETs) is
+    answered per the fault kind — dropped unapplied, 429, applied then dropped, applied then 503.
+    """
+
+    def __init__(self) -> None:
+        self.kind: str | None = None
+        self.armed = False
+        self.tally = Tally()
+
+    def arm(self) -> Tally:
+        """Inject into the next POST; returns a fresh tally."""
+        self.armed, self.tally = True, Tally()
+        return self.tally
+
+    def disarm(self) -> None:
+        """Answer everything normally."""
+        self.armed = False
+
+    def take(self) -> str | None:
+        """The fault for this request, once."""
+        if not self.armed:
+            return None
+        self.armed = False
+        self.tally.injected += 1
+        return self.kind
+
+
 @contextmanager
 def serve(state: SlackDouble, *, prism_url: str | None = None) -> Iterator[str]:
     """Run ``state`` on a free loopback port; yields its base URL."""
@@ -157,12 +190,26 @@ def serve(state: SlackDouble, *, prism_url: str | None = None) -> Iterator[str]:
                     verb, f"{prism_url}{self.path}", headers=sent, content=raw, timeout=30
                 )
                 state.exchanges.append(Exchange(checked.request, checked))
-            if state.script:
+            fault = state.faults.take() if verb == "POST" else None
+            if fault in ("timeout_before", "429"):
+                state.calls.append((verb, url.path.strip("/"), form, headers))
+                if fault == "timeout_before":  # the request is lost before Slack acts on it
+                    self.close_connection = True
+                    return
+                status, body, extra = 429, b'{"ok": false, "error": "ratelimited"}', {"retry-after": "1"}
+            elif state.script:
                 status, body, extra = state.script.pop(0)
                 state.calls.append((verb, url.path.strip("/"), form, headers))
             else:
                 answer = state.answer(url.path.strip("/"), verb, form, headers)
                 status, body, extra = 200, json.dumps(answer).encode(), {}
+                if verb == "POST":
+                    state.faults.tally.delivered.append(("POST", url.path, raw, 200 if answer.get("ok") else 400))
+                if fault in ("lost", "twice"):  # Slack acted; the connection drops before the answer
+                    self.close_connection = True
+                    return
+                if fault == "5xx_after":
+                    status, body, extra = 503, b'{"ok": false, "error": "fatal_error"}', {}
             extra = dict(extra)
             self.send_response(status)
             self.send_header("content-type", extra.pop("content-type", "application/json; charset=utf-8"))

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pytest
 
 from adapters.ai.pgvector import PgVectorAdapter
+from adapters.base import State
 from adapters.catalog import ActionCall
 from adapters.registry import spec_for
 from adapters.testing import AdapterConformanceTests, run
+from adapters.testing_faults import Tally
 from orchestrator.config import Settings
 from orchestrator.errors import ValidationFailedError
 
@@ -26,8 +31,56 @@ def scenario() -> list[ActionCall]:
     ]
 
 
+class PgFaults:
+    """The fault matrix at the driver boundary (there is no HTTP transport to cut here).
+
+    Armed, the adapter's next ``execute`` fails the way psycopg reports a broken connection or
+    a server refusal: ``lost``/``twice``/``5xx_after`` let the real statements commit, then close
+    the connection and raise; ``timeout_before``/``429`` raise before anything is sent.
+    """
+
+    def __init__(self, adapter: PgVectorAdapter, kind: str) -> None:
+        self.adapter, self.kind, self.armed, self.tally = adapter, kind, False, Tally()
+        self.real = adapter.execute
+
+    def arm(self) -> Tally:
+        self.armed, self.tally = True, Tally()
+        return self.tally
+
+    def disarm(self) -> None:
+        self.armed = False
+
+    async def execute(self, call: ActionCall, before: State) -> State:
+        import psycopg
+
+        if not self.armed:
+            return await self.real(call, before)
+        self.armed = False
+        self.tally.injected += 1
+        if self.kind == "timeout_before":
+            raise psycopg.errors.QueryCanceled("canceling statement due to statement timeout")
+        if self.kind == "429":
+            raise psycopg.errors.TooManyConnections("sorry, too many clients already")
+        await self.real(call, before)
+        conn = self.adapter._conn
+        if conn is not None:
+            await conn.close()
+        if self.kind == "5xx_after":
+            raise psycopg.errors.AdminShutdown("terminating connection due to administrator command")
+        raise psycopg.OperationalError("server closed the connection unexpectedly")
+
+
 class TestPgVectorConformance(AdapterConformanceTests):
     """Every conformance check, against a fresh database on the session's server."""
+
+    @contextmanager
+    def install_faults(self, adapter: PgVectorAdapter, kind: str) -> Iterator[PgFaults]:
+        faults = PgFaults(adapter, kind)
+        adapter.execute = faults.execute  # type: ignore[method-assign]
+        try:
+            yield faults
+        finally:
+            adapter.execute = faults.real  # type: ignore[method-assign]
 
 
 def test_status_reports_dimension_metric_rows_and_hnsw_params(adapter: PgVectorAdapter) -> None:

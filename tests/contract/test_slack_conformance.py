@@ -14,6 +14,7 @@ after the undo instead of absent.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -23,7 +24,7 @@ from adapters.ops.slack import SlackAdapter
 from adapters.testing import run
 from orchestrator.config import Settings
 from tests.adapters.archiving import ArchivingConformanceTests
-from tests.adapters.slack_double import TOKEN, SlackDouble, scenario_calls, serve
+from tests.adapters.slack_double import TOKEN, SlackDouble, SlackFaults, scenario_calls, serve
 
 from .prism import PrismPool, assert_no_request_violations
 
@@ -57,6 +58,18 @@ class TestSlackConformance(ArchivingConformanceTests):
             yield SlackAdapter(Settings(), sleep=_no_wait)
         reset_breakers()
         assert_no_request_violations(state.exchanges)
+
+    @contextmanager
+    def install_faults(self, adapter: SlackAdapter, kind: str) -> Iterator[SlackFaults]:
+        """Faults injected by the Slack double where each request arrives (see SlackFaults)."""
+        faults = self._state.faults
+        faults.kind = kind
+        yield faults
+        faults.kind = None
+
+    @pytest.fixture(autouse=True)
+    def _keep_state(self, state: SlackDouble) -> None:
+        self._state = state
 
     def test_every_request_was_checked_by_prism(
         self, adapter: SlackAdapter, state: SlackDouble, scenario: list[ActionCall]

@@ -1,0 +1,145 @@
+"""Settle a change's outcome by reading the platform back: the ledger records what it shows.
+
+* An answered call: the state read back (what ``execute`` returns) reaches the prediction →
+  ``applied``; anything else → ``needs_reconcile``.
+* A call that failed: the target is read back. It shows the change → ``applied`` (the answer
+  was lost, the change was not). It shows the before-state → ``failed`` when the error says the
+  request was never sent or was refused, else ``needs_reconcile`` (it may still land). Anything
+  else, or a read-back that fails too → ``needs_reconcile``.
+* :func:`reconcile_change` settles ``pending`` and ``needs_reconcile`` rows the same way later,
+  each settlement its own ledger entry (kind ``reconcile``).
+* An undo: the change it undoes becomes ``rolled_back`` only when the undo applied and reading
+  that change's target back shows its before-state; the verdict (``verified``) is written to the
+  undo's own record. A failed or unverified undo leaves the original as it was.
+"""
+
+from __future__ import annotations
+
+from asyncio import to_thread
+from typing import TYPE_CHECKING, Any
+
+from adapters.base import PlatformAdapter, State
+from adapters.catalog import ActionCall
+from orchestrator.errors import SophiaError, outcome_unknown
+from state.models import ChangeRecord, ChangeStatus
+
+if TYPE_CHECKING:
+    from state.store import Store
+
+__all__ = ["VOLATILE", "comparable", "finish_undo", "reconcile_change", "settle_answered", "settle_by_read_back"]
+
+VOLATILE = frozenset({"rows", "updated_at", "created_at", "last_modified", "etag"})
+
+
+def comparable(state: State) -> State:
+    """A state without fields that change on their own (row counts, timestamps)."""
+    if state is None:
+        return None
+    return {k: v for k, v in state.items() if k not in VOLATILE}
+
+
+def _call(change: ChangeRecord) -> ActionCall:
+    return ActionCall(action=change.action, target=change.target, params=change.params or {})
+
+
+def _applied(store: Store, change: ChangeRecord, call: ActionCall, observed: State, *, kind: str | None = None,
+             note: str | None = None) -> ChangeRecord:
+    from adapters.registry import spec_for
+
+    inverse = spec_for(change.action).derive_inverse(call, change.before, observed)
+    return store.ledger.transition(change.id, ChangeStatus.APPLIED, kind=kind, after=observed,
+                                   inverse=inverse.model_dump(mode="json") if inverse else None, error=note)
+
+
+def settle_answered(store: Store, adapter: PlatformAdapter, change: ChangeRecord, call: ActionCall,
+                    after: State) -> ChangeRecord:
+    """Record the outcome of a call that answered, from the state it read back."""
+    if adapter.reached(call, change.expected, after):
+        return _applied(store, change, call, after)
+    return store.ledger.transition(
+        change.id, ChangeStatus.NEEDS_RECONCILE, after=after,
+        error=f"read-back {comparable(after)} differs from the expected {comparable(change.expected)}",
+    )
+
+
+def _describe(exc: BaseException) -> str:
+    from adapters.credentials import scrub
+
+    return scrub(str(exc) if isinstance(exc, SophiaError) else f"{type(exc).__name__}: {exc}")
+
+
+async def settle_by_read_back(store: Store, adapter: PlatformAdapter, change: ChangeRecord, call: ActionCall,
+                              exc: BaseException) -> ChangeRecord:
+    """Record the outcome of a call that raised: read the target back and believe it."""
+    error = _describe(exc)
+    try:
+        observed = await adapter.observe(call)
+    except Exception as read_exc:  # noqa: BLE001 - unknown outcome: recorded, settled later
+        return await to_thread(
+            store.ledger.transition, change.id, ChangeStatus.NEEDS_RECONCILE,
+            error=f"{error}; reading it back failed too ({_describe(read_exc)}): `sophia-iac reconcile` settles it",
+        )
+    if comparable(observed) == comparable(change.before):
+        if outcome_unknown(exc):
+            return await to_thread(
+                store.ledger.transition, change.id, ChangeStatus.NEEDS_RECONCILE, after=observed,
+                error=f"{error}; the platform still shows the before-state, but the request may have reached it"
+                      " and may yet land: `sophia-iac reconcile` settles it",
+            )
+        return await to_thread(store.ledger.transition, change.id, ChangeStatus.FAILED, after=observed,
+                               error=f"{error}; read back: the platform is as before")
+    if adapter.reached(call, change.expected, observed):
+        return await to_thread(_applied, store, change, call, observed,
+                               note=f"the platform's answer was lost ({error}); read back: the change is there")
+    return await to_thread(
+        store.ledger.transition, change.id, ChangeStatus.NEEDS_RECONCILE, after=observed,
+        error=f"{error}; read back {comparable(observed)}: neither the before-state nor the expected one",
+    )
+
+
+async def finish_undo(store: Store, adapter: PlatformAdapter, undo: ChangeRecord) -> bool:
+    """Mark the undone change ``rolled_back`` if read-back proves it; record the verdict on the undo."""
+    if undo.status != ChangeStatus.APPLIED or not undo.undo_of:
+        return False
+    original = await to_thread(store.ledger.get, undo.undo_of)
+    # Read back the way the original change saw its target (a create's view of a key may differ
+    # from a disable's), so "back at the before-state" compares like with like.
+    try:
+        observed: Any = await adapter.observe(_call(original))
+        verified = comparable(observed) == comparable(original.before)
+        seen = f"read back {comparable(observed)}"
+    except Exception as exc:  # noqa: BLE001 - unverified: the original stays as it was
+        verified, seen = False, f"reading it back failed ({_describe(exc)})"
+    note = None if verified else (
+        f"{seen}, not {original.id}'s before-state {comparable(original.before)}: {original.id} stays"
+        f" {original.status}; the undo can be retried")
+    await to_thread(store.ledger.transition, undo.id, undo.status, kind="verify", verified=verified, error=note)
+    undo.verified = verified
+    if verified:
+        await to_thread(store.ledger.transition, original.id, ChangeStatus.ROLLED_BACK, rolled_back_by=undo.id)
+    return verified
+
+
+async def reconcile_change(store: Store, adapter: PlatformAdapter, change: ChangeRecord) -> str:
+    """Settle one ``pending``/``needs_reconcile`` change by read-back; returns its status after.
+
+    Raises:
+        SophiaError: the platform could not be read (the row is left as it was).
+    """
+    call = _call(change)
+    observed = await adapter.observe(call)
+    if adapter.reached(call, change.expected, observed):
+        settled = await to_thread(_applied, store, change, call, observed, kind="reconcile",
+                                  note="settled by the reconciler: read back, the platform shows the change")
+        if settled.undo_of:
+            await finish_undo(store, adapter, settled)
+        return ChangeStatus.APPLIED
+    if comparable(observed) == comparable(change.before):
+        await to_thread(store.ledger.transition, change.id, ChangeStatus.FAILED, kind="reconcile", after=observed,
+                        error="settled by the reconciler: read back, the platform is as before")
+        return ChangeStatus.FAILED
+    if change.status != ChangeStatus.NEEDS_RECONCILE or comparable(change.after) != comparable(observed):
+        await to_thread(store.ledger.transition, change.id, ChangeStatus.NEEDS_RECONCILE, kind="reconcile",
+                        after=observed,
+                        error="the platform shows neither the before- nor the expected state; check it by hand")
+    return ChangeStatus.NEEDS_RECONCILE
