@@ -11,20 +11,25 @@ The revert is derived from the catalog, never from text in the payload:
 1. an adapter may define ``revert_call(change, before) -> ActionCall | None``;
 2. otherwise, for an update, find the adapter's reversible action whose prediction from the
    before-state reproduces the reported state, and take that action's inverse;
-3. a resource deleted out of band is re-created from its before-state (``<resource>.create``);
-   one created out of band is deleted (``<resource>.delete``, destructive: needs approval).
+3. a resource deleted out of band is re-created from its before-state (``<resource>.create``)
+   only when that restores it: the create's prediction agrees with the before-state on the
+   comparable fields, and the adapter says the resource held nothing else
+   (:meth:`~adapters.base.PlatformAdapter.recreate_loses`: a repo's contents, an index's
+   vectors). Otherwise no revert is offered and :func:`revert_note` says what re-creating
+   would do; one created out of band is deleted (``<resource>.delete``, destructive: needs
+   approval).
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from adapters.base import ObservedChange, PlatformAdapter, State
-from adapters.catalog import ActionCall
+from adapters.catalog import ActionCall, ActionSpec
 from orchestrator.errors import SophiaError
 from state.models import ChangeStatus, Drift, utcnow
 
@@ -32,7 +37,7 @@ if TYPE_CHECKING:
     from state.inbox import Inbox
     from state.store import Store
 
-__all__ = ["ECHO_WINDOW_SECONDS", "DriftDetector", "agrees", "revert_call"]
+__all__ = ["ECHO_WINDOW_SECONDS", "DriftDetector", "agrees", "revert_call", "revert_note"]
 
 log = logging.getLogger(__name__)
 
@@ -69,11 +74,7 @@ def revert_call(adapter: PlatformAdapter, change: ObservedChange, before: State)
             spec = by_verb.get("delete")
             return spec.call(change.name, {}) if spec else None
         if change.state is None and before is not None:
-            spec = by_verb.get("create")
-            if spec is None:
-                return None
-            fields = spec.params.model_fields
-            return spec.call(change.name, {k: v for k, v in before.items() if k in fields and v is not None})
+            return _recreate(adapter, by_verb.get("create"), change.name, before)
     except ValidationError:
         return None
     if before is None or change.state is None:
@@ -93,6 +94,42 @@ def revert_call(adapter: PlatformAdapter, change: ObservedChange, before: State)
         if inverse is not None and inverse != forward:
             return inverse
     return None
+
+
+def _recreate(adapter: PlatformAdapter, spec: ActionSpec | None, name: str, before: dict[str, Any]
+              ) -> ActionCall | None:
+    """The create call that brings a deleted resource back as it was, or None if none does."""
+    if spec is None or adapter.recreate_loses(spec.resource, before):
+        return None
+    fields = spec.params.model_fields
+    call = spec.call(name, {k: v for k, v in before.items() if k in fields and v is not None})
+    try:
+        expected = adapter.predict(call, None)
+    except (SophiaError, KeyError, TypeError, ValueError):
+        return None
+    return call if agrees(expected, before) else None
+
+
+def revert_note(drift: Drift) -> str:
+    """In words: what the revert would run, or why none is offered and what re-creating would do."""
+    from adapters.registry import adapter_class
+
+    if drift.revert:
+        call = drift.revert
+        return f"Revert would run {call.get('action')} on {call.get('target')} through plan, policy and approval."
+    try:
+        cls = adapter_class(drift.platform)
+    except SophiaError:
+        return "No automatic revert: change it back on the platform."
+    create = next((s for s in cls.actions if s.resource == drift.resource_type and s.verb == "create"), None)
+    if drift.observed is None and drift.before is not None and create is not None:
+        lost = cls.recreate_loses(drift.resource_type, drift.before)
+        if lost:
+            return (f"No automatic revert: {create.id} would recreate, empty: {lost}. "
+                    "Recreate it by hand if that is what you want.")
+        return (f"No automatic revert: {create.id} can't reproduce the before-state. "
+                "Change it back on the platform.")
+    return "No automatic revert: the catalog has no action that restores the earlier state; change it back on the platform."
 
 
 class DriftDetector:

@@ -259,6 +259,7 @@ class DriftOut(_Open):
     before: dict[str, Any] | None = None
     revert: dict[str, Any] | None = None
     revertible: bool
+    revert_note: str = ""
     inbox_id: int | None = None
     status: Literal["open", "reverting", "reverted", "dismissed"] | str
     revert_run_id: str | None = None
