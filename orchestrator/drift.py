@@ -23,7 +23,7 @@ The revert is derived from the catalog, never from text in the payload:
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
@@ -140,9 +140,10 @@ class DriftDetector:
         self.inbox = inbox
         self.echo_window = echo_window
 
-    def explained(self, platform: str, change: ObservedChange) -> bool:
-        """Whether one of our recent change records produced this reported state."""
-        since = utcnow() - timedelta(seconds=self.echo_window)
+    def explained(self, platform: str, change: ObservedChange, since: datetime | None = None) -> bool:
+        """Whether one of our change records (recent, or made after ``since``) produced this state."""
+        recent = utcnow() - timedelta(seconds=self.echo_window)
+        since = min(since, recent) if since is not None else recent
         for record in self.store.ledger.list(platform=platform, since=since, limit=200):
             if (record.target or "").lower() != change.name.lower():
                 continue
@@ -166,26 +167,45 @@ class DriftDetector:
             )).all()
         return dict(rows[0].attributes or {"name": rows[0].name}) if rows else None
 
-    def apply(self, adapter: PlatformAdapter, changes: list[ObservedChange], *, inbox_id: int | None
-              ) -> list[Drift]:
-        """Update the inventory from ``changes``; return the drift newly recorded."""
+    def already_open(self, platform: str, change: ObservedChange) -> bool:
+        """Whether an open (or reverting) drift on this resource already records this state."""
+        from sqlmodel import col, select
+
+        with self.store.session() as s:
+            rows = s.exec(select(Drift).where(
+                Drift.platform == platform, Drift.resource_type == change.resource_type,
+                col(Drift.name).in_([change.name, change.name.lower()]),
+                col(Drift.status).in_(["open", "reverting"]),
+            ).order_by(col(Drift.detected_at).desc()).limit(20)).all()
+        return any(r.observed == change.state or (r.observed is not None and change.state is not None
+                                                  and not _changed(r.observed, change.state)) for r in rows)
+
+    def apply(self, adapter: PlatformAdapter, changes: list[ObservedChange], *, inbox_id: int | None,
+              since: dict[str, datetime] | None = None) -> list[Drift]:
+        """Record the drift in ``changes``, then update the inventory; return the drift newly recorded.
+
+        The inventory (the baseline) moves only after the drift is on record: if recording
+        fails, the next report or scan sees the same difference again. A change our ledger
+        explains (a record within the echo window, or after ``since[name]``: when the
+        baseline was last refreshed) only refreshes it; so does a state an open drift on the
+        resource already records (no duplicate per scan).
+        """
         platform = adapter.name
         found: list[Drift] = []
         for change in changes:
             before = self.before(platform, change)
-            ours = self.explained(platform, change)
+            ours = self.explained(platform, change, (since or {}).get(change.name))
+            if not ours and _changed(before, change.state) and not self.already_open(platform, change):
+                revert = revert_call(adapter, change, before)
+                drift = Drift(
+                    id=self.inbox.new_drift_id(), platform=platform, resource_type=change.resource_type,
+                    name=change.name, verb=change.verb, reported_actor=change.actor, observed=change.state,
+                    before=before, revert=revert.model_dump(mode="json") if revert else None, inbox_id=inbox_id,
+                )
+                row, new = self.inbox.record_drift(drift)
+                if new:
+                    log.info("drift on %s %s %s (%s)", platform, change.resource_type, change.name, change.verb)
+                    found.append(row)
             self.store.upsert_inventory_item(platform, change.resource_type, change.name, change.state)
-            if ours or not _changed(before, change.state):
-                continue
-            revert = revert_call(adapter, change, before)
-            drift = Drift(
-                id=self.inbox.new_drift_id(), platform=platform, resource_type=change.resource_type,
-                name=change.name, verb=change.verb, reported_actor=change.actor, observed=change.state,
-                before=before, revert=revert.model_dump(mode="json") if revert else None, inbox_id=inbox_id,
-            )
-            row, new = self.inbox.record_drift(drift)
-            if new:
-                log.info("drift on %s %s %s (%s)", platform, change.resource_type, change.name, change.verb)
-                found.append(row)
         return found
 

@@ -228,6 +228,7 @@ class PlatformStatusOut(_Open):
     inventory: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
     details: dict[str, Any] = Field(default_factory=dict)
     checked_at: str | None = None
+    drift: list[str] = Field(default_factory=list, description="Drift this check recorded (ids; see /v1/drift).")
 
 
 class ActionOut(BaseModel):
