@@ -138,6 +138,10 @@ class PlatformAdapter(ABC):
     resource_types: ClassVar[tuple[str, ...]] = ()
     supports_webhooks: ClassVar[bool] = False
     supports_dry_run: ClassVar[bool] = True
+    #: Per resource type, what a resource holds beyond the state we observe, as what a
+    #: re-create would *not* bring back (``{"repo": "contents, issues and settings are not
+    #: restored"}``). Drift never offers re-creating such a resource as a revert.
+    content_on_delete: ClassVar[Mapping[str, str]] = {}
 
     def __init__(self, settings: Settings | None = None) -> None:
         if settings is None:
@@ -157,6 +161,11 @@ class PlatformAdapter(ABC):
         raise ValidationFailedError(
             f"{cls.name} has no action {action_id!r}", hint=f"known actions: {known}"
         )
+
+    @classmethod
+    def recreate_loses(cls, resource_type: str, before: State) -> str | None:
+        """What re-creating a deleted ``resource_type`` from ``before`` would not restore (None: nothing)."""
+        return cls.content_on_delete.get(resource_type)
 
     # -- primitives ----------------------------------------------------------------------
     async def observe(self, call: ActionCall) -> State:

@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     actor: str | None = None
     default_environment: str = "prod"
     lock_ttl_seconds: int = 900
+    #: How often the webhook worker scans every platform in the inventory for drift (0 = never).
+    drift_scan_seconds: int = Field(default=900, ge=0)
     pgvector_url: str | None = None
     llm_base_url: str | None = None
     llm_model: str | None = None

@@ -11,20 +11,25 @@ The revert is derived from the catalog, never from text in the payload:
 1. an adapter may define ``revert_call(change, before) -> ActionCall | None``;
 2. otherwise, for an update, find the adapter's reversible action whose prediction from the
    before-state reproduces the reported state, and take that action's inverse;
-3. a resource deleted out of band is re-created from its before-state (``<resource>.create``);
-   one created out of band is deleted (``<resource>.delete``, destructive: needs approval).
+3. a resource deleted out of band is re-created from its before-state (``<resource>.create``)
+   only when that restores it: the create's prediction agrees with the before-state on the
+   comparable fields, and the adapter says the resource held nothing else
+   (:meth:`~adapters.base.PlatformAdapter.recreate_loses`: a repo's contents, an index's
+   vectors). Otherwise no revert is offered and :func:`revert_note` says what re-creating
+   would do; one created out of band is deleted (``<resource>.delete``, destructive: needs
+   approval).
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
-from typing import TYPE_CHECKING
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from adapters.base import ObservedChange, PlatformAdapter, State
-from adapters.catalog import ActionCall
+from adapters.catalog import ActionCall, ActionSpec
 from orchestrator.errors import SophiaError
 from state.models import ChangeStatus, Drift, utcnow
 
@@ -32,7 +37,7 @@ if TYPE_CHECKING:
     from state.inbox import Inbox
     from state.store import Store
 
-__all__ = ["ECHO_WINDOW_SECONDS", "DriftDetector", "agrees", "revert_call"]
+__all__ = ["ECHO_WINDOW_SECONDS", "DriftDetector", "agrees", "revert_call", "revert_note"]
 
 log = logging.getLogger(__name__)
 
@@ -69,11 +74,7 @@ def revert_call(adapter: PlatformAdapter, change: ObservedChange, before: State)
             spec = by_verb.get("delete")
             return spec.call(change.name, {}) if spec else None
         if change.state is None and before is not None:
-            spec = by_verb.get("create")
-            if spec is None:
-                return None
-            fields = spec.params.model_fields
-            return spec.call(change.name, {k: v for k, v in before.items() if k in fields and v is not None})
+            return _recreate(adapter, by_verb.get("create"), change.name, before)
     except ValidationError:
         return None
     if before is None or change.state is None:
@@ -95,6 +96,42 @@ def revert_call(adapter: PlatformAdapter, change: ObservedChange, before: State)
     return None
 
 
+def _recreate(adapter: PlatformAdapter, spec: ActionSpec | None, name: str, before: dict[str, Any]
+              ) -> ActionCall | None:
+    """The create call that brings a deleted resource back as it was, or None if none does."""
+    if spec is None or adapter.recreate_loses(spec.resource, before):
+        return None
+    fields = spec.params.model_fields
+    call = spec.call(name, {k: v for k, v in before.items() if k in fields and v is not None})
+    try:
+        expected = adapter.predict(call, None)
+    except (SophiaError, KeyError, TypeError, ValueError):
+        return None
+    return call if agrees(expected, before) else None
+
+
+def revert_note(drift: Drift) -> str:
+    """In words: what the revert would run, or why none is offered and what re-creating would do."""
+    from adapters.registry import adapter_class
+
+    if drift.revert:
+        call = drift.revert
+        return f"Revert would run {call.get('action')} on {call.get('target')} through plan, policy and approval."
+    try:
+        cls = adapter_class(drift.platform)
+    except SophiaError:
+        return "No automatic revert: change it back on the platform."
+    create = next((s for s in cls.actions if s.resource == drift.resource_type and s.verb == "create"), None)
+    if drift.observed is None and drift.before is not None and create is not None:
+        lost = cls.recreate_loses(drift.resource_type, drift.before)
+        if lost:
+            return (f"No automatic revert: {create.id} would recreate, empty: {lost}. "
+                    "Recreate it by hand if that is what you want.")
+        return (f"No automatic revert: {create.id} can't reproduce the before-state. "
+                "Change it back on the platform.")
+    return "No automatic revert: the catalog has no action that restores the earlier state; change it back on the platform."
+
+
 class DriftDetector:
     """Applies reported changes to the inventory and records the ones we did not make."""
 
@@ -103,9 +140,10 @@ class DriftDetector:
         self.inbox = inbox
         self.echo_window = echo_window
 
-    def explained(self, platform: str, change: ObservedChange) -> bool:
-        """Whether one of our recent change records produced this reported state."""
-        since = utcnow() - timedelta(seconds=self.echo_window)
+    def explained(self, platform: str, change: ObservedChange, since: datetime | None = None) -> bool:
+        """Whether one of our change records (recent, or made after ``since``) produced this state."""
+        recent = utcnow() - timedelta(seconds=self.echo_window)
+        since = min(since, recent) if since is not None else recent
         for record in self.store.ledger.list(platform=platform, since=since, limit=200):
             if (record.target or "").lower() != change.name.lower():
                 continue
@@ -129,26 +167,45 @@ class DriftDetector:
             )).all()
         return dict(rows[0].attributes or {"name": rows[0].name}) if rows else None
 
-    def apply(self, adapter: PlatformAdapter, changes: list[ObservedChange], *, inbox_id: int | None
-              ) -> list[Drift]:
-        """Update the inventory from ``changes``; return the drift newly recorded."""
+    def already_open(self, platform: str, change: ObservedChange) -> bool:
+        """Whether an open (or reverting) drift on this resource already records this state."""
+        from sqlmodel import col, select
+
+        with self.store.session() as s:
+            rows = s.exec(select(Drift).where(
+                Drift.platform == platform, Drift.resource_type == change.resource_type,
+                col(Drift.name).in_([change.name, change.name.lower()]),
+                col(Drift.status).in_(["open", "reverting"]),
+            ).order_by(col(Drift.detected_at).desc()).limit(20)).all()
+        return any(r.observed == change.state or (r.observed is not None and change.state is not None
+                                                  and not _changed(r.observed, change.state)) for r in rows)
+
+    def apply(self, adapter: PlatformAdapter, changes: list[ObservedChange], *, inbox_id: int | None,
+              since: dict[str, datetime] | None = None) -> list[Drift]:
+        """Record the drift in ``changes``, then update the inventory; return the drift newly recorded.
+
+        The inventory (the baseline) moves only after the drift is on record: if recording
+        fails, the next report or scan sees the same difference again. A change our ledger
+        explains (a record within the echo window, or after ``since[name]``: when the
+        baseline was last refreshed) only refreshes it; so does a state an open drift on the
+        resource already records (no duplicate per scan).
+        """
         platform = adapter.name
         found: list[Drift] = []
         for change in changes:
             before = self.before(platform, change)
-            ours = self.explained(platform, change)
+            ours = self.explained(platform, change, (since or {}).get(change.name))
+            if not ours and _changed(before, change.state) and not self.already_open(platform, change):
+                revert = revert_call(adapter, change, before)
+                drift = Drift(
+                    id=self.inbox.new_drift_id(), platform=platform, resource_type=change.resource_type,
+                    name=change.name, verb=change.verb, reported_actor=change.actor, observed=change.state,
+                    before=before, revert=revert.model_dump(mode="json") if revert else None, inbox_id=inbox_id,
+                )
+                row, new = self.inbox.record_drift(drift)
+                if new:
+                    log.info("drift on %s %s %s (%s)", platform, change.resource_type, change.name, change.verb)
+                    found.append(row)
             self.store.upsert_inventory_item(platform, change.resource_type, change.name, change.state)
-            if ours or not _changed(before, change.state):
-                continue
-            revert = revert_call(adapter, change, before)
-            drift = Drift(
-                id=self.inbox.new_drift_id(), platform=platform, resource_type=change.resource_type,
-                name=change.name, verb=change.verb, reported_actor=change.actor, observed=change.state,
-                before=before, revert=revert.model_dump(mode="json") if revert else None, inbox_id=inbox_id,
-            )
-            row, new = self.inbox.record_drift(drift)
-            if new:
-                log.info("drift on %s %s %s (%s)", platform, change.resource_type, change.name, change.verb)
-                found.append(row)
         return found
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from adapters.catalog import ActionCall
+from orchestrator.drift import revert_note
 from orchestrator.errors import ApprovalError, IrreversibleError
 from orchestrator.state import Intent, ParsedCommand, Request
 from state.inbox import Inbox
@@ -32,7 +33,7 @@ async def revert_drift(service: OrchestratorService, drift_id: str, *, actor: st
     if drift.revert is None:
         raise IrreversibleError(
             f"drift {drift_id} ({drift.platform} {drift.resource_type} {drift.name}) has no automatic revert",
-            hint="the catalog has no action that restores the earlier state; change it back on the platform",
+            hint=revert_note(drift),
         )
     if not inbox.update_drift(drift_id, expect_status="open", status="reverting"):
         raise ApprovalError(f"drift {drift_id} is {drift.status}, not open",
@@ -66,4 +67,5 @@ def drift_view(drift: Drift) -> dict[str, Any]:
     """A drift record as JSON."""
     data = drift.model_dump(mode="json")
     data["revertible"] = drift.revert is not None
+    data["revert_note"] = revert_note(drift)
     return data

@@ -222,10 +222,14 @@ class InboxWorker:
 
     async def run(self, stop: threading.Event | asyncio.Event) -> None:
         """Poll until ``stop`` is set; prunes old rows now and then."""
+        from orchestrator.drift_scan import ScanSchedule
+
         loop = asyncio.get_running_loop()
         last_prune = last_reconcile = 0.0
+        scans = ScanSchedule.for_worker(self)  # drift on platforms that send no webhooks
         while not stop.is_set():
             try:
+                scans.start()
                 if loop.time() - last_prune > self.config.prune_every_seconds:
                     last_prune = loop.time()
                     await asyncio.to_thread(self._prune)

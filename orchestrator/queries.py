@@ -19,10 +19,18 @@ async def _one_status(deps: Deps, platform: str) -> dict[str, Any]:
         adapter = deps.adapters.get(platform)
         status = await adapter.get_status()
     except SophiaError as exc:
-        return {"platform": platform, "healthy": False, "configured": False, "message": str(exc), "inventory": {}}
+        return {"platform": platform, "healthy": False, "configured": False, "message": str(exc), "inventory": {},
+                "drift": []}
+    drift: list[str] = []
     if status.healthy and status.inventory:
-        await asyncio.to_thread(deps.store.replace_inventory, platform, status.inventory)
+        # What status sees goes through the drift scan: a difference nobody recorded is drift
+        # first, and only then the new baseline (never a silent overwrite).
+        from orchestrator.drift_scan import record_listing
+
+        report = await asyncio.to_thread(record_listing, deps.store, adapter, status.inventory)
+        drift = [d.id for d in report.drift]
     data = asdict(status)
+    data["drift"] = drift
     data["checked_at"] = status.checked_at.isoformat()
     return data
 

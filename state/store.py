@@ -225,6 +225,8 @@ class Store:
                 q = q.where(InventoryItem.platform == platform)
             out: dict[str, list[str]] = {}
             for item in s.exec(q).all():
+                if item.resource_type.startswith("~"):  # bookkeeping rows (the drift baseline marker)
+                    continue
                 out.setdefault(f"{item.platform}.{item.resource_type}", []).append(item.name)
             return out
 

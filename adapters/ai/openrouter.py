@@ -70,6 +70,7 @@ class OpenRouterAdapter(KeyMintingAdapter):
     stack: ClassVar[Stack] = Stack.AI
     actions = ACTIONS
     resource_types: ClassVar[tuple[str, ...]] = ("key",)
+    content_on_delete: ClassVar[Mapping[str, str]] = {"key": "a new key value: whoever held the old one is locked out"}
     supports_webhooks: ClassVar[bool] = False
     supports_dry_run: ClassVar[bool] = True
 

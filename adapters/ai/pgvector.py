@@ -74,6 +74,12 @@ class PgVectorAdapter(PlatformAdapter):
     _lock: asyncio.Lock | None = None
     _lock_loop: asyncio.AbstractEventLoop | None = None
 
+    @classmethod
+    def recreate_loses(cls, resource_type: str, before: State) -> str | None:
+        """Re-creating an index restores its definition, never its vectors: only an empty one comes back whole."""
+        rows = int((before or {}).get("rows") or 0)
+        return f"its {rows} vector(s) are not restored" if rows else None
+
     # -- connection ----------------------------------------------------------------------
     def _resolve_url(self) -> str:
         if self._url is None:

@@ -203,6 +203,7 @@ class PineconeAdapter(HttpAdapter):
     stack: ClassVar[Stack] = Stack.AI
     actions = ACTIONS
     resource_types: ClassVar[tuple[str, ...]] = ("index",)
+    content_on_delete: ClassVar[Mapping[str, str]] = {"index": "its vectors are not restored"}
     supports_webhooks: ClassVar[bool] = False
     supports_dry_run: ClassVar[bool] = True
 

@@ -111,6 +111,7 @@ class WeaviateAdapter(HttpAdapter):
     stack: ClassVar[Stack] = Stack.AI
     actions = ACTIONS
     resource_types: ClassVar[tuple[str, ...]] = ("index",)
+    content_on_delete: ClassVar[Mapping[str, str]] = {"index": "its objects are not restored"}
     supports_webhooks: ClassVar[bool] = False
     supports_dry_run: ClassVar[bool] = True
 

@@ -252,6 +252,11 @@ class HubSpotAdapter(HttpAdapter):
     stack: ClassVar[Stack] = Stack.DATA
     actions = ACTIONS
     resource_types: ClassVar[tuple[str, ...]] = ("property", "pipeline")
+    content_on_delete: ClassVar[Mapping[str, str]] = {
+        "property": "the values records held are not restored",
+        "pipeline": "its records are not moved back",
+        "pipeline.stage": "its records are not moved back",
+    }
     supports_webhooks: ClassVar[bool] = True
     supports_dry_run: ClassVar[bool] = True
 

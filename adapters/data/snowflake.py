@@ -140,6 +140,7 @@ class SnowflakeAdapter(HttpAdapter):
     stack: ClassVar[Stack] = Stack.DATA
     actions = ACTIONS
     resource_types: ClassVar[tuple[str, ...]] = ("warehouse", "database", "role")
+    content_on_delete: ClassVar[Mapping[str, str]] = {"database": "its schemas, tables and data are not restored"}
     supports_webhooks: ClassVar[bool] = False
     supports_dry_run: ClassVar[bool] = True
 

@@ -117,6 +117,7 @@ class GitHubAdapter(HttpAdapter):
     stack: ClassVar[Stack] = Stack.DEV
     actions = ACTIONS
     resource_types: ClassVar[tuple[str, ...]] = ("repo", "branch_protection", "team", "webhook")
+    content_on_delete: ClassVar[Mapping[str, str]] = {"repo": "contents, issues and settings are not restored"}
     supports_webhooks: ClassVar[bool] = True
     supports_dry_run: ClassVar[bool] = True
 

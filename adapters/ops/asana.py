@@ -124,6 +124,10 @@ class AsanaAdapter(HttpAdapter):
     stack: ClassVar[Stack] = Stack.OPS
     actions = ACTIONS
     resource_types: ClassVar[tuple[str, ...]] = ("project", "task")
+    content_on_delete: ClassVar[Mapping[str, str]] = {
+        "project": "its tasks are not restored",
+        "task": "its comments, subtasks and attachments are not restored",
+    }
     supports_webhooks: ClassVar[bool] = False
     supports_dry_run: ClassVar[bool] = True
 

@@ -191,6 +191,10 @@ class LinearAdapter(HttpAdapter):
     stack: ClassVar[Stack] = Stack.OPS
     actions = ACTIONS
     resource_types: ClassVar[tuple[str, ...]] = ("project", "issue", "team")
+    content_on_delete: ClassVar[Mapping[str, str]] = {
+        "project": "its issues and updates are not restored",
+        "issue": "its comments, history and links are not restored",
+    }
     supports_webhooks: ClassVar[bool] = True
 
     api_base_url: ClassVar[str | None] = DEFAULT_BASE_URL

@@ -169,6 +169,7 @@ class SlackAdapter(PlatformAdapter):
     stack: ClassVar[Stack] = Stack.OPS
     actions = ACTIONS
     resource_types: ClassVar[tuple[str, ...]] = ("channel",)
+    content_on_delete: ClassVar[Mapping[str, str]] = {"channel": "its messages and members are not restored"}
     supports_webhooks: ClassVar[bool] = True
 
     def __init__(

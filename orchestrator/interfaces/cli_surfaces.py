@@ -300,8 +300,11 @@ def webhooks_work(
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``serve``, ``keys``, ``slack`` and ``webhooks`` to the main CLI."""
+    """Add ``serve``, ``keys``, ``slack``, ``webhooks`` and ``drift`` to the main CLI."""
     app.command("serve")(serve)
     app.add_typer(keys_app, name="keys")
     app.add_typer(slack_app, name="slack")
     app.add_typer(webhooks_app, name="webhooks")
+    from orchestrator.interfaces.cli_drift import drift_app
+
+    app.add_typer(drift_app, name="drift")

@@ -100,6 +100,8 @@ def render_status(statuses: list[dict[str, Any]]) -> None:
             for item in items:
                 attrs = ", ".join(f"{k}={v}" for k, v in item.items() if k != "name")
                 con.print(f"    {rtype} [cyan]{escape(str(item['name']))}[/] {escape(attrs)}")
+        if st.get("drift"):
+            con.print(f"    [yellow]drift recorded:[/] {', '.join(st['drift'])} (see `sophia-iac drift list`)")
 
 
 def _approval_note(view: dict[str, Any]) -> str:

@@ -228,6 +228,7 @@ class PlatformStatusOut(_Open):
     inventory: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
     details: dict[str, Any] = Field(default_factory=dict)
     checked_at: str | None = None
+    drift: list[str] = Field(default_factory=list, description="Drift this check recorded (ids; see /v1/drift).")
 
 
 class ActionOut(BaseModel):
@@ -259,6 +260,7 @@ class DriftOut(_Open):
     before: dict[str, Any] | None = None
     revert: dict[str, Any] | None = None
     revertible: bool
+    revert_note: str = ""
     inbox_id: int | None = None
     status: Literal["open", "reverting", "reverted", "dismissed"] | str
     revert_run_id: str | None = None

@@ -221,7 +221,9 @@ def render_drift(drift: Drift) -> tuple[str, list[dict[str, Any]]]:
                                "through plan, policy and approval."))
         blocks.append({"type": "actions", "elements": [_button("Revert", "drift_revert", drift.id, "danger")]})
     else:
-        blocks.append(_section("_No automatic revert: change it back on the platform._"))
+        from orchestrator.drift import revert_note
+
+        blocks.append(_section(f"_{escape(revert_note(drift))}_"))
     return f"Drift on {drift.platform}: {drift.resource_type} {drift.name} was {drift.verb} outside sophia", blocks
 
 

@@ -37,6 +37,7 @@ class PortkeyAdapter(KeyMintingAdapter):
     stack: ClassVar[Stack] = Stack.AI
     actions = ACTIONS
     resource_types: ClassVar[tuple[str, ...]] = ("api_key", "config", "budget")
+    content_on_delete: ClassVar[Mapping[str, str]] = {"api_key": "a new key value: whoever held the old one is locked out"}
     supports_webhooks: ClassVar[bool] = False
     supports_dry_run: ClassVar[bool] = True
 
