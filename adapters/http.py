@@ -595,7 +595,11 @@ class PlatformClient:
         base = httpx.URL(self.base_url)
         url = self._pool().build_request("GET", path).url
         expected = base.raw_path.rstrip(b"/") + path.encode("ascii")
-        if (url.scheme, url.host, url.port) != (base.scheme, base.host, base.port) or url.raw_path != expected:
+        if (url.scheme, url.host, url.port) != (
+            base.scheme,
+            base.host,
+            base.port,
+        ) or url.raw_path != expected:
             raise ValidationFailedError(
                 f"{ctx.platform}: the request path for {ctx.what} would leave {self.base_url}",
                 hint="name the resource exactly as the platform shows it; nothing was sent",

@@ -131,7 +131,9 @@ def api_path(template: str, /, *, slashes: Collection[str] = (), **values: Any) 
     fields = _FIELD.findall(template)
     if set(fields) != set(values) or len(fields) != len(set(fields)):
         raise TypeError(f"api_path({template!r}): fields {sorted(fields)} but values for {sorted(values)}")
-    path = _FIELD.sub(lambda m: segment(values[m.group(1)], m.group(1), slashes=m.group(1) in slashes), template)
+    path = _FIELD.sub(
+        lambda m: segment(values[m.group(1)], m.group(1), slashes=m.group(1) in slashes), template
+    )
     check_path(path)
     return path
 

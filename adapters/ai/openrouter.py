@@ -185,7 +185,11 @@ class OpenRouterAdapter(KeyMintingAdapter):
         assert before is not None
         key_hash = str(before["hash"])
         await self.http.request(
-            "PATCH", api_path("/keys/{hash}", hash=key_hash), action=call.action, target=call.target, json=body
+            "PATCH",
+            api_path("/keys/{hash}", hash=key_hash),
+            action=call.action,
+            target=call.target,
+            json=body,
         )
         return await self._read_back(key_hash, call)
 

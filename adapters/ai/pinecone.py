@@ -221,7 +221,11 @@ class PineconeAdapter(HttpAdapter):
 
     async def _describe(self, name: str, action: str) -> dict[str, Any] | None:
         reply = await self.http.request(
-            "GET", api_path("/indexes/{index_name}", index_name=name), action=action, target=name, not_found_ok=True
+            "GET",
+            api_path("/indexes/{index_name}", index_name=name),
+            action=action,
+            target=name,
+            not_found_ok=True,
         )
         if reply.status == 404:
             return None

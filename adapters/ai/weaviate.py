@@ -140,7 +140,11 @@ class WeaviateAdapter(HttpAdapter):
         """``{"name", "dimension", "metric", "rows"}`` or None."""
         name = collection_name(call.target)
         reply = await self.http.request(
-            "GET", api_path("/schema/{className}", className=name), action=call.action, target=name, not_found_ok=True
+            "GET",
+            api_path("/schema/{className}", className=name),
+            action=call.action,
+            target=name,
+            not_found_ok=True,
         )
         if reply.status == 404 or not isinstance(reply.data, dict) or not reply.data:
             return None
@@ -167,7 +171,12 @@ class WeaviateAdapter(HttpAdapter):
         """``DELETE /schema/{Name}``: the collection and all its objects."""
         self.precheck(call, before)
         name = collection_name(call.target)
-        await self.http.request("DELETE", api_path("/schema/{className}", className=name), action=call.action, target=name)
+        await self.http.request(
+            "DELETE",
+            api_path("/schema/{className}", className=name),
+            action=call.action,
+            target=name,
+        )
         return await self.observe_index(call)
 
     # -- plan-time checks and predictions -------------------------------------------------

@@ -187,7 +187,11 @@ def _first_stages(object_type: str) -> list[dict[str, Any]]:
 def _property_path(object_type: str, name: str | None = None) -> str:
     if name is None:
         return api_path("/crm/v3/properties/{objectType}", objectType=object_type)
-    return api_path("/crm/v3/properties/{objectType}/{propertyName}", objectType=object_type, propertyName=name)
+    return api_path(
+        "/crm/v3/properties/{objectType}/{propertyName}",
+        objectType=object_type,
+        propertyName=name,
+    )
 
 
 def _pipelines_path(object_type: str, pipeline_id: str | None = None, rest: str = "") -> str:

@@ -189,7 +189,10 @@ class SnowflakeAdapter(HttpAdapter):
             polls += 1
             await self.pause(min(1.0 * polls, 5.0))
             reply = await self.http.request(
-                "GET", api_path("/api/v2/statements/{statementHandle}", statementHandle=handle), action=action, target=target
+                "GET",
+                api_path("/api/v2/statements/{statementHandle}", statementHandle=handle),
+                action=action,
+                target=target,
             )
         return reply.data or {}
 

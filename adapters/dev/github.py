@@ -107,7 +107,9 @@ def _hook_path(name: str, hook_id: object) -> str:
     if isinstance(hook_id, bool) or not str(hook_id).strip().isdigit():
         raise ValidationFailedError(f"hook_id: {hook_id!r} is not a webhook id", hint="use the numeric id")
     owner, _, repo = name.partition("/")
-    return api_path("/repos/{owner}/{repo}/hooks/{hook_id}", owner=owner, repo=repo, hook_id=int(str(hook_id)))
+    return api_path(
+        "/repos/{owner}/{repo}/hooks/{hook_id}", owner=owner, repo=repo, hook_id=int(str(hook_id))
+    )
 
 
 def _membership_path(org: str, team: str, user: object) -> str:
@@ -215,7 +217,9 @@ class GitHubAdapter(HttpAdapter):
         """``{"team", "members"}`` (sorted logins) or None if the team does not exist."""
         org, team = _org_team(call.target)
         members = await self._paged(
-            api_path("/orgs/{org}/teams/{team_slug}/members", org=org, team_slug=team), call.action, f"{org}/{team}"
+            api_path("/orgs/{org}/teams/{team_slug}/members", org=org, team_slug=team),
+            call.action,
+            f"{org}/{team}",
         )
         if members is None:
             return None

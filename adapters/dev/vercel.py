@@ -298,7 +298,12 @@ class VercelAdapter(HttpAdapter):
 
     # -- deployments -----------------------------------------------------------------------
     async def _project(self, project: str, action: str) -> dict[str, Any]:
-        reply = await self._req("GET", self._path("/v9/projects/{idOrName}", project), action=action, target=project)
+        reply = await self._req(
+            "GET",
+            self._path("/v9/projects/{idOrName}", project),
+            action=action,
+            target=project,
+        )
         data = _obj(reply.data)
         if isinstance(data.get("id"), str):
             self._project_ids[project] = data["id"]

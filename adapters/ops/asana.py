@@ -212,7 +212,10 @@ class AsanaAdapter(HttpAdapter):
 
     async def _team_gid(self, team: str, action: str) -> str:
         teams = await self._list(
-            api_path("/workspaces/{workspace_gid}/teams", workspace_gid=workspace_gid()), {"opt_fields": "name"}, action=action, target=team
+            api_path("/workspaces/{workspace_gid}/teams", workspace_gid=workspace_gid()),
+            {"opt_fields": "name"},
+            action=action,
+            target=team,
         )
         found = [t for t in teams if t.get("gid") == team] or [
             t for t in teams if str(t.get("name", "")).casefold() == team.casefold()

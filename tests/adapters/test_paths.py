@@ -21,11 +21,38 @@ from adapters.registry import spec_for
 from orchestrator.errors import ValidationFailedError
 
 REFUSED = [
-    "", ".", "..", "%2e%2e", "%2E.", ".%2e", "%2e", "%252e%252e", "a/b", "../mona", "acme/..",
-    "a\\b", "a?x=1", "a#f", "100%", "a\r\nX: 1", "a\nb", "a\x00b", "\x7f", "a\u2028b",
-    "\u200b", "a\u202eb",  # format characters: zero-width space, right-to-left override
-    "\u2024\u2024", "\u2025", "\u2024", "\uff0e\uff0e", "a\uff0fb", "a\u2215b", "a\u2044b", "a\ufe68b",
-    "x" * (MAX_SEGMENT + 1), "x" * 10240,
+    "",
+    ".",
+    "..",
+    "%2e%2e",
+    "%2E.",
+    ".%2e",
+    "%2e",
+    "%252e%252e",
+    "a/b",
+    "../mona",
+    "acme/..",
+    "a\\b",
+    "a?x=1",
+    "a#f",
+    "100%",
+    "a\r\nX: 1",
+    "a\nb",
+    "a\x00b",
+    "\x7f",
+    "a\u2028b",
+    "\u200b",
+    "a\u202eb",  # format characters: zero-width space, right-to-left override
+    "\u2024\u2024",
+    "\u2025",
+    "\u2024",
+    "\uff0e\uff0e",
+    "a\uff0fb",
+    "a\u2215b",
+    "a\u2044b",
+    "a\ufe68b",
+    "x" * (MAX_SEGMENT + 1),
+    "x" * 10240,
 ]
 ACCEPTED = {
     "ETL_WH": "ETL_WH",
@@ -74,13 +101,25 @@ def test_slashes_only_where_allowed_and_each_part_checked() -> None:
 
 
 def test_api_path_fills_the_template_and_names_the_field() -> None:
-    path = api_path("/orgs/{org}/teams/{team_slug}/memberships/{username}", org="acme", team_slug="ops", username="mona")
+    path = api_path(
+        "/orgs/{org}/teams/{team_slug}/memberships/{username}", org="acme", team_slug="ops", username="mona"
+    )
     assert path == "/orgs/acme/teams/ops/memberships/mona"
-    assert api_path("/api/v2/warehouses/{name}:suspend", name='"a b"') == "/api/v2/warehouses/%22a%20b%22:suspend"
+    assert (
+        api_path("/api/v2/warehouses/{name}:suspend", name='"a b"')
+        == "/api/v2/warehouses/%22a%20b%22:suspend"
+    )
     with pytest.raises(ValidationFailedError, match="team_slug: '..'"):
-        api_path("/orgs/{org}/teams/{team_slug}/memberships/{username}", org="acme", team_slug="..", username="mona")
+        api_path(
+            "/orgs/{org}/teams/{team_slug}/memberships/{username}",
+            org="acme",
+            team_slug="..",
+            username="mona",
+        )
     with pytest.raises(ValidationFailedError, match="username"):
-        api_path("/orgs/{org}/teams/{team_slug}/memberships/{username}", org="acme", team_slug="x", username="../m")
+        api_path(
+            "/orgs/{org}/teams/{team_slug}/memberships/{username}", org="acme", team_slug="x", username="../m"
+        )
 
 
 def test_api_path_template_and_values_must_agree() -> None:
@@ -108,9 +147,24 @@ def test_any_accepted_value_is_exactly_one_clean_segment(value: str) -> None:
 @pytest.mark.parametrize(
     "path",
     [
-        "orgs/acme", "//evil.example/x", "https://evil.example/x", "/orgs/acme/teams/../memberships/m",
-        "/a/./b", "/a/%2e%2e/b", "/a/%2E./b", "/a/%252e%252e/b", "/a/..%2f../b", "/a//b", "/a/b?x=1",
-        "/a/b#f", "/a\\b", "/a b", "/a/\r\n", "/a/\x00", "/a/\u2025", "/a/%zz",
+        "orgs/acme",
+        "//evil.example/x",
+        "https://evil.example/x",
+        "/orgs/acme/teams/../memberships/m",
+        "/a/./b",
+        "/a/%2e%2e/b",
+        "/a/%2E./b",
+        "/a/%252e%252e/b",
+        "/a/..%2f../b",
+        "/a//b",
+        "/a/b?x=1",
+        "/a/b#f",
+        "/a\\b",
+        "/a b",
+        "/a/\r\n",
+        "/a/\x00",
+        "/a/\u2025",
+        "/a/%zz",
     ],
 )
 def test_check_path_refuses(path: str) -> None:
@@ -118,7 +172,9 @@ def test_check_path_refuses(path: str) -> None:
         check_path(path)
 
 
-@pytest.mark.parametrize("path", ["/", "/user", "/.well-known/ready", "/api/v2/warehouses/X:resume", "/a/release%2F1.0"])
+@pytest.mark.parametrize(
+    "path", ["/", "/user", "/.well-known/ready", "/api/v2/warehouses/X:resume", "/a/release%2F1.0"]
+)
 def test_check_path_accepts(path: str) -> None:
     check_path(path)
 
@@ -137,7 +193,8 @@ def _client(seen: list[httpx.Request], base: str = "https://api.example.com/v1")
 
 
 @pytest.mark.parametrize(
-    "path", ["/orgs/acme/teams/../memberships/mona", "https://evil.example/x", "//evil.example/x", "/a/%2e%2e/b"]
+    "path",
+    ["/orgs/acme/teams/../memberships/mona", "https://evil.example/x", "//evil.example/x", "/a/%2e%2e/b"],
 )
 def test_client_refuses_an_escaping_path_before_sending(path: str) -> None:
     seen: list[httpx.Request] = []
@@ -172,7 +229,8 @@ def test_client_sends_a_clean_path_under_its_base() -> None:
 
 
 @pytest.mark.parametrize(
-    "target", ["acme/..", "..", ".", "acme/%2e%2e", "acme/%2E.", "a\\..", "acme/\u2025", "a\r\nb", "a\x00", "web\n"]
+    "target",
+    ["acme/..", "..", ".", "acme/%2e%2e", "acme/%2E.", "a\\..", "acme/\u2025", "a\r\nb", "a\x00", "web\n"],
 )
 def test_catalog_refuses_dot_segment_and_control_character_targets(target: str) -> None:
     with pytest.raises(ValidationFailedError, match="target"):
@@ -181,6 +239,8 @@ def test_catalog_refuses_dot_segment_and_control_character_targets(target: str) 
         spec_for("github.team.remove_member").call(target, {"user": "mona"})
 
 
-@pytest.mark.parametrize("target", ["acme/platform", "Q1..Q2 plan", ".github", "Enterprise Sales", "#general", None])
+@pytest.mark.parametrize(
+    "target", ["acme/platform", "Q1..Q2 plan", ".github", "Enterprise Sales", "#general", None]
+)
 def test_catalog_keeps_ordinary_targets(target: str | None) -> None:
     check_target("asana.project.create", target)

@@ -98,7 +98,11 @@ class PortkeyAdapter(KeyMintingAdapter):
             )
         if _UUID.match(wanted):
             reply = await self.http.request(
-                "GET", api_path("/api-keys/{id}", id=wanted.lower()), action=action, target=wanted, not_found_ok=True
+                "GET",
+                api_path("/api-keys/{id}", id=wanted.lower()),
+                action=action,
+                target=wanted,
+                not_found_ok=True,
             )
             return None if reply.status == 404 else self._body(reply, "GET /api-keys/{id}")
         same = [
@@ -122,7 +126,11 @@ class PortkeyAdapter(KeyMintingAdapter):
 
     async def set_expiry(self, key_id: str, when: str | None, call: ActionCall) -> None:
         await self.http.request(
-            "PUT", api_path("/api-keys/{id}", id=key_id), action=call.action, target=call.target, json={"expires_at": when}
+            "PUT",
+            api_path("/api-keys/{id}", id=key_id),
+            action=call.action,
+            target=call.target,
+            json={"expires_at": when},
         )
 
     async def do_api_key_create(self, call: ActionCall, before: State) -> State:
@@ -137,7 +145,11 @@ class PortkeyAdapter(KeyMintingAdapter):
             body["workspace_id"] = workspace
         kind = "workspace" if workspace else "organisation"
         reply = await self.http.request(
-            "POST", api_path("/api-keys/{type}/service", type=kind), action=call.action, target=name, json=body
+            "POST",
+            api_path("/api-keys/{type}/service", type=kind),
+            action=call.action,
+            target=name,
+            json=body,
         )
         new_id, value = self.minted(reply, call)
         ref = self.drop.put("portkey", name, new_id, value)
@@ -302,7 +314,10 @@ class PortkeyAdapter(KeyMintingAdapter):
         if kind == "workspace":
             ws_id = str(record.get("id"))
             reply = await self.http.request(
-                "GET", api_path("/admin/workspaces/{workspaceId}", workspaceId=ws_id), action=call.action, target=call.target
+                "GET",
+                api_path("/admin/workspaces/{workspaceId}", workspaceId=ws_id),
+                action=call.action,
+                target=call.target,
             )
             limit, limit_type = self._cost_limit(
                 self._body(reply, "GET /admin/workspaces/{id}").get("usage_limits")
