@@ -9,12 +9,16 @@ parsers, plan validation, the policy engine, ``sophia-iac actions`` and the eval
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
+from urllib.parse import unquote
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from orchestrator.errors import ValidationFailedError
 
 __all__ = [
     "ActionCall",
@@ -24,6 +28,7 @@ __all__ = [
     "Params",
     "Risk",
     "Stack",
+    "check_target",
     "format_validation_error",
     "inverse_same_target",
     "restore_fields",
@@ -155,7 +160,13 @@ class ActionSpec:
         return model.model_dump(mode="json")
 
     def call(self, target: str | None, params: Mapping[str, Any] | None = None) -> ActionCall:
-        """Build a validated :class:`ActionCall` for this action."""
+        """Build a validated :class:`ActionCall` for this action.
+
+        Raises:
+            pydantic.ValidationError: bad params.
+            ValidationFailedError: a target no action may take (see :func:`check_target`).
+        """
+        check_target(self.id, target)
         return ActionCall(action=self.id, target=target, params=self.validate_params(params))
 
     def derive_inverse(
@@ -172,6 +183,40 @@ class ActionSpec:
     def json_schema(self) -> dict[str, Any]:
         """The params' JSON schema (for the LLM's structured output and the docs)."""
         return self.params.model_json_schema()
+
+
+#: Line breaks and other control characters; no platform names a resource with them.
+_CONTROL = frozenset({"Cc", "Zl", "Zp"})
+
+
+def check_target(action_id: str, target: str | None) -> None:
+    """Refuse a target no action may take, whatever the platform: control characters (CR, LF,
+    NUL …) or a dot segment (``.``/``..`` between ``/`` or ``\\``, also percent-encoded such as
+    ``%2e%2e``, or as a look-alike such as U+2025). Targets come from command text and LLM output;
+    adapters check each path segment again when they build a request (:mod:`adapters.paths`).
+
+    Raises:
+        ValidationFailedError: naming the target and what is wrong with it.
+    """
+    if target is None:
+        return
+    why = None
+    if bad := next((c for c in target if unicodedata.category(c) in _CONTROL), None):
+        why = f"it contains the control character U+{ord(bad):04X}"
+    else:
+        text = unicodedata.normalize("NFKC", target)
+        for _ in range(3):
+            if any(part.strip() in (".", "..") for part in re.split(r"[/\\]", text)):
+                why = "it has a '.' or '..' part"
+                break
+            text = unquote(text)
+    if why:
+        shown = target if len(target) <= 60 else target[:57] + "..."
+        raise ValidationFailedError(
+            f"{action_id}: the target {shown!r} can't be used: {why}",
+            hint="name the resource exactly as the platform shows it",
+            details={"field": "target", "reason": why},
+        )
 
 
 def inverse_same_target(action_id: str, **fixed: Any) -> InverseFn:

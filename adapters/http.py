@@ -23,6 +23,11 @@ Retry rules (:class:`HttpPolicy` holds the numbers):
   ``secondary_wait`` (60 s); a wait longer than ``max_retry_wait`` is not slept but raised as
   :class:`RateLimitedError` saying when to try again.
 
+Paths: adapters build every path with :func:`api_path` (re-exported from :mod:`adapters.paths`:
+each value percent-quoted as exactly one segment, dot segments, separators, control characters
+and look-alikes refused), and :meth:`PlatformClient.request` refuses, before anything is sent,
+any path that is not a clean absolute path or whose URL would leave the client's base URL.
+
 Failures become :mod:`orchestrator.errors` types whose messages name the platform and action
 (and target where there is one) and never contain a credential: 401/403 →
 :class:`PlatformAuthError` naming the credential variable; 404 → ``NotFoundError`` naming the
@@ -53,7 +58,8 @@ import httpx
 
 from adapters.base import PlatformAdapter, PlatformStatus
 from adapters.credentials import SecretRef, credential_for, scrub
-from orchestrator.errors import AdapterError, ConfigError, NotFoundError, SophiaError
+from adapters.paths import api_path, check_path, segment
+from orchestrator.errors import AdapterError, ConfigError, NotFoundError, SophiaError, ValidationFailedError
 
 __all__ = [
     "USER_AGENT",
@@ -67,12 +73,15 @@ __all__ = [
     "RateLimitedError",
     "Reply",
     "Sleep",
+    "api_path",
     "base_url_for",
     "breaker_for",
     "breaker_states",
+    "check_path",
     "make_client",
     "parse_retry_after",
     "reset_breakers",
+    "segment",
 ]
 
 USER_AGENT = "sophia-iac/0.1"
@@ -540,6 +549,7 @@ class PlatformClient:
             PlatformAuthError, NotFoundError, RateLimitedError, CircuitOpenError, AdapterError.
         """
         ctx = _Ctx(self.platform, action, target, self.credential_var)
+        self._check_url(path, ctx)
         method = method.upper()
         safe = method in IDEMPOTENT_METHODS or idempotency_key is not None
         query = dict(params or {})
@@ -593,6 +603,23 @@ class PlatformClient:
                     return outcome
                 delivered = delivered or ambiguous
                 await self._wait(outcome)
+
+    def _check_url(self, path: str, ctx: _Ctx) -> None:
+        """Refuse a path that is unclean or would leave the base URL (nothing is sent)."""
+        check_path(path)
+        base = httpx.URL(self.base_url)
+        url = self._pool().build_request("GET", path).url
+        expected = base.raw_path.rstrip(b"/") + path.encode("ascii")
+        if (url.scheme, url.host, url.port) != (
+            base.scheme,
+            base.host,
+            base.port,
+        ) or url.raw_path != expected:
+            raise ValidationFailedError(
+                f"{ctx.platform}: the request path for {ctx.what} would leave {self.base_url}",
+                hint="name the resource exactly as the platform shows it; nothing was sent",
+                details={"platform": ctx.platform, "action": ctx.action},
+            )
 
     async def _classify(
         self, ctx: _Ctx, response: httpx.Response, attempt: int, safe: bool, last: bool, not_found_ok: bool

@@ -34,13 +34,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
-from urllib.parse import quote
 
 from adapters.ai.keydrop import KeyMintingAdapter
 from adapters.base import PlatformStatus, State
 from adapters.catalog import ActionCall, Stack
 from adapters.credentials import SCRUBBER
-from adapters.http import Reply
+from adapters.http import Reply, api_path
 from adapters.specs.openrouter import ACTIONS
 from orchestrator.errors import AdapterError, NotFoundError, SophiaError, ValidationFailedError
 
@@ -136,7 +135,7 @@ class OpenRouterAdapter(KeyMintingAdapter):
 
     async def _by_hash(self, key_hash: str, action: str, target: str | None) -> dict[str, Any] | None:
         reply = await self.http.request(
-            "GET", f"/keys/{quote(key_hash)}", action=action, target=target, not_found_ok=True
+            "GET", api_path("/keys/{hash}", hash=key_hash), action=action, target=target, not_found_ok=True
         )
         if reply.status == 404:
             return None
@@ -187,7 +186,11 @@ class OpenRouterAdapter(KeyMintingAdapter):
         assert before is not None
         key_hash = str(before["hash"])
         await self.http.request(
-            "PATCH", f"/keys/{quote(key_hash)}", action=call.action, target=call.target, json=body
+            "PATCH",
+            api_path("/keys/{hash}", hash=key_hash),
+            action=call.action,
+            target=call.target,
+            json=body,
         )
         return await self._read_back(key_hash, call)
 

@@ -58,11 +58,10 @@ import os
 import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
-from urllib.parse import quote
 
 from adapters.base import PlatformStatus, State
 from adapters.catalog import ActionCall, Stack
-from adapters.http import HttpAdapter, PlatformAuthError
+from adapters.http import HttpAdapter, PlatformAuthError, api_path
 from adapters.specs.pinecone import ACTIONS
 from orchestrator.errors import AdapterError, ConfigError, NotFoundError, SophiaError, ValidationFailedError
 
@@ -223,7 +222,11 @@ class PineconeAdapter(HttpAdapter):
 
     async def _describe(self, name: str, action: str) -> dict[str, Any] | None:
         reply = await self.http.request(
-            "GET", f"/indexes/{quote(name, safe='')}", action=action, target=name, not_found_ok=True
+            "GET",
+            api_path("/indexes/{index_name}", index_name=name),
+            action=action,
+            target=name,
+            not_found_ok=True,
         )
         if reply.status == 404:
             return None
@@ -317,7 +320,7 @@ class PineconeAdapter(HttpAdapter):
         # so the key only tells the shared client that a 5xx may be retried.
         await self.http.request(
             "PATCH",
-            f"/indexes/{quote(name, safe='')}",
+            api_path("/indexes/{index_name}", index_name=name),
             action=call.action,
             target=name,
             json=body,
@@ -364,7 +367,7 @@ class PineconeAdapter(HttpAdapter):
         name = index_name(call.target)
         try:
             await self.http.request(
-                "DELETE", f"/indexes/{quote(name, safe='')}", action=call.action, target=name
+                "DELETE", api_path("/indexes/{index_name}", index_name=name), action=call.action, target=name
             )
         except PlatformAuthError as exc:
             # Pinecone answers 403 for deletion protection turned on since the plan was made.

@@ -35,12 +35,11 @@ import os
 import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
-from urllib.parse import quote
 
 from adapters.base import PlatformStatus, State
 from adapters.catalog import ActionCall, Stack
 from adapters.credentials import SecretRef, credential_for
-from adapters.http import HttpAdapter
+from adapters.http import HttpAdapter, api_path
 from adapters.specs.weaviate import ACTIONS
 from orchestrator.errors import NotFoundError, SophiaError, ValidationFailedError
 
@@ -130,7 +129,7 @@ class WeaviateAdapter(HttpAdapter):
     async def _rows(self, name: str, action: str) -> int | None:
         reply = await self.http.request(
             "GET",
-            f"/nodes/{quote(name)}",
+            api_path("/nodes/{className}", className=name),
             action=action,
             target=name,
             params={"output": "verbose"},
@@ -142,7 +141,11 @@ class WeaviateAdapter(HttpAdapter):
         """``{"name", "dimension", "metric", "rows"}`` or None."""
         name = collection_name(call.target)
         reply = await self.http.request(
-            "GET", f"/schema/{quote(name)}", action=call.action, target=name, not_found_ok=True
+            "GET",
+            api_path("/schema/{className}", className=name),
+            action=call.action,
+            target=name,
+            not_found_ok=True,
         )
         if reply.status == 404 or not isinstance(reply.data, dict) or not reply.data:
             return None
@@ -169,7 +172,12 @@ class WeaviateAdapter(HttpAdapter):
         """``DELETE /schema/{Name}``: the collection and all its objects."""
         self.precheck(call, before)
         name = collection_name(call.target)
-        await self.http.request("DELETE", f"/schema/{quote(name)}", action=call.action, target=name)
+        await self.http.request(
+            "DELETE",
+            api_path("/schema/{className}", className=name),
+            action=call.action,
+            target=name,
+        )
         return await self.observe_index(call)
 
     # -- plan-time checks and predictions -------------------------------------------------

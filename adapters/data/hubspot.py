@@ -66,12 +66,12 @@ import re
 from collections.abc import Mapping
 from datetime import UTC
 from typing import Any, ClassVar
-from urllib.parse import quote, unquote
+from urllib.parse import unquote
 
 from adapters.base import PlatformStatus, State, WebhookRejectedError, WebhookRequest, WebhookResult
 from adapters.catalog import ActionCall, Stack
 from adapters.credentials import webhook_secret
-from adapters.http import HttpAdapter
+from adapters.http import HttpAdapter, api_path
 from adapters.specs.hubspot import ACTIONS
 from orchestrator.errors import AdapterError, ConfigError, NotFoundError, SophiaError, ValidationFailedError
 
@@ -185,13 +185,21 @@ def _first_stages(object_type: str) -> list[dict[str, Any]]:
 
 
 def _property_path(object_type: str, name: str | None = None) -> str:
-    path = f"/crm/v3/properties/{quote(object_type, safe='')}"
-    return f"{path}/{quote(name, safe='')}" if name else path
+    if name is None:
+        return api_path("/crm/v3/properties/{objectType}", objectType=object_type)
+    return api_path(
+        "/crm/v3/properties/{objectType}/{propertyName}",
+        objectType=object_type,
+        propertyName=name,
+    )
 
 
-def _pipelines_path(object_type: str, pipeline_id: str | None = None) -> str:
-    path = f"/crm/v3/pipelines/{quote(object_type, safe='')}"
-    return f"{path}/{quote(pipeline_id, safe='')}" if pipeline_id else path
+def _pipelines_path(object_type: str, pipeline_id: str | None = None, rest: str = "") -> str:
+    if pipeline_id is None:
+        return api_path("/crm/v3/pipelines/{objectType}", objectType=object_type)
+    return api_path(
+        "/crm/v3/pipelines/{objectType}/{pipelineId}" + rest, objectType=object_type, pipelineId=pipeline_id
+    )
 
 
 # -- webhooks ------------------------------------------------------------------------------
@@ -415,7 +423,7 @@ class HubSpotAdapter(HttpAdapter):
         }
         try:
             await self.http.request(
-                "POST", f"{_pipelines_path(object_type, pipeline_id)}/stages",
+                "POST", _pipelines_path(object_type, pipeline_id, "/stages"),
                 action=call.action, target=str(before.get("label")), json=body,
             )
         except NotFoundError:

@@ -46,11 +46,10 @@ import re
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
-from urllib.parse import quote
 
 from adapters.base import PlatformStatus, State
 from adapters.catalog import ActionCall, Stack
-from adapters.http import HttpAdapter
+from adapters.http import HttpAdapter, api_path
 from adapters.specs.snowflake import ACTIONS, normalize_size
 from orchestrator.errors import AdapterError, NotFoundError, SophiaError, ValidationFailedError
 
@@ -112,9 +111,14 @@ def identifier(name: str | None, what: str = "name") -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
-def _p(name: str) -> str:
-    """An identifier as one URL path segment."""
-    return quote(name, safe="$")
+def _wh(name: str, rest: str = "") -> str:
+    """``/api/v2/warehouses/{name}`` (+ a literal ``rest``), the identifier one checked segment."""
+    return api_path("/api/v2/warehouses/{name}" + rest, name=name)
+
+
+def _db(name: str) -> str:
+    """``/api/v2/databases/{name}``, the identifier one checked segment."""
+    return api_path("/api/v2/databases/{name}", name=name)
 
 
 def _warehouse_state(raw: dict[str, Any]) -> dict[str, Any]:
@@ -186,7 +190,10 @@ class SnowflakeAdapter(HttpAdapter):
             polls += 1
             await self.pause(min(1.0 * polls, 5.0))
             reply = await self.http.request(
-                "GET", f"/api/v2/statements/{handle}", action=action, target=target
+                "GET",
+                api_path("/api/v2/statements/{statementHandle}", statementHandle=handle),
+                action=action,
+                target=target,
             )
         return reply.data or {}
 
@@ -208,7 +215,7 @@ class SnowflakeAdapter(HttpAdapter):
 
     async def _warehouse(self, action: str, name: str) -> dict[str, Any] | None:
         reply = await self.http.request(
-            "GET", f"/api/v2/warehouses/{_p(name)}", action=action, target=name, not_found_ok=True
+            "GET", _wh(name), action=action, target=name, not_found_ok=True
         )
         return reply.data if reply.status != 404 else None
 
@@ -216,7 +223,7 @@ class SnowflakeAdapter(HttpAdapter):
         """``{"name", "retention_days"}`` or None."""
         name = identifier(call.target, "database")
         reply = await self.http.request(
-            "GET", f"/api/v2/databases/{_p(name)}", action=call.action, target=name, not_found_ok=True
+            "GET", _db(name), action=call.action, target=name, not_found_ok=True
         )
         return _database_state(reply.data) if reply.status != 404 else None
 
@@ -310,7 +317,7 @@ class SnowflakeAdapter(HttpAdapter):
                     body[flag] = "true" if value else "false"
         body.update(name=name, **changes)
         await self.http.request(
-            "PUT", f"/api/v2/warehouses/{_p(name)}", action=call.action, target=name, json=body
+            "PUT", _wh(name), action=call.action, target=name, json=body
         )
         return await self.observe_warehouse(call)
 
@@ -323,20 +330,20 @@ class SnowflakeAdapter(HttpAdapter):
     async def do_warehouse_suspend(self, call: ActionCall, before: State) -> State:
         name = identifier(call.target, "warehouse")
         await self.http.request(
-            "POST", f"/api/v2/warehouses/{_p(name)}:suspend", action=call.action, target=name
+            "POST", _wh(name, ":suspend"), action=call.action, target=name
         )
         return await self.observe_warehouse(call)
 
     async def do_warehouse_resume(self, call: ActionCall, before: State) -> State:
         name = identifier(call.target, "warehouse")
         await self.http.request(
-            "POST", f"/api/v2/warehouses/{_p(name)}:resume", action=call.action, target=name
+            "POST", _wh(name, ":resume"), action=call.action, target=name
         )
         return await self.observe_warehouse(call)
 
     async def do_warehouse_drop(self, call: ActionCall, before: State) -> State:
         name = identifier(call.target, "warehouse")
-        await self.http.request("DELETE", f"/api/v2/warehouses/{_p(name)}", action=call.action, target=name)
+        await self.http.request("DELETE", _wh(name), action=call.action, target=name)
         return await self.observe_warehouse(call)
 
     # -- databases -------------------------------------------------------------------------
@@ -355,7 +362,7 @@ class SnowflakeAdapter(HttpAdapter):
 
     async def do_database_drop(self, call: ActionCall, before: State) -> State:
         name = identifier(call.target, "database")
-        await self.http.request("DELETE", f"/api/v2/databases/{_p(name)}", action=call.action, target=name)
+        await self.http.request("DELETE", _db(name), action=call.action, target=name)
         return await self.observe_database(call)
 
     # -- role grants -----------------------------------------------------------------------

@@ -64,7 +64,6 @@ import os
 import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
-from urllib.parse import quote
 
 from pydantic import SecretStr
 
@@ -77,7 +76,7 @@ from adapters.base import (
 )
 from adapters.catalog import ActionCall, Stack
 from adapters.credentials import Secret, SecretRef, require_configured, webhook_secret
-from adapters.http import HttpAdapter
+from adapters.http import HttpAdapter, api_path
 from adapters.specs.figma import ACTIONS
 from adapters.webhooks import VerifiedWebhook
 from orchestrator.errors import ConfigError, NotFoundError, SophiaError, ValidationFailedError
@@ -329,7 +328,7 @@ class FigmaAdapter(HttpAdapter):
 
     async def _hook(self, hook_id: str, action: str) -> State:
         reply = await self.http.request(
-            "GET", f"/v2/webhooks/{quote(hook_id, safe='')}", action=action, target=hook_id,
+            "GET", api_path("/v2/webhooks/{webhook_id}", webhook_id=hook_id), action=action, target=hook_id,
             not_found_ok=True,
         )
         return _hook_state(_obj(reply.data)) if reply.status != 404 else None
@@ -349,7 +348,7 @@ class FigmaAdapter(HttpAdapter):
         """``{"file_key", "name", "folder_name", "editor_type", "last_touched_at", "version"}``."""
         key = file_key_of(call.target)
         reply = await self.http.request(
-            "GET", f"/v1/files/{quote(key, safe='')}/meta", action=call.action, target=key,
+            "GET", api_path("/v1/files/{file_key}/meta", file_key=key), action=call.action, target=key,
             not_found_ok=True,
         )
         return _file_state(key, _obj(reply.data)) if reply.status != 404 else None
@@ -417,7 +416,7 @@ class FigmaAdapter(HttpAdapter):
         """``DELETE /v2/webhooks/{id}``; the read-back is None once it is gone."""
         hook = _hook_id(call.target)
         await self.http.request(
-            "DELETE", f"/v2/webhooks/{quote(hook, safe='')}", action=call.action, target=hook
+            "DELETE", api_path("/v2/webhooks/{webhook_id}", webhook_id=hook), action=call.action, target=hook
         )
         return await self._hook(hook, call.action)
 

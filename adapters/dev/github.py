@@ -40,7 +40,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any, ClassVar
-from urllib.parse import quote
 
 from adapters.base import (
     ObservedChange,
@@ -52,7 +51,7 @@ from adapters.base import (
 )
 from adapters.catalog import ActionCall, Stack
 from adapters.credentials import webhook_secret
-from adapters.http import HttpAdapter
+from adapters.http import HttpAdapter, api_path
 from adapters.specs.github import ACTIONS, owner_repo
 from adapters.webhooks import verify_github
 from orchestrator.errors import ConfigError, NotFoundError, SophiaError, ValidationFailedError
@@ -83,6 +82,41 @@ def _org_team(target: str | None) -> tuple[str, str]:
             f"not org/team: {target!r}", hint="name the team as org/team-slug, e.g. acme/platform"
         )
     return org, team
+
+
+def _repo_path(name: str, rest: str = "") -> str:
+    """``/repos/{owner}/{repo}`` (+ a literal ``rest``), owner and repo each one checked segment."""
+    owner, _, repo = name.partition("/")
+    return api_path("/repos/{owner}/{repo}" + rest, owner=owner, repo=repo)
+
+
+def _protection_path(name: str, branch: object) -> str:
+    """``…/branches/{branch}/protection``; a branch may hold ``/`` (sent as ``%2F``), never ``..``."""
+    owner, _, repo = name.partition("/")
+    return api_path(
+        "/repos/{owner}/{repo}/branches/{branch}/protection",
+        slashes=("branch",),
+        owner=owner,
+        repo=repo,
+        branch=branch,
+    )
+
+
+def _hook_path(name: str, hook_id: object) -> str:
+    """``/repos/{owner}/{repo}/hooks/{hook_id}``; the id must be a whole number."""
+    if isinstance(hook_id, bool) or not str(hook_id).strip().isdigit():
+        raise ValidationFailedError(f"hook_id: {hook_id!r} is not a webhook id", hint="use the numeric id")
+    owner, _, repo = name.partition("/")
+    return api_path(
+        "/repos/{owner}/{repo}/hooks/{hook_id}", owner=owner, repo=repo, hook_id=int(str(hook_id))
+    )
+
+
+def _membership_path(org: str, team: str, user: object) -> str:
+    """``/orgs/{org}/teams/{team_slug}/memberships/{username}``, each part one segment."""
+    return api_path(
+        "/orgs/{org}/teams/{team_slug}/memberships/{username}", org=org, team_slug=team, username=user
+    )
 
 
 def _repo_state(raw: dict[str, Any]) -> dict[str, Any]:
@@ -156,19 +190,17 @@ class GitHubAdapter(HttpAdapter):
     async def observe_repo(self, call: ActionCall) -> State:
         """``{"full_name", "private", "description", "archived"}`` or None."""
         name = owner_repo(call.target)
-        raw = await self._get(f"/repos/{name}", call.action, name)
+        raw = await self._get(_repo_path(name), call.action, name)
         return _repo_state(raw) if raw is not None else None
 
     async def _protection(self, call: ActionCall) -> tuple[dict[str, Any] | None, bool]:
         """(the raw rule or None, whether the repo exists)."""
         name = owner_repo(call.target)
         branch = call.params.get("branch", "main")
-        raw = await self._get(
-            f"/repos/{name}/branches/{quote(branch, safe='')}/protection", call.action, name
-        )
+        raw = await self._get(_protection_path(name, branch), call.action, name)
         if raw is not None:
             return raw, True
-        return None, await self._get(f"/repos/{name}", call.action, name) is not None
+        return None, await self._get(_repo_path(name), call.action, name) is not None
 
     async def observe_branch_protection(self, call: ActionCall) -> State:
         """``{"branch", "enabled", "required_reviews"}``; None if the repo does not exist."""
@@ -185,7 +217,11 @@ class GitHubAdapter(HttpAdapter):
     async def observe_team(self, call: ActionCall) -> State:
         """``{"team", "members"}`` (sorted logins) or None if the team does not exist."""
         org, team = _org_team(call.target)
-        members = await self._paged(f"/orgs/{org}/teams/{team}/members", call.action, f"{org}/{team}")
+        members = await self._paged(
+            api_path("/orgs/{org}/teams/{team_slug}/members", org=org, team_slug=team),
+            call.action,
+            f"{org}/{team}",
+        )
         if members is None:
             return None
         logins = sorted(
@@ -197,9 +233,9 @@ class GitHubAdapter(HttpAdapter):
         """The hook named by ``hook_id`` (delete) or the hook to ``url`` (create), or None."""
         name = owner_repo(call.target)
         if "hook_id" in call.params:
-            raw = await self._get(f"/repos/{name}/hooks/{int(call.params['hook_id'])}", call.action, name)
+            raw = await self._get(_hook_path(name, call.params["hook_id"]), call.action, name)
             return _hook_state(raw) if raw is not None else None
-        hooks = await self._paged(f"/repos/{name}/hooks", call.action, name)
+        hooks = await self._paged(_repo_path(name, "/hooks"), call.action, name)
         if hooks is None:
             raise NotFoundError(f"github: {name} not found ({call.action})", hint="check owner/repo")
         for hook in hooks:
@@ -256,14 +292,14 @@ class GitHubAdapter(HttpAdapter):
         name = owner_repo(call.target)
         owner, repo = name.split("/")
         body = {"name": repo, "private": call.params["private"], "description": call.params["description"]}
-        path = "/user/repos" if owner == await self.login() else f"/orgs/{owner}/repos"
+        path = "/user/repos" if owner == await self.login() else api_path("/orgs/{org}/repos", org=owner)
         await self.http.request("POST", path, action=call.action, target=name, json=body)
         return await self.observe_repo(call)
 
     async def _set_archived(self, call: ActionCall, archived: bool) -> State:
         name = owner_repo(call.target)
         await self.http.request(
-            "PATCH", f"/repos/{name}", action=call.action, target=name, json={"archived": archived}
+            "PATCH", _repo_path(name), action=call.action, target=name, json={"archived": archived}
         )
         return await self.observe_repo(call)
 
@@ -340,7 +376,7 @@ class GitHubAdapter(HttpAdapter):
         body = self._protection_body(raw, call.params["required_reviews"])
         await self.http.request(
             "PUT",
-            f"/repos/{name}/branches/{quote(branch, safe='')}/protection",
+            _protection_path(name, branch),
             action=call.action,
             target=name,
             json=body,
@@ -353,7 +389,7 @@ class GitHubAdapter(HttpAdapter):
         org, team = _org_team(call.target)
         await self.http.request(
             "PUT",
-            f"/orgs/{org}/teams/{team}/memberships/{call.params['user']}",
+            _membership_path(org, team, call.params["user"]),
             action=call.action,
             target=f"{org}/{team}",
             json={"role": "member"},
@@ -364,7 +400,7 @@ class GitHubAdapter(HttpAdapter):
         org, team = _org_team(call.target)
         await self.http.request(
             "DELETE",
-            f"/orgs/{org}/teams/{team}/memberships/{call.params['user']}",
+            _membership_path(org, team, call.params["user"]),
             action=call.action,
             target=f"{org}/{team}",
         )
@@ -381,16 +417,17 @@ class GitHubAdapter(HttpAdapter):
             pass  # an unsigned hook: handle_webhook will refuse its deliveries until a secret is set
         body = {"name": "web", "active": True, "events": list(call.params["events"]), "config": config}
         reply = await self.http.request(
-            "POST", f"/repos/{name}/hooks", action=call.action, target=name, json=body
+            "POST", _repo_path(name, "/hooks"), action=call.action, target=name, json=body
         )
         hook_id = (reply.data or {}).get("id")
-        raw = await self._get(f"/repos/{name}/hooks/{int(hook_id)}", call.action, name) if hook_id else None
+        raw = await self._get(_hook_path(name, hook_id), call.action, name) if hook_id else None
         return _hook_state(raw) if raw is not None else None
 
     async def do_webhook_delete(self, call: ActionCall, before: State) -> State:
         name = owner_repo(call.target)
-        hook_id = int(call.params["hook_id"])
-        await self.http.request("DELETE", f"/repos/{name}/hooks/{hook_id}", action=call.action, target=name)
+        await self.http.request(
+            "DELETE", _hook_path(name, call.params["hook_id"]), action=call.action, target=name
+        )
         return await self.observe_webhook(call)
 
     # -- status ----------------------------------------------------------------------------

@@ -53,7 +53,6 @@ import os
 import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
-from urllib.parse import quote
 
 import httpx
 
@@ -72,7 +71,7 @@ from adapters.credentials import (
     resolve_secret,
     webhook_secret,
 )
-from adapters.http import HttpAdapter, Reply, Sleep
+from adapters.http import HttpAdapter, Reply, Sleep, api_path
 from adapters.specs.vercel import ACTIONS
 from adapters.webhooks import verify_vercel
 from orchestrator.errors import SophiaError, ValidationFailedError
@@ -206,13 +205,14 @@ class VercelAdapter(HttpAdapter):
         return name
 
     @staticmethod
-    def _path(project: str) -> str:
-        return quote(project, safe="")
+    def _path(template: str, project: str, **more: Any) -> str:
+        """``template`` (a literal under ``/v…/projects/{idOrName}``) with each value one checked segment."""
+        return api_path(template, idOrName=project, **more)
 
     # -- env -------------------------------------------------------------------------------
     async def _find_env(self, project: str, key: str, environment: str, action: str) -> dict[str, Any] | None:
         reply = await self._req(
-            "GET", f"/v10/projects/{self._path(project)}/env", action=action, target=project
+            "GET", self._path("/v10/projects/{idOrName}/env", project), action=action, target=project
         )
         return next((e for e in _items(reply.data, "envs") if _plain(e, key, environment)), None)
 
@@ -244,7 +244,7 @@ class VercelAdapter(HttpAdapter):
         key, env = p["key"], p["environment"]
         value, ref = self._resolve_value(p["value"])
         entry = await self._find_env(project, key, env, call.action)
-        base = f"/v10/projects/{self._path(project)}/env"
+        base = self._path("/v10/projects/{idOrName}/env", project)
         if entry is None:
             body: dict[str, Any] = {"key": key, "value": value, "type": "encrypted", "target": [env]}
             if ref:
@@ -256,7 +256,7 @@ class VercelAdapter(HttpAdapter):
                 body["comment"] = _with_ref(entry.get("comment"), ref)
             await self._req(
                 "PATCH",
-                f"/v9/projects/{self._path(project)}/env/{quote(str(entry['id']), safe='')}",
+                self._path("/v9/projects/{idOrName}/env/{id}", project, id=str(entry["id"])),
                 action=call.action,
                 target=project,
                 json=body,
@@ -274,7 +274,7 @@ class VercelAdapter(HttpAdapter):
         remaining = [t for t in _targets(entry) if t != env]
         await self._req(
             "PATCH",
-            f"/v9/projects/{self._path(project)}/env/{quote(str(entry['id']), safe='')}",
+            self._path("/v9/projects/{idOrName}/env/{id}", project, id=str(entry["id"])),
             action=action,
             target=project,
             json={"target": remaining},
@@ -288,7 +288,7 @@ class VercelAdapter(HttpAdapter):
             if _targets(entry) == [env]:
                 await self._req(
                     "DELETE",
-                    f"/v9/projects/{self._path(project)}/env/{quote(str(entry['id']), safe='')}",
+                    self._path("/v9/projects/{idOrName}/env/{id}", project, id=str(entry["id"])),
                     action=call.action,
                     target=project,
                 )
@@ -298,7 +298,12 @@ class VercelAdapter(HttpAdapter):
 
     # -- deployments -----------------------------------------------------------------------
     async def _project(self, project: str, action: str) -> dict[str, Any]:
-        reply = await self._req("GET", f"/v9/projects/{self._path(project)}", action=action, target=project)
+        reply = await self._req(
+            "GET",
+            self._path("/v9/projects/{idOrName}", project),
+            action=action,
+            target=project,
+        )
         data = _obj(reply.data)
         if isinstance(data.get("id"), str):
             self._project_ids[project] = data["id"]
@@ -349,10 +354,14 @@ class VercelAdapter(HttpAdapter):
         if (before or {}).get("production_deployment_id") != deployment_id:
             if name not in self._project_ids:
                 await self._project(name, call.action)
-            project_id = quote(self._project_ids.get(name, name), safe="")
+            path = self._path(
+                "/v10/projects/{idOrName}/promote/{deploymentId}",
+                self._project_ids.get(name, name),
+                deploymentId=deployment_id,
+            )
             await self._req(
                 "POST",
-                f"/v10/projects/{project_id}/promote/{quote(deployment_id, safe='')}",
+                path,
                 action=call.action,
                 target=name,
             )
@@ -383,7 +392,7 @@ class VercelAdapter(HttpAdapter):
         for _ in range(_MAX_PAGES):
             reply = await self._req(
                 "GET",
-                f"/v9/projects/{self._path(project)}/domains",
+                self._path("/v9/projects/{idOrName}/domains", project),
                 action=call.action,
                 target=project,
                 params=params,
@@ -402,7 +411,7 @@ class VercelAdapter(HttpAdapter):
         project = self.project_of(call.target)
         await self._req(
             "POST",
-            f"/v10/projects/{self._path(project)}/domains",
+            self._path("/v10/projects/{idOrName}/domains", project),
             action=call.action,
             target=project,
             json={"name": call.params["domain"]},
@@ -414,7 +423,7 @@ class VercelAdapter(HttpAdapter):
         project = self.project_of(call.target)
         await self._req(
             "DELETE",
-            f"/v9/projects/{self._path(project)}/domains/{quote(call.params['domain'], safe='')}",
+            self._path("/v9/projects/{idOrName}/domains/{domain}", project, domain=call.params["domain"]),
             action=call.action,
             target=project,
         )

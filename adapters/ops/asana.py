@@ -44,11 +44,10 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from typing import Any, ClassVar
-from urllib.parse import quote
 
 from adapters.base import PlatformStatus, State
 from adapters.catalog import ActionCall, Stack
-from adapters.http import HttpAdapter
+from adapters.http import HttpAdapter, api_path
 from adapters.specs.asana import ACTIONS
 from orchestrator.errors import AdapterError, ConfigError, NotFoundError, SophiaError, ValidationFailedError
 
@@ -196,7 +195,7 @@ class AsanaAdapter(HttpAdapter):
     async def _read_project(self, gid: str, name: str, action: str) -> dict[str, Any]:
         reply = await self.http.request(
             "GET",
-            f"/projects/{quote(gid, safe='')}",
+            api_path("/projects/{project_gid}", project_gid=gid),
             action=action,
             target=name,
             params={"opt_fields": _PROJECT_FIELDS},
@@ -217,7 +216,10 @@ class AsanaAdapter(HttpAdapter):
 
     async def _team_gid(self, team: str, action: str) -> str:
         teams = await self._list(
-            f"/workspaces/{workspace_gid()}/teams", {"opt_fields": "name"}, action=action, target=team
+            api_path("/workspaces/{workspace_gid}/teams", workspace_gid=workspace_gid()),
+            {"opt_fields": "name"},
+            action=action,
+            target=team,
         )
         found = [t for t in teams if t.get("gid") == team] or [
             t for t in teams if str(t.get("name", "")).casefold() == team.casefold()
@@ -275,7 +277,7 @@ class AsanaAdapter(HttpAdapter):
         gid = str((before or {}).get("gid") or (await self._project_gid(call))[0])
         await self.http.request(
             "PUT",
-            f"/projects/{quote(gid, safe='')}",
+            api_path("/projects/{project_gid}", project_gid=gid),
             action=call.action,
             target=name,
             json={"data": {"archived": archived}},

@@ -12,7 +12,7 @@ from adapters.ai.keydrop import KeyMintingAdapter
 from adapters.base import PlatformStatus, State
 from adapters.catalog import ActionCall, Stack
 from adapters.credentials import SCRUBBER
-from adapters.http import Reply
+from adapters.http import Reply, api_path
 from adapters.specs.portkey import ACTIONS
 from orchestrator.errors import AdapterError, NotFoundError, SophiaError, ValidationFailedError
 
@@ -99,7 +99,11 @@ class PortkeyAdapter(KeyMintingAdapter):
             )
         if _UUID.match(wanted):
             reply = await self.http.request(
-                "GET", f"/api-keys/{wanted.lower()}", action=action, target=wanted, not_found_ok=True
+                "GET",
+                api_path("/api-keys/{id}", id=wanted.lower()),
+                action=action,
+                target=wanted,
+                not_found_ok=True,
             )
             return None if reply.status == 404 else self._body(reply, "GET /api-keys/{id}")
         same = [
@@ -123,7 +127,11 @@ class PortkeyAdapter(KeyMintingAdapter):
 
     async def set_expiry(self, key_id: str, when: str | None, call: ActionCall) -> None:
         await self.http.request(
-            "PUT", f"/api-keys/{key_id}", action=call.action, target=call.target, json={"expires_at": when}
+            "PUT",
+            api_path("/api-keys/{id}", id=key_id),
+            action=call.action,
+            target=call.target,
+            json={"expires_at": when},
         )
 
     async def do_api_key_create(self, call: ActionCall, before: State) -> State:
@@ -138,7 +146,11 @@ class PortkeyAdapter(KeyMintingAdapter):
             body["workspace_id"] = workspace
         kind = "workspace" if workspace else "organisation"
         reply = await self.http.request(
-            "POST", f"/api-keys/{kind}/service", action=call.action, target=name, json=body
+            "POST",
+            api_path("/api-keys/{type}/service", type=kind),
+            action=call.action,
+            target=name,
+            json=body,
         )
         new_id, value = self.minted(reply, call)
         ref = self.drop.put("portkey", name, new_id, value)
@@ -203,7 +215,9 @@ class PortkeyAdapter(KeyMintingAdapter):
         return None
 
     async def _config_body(self, slug: str, action: str, target: str | None) -> dict[str, Any]:
-        reply = await self.http.request("GET", f"/configs/{slug}", action=action, target=target)
+        reply = await self.http.request(
+            "GET", api_path("/configs/{slug}", slug=slug), action=action, target=target
+        )
         config = (self._body(reply, "GET /configs/{slug}").get("data") or {}).get("config")
         if isinstance(config, str):  # some answers carry the config as a JSON string
             try:
@@ -235,7 +249,7 @@ class PortkeyAdapter(KeyMintingAdapter):
         config = await self._config_body(slug, call.action, call.target)
         await self.http.request(
             "PUT",
-            f"/configs/{slug}",
+            api_path("/configs/{slug}", slug=slug),
             action=call.action,
             target=call.target,
             json={"config": routed_config(config, call.params)},
@@ -301,7 +315,10 @@ class PortkeyAdapter(KeyMintingAdapter):
         if kind == "workspace":
             ws_id = str(record.get("id"))
             reply = await self.http.request(
-                "GET", f"/admin/workspaces/{ws_id}", action=call.action, target=call.target
+                "GET",
+                api_path("/admin/workspaces/{workspaceId}", workspaceId=ws_id),
+                action=call.action,
+                target=call.target,
             )
             limit, limit_type = self._cost_limit(
                 self._body(reply, "GET /admin/workspaces/{id}").get("usage_limits")
@@ -339,7 +356,7 @@ class PortkeyAdapter(KeyMintingAdapter):
         assert before is not None
         limit = int(call.params["limit_usd"])
         if before["kind"] == "workspace":
-            path = f"/admin/workspaces/{before['id']}"
+            path = api_path("/admin/workspaces/{workspaceId}", workspaceId=str(before["id"]))
             reply = await self.http.request("GET", path, action=call.action, target=call.target)
             current = self._body(reply, f"GET {path}").get("usage_limits")
             entries = [e for e in (current if isinstance(current, list) else []) if isinstance(e, dict)]
@@ -360,7 +377,7 @@ class PortkeyAdapter(KeyMintingAdapter):
             raw = await self.key_record(before["id"], call.action)
             await self.http.request(
                 "PUT",
-                f"/api-keys/{before['id']}",
+                api_path("/api-keys/{id}", id=str(before["id"])),
                 action=call.action,
                 target=call.target,
                 json={"usage_limits": self._cost_entry((raw or {}).get("usage_limits"), limit)},

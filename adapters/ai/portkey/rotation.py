@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from adapters.base import State
 from adapters.catalog import ActionCall
 from adapters.credentials import SCRUBBER
+from adapters.http import api_path
 from orchestrator.errors import AdapterError, NotFoundError, SophiaError
 
 from .state import ROTATED, iso, key_state, now, when
@@ -72,7 +73,11 @@ async def rotate(adapter: PortkeyAdapter, call: ActionCall, before: dict[str, An
     if expires is not None and expires > now():
         body["expires_at"] = iso(expires)
     reply = await adapter.http.request(
-        "POST", f"/api-keys/{scope}/{sub}", action=call.action, target=call.target, json=body
+        "POST",
+        api_path("/api-keys/{type}/{sub_type}", type=scope, sub_type=sub),
+        action=call.action,
+        target=call.target,
+        json=body,
     )
     new_id, value = adapter.minted(reply, call)
     story: dict[str, Any] = {"old_key_id": old_id, "new_key_id": new_id, "verified": False}
