@@ -24,6 +24,7 @@ from urllib.parse import unquote
 
 import httpx
 
+from .github_protection import protection_from_put, seeded_protection
 from .prism import RecordingTransport
 
 __all__ = ["GitHubTwin", "SnowflakeTwin"]
@@ -163,7 +164,8 @@ class GitHubTwin(_Twin):
         self.repos: dict[str, dict[str, Any]] = {
             "acme/web": {"private": True, "description": "", "archived": False}
         }
-        self.protection: dict[tuple[str, str], int] = {("acme/web", "main"): 1}
+        #: Whole rules in GET shape, keyed by (repo, branch): a PUT replaces the whole rule.
+        self.protection: dict[tuple[str, str], dict[str, Any]] = {("acme/web", "main"): seeded_protection(1)}
         self.teams: dict[str, set[str]] = {"acme/platform": {"octocat"}}
         self.hooks: dict[str, dict[int, dict[str, Any]]] = {
             "acme/web": {7: {"url": "https://ci.example.com/hook", "events": ["push"], "active": True}}
@@ -195,9 +197,7 @@ class GitHubTwin(_Twin):
         if m := re.fullmatch(r"/repos/([^/]+/[^/]+)/branches/(.+)/protection", path):
             key = (m.group(1).lower(), m.group(2))
             if method == "PUT":
-                self.protection[key] = body["required_pull_request_reviews"][
-                    "required_approving_review_count"
-                ]
+                self.protection[key] = protection_from_put(body, self.protection.get(key))
             elif key not in self.protection:
                 return "404", None
             return None, ("protection", key)
@@ -258,11 +258,11 @@ class GitHubTwin(_Twin):
                 for name, values in sorted(self.repos.items())
             ]
         if kind == "protection":
-            reviews = {
-                **(body.get("required_pull_request_reviews") or {}),
-                "required_approving_review_count": self.protection[note[1]],
-            }
-            return {**body, "required_pull_request_reviews": reviews}
+            # Prism's example supplies the urls; every part of the rule comes from the model, and
+            # a part the model lacks (say, no status checks) is absent, as GitHub leaves it out.
+            parts = ("required_status_checks", "required_pull_request_reviews", "restrictions")
+            kept = {k: v for k, v in body.items() if k not in parts}
+            return {**kept, **copy.deepcopy(self.protection[note[1]])}
         if kind == "members":
             template = _template(body)
             return [{**template, "login": login} for login in sorted(self.teams.get(note[1], set()))]
