@@ -34,6 +34,26 @@ def _body(request: httpx.Request) -> Any:
     return json.loads(request.content) if request.content else None
 
 
+#: Warehouse properties Snowflake resets to these when a createOrAlter PUT leaves them out.
+_WAREHOUSE_DEFAULTS: dict[str, Any] = {
+    "auto_resume": "true",
+    "enable_query_acceleration": "false",
+    "comment": None,
+    "max_cluster_count": 1,
+    "min_cluster_count": 1,
+    "scaling_policy": "STANDARD",
+    "query_acceleration_max_scale_factor": 8,
+    "max_concurrency_level": 8,
+    "statement_timeout_in_seconds": 172800,
+}
+
+
+def _warehouse_properties(body: dict[str, Any]) -> dict[str, Any]:
+    """The writable properties a warehouse has after a create or createOrAlter ``body``."""
+    given = {k: v for k, v in body.items() if k != "name"}
+    return {**_WAREHOUSE_DEFAULTS, **given}
+
+
 def _template(body: Any) -> dict[str, Any]:
     return copy.deepcopy(body[0]) if isinstance(body, list) and body and isinstance(body[0], dict) else {}
 
@@ -68,8 +88,28 @@ class SnowflakeTwin(_Twin):
 
     def __init__(self) -> None:
         super().__init__()
+        #: Whole warehouses: PUT (createOrAlter) replaces every writable property, an omitted
+        #: one going back to its default, so a client that drops one shows it on the next GET.
         self.warehouses: dict[str, dict[str, Any]] = {
-            "ETL_WH": {"warehouse_size": "XSMALL", "state": "SUSPENDED", "auto_suspend": 600}
+            "ETL_WH": {
+                "state": "SUSPENDED",
+                **_warehouse_properties({
+                    "warehouse_size": "XSMALL",
+                    "auto_suspend": 600,
+                    "comment": "nightly ETL",
+                    "max_cluster_count": 3,
+                    "min_cluster_count": 1,
+                    "scaling_policy": "ECONOMY",
+                    "query_acceleration_max_scale_factor": 4,
+                    "max_concurrency_level": 12,
+                    "statement_timeout_in_seconds": 7200,
+                    "statement_queued_timeout_in_seconds": 600,
+                    "warehouse_type": "STANDARD",
+                    "resource_monitor": "ETL_MONITOR",
+                    "target_statement_size": "MEDIUM",
+                    "warehouse_credit_limit": 500,
+                }),
+            }
         }
         self.databases: dict[str, dict[str, Any]] = {"ANALYTICS": {"data_retention_time_in_days": 1}}
         self.grants: dict[str, set[str]] = {"JSMITH": {"PUBLIC"}}
@@ -83,7 +123,7 @@ class SnowflakeTwin(_Twin):
             if method == "DELETE":
                 del store[name]
             elif method == "PUT":
-                store[name].update(warehouse_size=body["warehouse_size"], auto_suspend=body["auto_suspend"])
+                store[name] = {"state": store[name].get("state", "STARTED"), **_warehouse_properties(body)}
             elif op:
                 store[name]["state"] = "SUSPENDED" if op == "suspend" else "STARTED"
             return None, ("one", kind, name) if method == "GET" else None
@@ -94,11 +134,7 @@ class SnowflakeTwin(_Twin):
                 if body["name"] in store:
                     return "409", None
                 store[body["name"]] = (
-                    {
-                        "warehouse_size": body["warehouse_size"],
-                        "state": "STARTED",
-                        "auto_suspend": body["auto_suspend"],
-                    }
+                    {"state": "STARTED", **_warehouse_properties(body)}
                     if kind == "warehouses"
                     else {"data_retention_time_in_days": 1}
                 )
@@ -123,13 +159,7 @@ class SnowflakeTwin(_Twin):
         if note[0] == "one":
             _, kind, name = note
             values = (self.warehouses if kind == "warehouses" else self.databases)[name]
-            return {
-                **body,
-                "name": name,
-                **values,
-                "auto_resume": "true",
-                "enable_query_acceleration": "false",
-            }
+            return {**body, "name": name, **values}
         if note[0] == "list":
             template = _template(body)
             store = self.warehouses if note[1] == "warehouses" else self.databases
