@@ -17,8 +17,10 @@ How actions map to the API:
   ``POST /orgs/{org}/repos``. ``repo.archive``/``unarchive``: ``PATCH /repos/{o}/{r}``
   with ``archived``.
 * ``branch_protection.set``: ``PUT …/branches/{branch}/protection`` replaces the whole rule,
-  so the adapter reads the current rule and sends it back with only the review count changed
-  (status checks, admin enforcement, push restrictions and the boolean switches are kept).
+  so the adapter reads the current rule, converts it from GET shape to PUT shape
+  (:mod:`adapters.dev.github_protection`) and sends all of it back with only the review count
+  changed. The state carries the whole rule, so undo puts every part of it back (the inverse
+  passes the before-rule in the hidden ``rule`` param) and a dropped part shows at read-back.
 * ``team.add_member``/``remove_member``: ``PUT``/``DELETE /orgs/{org}/teams/{slug}/memberships/{user}``;
   the team's state is its member list (``GET …/members``, paged).
 * ``webhook.create``/``delete``: ``POST``/``DELETE /repos/{o}/{r}/hooks[/{id}]``; creation
@@ -51,6 +53,7 @@ from adapters.base import (
 )
 from adapters.catalog import ActionCall, Stack
 from adapters.credentials import webhook_secret
+from adapters.dev.github_protection import protection_body, protection_rule
 from adapters.http import HttpAdapter, api_path
 from adapters.specs.github import ACTIONS, owner_repo
 from adapters.webhooks import verify_github
@@ -62,15 +65,6 @@ MEDIA_TYPE = "application/vnd.github+json, application/json"
 API_VERSION = "2022-11-28"
 _PAGE = 100
 _MAX_PAGES = 20
-_TOGGLES = (
-    "required_linear_history",
-    "allow_force_pushes",
-    "allow_deletions",
-    "block_creations",
-    "required_conversation_resolution",
-    "lock_branch",
-    "allow_fork_syncing",
-)
 
 
 def _org_team(target: str | None) -> tuple[str, str]:
@@ -203,16 +197,21 @@ class GitHubAdapter(HttpAdapter):
         return None, await self._get(_repo_path(name), call.action, name) is not None
 
     async def observe_branch_protection(self, call: ActionCall) -> State:
-        """``{"branch", "enabled", "required_reviews"}``; None if the repo does not exist."""
+        """``{"branch", "enabled", "required_reviews", "rule"}``; None if the repo does not exist.
+
+        ``rule`` is the whole rule in PUT shape (:func:`protection_rule`; None when the branch
+        is unprotected), so the before-state an undo restores, and the read-back compared with
+        a prediction, cover every part of the rule, not only the count.
+        """
         raw, repo_exists = await self._protection(call)
         if not repo_exists:
             return None
         branch = call.params.get("branch", "main")
         if raw is None:
-            return {"branch": branch, "enabled": False, "required_reviews": None}
+            return {"branch": branch, "enabled": False, "required_reviews": None, "rule": None}
         reviews = raw.get("required_pull_request_reviews")
         count = reviews.get("required_approving_review_count", 0) if isinstance(reviews, dict) else None
-        return {"branch": branch, "enabled": True, "required_reviews": count}
+        return {"branch": branch, "enabled": True, "required_reviews": count, "rule": protection_rule(raw)}
 
     async def observe_team(self, call: ActionCall) -> State:
         """``{"team", "members"}`` (sorted logins) or None if the team does not exist."""
@@ -278,6 +277,12 @@ class GitHubAdapter(HttpAdapter):
             after["archived"] = verb == "archive"
         elif resource == "branch_protection":
             after.update(enabled=True, required_reviews=p["required_reviews"])
+            rule = p.get("rule") if p.get("rule") is not None else before.get("rule")
+            if rule is None:
+                # A new rule: GitHub fills its defaults in, so only the count is predicted.
+                after.pop("rule", None)
+            else:
+                after["rule"] = protection_body(rule, p["required_reviews"])
         elif verb == "add_member":
             after["members"] = sorted(set(before["members"]) | {p["user"]})
         elif verb == "remove_member":
@@ -311,69 +316,15 @@ class GitHubAdapter(HttpAdapter):
 
     # -- branch protection -----------------------------------------------------------------
 
-    @staticmethod
-    def _protection_body(raw: dict[str, Any] | None, required_reviews: int) -> dict[str, Any]:
-        """The full PUT body: the current rule with only the review count changed."""
-        raw = raw or {}
-        checks = raw.get("required_status_checks")
-        status_checks = None
-        if isinstance(checks, dict):
-            status_checks = {
-                "strict": bool(checks.get("strict", False)),
-                "contexts": list(checks.get("contexts") or []),
-            }
-        admins = raw.get("enforce_admins")
-        old_reviews = raw.get("required_pull_request_reviews") or {}
-        reviews: dict[str, Any] = {"required_approving_review_count": required_reviews}
-        for key in ("dismiss_stale_reviews", "require_code_owner_reviews", "require_last_push_approval"):
-            if key in old_reviews:
-                reviews[key] = bool(old_reviews[key])
-        dismissal = old_reviews.get("dismissal_restrictions")
-        if isinstance(dismissal, dict):
-            reviews["dismissal_restrictions"] = {
-                "users": [
-                    u["login"] for u in dismissal.get("users") or [] if isinstance(u, dict) and "login" in u
-                ],
-                "teams": [
-                    t["slug"] for t in dismissal.get("teams") or [] if isinstance(t, dict) and "slug" in t
-                ],
-                "apps": [
-                    a["slug"] for a in dismissal.get("apps") or [] if isinstance(a, dict) and "slug" in a
-                ],
-            }
-        restrictions = raw.get("restrictions")
-        push = None
-        if isinstance(restrictions, dict):
-            push = {
-                "users": [
-                    u["login"]
-                    for u in restrictions.get("users") or []
-                    if isinstance(u, dict) and "login" in u
-                ],
-                "teams": [
-                    t["slug"] for t in restrictions.get("teams") or [] if isinstance(t, dict) and "slug" in t
-                ],
-                "apps": [
-                    a["slug"] for a in restrictions.get("apps") or [] if isinstance(a, dict) and "slug" in a
-                ],
-            }
-        body: dict[str, Any] = {
-            "required_status_checks": status_checks,
-            "enforce_admins": bool(admins.get("enabled")) if isinstance(admins, dict) else None,
-            "required_pull_request_reviews": reviews,
-            "restrictions": push,
-        }
-        for toggle in _TOGGLES:
-            value = raw.get(toggle)
-            if isinstance(value, dict) and "enabled" in value:
-                body[toggle] = bool(value["enabled"])
-        return body
-
     async def do_branch_protection_set(self, call: ActionCall, before: State) -> State:
+        """``PUT`` the whole rule: the given one (an undo) or the current one, with the count set."""
         name = owner_repo(call.target)
         branch = call.params["branch"]
-        raw, _ = await self._protection(call)
-        body = self._protection_body(raw, call.params["required_reviews"])
+        rule = call.params.get("rule")
+        if rule is None:
+            raw, _ = await self._protection(call)
+            rule = protection_rule(raw) if raw is not None else None
+        body = protection_body(rule, call.params["required_reviews"])
         await self.http.request(
             "PUT",
             _protection_path(name, branch),

@@ -3,7 +3,8 @@
 Targets are ``owner/repo`` (``org/team`` for teams). Before-/after-states the adapter records:
 
 * repo: ``{"full_name", "private", "description", "archived"}``.
-* branch protection: ``{"branch", "enabled", "required_reviews"}``.
+* branch protection: ``{"branch", "enabled", "required_reviews", "rule"}``; ``rule`` is the
+  whole rule in the PUT body's shape (None when the branch is unprotected).
 * team: ``{"team", "members"}``.
 * webhook: before ``{"hook_id", "url", "events", "active"}`` (for ``delete``); the after-state
   of ``webhook.create`` carries ``{"hook_id"}`` of the new hook.
@@ -15,7 +16,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, SerializerFunctionWrapHandler, field_validator, model_serializer
+from pydantic.json_schema import SkipJsonSchema
 
 from adapters.catalog import ActionCall, ActionSpec, Params, inverse_same_target, restore_fields
 from adapters.specs._fields import dedupe, github_login, https_url, split_list, swap_with_params
@@ -23,6 +25,8 @@ from adapters.specs._fields import dedupe, github_login, https_url, split_list, 
 __all__ = [
     "ACTIONS",
     "OWNER_REPO",
+    "PROTECTION_PARTS",
+    "PROTECTION_TOGGLES",
     "BranchProtectionParams",
     "RepoCreateParams",
     "TeamMemberParams",
@@ -34,6 +38,22 @@ __all__ = [
 OWNER_REPO = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
 _BRANCH = re.compile(r"^(?!/)(?!.*\.\.)(?!.*//)[A-Za-z0-9._/-]{1,255}(?<!/)(?<!\.lock)$")
 _EVENT = re.compile(r"^(\*|[a-z_]{2,60})$")
+
+#: The switches of a branch-protection PUT body (booleans there, ``{"enabled"}`` in GET).
+PROTECTION_TOGGLES = (
+    "required_linear_history",
+    "allow_force_pushes",
+    "allow_deletions",
+    "block_creations",
+    "required_conversation_resolution",
+    "lock_branch",
+    "allow_fork_syncing",
+)
+#: Every top-level key a branch-protection PUT body may have.
+PROTECTION_PARTS = frozenset(
+    {"required_status_checks", "enforce_admins", "required_pull_request_reviews", "restrictions",
+     *PROTECTION_TOGGLES}
+)
 
 
 def owner_repo(value: object) -> str:
@@ -53,10 +73,34 @@ class RepoCreateParams(Params):
 
 
 class BranchProtectionParams(Params):
-    """``github.branch_protection.set`` params."""
+    """``github.branch_protection.set`` params.
+
+    ``rule`` is for the derived inverse only: the whole before-rule, in the PUT body's shape, to
+    put back (every part, with the count set from ``required_reviews``). Without it the current
+    rule is kept and only the count changes. It is hidden from the params' JSON schema (nobody
+    types it) and left out of the JSON form when unset, so ordinary calls look as they always did.
+    """
 
     branch: str = Field(default="main", description="branch name")
     required_reviews: int = Field(default=1, ge=0, le=6, description="required approving reviews (0 to 6)")
+    rule: SkipJsonSchema[dict[str, Any] | None] = None
+
+    @field_validator("rule")
+    @classmethod
+    def _rule(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is None:
+            return None
+        unknown = set(value) - PROTECTION_PARTS
+        if unknown:
+            raise ValueError(f"not parts of a branch protection rule: {sorted(unknown)}")
+        return value
+
+    @model_serializer(mode="wrap")
+    def _omit_unset_rule(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if data.get("rule") is None:
+            data.pop("rule", None)
+        return data
 
     @field_validator("branch", mode="before")
     @classmethod
@@ -116,10 +160,15 @@ def _protection_before(
 ) -> ActionCall | None:
     if not before or not before.get("enabled") or before.get("required_reviews") is None:
         return None  # there was no rule to go back to; the catalog has no "remove protection"
+    params: dict[str, Any] = {
+        "branch": before.get("branch", call.params.get("branch")),
+        "required_reviews": before["required_reviews"],
+    }
+    if before.get("rule") is not None:  # the whole before-rule, so undo puts every part back
+        params["rule"] = before["rule"]
     return ActionCall(
         action="github.branch_protection.set", target=call.target,
-        params={"branch": before.get("branch", call.params.get("branch")),
-                "required_reviews": before["required_reviews"]},
+        params=BranchProtectionParams.model_validate(params).model_dump(mode="json"),
     )
 
 
@@ -167,7 +216,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
         params=BranchProtectionParams,
         target="owner/repo",
         inverse=_protection_before,
-        inverse_hint="set the before rules (none when the branch was unprotected)",
+        inverse_hint="put the whole before-rule back (none when the branch was unprotected)",
         examples=(
             "protect main on acme/web with 2 required reviews",
             "require 1 approving review on the release branch of acme/api",

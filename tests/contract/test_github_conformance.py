@@ -13,6 +13,7 @@ recreating the hook from its before-state (same URL and events, a new id).
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 
 import pytest
@@ -28,6 +29,8 @@ from .twins import GitHubTwin
 
 PRISM_SPECS = [("github", "api.github.com.json")]
 
+MAIN = ("acme/web", "main")
+
 COMPENSATING = {
     "github.repo.create": "undone by archiving: the repo stays, archived",
     "github.webhook.delete": "undone by recreating the hook: same URL and events, new id",
@@ -38,11 +41,17 @@ class TestGitHubConformance(AdapterConformanceTests):
     """The suite, with the compensating inverses checked for what they do promise."""
 
     @pytest.fixture
-    def transport(self, prism: PrismPool, monkeypatch: pytest.MonkeyPatch) -> Iterator[RecordingTransport]:
+    def twin(self) -> GitHubTwin:
+        return GitHubTwin()
+
+    @pytest.fixture
+    def transport(
+        self, prism: PrismPool, monkeypatch: pytest.MonkeyPatch, twin: GitHubTwin
+    ) -> Iterator[RecordingTransport]:
         (server,) = prism.serve("github", "api.github.com.json")
         token = "ghp_" + "C0nf0rmanceT0kenAbcdefghijklmnopq"
-        twin = GitHubTwin().attach(RecordingTransport())
-        with checked(monkeypatch, "github", server.base_url, token, twin,
+        recording = twin.attach(RecordingTransport())
+        with checked(monkeypatch, "github", server.base_url, token, recording,
                      SOPHIA_GITHUB_WEBHOOK_SECRET="conformance-secret") as transport:
             yield transport
 
@@ -89,3 +98,24 @@ class TestGitHubConformance(AdapterConformanceTests):
                     result.before["events"],
                 )
                 assert undo.after["hook_id"] != result.before["hook_id"]
+
+    def test_review_count_change_keeps_and_undo_restores_the_whole_rule(
+        self, adapter: GitHubAdapter, twin: GitHubTwin
+    ) -> None:
+        """PUT replaces the whole rule: every part but the count survives, and undo puts all of it back."""
+        original = copy.deepcopy(twin.protection[MAIN])
+        call = ActionCall(
+            action="github.branch_protection.set", target="acme/web", params={"branch": "main", "required_reviews": 3}
+        )
+        result = run(adapter.configure(call))
+        changed = twin.protection[MAIN]
+        assert changed["required_pull_request_reviews"]["required_approving_review_count"] == 3
+        expected = copy.deepcopy(original)
+        expected["required_pull_request_reviews"]["required_approving_review_count"] = 3
+        lost = {part: changed.get(part) for part in expected if changed.get(part) != expected[part]}
+        assert not lost, f"parts of the rule the change did not keep: {lost}"
+        assert adapter.reached(result.call, result.expected, result.after)
+        assert result.inverse is not None
+        run(adapter.configure(result.inverse))
+        assert twin.protection[MAIN] == original, "undo did not restore the whole rule"
+        assert run(adapter.observe(call)) == result.before

@@ -151,7 +151,7 @@ async def test_protection_on_an_unprotected_branch(adapter: GitHubAdapter, env: 
         "required_pull_request_reviews": {"required_approving_review_count": 1},
         "restrictions": None,
     }
-    assert result.before == {"branch": "release/v2", "enabled": False, "required_reviews": None}
+    assert result.before == {"branch": "release/v2", "enabled": False, "required_reviews": None, "rule": None}
     assert result.inverse is None, "the catalog has no 'remove protection'; the change is not auto-undoable"
     assert_no_request_violations(env.exchanges)
 

@@ -8,6 +8,7 @@ the declared answers and the values in them, so apply → read back → undo can
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 
 import pytest
@@ -28,12 +29,18 @@ class TestSnowflakeConformance(AdapterConformanceTests):
     """The suite, plus: the whole scenario speaks the contract."""
 
     @pytest.fixture
-    def transport(self, prism: PrismPool, monkeypatch: pytest.MonkeyPatch) -> Iterator[RecordingTransport]:
+    def twin(self) -> SnowflakeTwin:
+        return SnowflakeTwin()
+
+    @pytest.fixture
+    def transport(
+        self, prism: PrismPool, monkeypatch: pytest.MonkeyPatch, twin: SnowflakeTwin
+    ) -> Iterator[RecordingTransport]:
         sql, wh, db = prism.serve("snowflake", "sqlapi.yaml", "warehouse.yaml", "database.yaml")
-        twin = SnowflakeTwin().attach(
+        recording = twin.attach(
             RecordingTransport(routes={"/api/v2/warehouses": wh.base_url, "/api/v2/databases": db.base_url})
         )
-        with checked(monkeypatch, "snowflake", sql.base_url, "sf-conformance-token-123", twin) as transport:
+        with checked(monkeypatch, "snowflake", sql.base_url, "sf-conformance-token-123", recording) as transport:
             yield transport
 
     @pytest.fixture
@@ -65,3 +72,22 @@ class TestSnowflakeConformance(AdapterConformanceTests):
         for step in scenario:
             run(adapter.configure(step))
         assert assert_no_request_violations(transport.exchanges) >= 3 * len(scenario)
+
+    @pytest.mark.parametrize(
+        ("action", "params", "field", "value"),
+        [
+            ("warehouse.scale", {"size": "large"}, "warehouse_size", "LARGE"),
+            ("warehouse.set_auto_suspend", {"seconds": 120}, "auto_suspend", 120),
+        ],
+    )
+    def test_alter_keeps_and_undo_restores_the_whole_warehouse(
+        self, adapter: SnowflakeAdapter, twin: SnowflakeTwin, action: str, params: dict[str, object],
+        field: str, value: object,
+    ) -> None:
+        """createOrAlter replaces every property: all but the changed one survive, undo restores all."""
+        original = copy.deepcopy(twin.warehouses["ETL_WH"])
+        result = run(adapter.configure(ActionCall(action=f"snowflake.{action}", target="ETL_WH", params=params)))
+        assert twin.warehouses["ETL_WH"] == {**original, field: value}
+        assert result.inverse is not None
+        run(adapter.configure(result.inverse))
+        assert twin.warehouses["ETL_WH"] == original

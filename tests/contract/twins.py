@@ -24,6 +24,7 @@ from urllib.parse import unquote
 
 import httpx
 
+from .github_protection import protection_from_put, seeded_protection
 from .prism import RecordingTransport
 
 __all__ = ["GitHubTwin", "SnowflakeTwin"]
@@ -31,6 +32,26 @@ __all__ = ["GitHubTwin", "SnowflakeTwin"]
 
 def _body(request: httpx.Request) -> Any:
     return json.loads(request.content) if request.content else None
+
+
+#: Warehouse properties Snowflake resets to these when a createOrAlter PUT leaves them out.
+_WAREHOUSE_DEFAULTS: dict[str, Any] = {
+    "auto_resume": "true",
+    "enable_query_acceleration": "false",
+    "comment": None,
+    "max_cluster_count": 1,
+    "min_cluster_count": 1,
+    "scaling_policy": "STANDARD",
+    "query_acceleration_max_scale_factor": 8,
+    "max_concurrency_level": 8,
+    "statement_timeout_in_seconds": 172800,
+}
+
+
+def _warehouse_properties(body: dict[str, Any]) -> dict[str, Any]:
+    """The writable properties a warehouse has after a create or createOrAlter ``body``."""
+    given = {k: v for k, v in body.items() if k != "name"}
+    return {**_WAREHOUSE_DEFAULTS, **given}
 
 
 def _template(body: Any) -> dict[str, Any]:
@@ -67,8 +88,28 @@ class SnowflakeTwin(_Twin):
 
     def __init__(self) -> None:
         super().__init__()
+        #: Whole warehouses: PUT (createOrAlter) replaces every writable property, an omitted
+        #: one going back to its default, so a client that drops one shows it on the next GET.
         self.warehouses: dict[str, dict[str, Any]] = {
-            "ETL_WH": {"warehouse_size": "XSMALL", "state": "SUSPENDED", "auto_suspend": 600}
+            "ETL_WH": {
+                "state": "SUSPENDED",
+                **_warehouse_properties({
+                    "warehouse_size": "XSMALL",
+                    "auto_suspend": 600,
+                    "comment": "nightly ETL",
+                    "max_cluster_count": 3,
+                    "min_cluster_count": 1,
+                    "scaling_policy": "ECONOMY",
+                    "query_acceleration_max_scale_factor": 4,
+                    "max_concurrency_level": 12,
+                    "statement_timeout_in_seconds": 7200,
+                    "statement_queued_timeout_in_seconds": 600,
+                    "warehouse_type": "STANDARD",
+                    "resource_monitor": "ETL_MONITOR",
+                    "target_statement_size": "MEDIUM",
+                    "warehouse_credit_limit": 500,
+                }),
+            }
         }
         self.databases: dict[str, dict[str, Any]] = {"ANALYTICS": {"data_retention_time_in_days": 1}}
         self.grants: dict[str, set[str]] = {"JSMITH": {"PUBLIC"}}
@@ -82,7 +123,7 @@ class SnowflakeTwin(_Twin):
             if method == "DELETE":
                 del store[name]
             elif method == "PUT":
-                store[name].update(warehouse_size=body["warehouse_size"], auto_suspend=body["auto_suspend"])
+                store[name] = {"state": store[name].get("state", "STARTED"), **_warehouse_properties(body)}
             elif op:
                 store[name]["state"] = "SUSPENDED" if op == "suspend" else "STARTED"
             return None, ("one", kind, name) if method == "GET" else None
@@ -93,11 +134,7 @@ class SnowflakeTwin(_Twin):
                 if body["name"] in store:
                     return "409", None
                 store[body["name"]] = (
-                    {
-                        "warehouse_size": body["warehouse_size"],
-                        "state": "STARTED",
-                        "auto_suspend": body["auto_suspend"],
-                    }
+                    {"state": "STARTED", **_warehouse_properties(body)}
                     if kind == "warehouses"
                     else {"data_retention_time_in_days": 1}
                 )
@@ -122,13 +159,7 @@ class SnowflakeTwin(_Twin):
         if note[0] == "one":
             _, kind, name = note
             values = (self.warehouses if kind == "warehouses" else self.databases)[name]
-            return {
-                **body,
-                "name": name,
-                **values,
-                "auto_resume": "true",
-                "enable_query_acceleration": "false",
-            }
+            return {**body, "name": name, **values}
         if note[0] == "list":
             template = _template(body)
             store = self.warehouses if note[1] == "warehouses" else self.databases
@@ -163,7 +194,8 @@ class GitHubTwin(_Twin):
         self.repos: dict[str, dict[str, Any]] = {
             "acme/web": {"private": True, "description": "", "archived": False}
         }
-        self.protection: dict[tuple[str, str], int] = {("acme/web", "main"): 1}
+        #: Whole rules in GET shape, keyed by (repo, branch): a PUT replaces the whole rule.
+        self.protection: dict[tuple[str, str], dict[str, Any]] = {("acme/web", "main"): seeded_protection(1)}
         self.teams: dict[str, set[str]] = {"acme/platform": {"octocat"}}
         self.hooks: dict[str, dict[int, dict[str, Any]]] = {
             "acme/web": {7: {"url": "https://ci.example.com/hook", "events": ["push"], "active": True}}
@@ -195,9 +227,7 @@ class GitHubTwin(_Twin):
         if m := re.fullmatch(r"/repos/([^/]+/[^/]+)/branches/(.+)/protection", path):
             key = (m.group(1).lower(), m.group(2))
             if method == "PUT":
-                self.protection[key] = body["required_pull_request_reviews"][
-                    "required_approving_review_count"
-                ]
+                self.protection[key] = protection_from_put(body, self.protection.get(key))
             elif key not in self.protection:
                 return "404", None
             return None, ("protection", key)
@@ -258,11 +288,11 @@ class GitHubTwin(_Twin):
                 for name, values in sorted(self.repos.items())
             ]
         if kind == "protection":
-            reviews = {
-                **(body.get("required_pull_request_reviews") or {}),
-                "required_approving_review_count": self.protection[note[1]],
-            }
-            return {**body, "required_pull_request_reviews": reviews}
+            # Prism's example supplies the urls; every part of the rule comes from the model, and
+            # a part the model lacks (say, no status checks) is absent, as GitHub leaves it out.
+            parts = ("required_status_checks", "required_pull_request_reviews", "restrictions")
+            kept = {k: v for k, v in body.items() if k not in parts}
+            return {**kept, **copy.deepcopy(self.protection[note[1]])}
         if kind == "members":
             template = _template(body)
             return [{**template, "login": login} for login in sorted(self.teams.get(note[1], set()))]
