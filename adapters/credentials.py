@@ -53,6 +53,7 @@ __all__ = [
     "scrub_cassette_response",
     "set_secret_manager",
     "webhook_secret",
+    "webhook_secret_ref",
 ]
 
 REDACTED = "[REDACTED]"
@@ -307,17 +308,27 @@ def require_configured(ref: SecretRef, *, environ: Mapping[str, str] | None = No
     )
 
 
-def webhook_secret(platform: str, *, environ: Mapping[str, str] | None = None) -> Secret:
-    """The signing secret for ``platform``'s webhooks (``SOPHIA_<PLATFORM>_WEBHOOK_SECRET``).
+#: Platforms whose webhook secret has the vendor's own name; every other one uses ``WEBHOOK_SECRET``.
+_WEBHOOK_SECRET_NAMES: dict[str, str] = {"slack": "SIGNING_SECRET"}
 
-    Slack has one signing secret per app, so ``SOPHIA_SLACK_SIGNING_SECRET`` serves too.
+
+def webhook_secret_ref(platform: str) -> SecretRef:
+    """The one setting holding ``platform``'s webhook secret, read by the door and the worker alike.
+
+    ``SOPHIA_<PLATFORM>_WEBHOOK_SECRET`` (GitHub, Vercel, Linear, HubSpot's client secret,
+    Figma's passcode), except Slack: ``SOPHIA_SLACK_SIGNING_SECRET``, the app's one signing
+    secret, which signs its slash commands, interactivity and workspace events alike.
     """
-    try:
-        return resolve_secret(SecretRef(platform, "WEBHOOK_SECRET"), environ=environ)
-    except ConfigError:
-        if platform != "slack":
-            raise
-        return resolve_secret(SecretRef(platform, "SIGNING_SECRET"), environ=environ)
+    return SecretRef(platform, _WEBHOOK_SECRET_NAMES.get(platform.lower(), "WEBHOOK_SECRET"))
+
+
+def webhook_secret(platform: str, *, environ: Mapping[str, str] | None = None) -> Secret:
+    """Resolve ``platform``'s webhook secret from its one setting (:func:`webhook_secret_ref`).
+
+    Raises:
+        ConfigError: naming that setting.
+    """
+    return resolve_secret(webhook_secret_ref(platform), environ=environ)
 
 
 # -- typed credentials -------------------------------------------------------------------

@@ -258,7 +258,7 @@ def verify_slack(
         )
     if not _same(sign_slack(secret, timestamp, request.body), signature):
         raise _reject(
-            "slack", "signature mismatch", "check SOPHIA_SLACK_WEBHOOK_SECRET is the app's signing secret"
+            "slack", "signature mismatch", "check SOPHIA_SLACK_SIGNING_SECRET is the app's signing secret"
         )
     ctype = (request.header("content-type") or "").lower()
     if "application/x-www-form-urlencoded" in ctype:

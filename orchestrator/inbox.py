@@ -79,7 +79,9 @@ def verify_delivery(platform: str, request: WebhookRequest) -> VerifiedWebhook:
 
     An adapter class may define ``verify_webhook(request) -> VerifiedWebhook`` (a classmethod
     or staticmethod) for senders :mod:`adapters.webhooks` has no verifier for; otherwise the
-    shared verifier for ``platform`` runs with ``SOPHIA_<PLATFORM>_WEBHOOK_SECRET``.
+    shared verifier for ``platform`` runs with its one webhook-secret setting
+    (:func:`adapters.credentials.webhook_secret_ref`), the setting its ``handle_webhook``
+    reads in the worker too.
 
     Raises:
         NotFoundError: unknown platform, one that accepts no webhooks, or one whose webhook
@@ -93,7 +95,7 @@ def verify_delivery(platform: str, request: WebhookRequest) -> VerifiedWebhook:
         raise NotFoundError(f"{platform} does not accept webhooks",
                             hint="check the webhook URL's platform name")
     custom = getattr(cls, "verify_webhook", None)
-    from adapters.credentials import webhook_secret
+    from adapters.credentials import webhook_secret, webhook_secret_ref
     from adapters.webhooks import VERIFIERS, verify
 
     if not callable(custom) and platform not in VERIFIERS:
@@ -107,7 +109,7 @@ def verify_delivery(platform: str, request: WebhookRequest) -> VerifiedWebhook:
     except ConfigError as exc:
         # No secret here: this server does not take the platform's webhooks (and says how to).
         raise NotFoundError(f"{platform} webhooks are not configured on this server",
-                            hint=exc.hint or f"set SOPHIA_{platform.upper()}_WEBHOOK_SECRET") from exc
+                            hint=exc.hint or f"set {webhook_secret_ref(platform).env_var}") from exc
 
 
 def ingest(inbox: Inbox, platform: str, request: WebhookRequest) -> Ingested:

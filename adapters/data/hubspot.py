@@ -45,7 +45,8 @@ Webhooks: HubSpot's v3 signature, ``X-HubSpot-Signature-v3`` = base64 HMAC-SHA25
 client secret, ``SOPHIA_HUBSPOT_WEBHOOK_SECRET``) of method + URI + raw body + timestamp, with
 ``X-HubSpot-Request-Timestamp`` (ms) at most 300 s before receipt. The URI is the exact URL
 HubSpot was told to call, ``SOPHIA_HUBSPOT_WEBHOOK_URL`` (a proxy in front of us changes the
-host we see). HubSpot's webhook events are about CRM records (``contact.creation``,
+host we see). The check runs at the inbox door (``verify_webhook``) and again in the worker
+(``handle_webhook``), with the same two settings. HubSpot's webhook events are about CRM records (``contact.creation``,
 ``deal.propertyChange`` …), not the property and pipeline definitions this adapter manages,
 so a verified delivery is accepted and summarised but reports no resource changes.
 
@@ -73,6 +74,7 @@ from adapters.catalog import ActionCall, Stack
 from adapters.credentials import webhook_secret
 from adapters.http import HttpAdapter, api_path
 from adapters.specs.hubspot import ACTIONS
+from adapters.webhooks import VerifiedWebhook
 from orchestrator.errors import AdapterError, ConfigError, NotFoundError, SophiaError, ValidationFailedError
 
 __all__ = [
@@ -570,12 +572,15 @@ class HubSpotAdapter(HttpAdapter):
 
     # -- webhooks ------------------------------------------------------------------------
 
-    async def handle_webhook(self, request: WebhookRequest) -> WebhookResult:
-        """Verify the v3 signature (≤ 300 s before receipt) and summarise the events.
+    @classmethod
+    def verify_webhook(cls, request: WebhookRequest) -> VerifiedWebhook:
+        """The door's check (:func:`orchestrator.inbox.verify_delivery`): the v3 signature.
 
-        The delivery id is a digest of the batch's ``eventId`` s (HubSpot batches events and
-        sends no delivery header); deduplicating on it is the inbox's job. The events concern
-        CRM records, not the definitions this adapter manages, so no changes are reported.
+        The same check, with the same settings, as :meth:`handle_webhook` makes in the worker.
+
+        Raises:
+            ConfigError: ``SOPHIA_HUBSPOT_WEBHOOK_SECRET`` or ``SOPHIA_HUBSPOT_WEBHOOK_URL`` unset.
+            WebhookRejectedError: a missing, wrong or stale signature.
         """
         uri = os.environ.get("SOPHIA_HUBSPOT_WEBHOOK_URL", "").strip()
         if not uri:
@@ -587,10 +592,22 @@ class HubSpotAdapter(HttpAdapter):
         ids = sorted(str(e.get("eventId")) for e in events)
         delivery = "events-" + hashlib.sha256(",".join(ids).encode()).hexdigest()[:32]
         kinds = sorted({str(e.get("subscriptionType") or "unknown")[:80] for e in events})
+        return VerifiedWebhook("hubspot", delivery, kinds[0] if len(kinds) == 1 else "batch", {"events": events})
+
+    async def handle_webhook(self, request: WebhookRequest) -> WebhookResult:
+        """Verify the v3 signature (≤ 300 s before receipt) and summarise the events.
+
+        The delivery id is a digest of the batch's ``eventId`` s (HubSpot batches events and
+        sends no delivery header); deduplicating on it is the inbox's job. The events concern
+        CRM records, not the definitions this adapter manages, so no changes are reported.
+        """
+        verified = self.verify_webhook(request)
+        events = verified.payload["events"]
+        kinds = sorted({str(e.get("subscriptionType") or "unknown")[:80] for e in events})
         return WebhookResult(
             "hubspot",
-            delivery,
-            kinds[0] if len(kinds) == 1 else "batch",
+            verified.delivery_id,
+            verified.event_type,
             [],
             summary=f"{len(events)} event(s): {', '.join(kinds)}",
         )

@@ -4,7 +4,8 @@ Configuration: ``SOPHIA_GITHUB_TOKEN`` (or ``…_TOKEN_FILE``), a fine-grained o
 with the scopes the actions need (administration for repos and protection, members for teams,
 webhooks for hooks); ``SOPHIA_GITHUB_BASE_URL`` for GitHub Enterprise (``https://HOST/api/v3``)
 or a local contract server; ``SOPHIA_GITHUB_WEBHOOK_SECRET`` to sign the webhooks this
-adapter creates and to verify the deliveries it receives.
+adapter creates and to verify the deliveries it receives (``webhook.create`` refuses without
+it, at plan time: an unsigned hook's deliveries could be forged by anyone).
 
 Every request carries ``Accept: application/vnd.github+json, application/json`` and
 ``X-GitHub-Api-Version``. The shared client applies GitHub's rate-limit rules: ``Retry-After``
@@ -52,7 +53,7 @@ from adapters.base import (
     WebhookResult,
 )
 from adapters.catalog import ActionCall, Stack
-from adapters.credentials import webhook_secret
+from adapters.credentials import Secret, require_configured, webhook_secret, webhook_secret_ref
 from adapters.dev.github_protection import protection_body, protection_rule
 from adapters.http import HttpAdapter, api_path
 from adapters.specs.github import ACTIONS, owner_repo
@@ -130,6 +131,24 @@ def _hook_state(raw: dict[str, Any]) -> dict[str, Any]:
         "events": sorted(raw.get("events") or []),
         "active": bool(raw.get("active", True)),
     }
+
+
+def _no_hook_secret(exc: ConfigError) -> ConfigError:
+    variable = webhook_secret_ref("github").env_var
+    return ConfigError(
+        "github.webhook.create needs a webhook secret: without one GitHub would send unsigned"
+        " deliveries, which anyone could forge and which this server refuses",
+        hint=exc.hint or f"set {variable} (or {variable}_FILE) to the secret GitHub should sign with",
+        details={"variable": variable},
+    )
+
+
+def _hook_secret() -> Secret:
+    """The secret new hooks are signed with (the one the door verifies with)."""
+    try:
+        return webhook_secret("github")
+    except ConfigError as exc:
+        raise _no_hook_secret(exc) from None
 
 
 def _short(value: Any, limit: int = 200) -> str:
@@ -243,6 +262,14 @@ class GitHubAdapter(HttpAdapter):
         return None
 
     # -- predict ---------------------------------------------------------------------------
+
+    def precheck(self, call: ActionCall, before: State) -> None:
+        """Refuse ``webhook.create`` at plan time when no webhook secret is configured."""
+        if call.action == "github.webhook.create":
+            try:
+                require_configured(webhook_secret_ref("github"))
+            except ConfigError as exc:
+                raise _no_hook_secret(exc) from None
 
     def predict(self, call: ActionCall, before: State) -> State:
         """The state after ``call``; raises when it can't apply."""
@@ -361,11 +388,9 @@ class GitHubAdapter(HttpAdapter):
 
     async def do_webhook_create(self, call: ActionCall, before: State) -> State:
         name = owner_repo(call.target)
-        config: dict[str, Any] = {"url": call.params["url"], "content_type": "json", "insecure_ssl": "0"}
-        try:
-            config["secret"] = webhook_secret("github").reveal()
-        except ConfigError:
-            pass  # an unsigned hook: handle_webhook will refuse its deliveries until a secret is set
+        # Resolved before anything is sent: no secret, no hook (never an unsigned one).
+        config: dict[str, Any] = {"url": call.params["url"], "content_type": "json", "insecure_ssl": "0",
+                                  "secret": _hook_secret().reveal()}
         body = {"name": "web", "active": True, "events": list(call.params["events"]), "config": config}
         reply = await self.http.request(
             "POST", _repo_path(name, "/hooks"), action=call.action, target=name, json=body

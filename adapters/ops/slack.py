@@ -3,8 +3,8 @@
 Credential: ``SOPHIA_SLACK_TOKEN`` (a bot token with ``channels:manage``/``groups:write``,
 ``channels:read``/``groups:read``, ``users:read`` and, for email lookups, ``users:read.email``).
 ``SOPHIA_SLACK_BASE_URL`` points the client elsewhere (a contract server at its host root);
-the SDK wants a trailing slash, which is added. Webhooks: ``SOPHIA_SLACK_WEBHOOK_SECRET`` (the
-app's signing secret), verified with Slack's v0 scheme and a 300 s window around receipt; the
+the SDK wants a trailing slash, which is added. Webhooks: ``SOPHIA_SLACK_SIGNING_SECRET`` (the
+app's signing secret, the one setting the Slack surface's door reads too), verified with Slack's v0 scheme and a 300 s window around receipt; the
 delivery id is ``event_id``, on which the inbox deduplicates.
 
 Requests follow the published contract (``slack_web_openapi_v2.json``): methods that change

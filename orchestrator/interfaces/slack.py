@@ -84,10 +84,14 @@ class SlackSettings(BaseSettings):
 
 
 def signing_secret() -> Secret:
-    """``SOPHIA_SLACK_SIGNING_SECRET`` (or ``…_FILE`` / the secret manager)."""
-    from adapters.credentials import SecretRef, resolve_secret
+    """``SOPHIA_SLACK_SIGNING_SECRET`` (or ``…_FILE`` / the secret manager).
 
-    return resolve_secret(SecretRef("slack", "SIGNING_SECRET"))
+    The same setting the Slack adapter re-verifies inbox events with (Slack's webhook secret,
+    :func:`adapters.credentials.webhook_secret`): one app, one signing secret.
+    """
+    from adapters.credentials import webhook_secret
+
+    return webhook_secret("slack")
 
 
 # -- escaping ----------------------------------------------------------------------------

@@ -182,3 +182,14 @@ def test_cassette_hooks_scrub_requests_and_responses() -> None:
         "[REDACTED]"
     ]
     assert TOKEN.encode() not in response["body"]["string"]
+
+
+def test_each_platform_has_one_webhook_secret_setting() -> None:
+    assert webhook_secret("hubspot", environ={"SOPHIA_HUBSPOT_WEBHOOK_SECRET": "s"}).env_var == \
+        "SOPHIA_HUBSPOT_WEBHOOK_SECRET"
+    # Slack's is the app's signing secret; the retired SOPHIA_SLACK_WEBHOOK_SECRET is not read.
+    assert webhook_secret("slack", environ={"SOPHIA_SLACK_SIGNING_SECRET": "s"}).env_var == \
+        "SOPHIA_SLACK_SIGNING_SECRET"
+    with pytest.raises(ConfigError) as err:
+        webhook_secret("slack", environ={"SOPHIA_SLACK_WEBHOOK_SECRET": "old"})
+    assert "SOPHIA_SLACK_SIGNING_SECRET" in (err.value.hint or "")

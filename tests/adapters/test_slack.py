@@ -52,7 +52,7 @@ def adapter(
     reset_breakers()
     monkeypatch.setenv("SOPHIA_SLACK_TOKEN", TOKEN)
     monkeypatch.setenv("SOPHIA_SLACK_BASE_URL", double[1])
-    monkeypatch.setenv("SOPHIA_SLACK_WEBHOOK_SECRET", SIGNING_SECRET)
+    monkeypatch.setenv("SOPHIA_SLACK_SIGNING_SECRET", SIGNING_SECRET)
 
     async def sleep(seconds: float) -> None:
         waits.append(seconds)

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from tests.interfaces.conftest import WEBHOOK_SECRETS, Api
+from tests.interfaces.conftest import SLACK_SECRET, WEBHOOK_SECRETS, Api
 from tests.interfaces.test_webhooks import inbox_rows, post
 
 REAL = {
@@ -38,7 +38,6 @@ def vendors(api: Api, monkeypatch: pytest.MonkeyPatch) -> Api:
 
     for platform, path in REAL.items():
         monkeypatch.setitem(registry.BUILTIN, platform, path)
-    monkeypatch.setenv("SOPHIA_SLACK_WEBHOOK_SECRET", "slack-events-secret")
     registry._table.cache_clear()
     return api
 
@@ -68,7 +67,7 @@ def delivery(platform: str, delivery_id: str, *, secret: str | None = None,
                                                                 "archivedAt": "2026-11-24T00:00:00Z"}}).encode()
         return body, {"Linear-Signature": hmac.new(secret.encode(), body, hashlib.sha256).hexdigest(),
                       "Linear-Delivery": delivery_id, "Linear-Event": "Project"}
-    secret = secret or "slack-events-secret"
+    secret = secret or SLACK_SECRET  # the app's signing secret, as for the /slack routes
     body = json.dumps({"type": "event_callback", "team_id": "T1", "event_id": delivery_id,
                        "event": {"type": "channel_created", "channel": {"id": "C9", "name": "war-room",
                                                                         "creator": "U7"}}}).encode()
@@ -133,11 +132,8 @@ def test_a_failed_attempt_is_retried_through_the_adapter(
 
 
 def test_slack_workspace_events_on_the_events_url_reach_the_slack_adapter(
-        vendors: Api, monkeypatch: pytest.MonkeyPatch) -> None:
-    from tests.interfaces.conftest import SLACK_SECRET
-
+        vendors: Api) -> None:
     # One Slack app signs everything with one secret: the adapter verifies with the same one.
-    monkeypatch.setenv("SOPHIA_SLACK_WEBHOOK_SECRET", SLACK_SECRET)
     body = json.dumps({"type": "event_callback", "team_id": "T1", "event_id": "Ev0CHAN1",
                        "event": {"type": "channel_created", "channel": {"id": "C9", "name": "ops-<!channel>",
                                                                         "creator": "U7"}}}).encode()
