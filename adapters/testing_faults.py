@@ -77,6 +77,8 @@ class Tally:
 
     delivered: list[tuple[str, str, bytes, int]] = field(default_factory=list)
     injected: int = 0
+    #: Mutating requests that reached the transport (delivered to the vendor or not).
+    seen: int = 0
 
     def duplicates(self) -> list[tuple[str, str]]:
         """Non-idempotent requests (POST, no idempotency key) the vendor answered 2xx more than once."""
@@ -106,16 +108,21 @@ class FaultTransport(httpx.AsyncBaseTransport):
         self.inner, self.kind = inner, kind
         self.armed = False
         self.tally = Tally()
-        self._keyed_retry = False
+        self.schedule: list[str | None] = []
 
-    def arm(self) -> Tally:
-        """Inject the fault into the next mutating request; returns a fresh tally."""
+    def arm(self, schedule: list[str | None] | None = None) -> Tally:
+        """Inject into the next mutating request(s); returns a fresh tally.
+
+        Without ``schedule``, the next mutating request gets ``kind``; with one, each mutating
+        request takes the next entry (a fault kind, or None to pass), until it runs out.
+        """
         self.armed, self.tally = True, Tally()
+        self.schedule = list(schedule) if schedule is not None else [self.kind]
         return self.tally
 
     def disarm(self) -> None:
         """Pass everything through."""
-        self.armed = False
+        self.armed, self.schedule = False, []
 
     async def _deliver(self, request: httpx.Request) -> httpx.Response:
         response = await self.inner.handle_async_request(request)
@@ -124,11 +131,12 @@ class FaultTransport(httpx.AsyncBaseTransport):
         return response
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if not (self.armed and is_mutating(request)):
+        mutating = is_mutating(request)
+        self.tally.seen += mutating
+        kind = self.schedule.pop(0) if self.armed and mutating and self.schedule else None
+        if kind is None:
             return await self._deliver(request)
-        self.armed = False
         self.tally.injected += 1
-        kind = self.kind
         if kind == "timeout_before":
             raise httpx.ReadTimeout("fault: no answer, and the request never arrived", request=request)
         if kind == "429":
@@ -149,7 +157,11 @@ class FaultTransport(httpx.AsyncBaseTransport):
 
 async def apply_through_ledger(store: Any, adapter: PlatformAdapter, call: ActionCall,
                                *, lock_ttl: int = 60) -> dict[str, Any]:
-    """One call through the real write-ahead executor; returns its change record (as a dict)."""
+    """One call through the real write-ahead executor; returns its change record (as a dict).
+
+    Raises:
+        ValidationFailedError, NotFoundError: refused before anything was recorded or sent.
+    """
     from adapters.registry import spec_for
     from orchestrator.executor import Executor
     from orchestrator.state import Plan, Step
@@ -163,7 +175,12 @@ async def apply_through_ledger(store: Any, adapter: PlatformAdapter, call: Actio
     deps = SimpleNamespace(store=store, adapters=_OnePool(adapter),
                            settings=SimpleNamespace(lock_ttl_seconds=lock_ttl))
     outcome = await Executor(deps).apply(new_id("run"), Plan(steps=[step]), "test:faults")  # type: ignore[arg-type]
-    assert outcome.changes, f"{call.action}: nothing was recorded ({outcome.error})"
+    if not outcome.changes:
+        from orchestrator.errors import NotFoundError, ValidationFailedError
+
+        error = outcome.error or {}
+        kind = NotFoundError if error.get("code") == NotFoundError.code else ValidationFailedError
+        raise kind(f"{call.action}: refused before anything was recorded: {error.get('message')}")
     return outcome.changes[-1]
 
 
