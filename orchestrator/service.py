@@ -308,9 +308,13 @@ class OrchestratorService:
         """Recent runs, newest first."""
         return [r.model_dump(mode="json") for r in self.store.list_runs(status=status, limit=limit)]
 
-    def verify_ledger(self) -> Any:
-        """Recompute the ledger's hash chain."""
-        return self.store.ledger.verify()
+    def verify_ledger(self, anchor: dict[str, Any] | None = None) -> Any:
+        """Recompute the ledger's hash chain (and check it still holds ``anchor``, when given)."""
+        return self.store.ledger.verify(anchor=anchor)
+
+    def ledger_head(self) -> dict[str, Any]:
+        """The ledger's current head, as an anchor to keep outside the database."""
+        return self.store.ledger.head()
 
     # -- policy: approvals, freezes, explain -------------------------------------------------
     def approvals(self) -> list[dict[str, Any]]:

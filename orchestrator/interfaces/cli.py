@@ -366,15 +366,29 @@ def eval_(
 
 
 @ledger_app.command("verify")
-def ledger_verify(as_json: JsonOpt = False) -> None:
-    """Recompute the hash chain; non-zero exit if any row was edited, inserted or deleted."""
-    from orchestrator.errors import LedgerTamperedError
+def ledger_verify(
+    anchor: Annotated[str | None, typer.Option(
+        "--anchor", help="Also check the chain still holds this head (a file from `ledger export-head`).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Recompute the keyed hash chain; non-zero exit if any row was edited, inserted or deleted."""
+    from orchestrator.errors import LedgerTamperedError, SophiaError
+    from state.ledger import read_anchor
+
+    anchored = None
+    if anchor:
+        try:
+            anchored = read_anchor(anchor)
+        except SophiaError as exc:
+            _fail(exc.to_dict(), as_json, exc.exit_code)
 
     async def body(service: Any) -> Any:
-        return service.verify_ledger()
+        return service.verify_ledger(anchored)
 
     report = _with_service(as_json, body)
-    data = {"ok": report.ok, "entries": report.entries, "changes": report.changes, "problems": report.problems}
+    data = {"ok": report.ok, "entries": report.entries, "changes": report.changes, "problems": report.problems,
+            "warnings": report.warnings, "scheme": report.scheme, "key_id": report.key_id,
+            "keyed_from": report.keyed_from, "head": report.head, "anchor": report.anchor}
     if as_json:
         from orchestrator.interfaces.render import print_json
 
@@ -382,12 +396,43 @@ def ledger_verify(as_json: JsonOpt = False) -> None:
         if not report.ok:
             raise typer.Exit(LedgerTamperedError.exit_code)
         return
+    for warning in report.warnings:
+        typer.echo(f"warning: {warning}", err=True)
     if report.ok:
-        typer.echo(f"ledger ok: {report.entries} entries, {report.changes} changes, hash chain intact")
+        held = f"; holds the anchored entry {anchored['seq']}" if anchored else ""
+        typer.echo(f"ledger ok: {report.entries} entries, {report.changes} changes, {report.scheme} chain intact"
+                   f"{held}")
         return
     _fail({"code": LedgerTamperedError.code, "message": "the ledger was tampered with: " + "; ".join(report.problems),
            "hint": "restore the database from a backup and investigate who changed it"}, False,
           LedgerTamperedError.exit_code)
+
+
+@ledger_app.command("export-head")
+def ledger_export_head(
+    file: Annotated[str, typer.Argument(help="Where to write the anchor (JSON); keep it outside the database. "
+                                             "'-' prints it.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Write the ledger's current head (seq, hash, time, key id) as an anchor for `ledger verify --anchor`."""
+    from orchestrator.interfaces.render import print_json
+    from state.ledger import write_anchor
+
+    async def body(service: Any) -> Any:
+        return service.ledger_head()
+
+    head = _with_service(as_json, body)
+    if file != "-":
+        try:
+            write_anchor(head, file)
+        except OSError as exc:
+            _fail({"code": "config_error", "message": f"can't write the anchor {file}: {exc.strerror or exc}",
+                   "hint": "give a writable path"}, as_json, 12)
+    if as_json or file == "-":
+        print_json(head)
+    else:
+        typer.echo(f"ledger head {head['seq']} ({head['hash'][:16]}…) written to {file}; check it later with "
+                   f"`sophia-iac ledger verify --anchor {file}`")
 
 
 @app.command()
