@@ -30,7 +30,9 @@ app.add_typer(ledger_app, name="ledger")
 T = TypeVar("T")
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking for confirmation.")]
-AsOpt = Annotated[str | None, typer.Option("--as", help="Act as this actor (default: SOPHIA_ACTOR or cli:$USER).")]
+AsOpt = Annotated[str | None, typer.Option(
+    "--as", help="Act as this actor: needs an act_as grant in SOPHIA_IDENTITIES, and never counts as a second "
+                 "approver for you (default: you, i.e. SOPHIA_ACTOR or cli:<OS user>).")]
 
 EXIT_CONFIRMATION_REQUIRED = 15
 EXIT_NOT_APPLIED = {"clarify": 3, "refuse": 3, "denied": 5, "rejected": 9, "cancelled": 15,
@@ -74,9 +76,17 @@ def _with_service(as_json: bool, body: Callable[[Any], Awaitable[T]]) -> T:
 
 
 def _actor(as_actor: str | None) -> str:
+    """The actor named, unchecked: only for what-if questions (``policy explain --as``)."""
     from orchestrator.config import get_settings
 
     return as_actor or get_settings().default_actor()
+
+
+def _who(as_actor: str | None) -> Any:
+    """The actor to record and the real principal (raises PolicyDeniedError if ``--as`` isn't granted)."""
+    from orchestrator.principal import resolve_cli_actor
+
+    return resolve_cli_actor(as_actor)
 
 
 def _finish(view: dict[str, Any], as_json: bool) -> None:
@@ -155,7 +165,8 @@ def do(
     from orchestrator.state import Request
 
     async def body(service: Any) -> dict[str, Any]:
-        request = Request(text=text, actor=_actor(as_actor), surface="cli", dry_run=dry_run,
+        who = _who(as_actor)
+        request = Request(text=text, actor=who.actor, principal=who.principal, surface="cli", dry_run=dry_run,
                           confirmed=yes or dry_run, parser=parser)
         view = await service.submit(request)
         return await _confirm_or_cancel(service, view, yes, as_json)
@@ -210,8 +221,9 @@ def undo(
                "hint": "give a change id, --last, or --platform P --since T"}, as_json, 2)
 
     async def body(service: Any) -> dict[str, Any]:
-        view = await service.undo(change_id=change_id, platform=platform, since=since, actor=_actor(as_actor),
-                                  confirmed=yes or dry_run, dry_run=dry_run)
+        who = _who(as_actor)
+        view = await service.undo(change_id=change_id, platform=platform, since=since, actor=who.actor,
+                                  principal=who.principal, confirmed=yes or dry_run, dry_run=dry_run)
         return await _confirm_or_cancel(service, view, yes, as_json)
 
     _finish(_with_service(as_json, body), as_json)
@@ -225,7 +237,11 @@ def approve(
     as_json: JsonOpt = False,
 ) -> None:
     """Approve a run that awaits approval; it applies at once."""
-    _finish(_with_service(as_json, lambda s: s.approve(run_id, actor=_actor(as_actor), comment=comment)), as_json)
+    async def body(service: Any) -> dict[str, Any]:
+        who = _who(as_actor)
+        return dict(await service.approve(run_id, actor=who.actor, principal=who.principal, comment=comment))
+
+    _finish(_with_service(as_json, body), as_json)
 
 
 @app.command()
@@ -236,7 +252,11 @@ def reject(
     as_json: JsonOpt = False,
 ) -> None:
     """Reject a run that awaits approval; nothing is changed."""
-    _finish(_with_service(as_json, lambda s: s.reject(run_id, actor=_actor(as_actor), comment=comment)), as_json)
+    async def body(service: Any) -> dict[str, Any]:
+        who = _who(as_actor)
+        return dict(await service.reject(run_id, actor=who.actor, principal=who.principal, comment=comment))
+
+    _finish(_with_service(as_json, body), as_json)
 
 
 @app.command()
