@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -60,11 +59,12 @@ class Settings(BaseSettings):
         return self.state_url.startswith("postgresql")
 
     def default_actor(self) -> str:
-        """The CLI actor: ``SOPHIA_ACTOR`` or ``cli:<login name>``."""
+        """The CLI actor: ``SOPHIA_ACTOR`` or ``cli:<login of the process's uid>`` (not ``$USER``)."""
         if self.actor:
             return self.actor
-        user = os.environ.get("USER") or os.environ.get("LOGNAME") or "unknown"
-        return f"cli:{user}"
+        from orchestrator.principal import os_actor
+
+        return os_actor()
 
 
 @lru_cache(maxsize=1)

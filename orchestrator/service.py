@@ -139,8 +139,8 @@ class OrchestratorService:
         if delegate and view["result"].get("run_id"):
             target = view["result"]["run_id"]
             if delegate == "approve":
-                return await self.approve(target, actor=request.actor)
-            return await self.reject(target, actor=request.actor)
+                return await self.approve(target, actor=request.actor, principal=request.principal or None)
+            return await self.reject(target, actor=request.actor, principal=request.principal or None)
         return view
 
     async def _parse(self, text: str, parser_name: str | None) -> ParsedCommand:
@@ -186,17 +186,23 @@ class OrchestratorService:
         return await self._resume(run_id, {"confirm": yes})
 
     async def approve(self, run_id: str, *, actor: str, comment: str | None = None,
-                      digest: str | None = None) -> RunView:
-        """Approve a paused run. Bound to the plan's digest (``digest``: the one the approver saw)."""
-        return await self._decide(run_id, "approve", actor=actor, comment=comment, digest=digest)
+                      digest: str | None = None, principal: str | None = None) -> RunView:
+        """Approve a paused run. Bound to the plan's digest (``digest``: the one the approver saw).
 
-    async def reject(self, run_id: str, *, actor: str, comment: str | None = None) -> RunView:
+        ``principal``: who really answers when ``actor`` was named for them (the CLI's ``--as``);
+        four-eyes compares it with the requester's principal.
+        """
+        return await self._decide(run_id, "approve", actor=actor, comment=comment, digest=digest,
+                                  principal=principal)
+
+    async def reject(self, run_id: str, *, actor: str, comment: str | None = None,
+                     principal: str | None = None) -> RunView:
         """Reject a paused run."""
-        return await self._decide(run_id, "reject", actor=actor, comment=comment)
+        return await self._decide(run_id, "reject", actor=actor, comment=comment, principal=principal)
 
-    async def request_changes(self, run_id: str, *, actor: str, comment: str) -> RunView:
+    async def request_changes(self, run_id: str, *, actor: str, comment: str, principal: str | None = None) -> RunView:
         """Send a paused run back to its requester with a comment; nothing is changed."""
-        return await self._decide(run_id, "request_changes", actor=actor, comment=comment)
+        return await self._decide(run_id, "request_changes", actor=actor, comment=comment, principal=principal)
 
     async def revert_drift(self, drift_id: str, *, actor: str, surface: str = "api") -> RunView:
         """Undo out-of-band drift through the normal pipeline (plan, policy, approval, ledger)."""
@@ -205,19 +211,20 @@ class OrchestratorService:
         return await revert_drift(self, drift_id, actor=actor, surface=surface)
 
     async def _decide(self, run_id: str, verdict: str, *, actor: str, comment: str | None,
-                      digest: str | None = None) -> RunView:
+                      digest: str | None = None, principal: str | None = None) -> RunView:
         """Check who decides, claim the run (a second, concurrent answer is refused), resume, record."""
         from policies.approvals import Answer, ApprovalAnswer, ApprovalRequest, Judgement
 
         run = await self._require(run_id, "awaiting_approval")
         request = ApprovalRequest.model_validate((run.result or {}).get("awaiting") or {})
-        problem = self.deps.policy.may_decide(request, actor, verdict, comment)
+        problem = self.deps.policy.may_decide(request, actor, verdict, comment, principal=principal)
         if problem:
             raise ApprovalError(problem, hint=f"see who may decide with `sophia-iac approvals`; run {run_id} still "
                                               "awaits approval")
         if not await to_thread(self.store.claim_run, run_id, "awaiting_approval", "deciding"):
             raise ApprovalError(f"run {run_id} is already being decided", hint=f"see `sophia-iac runs {run_id}`")
-        answer = ApprovalAnswer(decision=Answer(verdict), actor=actor, comment=comment, digest=digest or request.digest)
+        answer = ApprovalAnswer(decision=Answer(verdict), actor=actor, principal=principal or "", comment=comment,
+                                digest=digest or request.digest)
         try:
             view = await self._resume(run_id, answer.model_dump(mode="json"))
         except BaseException:
@@ -258,10 +265,15 @@ class OrchestratorService:
         status = AWAITING[awaiting["kind"]] if awaiting else out.get("status", "answered")
         parsed = out.get("parsed") or {}
         plan = out.get("plan")
+        result = out.get("result") or ({"awaiting": awaiting} if awaiting else None)
+        asked = out.get("request") or {}
+        if asked.get("principal") and asked["principal"] != asked.get("actor"):
+            # The run's actor was named with --as: keep who really asked beside it (no schema change).
+            result = {**(result or {}), "principal": asked["principal"]}
         run = self.store.update_run(
             run_id, status=status, parsed=parsed, plan=plan, plan_digest=(plan or {}).get("digest"),
             decision=out.get("decision"), error=out.get("error"),
-            result=out.get("result") or ({"awaiting": awaiting} if awaiting else None),
+            result=result,
             parser=parsed.get("parser"),
         )
         touched = status in ("applied", "failed", "applying") or bool((out.get("result") or {}).get("changes"))
@@ -299,7 +311,7 @@ class OrchestratorService:
 
     async def undo(self, *, change_id: str | None = None, platform: str | None = None, target: str | None = None,
                    since: str | None = None, actor: str, surface: str = "cli", confirmed: bool = True,
-                   dry_run: bool = False) -> RunView:
+                   dry_run: bool = False, principal: str = "") -> RunView:
         """Undo a change (by id), the last change (optionally to a platform/target), or all since a time."""
         from orchestrator.state import Intent
 
@@ -307,16 +319,21 @@ class OrchestratorService:
                                since=since, parser="structured")
         words = change_id or ("everything" if since else "the last change")
         text = f"undo {words}" + (f" on {platform}" if platform else "") + (f" since {since}" if since else "")
-        request = Request(text=text, actor=actor, surface=surface, confirmed=confirmed, dry_run=dry_run)
+        request = Request(text=text, actor=actor, principal=principal, surface=surface, confirmed=confirmed,
+                          dry_run=dry_run)
         return await self.submit(request, parsed)
 
     def runs(self, *, status: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
         """Recent runs, newest first."""
         return [r.model_dump(mode="json") for r in self.store.list_runs(status=status, limit=limit)]
 
-    def verify_ledger(self) -> Any:
-        """Recompute the ledger's hash chain."""
-        return self.store.ledger.verify()
+    def verify_ledger(self, anchor: dict[str, Any] | None = None) -> Any:
+        """Recompute the ledger's hash chain (and check it still holds ``anchor``, when given)."""
+        return self.store.ledger.verify(anchor=anchor)
+
+    def ledger_head(self) -> dict[str, Any]:
+        """The ledger's current head, as an anchor to keep outside the database."""
+        return self.store.ledger.head()
 
     # -- policy: approvals, freezes, explain -------------------------------------------------
     def approvals(self) -> list[dict[str, Any]]:

@@ -141,6 +141,8 @@ class Request(BaseModel):
 
     text: str
     actor: str = "cli:unknown"
+    #: Who really sent it when ``actor`` was named for them (the CLI's ``--as``); empty: ``actor`` itself.
+    principal: str = ""
     surface: str = "cli"
     dry_run: bool = False
     confirmed: bool = True

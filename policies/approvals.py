@@ -6,6 +6,12 @@ run id, the plan's digest, who may decide, the expiry and the allowed answers. A
 bound to the digest: if the plan changed, the approval is void; after ``expires_at`` it is
 refused; a destructive change can't be approved by its requester; ``min_approvals`` distinct
 approvers are needed.
+
+**Principals.** The CLI can name an actor (``--as``); the identity really at the keyboard is the
+*principal* (``requester_principal``, ``ApprovalAnswer.principal``; the actor itself when none is
+given: API keys and Slack users are their own principals). Four-eyes and "each approver counts
+once" compare principals as well as the named identities, so one person naming two actors is
+still one pair of eyes.
 """
 
 from __future__ import annotations
@@ -43,6 +49,8 @@ class ApprovalRequest(BaseModel):
     summary: str = ""
     requester: str
     requester_actor: str = ""
+    #: The identity id of who really asked (see the module docstring); empty on older requests.
+    requester_principal: str = ""
     approvers: list[str] = Field(default_factory=list)
     min_approvals: int = 1
     four_eyes: bool = False
@@ -64,6 +72,8 @@ class ApprovalAnswer(BaseModel):
 
     decision: Answer
     actor: str
+    #: Who really answered, when ``actor`` was named for them (the CLI's ``--as``).
+    principal: str = ""
     digest: str
     comment: str | None = Field(default=None, max_length=2000)
     answered_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
@@ -81,12 +91,13 @@ class Judgement(BaseModel):
 
 def new_request(
     *, run_id: str, digest: str, summary: str, requester: Identity, requester_actor: str, decision: Decision,
-    now: datetime | None = None,
+    now: datetime | None = None, requester_principal: Identity | None = None,
 ) -> ApprovalRequest:
     """The approval request for a ``require_approval`` decision."""
     now = now or datetime.now(UTC)
     return ApprovalRequest(
         run_id=run_id, digest=digest, summary=summary, requester=requester.id, requester_actor=requester_actor,
+        requester_principal=(requester_principal or requester).id,
         approvers=list(decision.approvers), min_approvals=max(1, decision.min_approvals),
         four_eyes=decision.four_eyes, requested_at=now,
         expires_at=now + timedelta(seconds=decision.ttl_seconds or DEFAULT_TTL_SECONDS),
@@ -94,13 +105,18 @@ def new_request(
     )
 
 
-def authorize(request: ApprovalRequest, decider: Identity, decision: Answer, comment: str | None) -> str | None:
+def authorize(request: ApprovalRequest, decider: Identity, decision: Answer, comment: str | None, *,
+              principal: Identity | None = None) -> str | None:
     """Why ``decider`` may not give this answer, or None if they may.
 
     The requester may always withdraw (reject) their own request. Approving and requesting
     changes take an admin or an approver in one of the request's groups; approving a
-    four-eyes request takes someone other than the requester; each approver counts once.
+    four-eyes request takes someone other than the requester — a different named identity
+    *and* a different real principal (``principal``: who named ``decider``; ``decider`` when
+    None); each approver, and each principal, counts once.
     """
+    real = (principal or decider).id
+    asked_by = request.requester_principal or request.requester
     if decision is Answer.REQUEST_CHANGES and not (comment or "").strip():
         return "request_changes needs a comment saying what to change"
     if decision is Answer.REJECT and decider.id == request.requester:
@@ -112,13 +128,17 @@ def authorize(request: ApprovalRequest, decider: Identity, decision: Answer, com
     if decision is Answer.APPROVE:
         if request.four_eyes and decider.id == request.requester:
             return f"{decider.id} requested this change; a destructive change needs approval from someone else"
-        if any(a.get("actor") == decider.id for a in request.approvals):
+        if request.four_eyes and real == asked_by:
+            return (f"{real} requested this change (as {request.requester}) and is approving it as {decider.id}; "
+                    "a destructive change needs approval from someone else, not an actor named with --as")
+        if any(a.get("actor") == decider.id or (a.get("principal") or a.get("actor")) == real
+               for a in request.approvals):
             return f"{decider.id} already approved this request; it needs {request.min_approvals} different approvers"
     return None
 
 
 def judge(request: ApprovalRequest, answer: ApprovalAnswer, decider: Identity, *, plan_digest: str,
-          now: datetime | None = None) -> Judgement:
+          now: datetime | None = None, principal: Identity | None = None) -> Judgement:
     """Judge one answer against the request, the plan as it is now, and the clock.
 
     ``void`` (plan changed) and ``expired`` end the run; ``ignored`` (someone who may not
@@ -131,7 +151,7 @@ def judge(request: ApprovalRequest, answer: ApprovalAnswer, decider: Identity, *
         return Judgement(outcome="expired", problem=f"the approval request expired at "
                                                     f"{request.expires_at:%Y-%m-%d %H:%M:%S} UTC; submit the command "
                                                     f"again")
-    problem = authorize(request, decider, answer.decision, answer.comment)
+    problem = authorize(request, decider, answer.decision, answer.comment, principal=principal)
     if problem:
         return Judgement(outcome="ignored", problem=problem)
     if answer.decision is Answer.REJECT:

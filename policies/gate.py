@@ -179,22 +179,33 @@ class PolicyGate:
         """The approval request for a plan policy wants approved."""
         return new_request(run_id=run_id, digest=plan.digest, summary=plan.summary,
                            requester=self.identities.resolve(request.actor), requester_actor=request.actor,
-                           decision=decision, now=now)
+                           decision=decision, now=now,
+                           requester_principal=self.identities.resolve(request.principal or request.actor))
 
     def decider(self, actor: str) -> Identity:
         """The identity deciding on an approval."""
         return self.identities.resolve(actor)
 
-    def may_decide(self, request: ApprovalRequest, actor: str, decision: str, comment: str | None) -> str | None:
-        """Why ``actor`` may not answer ``request`` this way (None: they may)."""
+    def may_decide(self, request: ApprovalRequest, actor: str, decision: str, comment: str | None, *,
+                   principal: str | None = None) -> str | None:
+        """Why ``actor`` (named by ``principal``, when given) may not answer ``request`` this way (None: they may)."""
         from policies.approvals import Answer
 
-        return authorize(request, self.decider(actor), Answer(decision), comment)
+        return authorize(request, self.decider(actor), Answer(decision), comment,
+                         principal=self.decider(principal or actor))
 
     def judge(self, request: ApprovalRequest, answer: ApprovalAnswer, *, plan_digest: str,
               now: datetime | None = None) -> Judgement:
         """Judge an answer (see :func:`policies.approvals.judge`)."""
-        return judge(request, answer, self.decider(answer.actor), plan_digest=plan_digest, now=now)
+        return judge(request, answer, self.decider(answer.actor), plan_digest=plan_digest, now=now,
+                     principal=self.decider(answer.principal or answer.actor))
+
+    @staticmethod
+    def source(answer: ApprovalAnswer) -> str:
+        """The actor string an answer came from, and who named it when that was someone else."""
+        if answer.principal and answer.principal != answer.actor:
+            return f"{answer.actor} via {answer.principal}"
+        return answer.actor
 
     def record(self, request: ApprovalRequest, answer: ApprovalAnswer, judgement: Judgement) -> None:
         """Keep an answer and what it amounted to (the audit trail of approvals)."""
@@ -205,7 +216,7 @@ class PolicyGate:
         with self.store.session() as s:
             s.add(ApprovalRecord(
                 run_id=request.run_id, digest=answer.digest, decision=answer.decision.value,
-                actor=self.decider(answer.actor).id, source=answer.actor, comment=answer.comment,
+                actor=self.decider(answer.actor).id, source=self.source(answer), comment=answer.comment,
                 outcome=judgement.outcome, problem=judgement.problem or None, created_at=answer.answered_at,
             ))
 

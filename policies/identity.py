@@ -9,14 +9,23 @@ from a YAML file (``SOPHIA_IDENTITIES``)::
         roles: [operator, approver]
         groups: [platform]
         actors: ["cli:alice", "slack:U024BE7LH"]
+      - id: ci
+        roles: [operator]
+        actors: ["cli:runner"]
+        act_as: ["cli:deploy-bot"]   # may name these actors with --as / SOPHIA_ACTOR (globs)
     patterns:                # actors not listed, by glob (first match); each is its own identity
       - {actors: "cli:*", roles: [operator], groups: [platform]}
     unknown: viewer          # everyone else (viewer unless set)
 
 Listed actors match exactly: ``slack:U1`` is not ``slack:U1[bot]``. Without a file, the local
-CLI user (``SOPHIA_ACTOR`` / ``cli:$USER``) is an admin, other ``cli:*`` actors (people with a
+CLI user (``SOPHIA_ACTOR`` / ``cli:<OS user>``) is an admin, other ``cli:*`` actors (people with a
 shell on this machine, who can reach the store anyway) are operators and approvers in group
 ``approvers``, and everyone else — Slack users, API keys — is a viewer until listed.
+
+**Acting as someone else** (the CLI's ``--as``, see :mod:`orchestrator.principal`) takes this
+file: an identity may name the actors matching its ``act_as`` globs, and an admin anyone. The
+real principal is recorded beside the named actor, and four-eyes compares real principals, so
+a named actor never approves its own principal's request.
 """
 
 from __future__ import annotations
@@ -93,6 +102,14 @@ class Identity(BaseModel):
     roles: tuple[Role, ...] = (Role.VIEWER,)
     groups: tuple[str, ...] = ()
     actors: tuple[str, ...] = ()
+    #: Actors (globs) this identity may name with ``--as``; admins may name anyone.
+    act_as: tuple[str, ...] = ()
+
+    def may_act_as(self, actor: str) -> bool:
+        """Whether this identity may act as ``actor`` (its own actor, an admin, or an ``act_as`` grant)."""
+        if actor in self.actors or actor == self.id or Role.ADMIN in self.roles:
+            return True
+        return any(fnmatch.fnmatchcase(actor, pattern) for pattern in self.act_as)
 
     def actor_info(self, source: str = "") -> ActorInfo:
         """The ``actor`` the policy engine sees."""

@@ -30,7 +30,9 @@ app.add_typer(ledger_app, name="ledger")
 T = TypeVar("T")
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking for confirmation.")]
-AsOpt = Annotated[str | None, typer.Option("--as", help="Act as this actor (default: SOPHIA_ACTOR or cli:$USER).")]
+AsOpt = Annotated[str | None, typer.Option(
+    "--as", help="Act as this actor: needs an act_as grant in SOPHIA_IDENTITIES, and never counts as a second "
+                 "approver for you (default: you, i.e. SOPHIA_ACTOR or cli:<OS user>).")]
 
 EXIT_CONFIRMATION_REQUIRED = 15
 EXIT_NOT_APPLIED = {"clarify": 3, "refuse": 3, "denied": 5, "rejected": 9, "cancelled": 15,
@@ -74,9 +76,17 @@ def _with_service(as_json: bool, body: Callable[[Any], Awaitable[T]]) -> T:
 
 
 def _actor(as_actor: str | None) -> str:
+    """The actor named, unchecked: only for what-if questions (``policy explain --as``)."""
     from orchestrator.config import get_settings
 
     return as_actor or get_settings().default_actor()
+
+
+def _who(as_actor: str | None) -> Any:
+    """The actor to record and the real principal (raises PolicyDeniedError if ``--as`` isn't granted)."""
+    from orchestrator.principal import resolve_cli_actor
+
+    return resolve_cli_actor(as_actor)
 
 
 def _finish(view: dict[str, Any], as_json: bool) -> None:
@@ -155,7 +165,8 @@ def do(
     from orchestrator.state import Request
 
     async def body(service: Any) -> dict[str, Any]:
-        request = Request(text=text, actor=_actor(as_actor), surface="cli", dry_run=dry_run,
+        who = _who(as_actor)
+        request = Request(text=text, actor=who.actor, principal=who.principal, surface="cli", dry_run=dry_run,
                           confirmed=yes or dry_run, parser=parser)
         view = await service.submit(request)
         return await _confirm_or_cancel(service, view, yes, as_json)
@@ -210,8 +221,9 @@ def undo(
                "hint": "give a change id, --last, or --platform P --since T"}, as_json, 2)
 
     async def body(service: Any) -> dict[str, Any]:
-        view = await service.undo(change_id=change_id, platform=platform, since=since, actor=_actor(as_actor),
-                                  confirmed=yes or dry_run, dry_run=dry_run)
+        who = _who(as_actor)
+        view = await service.undo(change_id=change_id, platform=platform, since=since, actor=who.actor,
+                                  principal=who.principal, confirmed=yes or dry_run, dry_run=dry_run)
         return await _confirm_or_cancel(service, view, yes, as_json)
 
     _finish(_with_service(as_json, body), as_json)
@@ -225,7 +237,11 @@ def approve(
     as_json: JsonOpt = False,
 ) -> None:
     """Approve a run that awaits approval; it applies at once."""
-    _finish(_with_service(as_json, lambda s: s.approve(run_id, actor=_actor(as_actor), comment=comment)), as_json)
+    async def body(service: Any) -> dict[str, Any]:
+        who = _who(as_actor)
+        return dict(await service.approve(run_id, actor=who.actor, principal=who.principal, comment=comment))
+
+    _finish(_with_service(as_json, body), as_json)
 
 
 @app.command()
@@ -236,7 +252,11 @@ def reject(
     as_json: JsonOpt = False,
 ) -> None:
     """Reject a run that awaits approval; nothing is changed."""
-    _finish(_with_service(as_json, lambda s: s.reject(run_id, actor=_actor(as_actor), comment=comment)), as_json)
+    async def body(service: Any) -> dict[str, Any]:
+        who = _who(as_actor)
+        return dict(await service.reject(run_id, actor=who.actor, principal=who.principal, comment=comment))
+
+    _finish(_with_service(as_json, body), as_json)
 
 
 @app.command()
@@ -366,15 +386,29 @@ def eval_(
 
 
 @ledger_app.command("verify")
-def ledger_verify(as_json: JsonOpt = False) -> None:
-    """Recompute the hash chain; non-zero exit if any row was edited, inserted or deleted."""
-    from orchestrator.errors import LedgerTamperedError
+def ledger_verify(
+    anchor: Annotated[str | None, typer.Option(
+        "--anchor", help="Also check the chain still holds this head (a file from `ledger export-head`).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Recompute the keyed hash chain; non-zero exit if any row was edited, inserted or deleted."""
+    from orchestrator.errors import LedgerTamperedError, SophiaError
+    from state.ledger import read_anchor
+
+    anchored = None
+    if anchor:
+        try:
+            anchored = read_anchor(anchor)
+        except SophiaError as exc:
+            _fail(exc.to_dict(), as_json, exc.exit_code)
 
     async def body(service: Any) -> Any:
-        return service.verify_ledger()
+        return service.verify_ledger(anchored)
 
     report = _with_service(as_json, body)
-    data = {"ok": report.ok, "entries": report.entries, "changes": report.changes, "problems": report.problems}
+    data = {"ok": report.ok, "entries": report.entries, "changes": report.changes, "problems": report.problems,
+            "warnings": report.warnings, "scheme": report.scheme, "key_id": report.key_id,
+            "keyed_from": report.keyed_from, "head": report.head, "anchor": report.anchor}
     if as_json:
         from orchestrator.interfaces.render import print_json
 
@@ -382,12 +416,43 @@ def ledger_verify(as_json: JsonOpt = False) -> None:
         if not report.ok:
             raise typer.Exit(LedgerTamperedError.exit_code)
         return
+    for warning in report.warnings:
+        typer.echo(f"warning: {warning}", err=True)
     if report.ok:
-        typer.echo(f"ledger ok: {report.entries} entries, {report.changes} changes, hash chain intact")
+        held = f"; holds the anchored entry {anchored['seq']}" if anchored else ""
+        typer.echo(f"ledger ok: {report.entries} entries, {report.changes} changes, {report.scheme} chain intact"
+                   f"{held}")
         return
     _fail({"code": LedgerTamperedError.code, "message": "the ledger was tampered with: " + "; ".join(report.problems),
            "hint": "restore the database from a backup and investigate who changed it"}, False,
           LedgerTamperedError.exit_code)
+
+
+@ledger_app.command("export-head")
+def ledger_export_head(
+    file: Annotated[str, typer.Argument(help="Where to write the anchor (JSON); keep it outside the database. "
+                                             "'-' prints it.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Write the ledger's current head (seq, hash, time, key id) as an anchor for `ledger verify --anchor`."""
+    from orchestrator.interfaces.render import print_json
+    from state.ledger import write_anchor
+
+    async def body(service: Any) -> Any:
+        return service.ledger_head()
+
+    head = _with_service(as_json, body)
+    if file != "-":
+        try:
+            write_anchor(head, file)
+        except OSError as exc:
+            _fail({"code": "config_error", "message": f"can't write the anchor {file}: {exc.strerror or exc}",
+                   "hint": "give a writable path"}, as_json, 12)
+    if as_json or file == "-":
+        print_json(head)
+    else:
+        typer.echo(f"ledger head {head['seq']} ({head['hash'][:16]}…) written to {file}; check it later with "
+                   f"`sophia-iac ledger verify --anchor {file}`")
 
 
 @app.command()

@@ -16,7 +16,9 @@ __all__ = ["policy_app", "register"]
 policy_app = typer.Typer(help="Policy packs: lint them, and see what they decide.", no_args_is_help=True)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
-AsOpt = Annotated[str | None, typer.Option("--as", help="Act as this actor (default: SOPHIA_ACTOR or cli:$USER).")]
+AsOpt = Annotated[str | None, typer.Option(
+    "--as", help="Act as this actor: needs an act_as grant in SOPHIA_IDENTITIES (for `policy explain`, a what-if "
+                 "that needs none; default: you, i.e. SOPHIA_ACTOR or cli:<OS user>).")]
 
 
 def _cli() -> Any:
@@ -169,8 +171,11 @@ def request_changes(
 ) -> None:
     """Send a run back to its requester with a comment; nothing is changed."""
     cli = _cli()
-    cli._finish(cli._with_service(
-        as_json, lambda s: s.request_changes(run_id, actor=cli._actor(as_actor), comment=comment)), as_json)
+    async def body(service: Any) -> dict[str, Any]:
+        who = cli._who(as_actor)
+        return dict(await service.request_changes(run_id, actor=who.actor, principal=who.principal, comment=comment))
+
+    cli._finish(cli._with_service(as_json, body), as_json)
 
 
 def freeze(
@@ -184,7 +189,7 @@ def freeze(
     """Freeze an environment: every change there is refused until the time, or until `unfreeze`."""
     cli = _cli()
     cli._finish(cli._with_service(
-        as_json, lambda s: s.freeze(environment, until=until, reason=reason, actor=cli._actor(as_actor))), as_json)
+        as_json, lambda s: s.freeze(environment, until=until, reason=reason, actor=cli._who(as_actor).actor)), as_json)
 
 
 def unfreeze(
@@ -194,7 +199,7 @@ def unfreeze(
 ) -> None:
     """Lift the freeze on an environment (approvers and admins)."""
     cli = _cli()
-    cli._finish(cli._with_service(as_json, lambda s: s.unfreeze(environment, actor=cli._actor(as_actor))), as_json)
+    cli._finish(cli._with_service(as_json, lambda s: s.unfreeze(environment, actor=cli._who(as_actor).actor)), as_json)
 
 
 def register(app: typer.Typer) -> None:

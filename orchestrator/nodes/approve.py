@@ -41,7 +41,8 @@ async def approve(state: GraphState, runtime: Runtime[Deps]) -> dict[str, Any]:
         verdict = gate.judge(asked, answer, plan_digest=plan_digest)
         if verdict.outcome == "ignored":
             continue
-        entry = {"actor": gate.decider(answer.actor).id, "source": answer.actor, "decision": answer.decision.value,
+        entry = {"actor": gate.decider(answer.actor).id, "source": gate.source(answer),
+                 "principal": gate.decider(answer.principal or answer.actor).id, "decision": answer.decision.value,
                  "comment": answer.comment or "", "at": answer.answered_at.isoformat()}
         if verdict.outcome == "pending":
             approvals.append(entry)

@@ -37,20 +37,21 @@ def test_policy_check_and_explain(cli_env: dict[str, str], tmp_path: Path) -> No
 
 def test_approvals_request_changes_freeze_unfreeze(cli_env: dict[str, str]) -> None:
     """The approval and freeze commands, with their exit codes."""
-    code, made = jcli(cli_env, "do", "create a vector index called cliidx with 3 dimensions", "--yes", "--as", "cli:bob")
+    bob = {"SOPHIA_ACTOR": "cli:bob"}  # another configured principal (`--as` would need an identities file)
+    code, made = jcli(cli_env, "do", "create a vector index called cliidx with 3 dimensions", "--yes", extra=bob)
     assert code == 0 and made["status"] == "applied"
-    code, paused = jcli(cli_env, "do", "delete the vector index cliidx", "--yes", "--as", "cli:bob")
+    code, paused = jcli(cli_env, "do", "delete the vector index cliidx", "--yes", extra=bob)
     assert code == 0 and paused["status"] == "awaiting_approval"
     code, pending = jcli(cli_env, "approvals")
     assert code == 0 and [p["run_id"] for p in pending] == [paused["run_id"]]
-    res = cli(cli_env, "approve", paused["run_id"], "--as", "cli:bob")
+    res = cli(cli_env, "approve", paused["run_id"], extra=bob)
     assert res.returncode == 9 and "someone else" in res.stderr
     code, sent_back = jcli(cli_env, "request-changes", paused["run_id"], "--comment", "keep it until Monday")
     assert code == 9 and sent_back["status"] == "changes_requested"
     assert sent_back["result"]["approval"]["comment"] == "keep it until Monday"
     code, frozen = jcli(cli_env, "freeze", "prod", "--until", "2h", "--reason", "release")
     assert code == 0 and frozen["changes"][0]["action"] == "sophia.freeze.start"
-    res = cli(cli_env, "do", "create a vector index called blocked with 3 dimensions", "--yes", "--as", "cli:bob")
+    res = cli(cli_env, "do", "create a vector index called blocked with 3 dimensions", "--yes", extra=bob)
     assert res.returncode == 5 and "prod is frozen until" in res.stdout
     code, lifted = jcli(cli_env, "unfreeze", "prod")
     assert code == 0 and lifted["changes"][0]["action"] == "sophia.freeze.lift"
