@@ -15,6 +15,7 @@ from contextlib import aclosing
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from jsonschema import Draft202012Validator
 
@@ -24,7 +25,7 @@ from adapters.data.snowflake import SnowflakeAdapter
 from .common import pointed_at
 from .prism import PrismPool, RecordingTransport, assert_no_request_violations, request_violations
 from .steered import Sleeps
-from .strict import strict_schema
+from .strict import forget, register, strict_schema, strict_violations
 
 PRISM_SPECS = [("snowflake", "sqlapi.yaml"), ("snowflake", "warehouse.yaml")]
 
@@ -162,3 +163,24 @@ def test_recursive_references_terminate(tmp_path: Path) -> None:
     v = _validator(tmp_path, {"$ref": "#/components/schemas/Tree"})
     assert _ok(v, {"label": "a", "child": {"label": "b"}})
     assert not _ok(v, {"label": "a", "lable": "b"})
+
+
+def test_an_allow_list_entry_waives_only_its_unknown_properties(specs_root: Path) -> None:
+    """Portkey's updateConfig documents ``config`` as ``{virtual_key}`` only (see ``strict.ALLOWED``)."""
+    register(PORTKEY_PORT, specs_root / "portkey" / "openapi.yaml")
+    try:
+
+        def found(body: dict[str, Any]) -> list[str]:
+            request = httpx.Request("PUT", f"http://127.0.0.1:{PORTKEY_PORT}/configs/pc-1", json=body)
+            return [
+                ".".join(v["location"]) + " " + ",".join(v["unexpected"]) for v in strict_violations(request)
+            ]
+
+        assert found({"config": {"retry": {"attempts": 3}, "strategy": {"mode": "fallback"}}}) == []
+        assert found({"config": {}, "nmae": "x"}) == ["request.body nmae"]
+        assert found({"config": {"virtual_key": 5}}) == ["request.body.config.virtual_key "]
+    finally:
+        forget(PORTKEY_PORT)
+
+
+PORTKEY_PORT = 9  # never connected to: strict mode only reads the port to find the document
