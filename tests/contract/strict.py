@@ -356,9 +356,27 @@ def _check(op: _Operation, media: str, content: bytes) -> Iterator[dict[str, Any
         yield _violation([], "json", f"the body is not JSON ({where})")
         return
     for error in _validator((op.spec, op.method, op.template), target).iter_errors(data):
-        deepest = jsonschema.exceptions.best_match([error]) or error
+        deepest = _closest(error)
         path, message = [*deepest.absolute_path], f"{deepest.message} ({where}, strict)"
         yield _violation(path, str(deepest.validator), message, _unexpected(deepest))
+
+
+def _closest(error: jsonschema.ValidationError) -> jsonschema.ValidationError:
+    """For an ``anyOf`` no branch met, the first complaint of the branch that came closest.
+
+    Closest: the branch whose type fits the value, then the one with the fewest complaints (so a
+    misspelt field in an object reads as that, not as "not valid under any of the given schemas").
+    """
+    while error.context:
+        branches: dict[Any, list[jsonschema.ValidationError]] = {}
+        for sub in error.context:
+            branches.setdefault(sub.relative_schema_path[0], []).append(sub)
+        errors = min(
+            branches.values(),
+            key=lambda errs: (any(e.validator == "type" and not e.relative_path for e in errs), len(errs)),
+        )
+        error = errors[0]
+    return error
 
 
 def _unexpected(error: jsonschema.ValidationError) -> list[str]:
