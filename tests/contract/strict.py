@@ -55,10 +55,10 @@ _FORM = "application/x-www-form-urlencoded"
 class Allowance:
     """Undeclared properties strict mode lets through on one operation: the vendor's document is wrong.
 
-    ``spec`` is the document's folder and file name (``portkey/openapi.yaml``), ``method`` and ``path`` (the template) the operation,
-    ``field`` the dotted body location of the object (``""``: the body itself), ``names`` the
-    properties let through there (empty: any). Only unknown-property findings are waived, never
-    a declared field's type or value. ``why`` cites the evidence.
+    ``spec`` is the document's folder and file name (``portkey/openapi.yaml``), ``method`` and
+    ``path`` (the template) the operation, ``field`` the dotted body location of the object
+    (``""``: the body itself), ``names`` the properties let through there (empty: any). Only
+    unknown-property findings are waived, never a declared field's type or value. ``why`` cites the evidence.
     """
 
     spec: str
@@ -198,9 +198,8 @@ class _Strictifier:
             branch_names = (
                 set().union(*(self.names(b, base, stack)[0] for b in branches)) if branches else set()
             )
-            member_scope = None if here is None else here | branch_names
-            out["allOf"] = [self.strict(m, base, frozenset(member_scope) if member_scope is not None else None, stack)
-                            for m in node["allOf"]]  # fmt: skip
+            members = None if here is None else frozenset(here | branch_names)
+            out["allOf"] = [self.strict(m, base, members, stack) for m in node["allOf"]]
         for key in ("anyOf", "oneOf"):  # oneOf as anyOf: at least one branch, under strict rules
             if node.get(key):
                 group = {"anyOf": [self.strict(b, base, here, stack) for b in node[key]]}
@@ -262,9 +261,10 @@ def _operations(spec: Path) -> list[tuple[re.Pattern[str], int, _Operation]]:
     found = []
     for template, item in (doc.get("paths") or {}).items():
         item, base, _ = _Strictifier(spec).deref(item, spec)
-        pattern = re.compile("^" + "".join(
-            "[^/]+" if part.startswith("{") else re.escape(part) for part in re.split(r"(\{[^}]+\})", template)
-        ) + "/?$")  # fmt: skip
+        parts = re.split(r"(\{[^}]+\})", template)
+        pattern = re.compile(
+            "^" + "".join("[^/]+" if p.startswith("{") else re.escape(p) for p in parts) + "/?$"
+        )
         literal = len(re.sub(r"\{[^}]+\}", "", template))
         for method, op in item.items():
             if not isinstance(op, dict) or method.startswith("x-") or method == "parameters":
@@ -327,7 +327,6 @@ def strict_violations(request: httpx.Request) -> list[dict[str, Any]]:
         return []  # Prism reports an unknown route itself
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     found = list(_check(op, media, content))
-
     named = f"{spec.parent.name}/{spec.name}"
     return [v for v in found if not any(a.waives(named, op, v) for a in ALLOWED)]
 
