@@ -38,6 +38,8 @@ from typing import Any
 
 import httpx
 
+from .strict import forget, register, strict_violations
+
 __all__ = [
     "INSTALL_COMMAND",
     "PRISM_VERSION",
@@ -124,6 +126,7 @@ class PrismServer:
         if self.dynamic:
             cmd.append("-d")
         self._started = time.monotonic()
+        register(self.port, self.spec)
         self.process = subprocess.Popen(
             cmd,
             stdout=subprocess.PIPE,
@@ -157,6 +160,7 @@ class PrismServer:
     def stop(self) -> None:
         """Terminate this server's process group (the one it was started in)."""
         proc, self.process = self.process, None
+        forget(self.port)
         if proc is None or proc.poll() is not None:
             return
         try:
@@ -288,14 +292,15 @@ def assert_no_request_violations(
 ) -> int:
     """Fail listing every request-side violation; return how many exchanges were checked.
 
-    ``waived`` names violations a spec makes unavoidable (each use must say why, and a test
+    Prism's findings plus strict mode's (:func:`~tests.contract.strict.strict_violations`: the
+    body validated against the operation's schema with unknown properties refused). ``waived`` names violations a spec makes unavoidable (each use must say why, and a test
     must show no request could satisfy the spec there).
     """
     problems = []
     count = 0
     for ex in exchanges:
         count += 1
-        for v in request_violations(ex.response):
+        for v in [*request_violations(ex.response), *strict_violations(ex.request)]:
             if waived is not None and waived(v):
                 continue
             problems.append(

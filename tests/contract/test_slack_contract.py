@@ -50,11 +50,14 @@ class Recorder:
         code = self.prefer(request.method, request.url.path) if self.prefer else None
         if code is not None:
             request.headers["Prefer"] = f"code={code}"
+        sent = await request.body.as_bytes() if request.body else b""  # for strict mode's body check
         response = await handler(request)
         body = await response.read()
         self.exchanges.append(
             Exchange(
-                httpx.Request(request.method, str(request.url), headers=list(request.headers.items())),
+                httpx.Request(
+                    request.method, str(request.url), headers=list(request.headers.items()), content=sent
+                ),
                 httpx.Response(response.status, headers=list(response.headers.items()), content=body),
             )
         )
