@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     lock_ttl_seconds: int = 900
     #: How often the webhook worker scans every platform in the inventory for drift (0 = never).
     drift_scan_seconds: int = Field(default=900, ge=0)
+    #: How often the webhook worker settles pending / needs_reconcile changes by read-back (0 = never).
+    reconcile_seconds: int = Field(default=300, ge=0)
     pgvector_url: str | None = None
     llm_base_url: str | None = None
     llm_model: str | None = None

@@ -138,7 +138,8 @@ class WorkerConfig:
     batch: int = 10
     poll_seconds: float = 1.0
     prune_every_seconds: float = 3600.0
-    #: How often the worker settles ``pending``/``needs_reconcile`` changes by read-back (0: never).
+    #: How often the worker settles ``pending``/``needs_reconcile`` changes by read-back (0: never),
+    #: when the adapters' settings don't say (``SOPHIA_RECONCILE_SECONDS``).
     reconcile_every_seconds: float = 300.0
 
 
@@ -227,7 +228,7 @@ class InboxWorker:
         from orchestrator.drift_scan import ScanSchedule
 
         loop = asyncio.get_running_loop()
-        last_prune = last_reconcile = 0.0
+        last_prune = last_reconcile = float("-inf")  # both due at once, however long the machine has been up
         scans = ScanSchedule.for_worker(self)  # drift on platforms that send no webhooks
         while not stop.is_set():
             try:
@@ -235,7 +236,7 @@ class InboxWorker:
                 if loop.time() - last_prune > self.config.prune_every_seconds:
                     last_prune = loop.time()
                     await asyncio.to_thread(self._prune)
-                every = self.config.reconcile_every_seconds
+                every = float(getattr(self.adapters.settings, "reconcile_seconds", self.config.reconcile_every_seconds))
                 if every > 0 and loop.time() - last_reconcile > every:
                     last_reconcile = loop.time()
                     await self.reconcile()

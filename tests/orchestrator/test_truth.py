@@ -177,3 +177,43 @@ def _entries(svc: OrchestratorService, change_id: str) -> list[Any]:
     with svc.store.session() as s:
         return list(s.exec(select(LedgerEntry).where(LedgerEntry.change_id == change_id)
                            .order_by(col(LedgerEntry.seq))).all())
+
+
+def test_the_webhook_worker_reconciles_on_its_schedule(service_factory: Factory) -> None:
+    import asyncio
+
+    from orchestrator.inbox import InboxWorker, WorkerConfig
+
+    async def flow() -> None:
+        async with service_factory() as svc:
+            _fail_once(_pg(svc), "do_index_create", apply_first=True)
+            adapter = _pg(svc)
+            real = adapter.observe
+
+            async def blind(call: Any) -> Any:  # the read-back right after the call fails too
+                adapter.observe = real  # type: ignore[method-assign]
+                raise psycopg.OperationalError("server closed the connection unexpectedly")
+
+            original_execute = adapter.execute
+
+            async def execute_then_blind(call: Any, before: Any) -> Any:
+                adapter.execute = original_execute  # type: ignore[method-assign]
+                adapter.observe = blind  # type: ignore[method-assign]
+                return await original_execute(call, before)
+
+            adapter.execute = execute_then_blind  # type: ignore[method-assign]
+            view = await svc.submit(req("create a vector index called sched with 3 dimensions"))
+            (change,) = view["changes"]
+            assert change["status"] == ChangeStatus.NEEDS_RECONCILE, change
+            worker = InboxWorker(svc.store, svc.deps.adapters, config=WorkerConfig(poll_seconds=0.05))
+            stop = asyncio.Event()
+            task = asyncio.create_task(worker.run(stop))
+            for _ in range(100):
+                await asyncio.sleep(0.05)
+                if svc.change(change["id"])["status"] != ChangeStatus.NEEDS_RECONCILE:
+                    break
+            stop.set()
+            await task
+            assert svc.change(change["id"])["status"] == ChangeStatus.APPLIED
+
+    arun(flow())
