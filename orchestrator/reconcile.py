@@ -35,24 +35,36 @@ def _run_or_none(store: Store, run_id: str | None) -> Run | None:
         return None
 
 
-async def reconcile(deps: Any) -> list[dict[str, Any]]:
+async def reconcile(deps: Any, *, revisit: bool = True) -> list[dict[str, Any]]:
     """Settle every unsettled change (``deps`` has ``store`` and ``adapters``); returns each decision."""
-    return await reconcile_store(deps.store, deps.adapters)
+    return await reconcile_store(deps.store, deps.adapters, revisit=revisit)
 
 
-async def reconcile_store(store: Store, adapters: AdapterPool, *, limit: int = 1000) -> list[dict[str, Any]]:
-    """Settle every orphaned ``pending`` and every ``needs_reconcile`` change; returns each decision."""
+async def reconcile_store(store: Store, adapters: AdapterPool, *, limit: int = 1000,
+                          revisit: bool = True) -> list[dict[str, Any]]:
+    """Settle every orphaned ``pending`` and every ``needs_reconcile`` change; returns each decision.
+
+    With ``revisit`` False (a service starting: every CLI command), a ``needs_reconcile`` row the
+    reconciler has already read back and left unsettled (the platform shows neither state) is
+    left to the worker's schedule and ``sophia-iac reconcile``, so a row waiting for a person
+    doesn't cost every command a call to the platform.
+    """
     from asyncio import to_thread
 
     rows = [*await to_thread(store.ledger.list, status=ChangeStatus.PENDING, limit=limit),
             *await to_thread(store.ledger.list, status=ChangeStatus.NEEDS_RECONCILE, limit=limit)]
+    kinds = await to_thread(store.ledger.last_kinds,
+                            [c.id for c in rows if c.status == ChangeStatus.NEEDS_RECONCILE])
+    if not revisit:
+        rows = [c for c in rows if kinds.get(c.id) != "reconcile"]
     settled: list[dict[str, Any]] = []
     for change in reversed(rows):  # oldest first: a later change on a target builds on an earlier one
         if change.status == ChangeStatus.PENDING and await to_thread(
                 store.locks.holder_alive, lock_key(change.platform, change.target)):
             continue
         try:
-            status = await reconcile_change(store, adapters.get(change.platform), change)
+            status = await reconcile_change(store, adapters.get(change.platform), change,
+                                            examined=kinds.get(change.id) == "reconcile")
         except SophiaError as exc:
             settled.append({"change_id": change.id, "status": change.status, "error": exc.message})
             continue

@@ -74,7 +74,7 @@ class OrchestratorService:
         if self.reconcile_on_start:
             from orchestrator.reconcile import reconcile
 
-            self.reconciled = await reconcile(self.deps)
+            self.reconciled = await reconcile(self.deps, revisit=False)
 
     async def reconcile(self) -> list[dict[str, Any]]:
         """Settle every ``pending`` (orphaned) and ``needs_reconcile`` change by read-back."""

@@ -120,8 +120,12 @@ async def finish_undo(store: Store, adapter: PlatformAdapter, undo: ChangeRecord
     return verified
 
 
-async def reconcile_change(store: Store, adapter: PlatformAdapter, change: ChangeRecord) -> str:
+async def reconcile_change(store: Store, adapter: PlatformAdapter, change: ChangeRecord, *,
+                           examined: bool = False) -> str:
     """Settle one ``pending``/``needs_reconcile`` change by read-back; returns its status after.
+
+    A row left unsettled gets a ``reconcile`` entry the first time (``examined`` False) and
+    again only when what the platform shows has changed.
 
     Raises:
         SophiaError: the platform could not be read (the row is left as it was).
@@ -138,7 +142,8 @@ async def reconcile_change(store: Store, adapter: PlatformAdapter, change: Chang
         await to_thread(store.ledger.transition, change.id, ChangeStatus.FAILED, kind="reconcile", after=observed,
                         error="settled by the reconciler: read back, the platform is as before")
         return ChangeStatus.FAILED
-    if change.status != ChangeStatus.NEEDS_RECONCILE or comparable(change.after) != comparable(observed):
+    if not examined or change.status != ChangeStatus.NEEDS_RECONCILE or \
+            comparable(change.after) != comparable(observed):
         await to_thread(store.ledger.transition, change.id, ChangeStatus.NEEDS_RECONCILE, kind="reconcile",
                         after=observed,
                         error="the platform shows neither the before- nor the expected state; check it by hand")

@@ -184,6 +184,15 @@ class Ledger:
             self._append(s, change, kind or status)
         return change
 
+    def last_kinds(self, change_ids: list[str]) -> dict[str, str]:
+        """The kind of each change's newest ledger entry (``open``, ``applied``, ``reconcile`` …)."""
+        if not change_ids:
+            return {}
+        with self.store.session() as s:
+            rows = s.exec(select(LedgerEntry.change_id, LedgerEntry.kind)
+                          .where(col(LedgerEntry.change_id).in_(change_ids)).order_by(col(LedgerEntry.seq)))
+            return {change_id: kind for change_id, kind in rows}
+
     def get(self, change_id: str) -> ChangeRecord:
         """One change by id."""
         with self.store.session() as s:

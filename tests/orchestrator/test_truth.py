@@ -217,3 +217,31 @@ def test_the_webhook_worker_reconciles_on_its_schedule(service_factory: Factory)
             assert svc.change(change["id"])["status"] == ChangeStatus.APPLIED
 
     arun(flow())
+
+
+def test_a_row_waiting_for_a_person_is_not_read_back_by_every_command(service_factory: Factory) -> None:
+    # The platform shows neither state (someone else changed the index mid-call): the reconciler
+    # leaves it needs_reconcile; starting a service (every CLI command) doesn't read it again,
+    # `sophia-iac reconcile` (and the worker) do.
+    async def flow() -> None:
+        async with service_factory() as svc:
+            adapter = _pg(svc)
+            real = adapter.do_index_create
+
+            async def raced(call: Any, before: Any) -> Any:
+                adapter.do_index_create = real  # type: ignore[method-assign]
+                other = call.model_copy(update={"params": {**call.params, "dimension": 5}})
+                await real(other, before)  # someone else's create lands instead of ours
+                raise psycopg.OperationalError("server closed the connection unexpectedly")
+
+            adapter.do_index_create = raced  # type: ignore[method-assign]
+            view = await svc.submit(req("create a vector index called raced with 3 dimensions"))
+            (change,) = view["changes"]
+            assert change["status"] == ChangeStatus.NEEDS_RECONCILE
+            assert [r["status"] for r in await svc.reconcile()] == ["needs_reconcile"]
+        async with service_factory() as again:
+            assert again.reconciled == [], "already read back once: left to the schedule and `reconcile`"
+            assert [r["change_id"] for r in await again.reconcile()] == [change["id"]]
+            assert again.change(change["id"])["status"] == ChangeStatus.NEEDS_RECONCILE
+
+    arun(flow())
