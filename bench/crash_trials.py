@@ -2,9 +2,11 @@
 
 Each trial starts ``sophia-iac do "create a vector index called ct-N …" --yes`` (even trials) or
 ``sophia-iac undo <an applied create> --yes`` (odd trials) against the embedded PostgreSQL,
-sends SIGKILL after a random delay — a quarter of the trials uniformly over [0, 1.2 × the
-median uninterrupted run], the rest over its last part [0.55, 1.1] × median, where the
-record is written and the platform called (start-up takes most of a run) — then settles the ledger with ``sophia-iac reconcile`` and checks, against the platform
+sends SIGKILL at a random moment — a quarter of the trials uniformly over [0, 1.2 × the
+median uninterrupted run]; the rest a random 0–150 ms after the command's write-ahead
+``pending`` record appears in the state database (start-up takes most of a run and the
+platform call only tens of milliseconds, so uniform kills almost never land between the
+record and the outcome) — then settles the ledger with ``sophia-iac reconcile`` and checks, against the platform
 read back:
 
 * **pending**: no change record is left ``pending`` or ``needs_reconcile``;
@@ -56,6 +58,27 @@ def _start(env: dict[str, str], trial: int, creates: list[str]) -> tuple[subproc
     proc = subprocess.Popen([*CLI, *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             text=True, start_new_session=True)
     return proc, args[0]
+
+
+def _changes(home: Path) -> int:
+    import sqlite3
+
+    try:
+        with sqlite3.connect(f"file:{home / 'state.db'}?mode=ro", uri=True, timeout=1) as db:
+            return int(db.execute("SELECT count(*) FROM changes").fetchone()[0])
+    except sqlite3.Error:
+        return -1
+
+
+def _after_record(home: Path, proc: subprocess.Popen[str], known: int, limit: float) -> float:
+    """Wait until the command's first change record exists, then a random 0–150 ms; returns the delay."""
+    t0 = time.perf_counter()
+    while proc.poll() is None and time.perf_counter() - t0 < limit:
+        if _changes(home) > known:
+            time.sleep(random.uniform(0, 0.15))
+            break
+        time.sleep(0.002)
+    return time.perf_counter() - t0
 
 
 def _indexes(env: dict[str, str]) -> set[str]:
@@ -113,8 +136,11 @@ def main(trials: int = 100) -> int:
     outcomes: dict[str, int] = {}
     for trial in range(trials):
         proc, verb = _start(env, trial, creates)
-        delay = random.uniform(0, window) if trial % 4 == 0 else random.uniform(0.55 * median, 1.1 * median)
-        time.sleep(delay)
+        if trial % 4 == 0:
+            delay = random.uniform(0, window)
+            time.sleep(delay)
+        else:
+            delay = _after_record(home, proc, recorded, 3 * window)
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             kills.append(delay)

@@ -141,6 +141,7 @@ class Executor:
         else:
             fault_point("after_call")
             change = await to_thread(settle_answered, store, adapter, change, call, after)
+        fault_point("after_outcome")
         if change.status == ChangeStatus.APPLIED:
             await to_thread(self._note_inventory, call, spec, change.after)
         if step.undo_of:

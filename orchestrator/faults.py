@@ -3,7 +3,8 @@
 ``SOPHIA_FAULTS="after_pending=exit,after_lock=sleep:3"`` makes the process exit (as if
 killed: no cleanup, exit status 137) or pause at the named point; ``wait:/path`` pauses until
 that file exists (at most 120 s), so a test can hold a process at a point deterministically. Unset, a point costs one
-dictionary lookup. Points: ``after_lock``, ``after_pending``, ``after_call``.
+dictionary lookup. Points: ``after_lock``, ``after_pending``, ``after_call``, ``after_outcome`` (the outcome is
+recorded; an undo's read-back verdict is not yet).
 """
 
 from __future__ import annotations

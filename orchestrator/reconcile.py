@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.errors import NotFoundError, SophiaError
-from orchestrator.settle import reconcile_change
+from orchestrator.settle import finish_undo, reconcile_change
 from state.locks import lock_key
 from state.models import ChangeStatus
 
@@ -74,4 +74,12 @@ async def reconcile_store(store: Store, adapters: AdapterPool, *, limit: int = 1
                 store.update_run, run.id, status="applied" if status == ChangeStatus.APPLIED else "failed",
                 error={"code": "reconciled", "message": f"settled after a crash: {change.id} {status}"})
         settled.append({"change_id": change.id, "was": change.status, "status": status})
+    for undo in await to_thread(store.ledger.unverified_undos, limit):  # a crash between an undo and its verdict
+        try:
+            verified = await finish_undo(store, adapters.get(undo.platform), undo)
+        except SophiaError as exc:
+            settled.append({"change_id": undo.id, "status": undo.status, "error": exc.message})
+            continue
+        settled.append({"change_id": undo.id, "was": "applied, unverified",
+                        "status": "verified" if verified else "unverified"})
     return settled

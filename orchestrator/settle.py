@@ -113,10 +113,12 @@ async def finish_undo(store: Store, adapter: PlatformAdapter, undo: ChangeRecord
     note = None if verified else (
         f"{seen}, not {original.id}'s before-state {comparable(original.before)}: {original.id} stays"
         f" {original.status}; the undo can be retried")
-    await to_thread(store.ledger.transition, undo.id, undo.status, kind="verify", verified=verified, error=note)
-    undo.verified = verified
-    if verified:
-        await to_thread(store.ledger.transition, original.id, ChangeStatus.ROLLED_BACK, rolled_back_by=undo.id)
+    steps: list[tuple[str, str, str | None, dict[str, Any]]] = [
+        (undo.id, undo.status, "verify", {"verified": verified, "error": note})]
+    if verified and original.status != ChangeStatus.ROLLED_BACK:
+        steps.append((original.id, ChangeStatus.ROLLED_BACK, None, {"rolled_back_by": undo.id}))
+    await to_thread(store.ledger.transitions, *steps)  # the verdict and rolled_back together, or neither
+    undo.verified, undo.error = verified, note
     return verified
 
 

@@ -172,17 +172,38 @@ class Ledger:
         ``kind`` names the ledger entry (default: the status), e.g. ``reconcile`` for a
         settlement by the reconciler or ``verify`` for an undo's read-back verdict.
         """
+        with self.store.session() as s:
+            return self._transition(s, change_id, status, kind, fields)
+
+    def transitions(self, *steps: tuple[str, str, str | None, dict[str, Any]]) -> list[ChangeRecord]:
+        """Several ``(change_id, status, kind, fields)`` transitions in one database transaction.
+
+        All are recorded or none: an undo's verdict and the undone change's ``rolled_back``
+        can't be split by a crash.
+        """
+        with self.store.session() as s:
+            return [self._transition(s, change_id, status, kind, fields) for change_id, status, kind, fields in steps]
+
+    def _transition(self, s: Session, change_id: str, status: str, kind: str | None,
+                    fields: dict[str, Any]) -> ChangeRecord:
         if status not in ChangeStatus.ALL:
             raise ValueError(f"unknown change status {status!r}")
-        with self.store.session() as s:
-            change = s.get(ChangeRecord, change_id, with_for_update=True)
-            if change is None:
-                raise NotFoundError(f"no change {change_id}", hint="list changes with `sophia-iac history`")
-            change.status = status
-            for key, value in fields.items():
-                setattr(change, key, value)
-            self._append(s, change, kind or status)
+        change = s.get(ChangeRecord, change_id, with_for_update=True)
+        if change is None:
+            raise NotFoundError(f"no change {change_id}", hint="list changes with `sophia-iac history`")
+        change.status = status
+        for key, value in fields.items():
+            setattr(change, key, value)
+        self._append(s, change, kind or status)
         return change
+
+    def unverified_undos(self, limit: int = 1000) -> list[ChangeRecord]:
+        """Applied undos whose read-back verdict was never recorded (a crash between the two)."""
+        with self.store.session() as s:
+            q = (select(ChangeRecord).where(col(ChangeRecord.undo_of).is_not(None))
+                 .where(ChangeRecord.status == ChangeStatus.APPLIED).where(col(ChangeRecord.verified).is_(None))
+                 .order_by(col(ChangeRecord.created_at)).limit(limit))
+            return list(s.exec(q).all())
 
     def last_kinds(self, change_ids: list[str]) -> dict[str, str]:
         """The kind of each change's newest ledger entry (``open``, ``applied``, ``reconcile`` …)."""

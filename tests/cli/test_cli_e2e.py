@@ -117,6 +117,23 @@ def test_crash_is_reconciled_on_next_start(cli_env: dict[str, str], fault: str, 
         assert again.returncode == 4 and "already exists" in again.stderr
 
 
+def test_an_undo_killed_before_its_verdict_is_verified_on_next_start(cli_env: dict[str, str]) -> None:
+    # Found by bench/crash_trials.py: killed after the undo was recorded applied but before the
+    # read-back verdict, the original stayed `applied` while its index was gone.
+    code, done = jcli(cli_env, "do", "create a vector index called undone with 3 dims", "--yes")
+    assert code == 0
+    create = done["changes"][0]["id"]
+    res = cli(cli_env, "undo", create, "--yes", extra={"SOPHIA_FAULTS": "after_outcome=exit"})
+    assert res.returncode == 137
+    code, changes = jcli(cli_env, "history")  # any start reconciles
+    by_id = {c["id"]: c for c in changes}
+    assert by_id[create]["status"] == "rolled_back"
+    (undo,) = [c for c in changes if c["undo_of"] == create]
+    assert undo["status"] == "applied" and undo["verified"] is True and by_id[create]["rolled_back_by"] == undo["id"]
+    assert jcli(cli_env, "status", "pgvector")[1][0]["inventory"]["index"] == []
+    assert jcli(cli_env, "ledger", "verify")[1]["ok"]
+
+
 def test_two_writers_on_one_index_one_gets_busy(cli_env: dict[str, str], tmp_path: Path) -> None:
     gate = tmp_path / "release-first-writer"
     first = subprocess.Popen(
