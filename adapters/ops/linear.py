@@ -16,8 +16,9 @@ client sees them, so its retry (honouring ``Retry-After``), breaker and "name th
 handling apply unchanged; other GraphQL errors become an :class:`AdapterError` naming the
 action (or :class:`NotFoundError` naming the target for "not found"). A query is a read and may
 be retried after a 5xx or timeout; a mutation is not (Linear has no idempotency keys, so a
-timed-out ``issueCreate`` may have landed: the ledger records it failed and reconcile finds it
-by title).
+timed-out ``issueCreate`` may have landed: the executor reads the issue back by title, and
+records it ``applied`` if it is there, ``needs_reconcile`` until the reconciler settles it
+otherwise).
 
 Schema notes: ``projectArchive`` is deprecated in the schema "in favor of projectDelete", which
 *trashes* (purged after 30 days) — that would make archive destructive, so the adapter keeps
