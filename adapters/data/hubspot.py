@@ -254,6 +254,23 @@ def verify_hubspot_v3(
     return events
 
 
+def _unique_events(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The batch with repeated events dropped (first kept): one effect per ``(eventId, subscriptionId)``.
+
+    HubSpot batches events and may repeat one inside a batch (a retry merged into the next
+    send); RELIABILITY.md §1.3 says to dedupe per element. Events without an ``eventId`` are kept.
+    """
+    seen: set[tuple[str, str]] = set()
+    unique = []
+    for event in events:
+        key = (str(event.get("eventId")), str(event.get("subscriptionId")))
+        if event.get("eventId") is not None and key in seen:
+            continue
+        seen.add(key)
+        unique.append(event)
+    return unique
+
+
 class HubSpotAdapter(HttpAdapter):
     """HubSpot CRM properties (create, relabel, archive) and pipelines (create, add stage)."""
 
@@ -588,7 +605,7 @@ class HubSpotAdapter(HttpAdapter):
                 "hubspot webhooks need the URL HubSpot calls",
                 hint="set SOPHIA_HUBSPOT_WEBHOOK_URL to the target URL configured in the HubSpot app",
             )
-        events = verify_hubspot_v3(request, webhook_secret("hubspot").reveal(), uri)
+        events = _unique_events(verify_hubspot_v3(request, webhook_secret("hubspot").reveal(), uri))
         ids = sorted(str(e.get("eventId")) for e in events)
         delivery = "events-" + hashlib.sha256(",".join(ids).encode()).hexdigest()[:32]
         kinds = sorted({str(e.get("subscriptionType") or "unknown")[:80] for e in events})
