@@ -31,8 +31,15 @@ How each action is carried out:
 Errors: 401/403 → :class:`~adapters.http.PlatformAuthError` naming ``SOPHIA_ASANA_TOKEN``;
 404 → ``NotFoundError`` naming the project; 429 (with ``Retry-After``) and 5xx are retried by the
 shared client (reads and the archive PUT; a create POST is never repeated after a server error,
-because Asana takes no idempotency key). Webhooks are not handled (``supports_webhooks`` is
-False): Asana's ``X-Hook-Secret`` handshake and ``X-Hook-Signature`` are not implemented yet.
+because Asana takes no idempotency key).
+
+Webhooks: Asana gives each hook its own secret in the ``X-Hook-Secret`` handshake it POSTs to
+the target while our ``POST /webhooks`` is in flight. The door accepts that handshake only for
+an expectation our own create recorded just before (a token in the target URL, 5 minutes, used
+once) and stores the secret encrypted (:mod:`state.hook_secrets`). Every delivery after it is
+checked — at the door and again here in the worker — against ``X-Hook-Signature``, hex
+HMAC-SHA256 of the raw body under a live hook's secret; its events become project and task
+changes (read back by gid, since events carry only ids).
 
 The contract this is tested against is WRITTEN BY HAND from Asana's API reference
 (``tests/contract/fixtures/asana/openapi.yaml``, which cites the pages): it shows the requests
@@ -45,10 +52,11 @@ import os
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from adapters.base import PlatformStatus, State
+from adapters.base import ObservedChange, PlatformStatus, State, WebhookRequest, WebhookResult
 from adapters.catalog import ActionCall, Stack
 from adapters.http import HttpAdapter, api_path
 from adapters.specs.asana import ACTIONS
+from adapters.webhooks import VerifiedWebhook, verify_asana
 from orchestrator.errors import AdapterError, ConfigError, NotFoundError, SophiaError, ValidationFailedError
 
 __all__ = ["DEFAULT_BASE_URL", "AsanaAdapter", "project_state", "workspace_gid"]
@@ -127,7 +135,9 @@ class AsanaAdapter(HttpAdapter):
         "project": "its tasks are not restored",
         "task": "its comments, subtasks and attachments are not restored",
     }
-    supports_webhooks: ClassVar[bool] = False
+    supports_webhooks: ClassVar[bool] = True
+    #: Each hook's secret comes from Asana's X-Hook-Secret handshake (state.hook_secrets).
+    webhook_handshake: ClassVar[bool] = True
     supports_dry_run: ClassVar[bool] = True
 
     api_base_url: ClassVar[str | None] = DEFAULT_BASE_URL
@@ -396,3 +406,97 @@ class AsanaAdapter(HttpAdapter):
                 "workspace": workspace_gid(),
             },
         )
+
+    # -- webhooks ----------------------------------------------------------------------------
+
+    @classmethod
+    def verify_webhook(cls, request: WebhookRequest, store: Any = None) -> VerifiedWebhook:
+        """The door's check, and the worker's: ``X-Hook-Signature`` under a live hook's stored secret.
+
+        Raises:
+            WebhookRejectedError: missing or wrong signature, or no hook established here.
+        """
+        from state.hook_secrets import HookSecrets, store_for
+
+        if store is None:
+            from orchestrator.config import get_settings
+
+            store = store_for(get_settings().state_url)
+        return verify_asana(request, list(HookSecrets(store).secrets("asana")))
+
+    def _state_store(self) -> Any:
+        from state.hook_secrets import store_for
+
+        url = getattr(self.settings, "state_url", None)
+        if not url:
+            from orchestrator.config import get_settings
+
+            url = get_settings().state_url
+        return store_for(url)
+
+    async def handle_webhook(self, request: WebhookRequest) -> WebhookResult:
+        """Re-verify the signature with the stored secret, then report project and task changes.
+
+        Asana's events carry only ids (``resource.gid`` / ``resource_type``), so each project or
+        task named is read back (its last event per resource wins); a deleted one is named from
+        the inventory. Other resource types (stories, sections, …) are counted, not reported.
+        """
+        import asyncio
+
+        store = self._state_store()
+        verified = await asyncio.to_thread(self.verify_webhook, request, store)
+        events = [e for e in verified.payload["events"] if isinstance(e, dict)]
+        latest: dict[tuple[str, str], str] = {}
+        for event in events:
+            resource = _obj(event.get("resource"))
+            kind, gid = resource.get("resource_type"), resource.get("gid")
+            if kind in ("project", "task") and isinstance(gid, str) and gid.isdigit():
+                latest[(kind, gid)] = str(event.get("action") or "changed")
+        actors = {(_obj(e.get("resource")).get("resource_type"), _obj(e.get("resource")).get("gid")):
+                  _text(_obj(e.get("user")).get("gid"), 40) for e in events}
+        changes: list[ObservedChange] = []
+        for (kind, gid), action in latest.items():
+            change = await self._observed(store, kind, gid, action)
+            if change is not None:
+                change.actor = actors.get((kind, gid))
+                changes.append(change)
+        return WebhookResult("asana", verified.delivery_id, verified.event_type, changes,
+                             summary=f"{len(events)} event(s), {len(changes)} project/task change(s)")
+
+    def _known(self, store: Any, kind: str, gid: str) -> tuple[str, dict[str, Any]] | None:
+        """(name, state) of the inventory's ``kind`` with this gid, or None."""
+        from sqlmodel import select
+
+        from state.models import InventoryItem
+
+        with store.session() as s:
+            for item in s.exec(select(InventoryItem).where(InventoryItem.platform == "asana",
+                                                           InventoryItem.resource_type == kind)).all():
+                if _obj(item.attributes).get("gid") == gid:
+                    return item.name, dict(item.attributes or {})
+        return None
+
+    async def _observed(self, store: Any, kind: str, gid: str, action: str) -> ObservedChange | None:
+        verb = {"added": "created", "undeleted": "created", "deleted": "deleted"}.get(action, "updated")
+        raw: dict[str, Any] | None = None
+        if action != "deleted":
+            path = "/projects/{gid}" if kind == "project" else "/tasks/{gid}"
+            try:
+                reply = await self.http.request(
+                    "GET", api_path(path, gid=gid), action="asana.webhook", target=gid,
+                    params={"opt_fields": _PROJECT_FIELDS if kind == "project" else _TASK_FIELDS})
+                raw = _obj(_obj(reply.data).get("data")) or None
+            except NotFoundError:
+                raw, verb = None, "deleted"
+        if raw is None:  # gone: report it under the name we knew it by, if we did
+            known = self._known(store, kind, gid)
+            return ObservedChange(kind, known[0], None, verb="deleted") if known else None
+        if kind == "project":
+            state = project_state(raw)
+            return ObservedChange("project", state["name"], state, verb=verb) if state["name"] else None
+        projects = [p for p in raw.get("projects") or [] if isinstance(p, dict)]
+        project = _text(projects[0].get("name")) if projects else None
+        state = _task_state(raw, project)
+        if not state["name"]:
+            return None
+        return ObservedChange("task", f"{project or '-'}/{state['name']}", state, verb=verb)
