@@ -130,8 +130,9 @@ class AsanaAdapter(HttpAdapter):
     display_name: ClassVar[str] = "Asana"
     stack: ClassVar[Stack] = Stack.OPS
     actions = ACTIONS
-    resource_types: ClassVar[tuple[str, ...]] = ("project", "task")
+    resource_types: ClassVar[tuple[str, ...]] = ("project", "task", "webhook")
     content_on_delete: ClassVar[Mapping[str, str]] = {
+        "webhook": "a recreated webhook has a new gid and secret; events in between are not replayed",
         "project": "its tasks are not restored",
         "task": "its comments, subtasks and attachments are not restored",
     }
@@ -336,6 +337,14 @@ class AsanaAdapter(HttpAdapter):
                 )
             return
         name = _name(call.target)
+        if verb == "webhook.create":
+            if before is not None:
+                raise ValidationFailedError(f"asana: {name!r} already has a webhook to {before.get('target')}",
+                                            hint="delete it first (asana.webhook.delete)")
+            return
+        if verb == "webhook.delete" and before is None:
+            raise NotFoundError(f"asana: sophia has no webhook on {name!r}", hint="nothing to delete",
+                                details={"platform": "asana", "action": call.action, "target": name})
         if verb == "project.create":
             if before is not None:
                 tail = " (archived: unarchive it instead)" if before.get("archived") else ""
@@ -355,6 +364,10 @@ class AsanaAdapter(HttpAdapter):
         verb = call.action.removeprefix("asana.")
         if verb == "task.create":
             return {"name": call.params["name"]}
+        if verb == "webhook.create":
+            return {"target": call.params["url"]}
+        if verb == "webhook.delete":
+            return None
         if verb == "project.create":
             expected: dict[str, Any] = {"name": _name(call.target), "archived": False}
             team = self._team_for(call)
@@ -500,3 +513,91 @@ class AsanaAdapter(HttpAdapter):
         if not state["name"]:
             return None
         return ObservedChange("task", f"{project or '-'}/{state['name']}", state, verb=verb)
+
+    # -- webhook actions ---------------------------------------------------------------------
+
+    async def _read_webhook(self, hook_id: str, action: str, target: str) -> State:
+        from state.hook_secrets import TOKEN_PARAM
+
+        reply = await self.http.request("GET", api_path("/webhooks/{webhook_gid}", webhook_gid=hook_id),
+                                        action=action, target=target)
+        raw = _obj(_obj(reply.data).get("data"))
+        url = str(raw.get("target") or "")
+        if TOKEN_PARAM in url:  # the state is the URL the user gave, without our handshake token
+            from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+            parts = urlsplit(url)
+            query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != TOKEN_PARAM]
+            url = urlunsplit(parts._replace(query=urlencode(query)))
+        return {"gid": _text(raw.get("gid"), 40), "resource": _text(_obj(raw.get("resource")).get("gid"), 40),
+                "target": url or None, "active": raw.get("active") is True}
+
+    async def observe_webhook(self, call: ActionCall) -> State:
+        """The live webhook sophia created on the project (from its own records, read back), or None."""
+        import asyncio
+
+        from sqlmodel import select
+
+        from state.models import WebhookSecret
+
+        gid, name = await self._project_gid(call)
+        store = self._state_store()
+
+        def newest() -> str | None:
+            with store.session() as s:
+                row = s.exec(select(WebhookSecret).where(
+                    WebhookSecret.platform == "asana", WebhookSecret.resource == gid,
+                    WebhookSecret.status == "active").order_by(WebhookSecret.id.desc())).first()  # type: ignore[union-attr]
+                return row.hook_id if row is not None else None
+
+        hook_id = await asyncio.to_thread(newest)
+        if hook_id is None:
+            return None
+        try:
+            return await self._read_webhook(hook_id, call.action, name)
+        except NotFoundError:
+            return None
+
+    async def do_webhook_create(self, call: ActionCall, before: State) -> State:
+        """Expect the handshake, ``POST /webhooks`` (Asana handshakes while it is in flight), read back.
+
+        The expectation is recorded BEFORE the call: the door accepts Asana's ``X-Hook-Secret``
+        only for it (its token rides in the target URL), once, within 5 minutes.
+        """
+        import asyncio
+
+        from state.hook_secrets import HookSecrets
+
+        gid, name = await self._project_gid(call)
+        hooks = HookSecrets(self._state_store())
+        expected = await asyncio.to_thread(hooks.expect, "asana", target=call.params["url"], resource=gid)
+        try:
+            reply = await self.http.request("POST", "/webhooks", action=call.action, target=name,
+                                            json={"data": {"resource": gid, "target": expected.target}})
+        except BaseException:
+            await asyncio.to_thread(hooks.abandon, "asana", expected.token)
+            raise
+        hook_id = _obj(_obj(reply.data).get("data")).get("gid")
+        if not isinstance(hook_id, str):
+            raise AdapterError("asana answered POST /webhooks without a gid",
+                               hint="check the webhooks in Asana; delete a stray one by hand",
+                               details={"platform": "asana", "action": call.action})
+        await asyncio.to_thread(hooks.bind, "asana", expected.token, hook_id)
+        return await self._read_webhook(hook_id, call.action, name)
+
+    async def do_webhook_delete(self, call: ActionCall, before: State) -> State:
+        """``DELETE /webhooks/{gid}``, then forget its secret (later deliveries are refused)."""
+        import asyncio
+
+        from state.hook_secrets import HookSecrets
+
+        hook_id = str((before or {}).get("gid") or "")
+        if not hook_id:
+            raise NotFoundError(f"asana: sophia has no webhook on {call.target!r}", hint="nothing to delete")
+        try:
+            await self.http.request("DELETE", api_path("/webhooks/{webhook_gid}", webhook_gid=hook_id),
+                                    action=call.action, target=_name(call.target))
+        except NotFoundError:
+            pass  # already gone at Asana: forgetting the secret is all that is left
+        await asyncio.to_thread(HookSecrets(self._state_store()).delete, "asana", hook_id)
+        return None
