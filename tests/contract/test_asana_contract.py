@@ -543,3 +543,97 @@ async def test_status_retries_a_5xx_then_reports_unhealthy(
     twin.fault("GET", "/projects", 500, times=10)
     status = await adapter.get_status()
     assert not status.healthy and status.configured and "asana" in status.message
+
+
+# -- a create whose answer is lost, through the ledger ---------------------------------------
+
+
+class _Pool:
+    def __init__(self, adapter: AsanaAdapter) -> None:
+        self.adapter = adapter
+
+    def get(self, platform: str) -> AsanaAdapter:
+        assert platform == "asana"
+        return self.adapter
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("fault", ["lost", "5xx_after", "twice"])
+async def test_a_create_whose_answer_is_lost_settles_applied_and_the_hook_works(
+    env: RecordingTransport, twin: AsanaTwin, hook_store: Any, tmp_path: Any, fault: str
+) -> None:
+    """Asana kept the hook (the handshake succeeded) but its answer never arrived.
+
+    The ledger must say ``applied`` (read back from Asana, not from our rows), exactly one hook
+    must exist, its deliveries must verify, and the undo must delete it.
+    """
+    from adapters.base import WebhookRequest
+    from adapters.testing_faults import FaultTransport, apply_through_ledger
+    from adapters.webhooks import sign_asana
+    from orchestrator.reconcile import reconcile_store
+    from state.hook_secrets import HookSecrets
+    from state.models import ChangeStatus
+    from state.store import Store
+
+    ledger = Store(f"sqlite:///{tmp_path / 'ledger.db'}")
+    ledger.setup()
+    faults = FaultTransport(env, fault)
+    call = spec_for("asana.webhook.create").call("Vendor Review", {"url": HOOK_URL})
+    try:
+        async with aclosing(AsanaAdapter(transport=faults, sleep=Sleeps())) as adapter:
+            tally = faults.arm()
+            recorded = await apply_through_ledger(ledger, adapter, call)
+            faults.disarm()
+            assert tally.injected == 1
+            await reconcile_store(ledger, _Pool(adapter))  # type: ignore[arg-type]
+            change = ledger.ledger.get(recorded["id"])
+            assert change.status == ChangeStatus.APPLIED, (change.status, change.error)
+            ours = [g for g, h in twin.webhooks.items() if h["resource"] == "1201000000000103"]
+            assert len(ours) == 1, twin.webhooks
+            (gid,) = ours
+            assert change.after is not None and change.after["gid"] == gid
+            assert hook_rows(hook_store)[-1] == (gid, "1201000000000103", "active")
+
+            secret = next(s for target, s, status, _ in twin.handshakes if status == 200)
+            body = b'{"events": []}'
+            delivery = WebhookRequest(headers={"x-hook-signature": sign_asana(secret, body)}, body=body,
+                                      path="/webhooks/asana")
+            assert AsanaAdapter.verify_webhook(delivery, hook_store).payload["hook"] == gid
+
+            assert change.inverse == {"action": "asana.webhook.delete", "target": "Vendor Review", "params": {}}
+            undo = await apply_through_ledger(ledger, adapter, ActionCall(**change.inverse))
+            assert undo["status"] == ChangeStatus.APPLIED, undo
+            assert gid not in twin.webhooks and list(twin.webhooks) == [HOOK]
+            assert gid not in [h for h, _ in HookSecrets(hook_store).secrets("asana")]
+            assert_no_request_violations(env.exchanges)
+    finally:
+        ledger.dispose()
+
+
+@pytest.mark.anyio
+async def test_a_create_that_never_reached_asana_keeps_no_secret(
+    env: RecordingTransport, twin: AsanaTwin, hook_store: Any, tmp_path: Any
+) -> None:
+    """The POST timed out before Asana saw it: no hook, the ledger says failed, nothing stays live."""
+    from adapters.testing_faults import FaultTransport, apply_through_ledger
+    from orchestrator.reconcile import reconcile_store
+    from state.hook_secrets import HookSecrets
+    from state.models import ChangeStatus
+    from state.store import Store
+
+    ledger = Store(f"sqlite:///{tmp_path / 'ledger.db'}")
+    ledger.setup()
+    faults = FaultTransport(env, "timeout_before")
+    call = spec_for("asana.webhook.create").call("Vendor Review", {"url": HOOK_URL})
+    try:
+        async with aclosing(AsanaAdapter(transport=faults, sleep=Sleeps())) as adapter:
+            faults.arm()
+            recorded = await apply_through_ledger(ledger, adapter, call)
+            faults.disarm()
+            await reconcile_store(ledger, _Pool(adapter))  # type: ignore[arg-type]
+            assert ledger.ledger.get(recorded["id"]).status == ChangeStatus.FAILED
+    finally:
+        ledger.dispose()
+    assert list(twin.webhooks) == [HOOK]
+    assert hook_rows(hook_store)[-1] == (None, "1201000000000103", "failed")
+    assert [h for h, _ in HookSecrets(hook_store).secrets("asana")] == [HOOK]
