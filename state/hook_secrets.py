@@ -13,7 +13,15 @@ accepted only when WE asked for one:
    conditional UPDATE — the token must match, the row must still be pending and unexpired — and
    stores the secret encrypted. A second handshake with the same token, a guessed token, another
    platform's door or a late one changes nothing and is refused;
-3. :meth:`HookSecrets.bind` records the hook's gid when the create has read it back.
+3. :meth:`HookSecrets.bind` records the hook's gid when the create has read it back — or,
+   when the create's answer was lost, when reading the platform back shows the hook (its target
+   carries the token) — and only then is the secret ``active``.
+
+A create that raised leaves the row live only if the platform shows the hook:
+:meth:`HookSecrets.abandon` marks it ``failed`` (a late handshake is then refused, so the
+platform cannot keep the hook either). When the platform could not be read to tell, the
+ciphertext is kept on the ``failed`` row — never used to verify anything — so a later read-back
+that finds the hook can :meth:`bind` it back to ``active``.
 
 Encryption at rest: AES-256-GCM (``cryptography``), a 12-byte random nonce per secret, the
 platform and token as associated data (a ciphertext copied to another row does not decrypt).
@@ -173,23 +181,48 @@ class HookSecrets:
             return bool(s.connection().execute(statement).rowcount == 1)
 
     def bind(self, platform: str, token: str, hook_id: str) -> None:
-        """Record the platform's id for the hook whose handshake used ``token``."""
+        """Record the platform's id for the hook whose handshake used ``token`` (which it shows).
+
+        A row whose handshake stored a secret becomes ``active``: ``confirmed`` (the create read
+        it back), or ``failed`` with its ciphertext kept (the create's answer was lost and the
+        platform could not be read then; a read-back has now found the hook).
+        """
         with self.store.session() as s:
             row = s.exec(select(WebhookSecret).where(WebhookSecret.platform == platform,
                                                      WebhookSecret.token == token)).first()
             if row is not None:
                 row.hook_id = hook_id
-                if row.status == "confirmed":
+                if row.status == "confirmed" or (row.status == "failed" and row.secret is not None):
                     row.status = "active"
                 s.add(row)
 
-    def abandon(self, platform: str, token: str) -> None:
-        """Our create failed: its expectation (and any secret a handshake left) is no longer live."""
+    def status(self, platform: str, token: str) -> str | None:
+        """The status of expectation ``token`` (``pending``, ``confirmed``, …), or None."""
+        with self.store.session() as s:
+            row = s.exec(select(WebhookSecret).where(WebhookSecret.platform == platform,
+                                                     WebhookSecret.token == token)).first()
+            return row.status if row is not None else None
+
+    def tokens(self, platform: str, resource: str) -> dict[str, tuple[int, str, str | None]]:
+        """``token → (row id, status, hook id)`` of every expectation our creates made on ``resource``."""
+        with self.store.session() as s:
+            rows = s.exec(select(WebhookSecret).where(WebhookSecret.platform == platform,
+                                                      WebhookSecret.resource == resource)).all()
+            return {r.token: (int(r.id or 0), r.status, r.hook_id) for r in rows}
+
+    def abandon(self, platform: str, token: str, *, keep_secret: bool = False) -> None:
+        """Our create failed: its expectation (and any secret a handshake left) is no longer live.
+
+        ``keep_secret``: the platform could not be read to tell whether it kept the hook; the
+        ciphertext stays on the ``failed`` row (unused) so :meth:`bind` can revive it.
+        """
         with self.store.session() as s:
             row = s.exec(select(WebhookSecret).where(WebhookSecret.platform == platform,
                                                      WebhookSecret.token == token)).first()
             if row is not None and row.status in ("pending", "confirmed"):
-                row.status, row.secret = "failed", None
+                row.status = "failed"
+                if not keep_secret:
+                    row.secret = None
                 s.add(row)
 
     def delete(self, platform: str, hook_id: str) -> bool:

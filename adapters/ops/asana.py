@@ -41,6 +41,12 @@ checked — at the door and again here in the worker — against ``X-Hook-Signat
 HMAC-SHA256 of the raw body under a live hook's secret; its events become project and task
 changes (read back by gid, since events carry only ids).
 
+A project's webhook is read back from Asana itself (``GET /webhooks?workspace=…&resource=…``):
+ours is the one whose target carries the token of an expectation we recorded, so a hook whose
+create answer was lost (timeout, 503 after applying, dropped connection) is found and the ledger
+records it ``applied``; its secret becomes live only then. A create that raised while Asana does
+not show the hook leaves no live secret.
+
 The contract this is tested against is WRITTEN BY HAND from Asana's API reference
 (``tests/contract/fixtures/asana/openapi.yaml``, which cites the pages): it shows the requests
 match the documentation, not that the live API accepts them.
@@ -516,53 +522,78 @@ class AsanaAdapter(HttpAdapter):
 
     # -- webhook actions ---------------------------------------------------------------------
 
-    async def _read_webhook(self, hook_id: str, action: str, target: str) -> State:
+    @staticmethod
+    def _hook_state(raw: Mapping[str, Any]) -> State:
+        """``{"gid", "resource", "target", "active"}``; the target as the user gave it (no token)."""
+        from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
         from state.hook_secrets import TOKEN_PARAM
 
-        reply = await self.http.request("GET", api_path("/webhooks/{webhook_gid}", webhook_gid=hook_id),
-                                        action=action, target=target)
-        raw = _obj(_obj(reply.data).get("data"))
         url = str(raw.get("target") or "")
-        if TOKEN_PARAM in url:  # the state is the URL the user gave, without our handshake token
-            from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
-
+        if TOKEN_PARAM in url:
             parts = urlsplit(url)
             query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != TOKEN_PARAM]
             url = urlunsplit(parts._replace(query=urlencode(query)))
         return {"gid": _text(raw.get("gid"), 40), "resource": _text(_obj(raw.get("resource")).get("gid"), 40),
                 "target": url or None, "active": raw.get("active") is True}
 
+    @staticmethod
+    def _token_of(raw: Mapping[str, Any]) -> str | None:
+        """Our expectation token in a hook's target URL, or None (not one of our creates)."""
+        from urllib.parse import parse_qsl, urlsplit
+
+        from state.hook_secrets import TOKEN_PARAM
+
+        query = urlsplit(str(raw.get("target") or "")).query
+        return dict(parse_qsl(query, keep_blank_values=True)).get(TOKEN_PARAM) or None
+
+    async def _read_webhook(self, hook_id: str, action: str, target: str) -> State:
+        reply = await self.http.request("GET", api_path("/webhooks/{webhook_gid}", webhook_gid=hook_id),
+                                        action=action, target=target)
+        return self._hook_state(_obj(_obj(reply.data).get("data")))
+
+    async def _project_hooks(self, project_gid: str, action: str, target: str) -> list[dict[str, Any]]:
+        """The project's webhooks as Asana lists them (``GET /webhooks?workspace=…&resource=…``)."""
+        hooks = await self._list("/webhooks", {"workspace": workspace_gid(), "resource": project_gid},
+                                 action=action, target=target)
+        return [h for h in hooks if isinstance(h.get("gid"), str)]
+
     async def observe_webhook(self, call: ActionCall) -> State:
-        """The live webhook sophia created on the project (from its own records, read back), or None."""
+        """The project's webhook that one of OUR creates made, as Asana lists it, or None.
+
+        Read from Asana, not from our rows: a hook is ours when its target carries the token of
+        an expectation we recorded for this project, so a hook whose create answer was lost is
+        found too (newest expectation first). Our rows are then made to agree with what Asana
+        shows: the found hook's row is bound to its gid (its secret becomes live, so deliveries
+        verify and delete works), and a live row whose hook Asana no longer lists is retired.
+        """
         import asyncio
 
-        from sqlmodel import select
-
-        from state.models import WebhookSecret
+        from state.hook_secrets import HookSecrets
 
         gid, name = await self._project_gid(call)
-        store = self._state_store()
-
-        def newest() -> str | None:
-            with store.session() as s:
-                row = s.exec(select(WebhookSecret).where(
-                    WebhookSecret.platform == "asana", WebhookSecret.resource == gid,
-                    WebhookSecret.status == "active").order_by(WebhookSecret.id.desc())).first()  # type: ignore[union-attr]
-                return row.hook_id if row is not None else None
-
-        hook_id = await asyncio.to_thread(newest)
-        if hook_id is None:
+        listed = await self._project_hooks(gid, call.action, name)
+        hooks = HookSecrets(self._state_store())
+        ours = await asyncio.to_thread(hooks.tokens, "asana", gid)
+        listed_gids = {raw["gid"] for raw in listed}
+        for _row, status, hook_id in ours.values():
+            if status in ("confirmed", "active") and hook_id and hook_id not in listed_gids:
+                await asyncio.to_thread(hooks.delete, "asana", hook_id)  # gone at Asana
+        found = [(ours[token], token, raw) for raw in listed
+                 if (token := self._token_of(raw)) is not None and token in ours]
+        if not found:
             return None
-        try:
-            return await self._read_webhook(hook_id, call.action, name)
-        except NotFoundError:
-            return None
+        (_row, status, hook_id), token, raw = max(found, key=lambda f: f[0][0])
+        if status != "active" or hook_id != raw["gid"]:
+            await asyncio.to_thread(hooks.bind, "asana", token, raw["gid"])
+        return self._hook_state(raw)
 
     async def do_webhook_create(self, call: ActionCall, before: State) -> State:
         """Expect the handshake, ``POST /webhooks`` (Asana handshakes while it is in flight), read back.
 
         The expectation is recorded BEFORE the call: the door accepts Asana's ``X-Hook-Secret``
-        only for it (its token rides in the target URL), once, within 5 minutes.
+        only for it (its token rides in the target URL), once, within 5 minutes. When the call
+        raises, see :meth:`_after_failed_create`: the secret stays only for a hook Asana shows.
         """
         import asyncio
 
@@ -574,8 +605,11 @@ class AsanaAdapter(HttpAdapter):
         try:
             reply = await self.http.request("POST", "/webhooks", action=call.action, target=name,
                                             json={"data": {"resource": gid, "target": expected.target}})
-        except BaseException:
-            await asyncio.to_thread(hooks.abandon, "asana", expected.token)
+        except Exception:
+            await self._after_failed_create(hooks, expected.token, gid, name, call.action)
+            raise
+        except BaseException:  # cancelled: no time to read back; the secret is kept unused
+            await asyncio.to_thread(hooks.abandon, "asana", expected.token, keep_secret=True)
             raise
         hook_id = _obj(_obj(reply.data).get("data")).get("gid")
         if not isinstance(hook_id, str):
@@ -584,6 +618,36 @@ class AsanaAdapter(HttpAdapter):
                                details={"platform": "asana", "action": call.action})
         await asyncio.to_thread(hooks.bind, "asana", expected.token, hook_id)
         return await self._read_webhook(hook_id, call.action, name)
+
+    async def _after_failed_create(self, hooks: Any, token: str, project_gid: str, name: str, action: str) -> None:
+        """Our ``POST /webhooks`` raised: keep the hook's secret only if Asana shows the hook.
+
+        * No handshake reached our door (the row is still ``pending``): Asana keeps a hook only
+          after a handshake succeeds, and abandoning the expectation refuses a late one — so no
+          hook exists or will. Abandoned.
+        * The handshake completed (``confirmed``): the answer may be what was lost. Asana's list
+          of the project's hooks decides: ours (its target carries the token) → bound, ``active``
+          with its gid; not there → abandoned, secret dropped; the list unreadable → ``failed``
+          with the ciphertext kept unused, for a later read-back (:meth:`observe_webhook`) to bind.
+
+        The error is re-raised by the caller either way; the executor settles the outcome by
+        reading back (:meth:`observe_webhook`), which finds the hook if it is there.
+        """
+        import asyncio
+
+        if await asyncio.to_thread(hooks.status, "asana", token) != "confirmed":
+            await asyncio.to_thread(hooks.abandon, "asana", token)
+            return
+        try:
+            listed = await self._project_hooks(project_gid, action, name)
+        except Exception:  # noqa: BLE001 - unknown: not live, but revivable by a later read-back
+            await asyncio.to_thread(hooks.abandon, "asana", token, keep_secret=True)
+            return
+        mine = [raw["gid"] for raw in listed if self._token_of(raw) == token]
+        if mine:
+            await asyncio.to_thread(hooks.bind, "asana", token, mine[-1])
+        else:
+            await asyncio.to_thread(hooks.abandon, "asana", token)
 
     async def do_webhook_delete(self, call: ActionCall, before: State) -> State:
         """``DELETE /webhooks/{gid}``, then forget its secret (later deliveries are refused)."""

@@ -6,7 +6,7 @@ need Prism but not ``SOPHIA_SPECS_DIR``.
 
 :class:`AsanaTwin` stands in for the platform (no Asana can run here): Prism judges every
 request and answers with the contract's examples; the twin keeps one workspace's teams,
-projects, open tasks and webhooks, picks the declared status (404 for an unknown gid), applies
+projects, open tasks and webhooks (listed per project, as ``GET /webhooks?resource=`` does), picks the declared status (404 for an unknown gid), applies
 what mutating requests ask for, paginates lists by the request's ``limit``, and replaces Prism's
 example bodies with its own records. :meth:`AsanaTwin.fault` makes the next matching requests
 answer a declared error instead, changing nothing.
@@ -160,6 +160,12 @@ class AsanaTwin(FaultInjection, _Twin):
             }
             self.tasks[gid].append(task)
             return None, ("one", self.task(task))
+        if path == "/webhooks" and method == "GET":
+            if query.get("workspace") != WORKSPACE:
+                return None, ("page", [], query)
+            hooks = [self.compact_webhook(g) for g, h in self.webhooks.items()
+                     if query.get("resource") in (None, h["resource"])]
+            return None, ("page", hooks, query)
         if path == "/webhooks" and method == "POST":
             if not isinstance(data, dict) or not isinstance(data.get("target"), str):
                 return None, None  # Prism refuses a malformed one
@@ -206,6 +212,11 @@ class AsanaTwin(FaultInjection, _Twin):
             "last_failure_at": None,
             "last_failure_content": "",
         }
+
+    def compact_webhook(self, gid: str) -> dict[str, Any]:
+        """The webhook's compact record, as ``GET /webhooks`` lists it."""
+        full = self.webhook(gid)
+        return {k: full[k] for k in ("gid", "resource_type", "active", "resource", "target")}
 
     def project(self, gid: str) -> dict[str, Any]:
         """The project as Asana's compact record with ``opt_fields=name,archived,team.name``."""

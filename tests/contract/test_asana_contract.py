@@ -1,7 +1,7 @@
 """The Asana adapter against a HAND-WRITTEN contract of Asana's REST API 1.0, served by Prism.
 
 ``fixtures/asana/openapi.yaml`` describes, from Asana's API reference (cited in the file),
-exactly the ten operations the adapter uses, with strict request schemas (bodies wrapped in
+exactly the eleven operations the adapter uses, with strict request schemas (bodies wrapped in
 ``data``, no unknown fields, numeric gids). Passing shows the adapter sends what the
 documentation describes. Every request must have zero request-side violations (body, header,
 path, query). Prism is stateless, so :class:`AsanaTwin` chooses its declared answers and keeps
@@ -10,7 +10,9 @@ the workspace's projects; ``twin.fault`` forces the documented errors (401, 403,
 Webhooks: the twin handshakes a create's target while ``POST /webhooks`` is open, through
 sophia's own handshake door on this test's state store (a hook on Website Relaunch is already
 established there, as an earlier create would have left it); with the door gone (unreachable)
-or answering wrong, the create fails and nothing is kept, as Asana documents.
+or answering wrong, the create fails and nothing is kept, as Asana documents. A create whose
+answer is lost after Asana kept the hook is driven through the real executor and ledger: it
+must settle ``applied`` by reading Asana back (``GET /webhooks``), with the hook's secret live.
 """
 
 from __future__ import annotations
