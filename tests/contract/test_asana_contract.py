@@ -505,6 +505,7 @@ async def test_prism_refuses_a_request_without_the_token(asana_server: PrismServ
          "secret"),
         ("POST", "/webhooks", {"data": {"resource": "Website Relaunch", "target": HOOK_URL}}, "resource"),
         ("POST", "/webhooks", {"data": {"resource": "1201000000000101"}}, "target"),
+        ("GET", "/webhooks?workspace=1200000000000001", None, "resource"),
     ],
 )
 async def test_the_contract_catches_wrong_requests(
@@ -639,3 +640,62 @@ async def test_a_create_that_never_reached_asana_keeps_no_secret(
     assert list(twin.webhooks) == [HOOK]
     assert hook_rows(hook_store)[-1] == (None, "1201000000000103", "failed")
     assert [h for h, _ in HookSecrets(hook_store).secrets("asana")] == [HOOK]
+
+
+@pytest.mark.anyio
+async def test_a_lost_create_answer_with_asana_unreadable_is_bound_by_the_reconciler(
+    env: RecordingTransport, twin: AsanaTwin, hook_store: Any, tmp_path: Any
+) -> None:
+    """The answer is lost AND listing the hooks fails: no secret is live until a read-back finds the hook."""
+    from adapters.testing_faults import FaultTransport, apply_through_ledger
+    from orchestrator.reconcile import reconcile_store
+    from state.hook_secrets import HookSecrets
+    from state.models import ChangeStatus
+    from state.store import Store
+
+    ledger = Store(f"sqlite:///{tmp_path / 'ledger.db'}")
+    ledger.setup()
+    faults = FaultTransport(env, "lost")
+    call = spec_for("asana.webhook.create").call("Vendor Review", {"url": HOOK_URL})
+    try:
+        async with aclosing(AsanaAdapter(transport=faults, sleep=Sleeps())) as adapter:
+            door = twin.door
+            assert door is not None
+
+            def door_then_outage(url: str, headers: Any) -> Any:  # Asana unreadable from the handshake on
+                twin.fault("GET", "/webhooks", 500, times=1000)
+                return door(url, headers)
+
+            twin.door = door_then_outage
+            faults.arm()
+            recorded = await apply_through_ledger(ledger, adapter, call)
+            faults.disarm()
+            twin.faults.clear()
+            clock = adapter.http.breaker._clock  # the reconciler runs after the breaker's pause
+            adapter.http.breaker._clock = lambda: clock() + 3600
+            assert recorded["status"] == ChangeStatus.NEEDS_RECONCILE, recorded
+            assert hook_rows(hook_store)[-1] == (None, "1201000000000103", "failed")
+            assert [h for h, _ in HookSecrets(hook_store).secrets("asana")] == [HOOK], "nothing unproven is live"
+            await reconcile_store(ledger, _Pool(adapter))  # type: ignore[arg-type]
+            assert ledger.ledger.get(recorded["id"]).status == ChangeStatus.APPLIED
+    finally:
+        ledger.dispose()
+    (gid,) = [g for g, h in twin.webhooks.items() if h["resource"] == "1201000000000103"]
+    assert hook_rows(hook_store)[-1] == (gid, "1201000000000103", "active")
+    assert gid in [h for h, _ in HookSecrets(hook_store).secrets("asana")]
+
+
+@pytest.mark.anyio
+async def test_a_hook_asana_no_longer_lists_has_no_live_secret(
+    adapter: AsanaAdapter, env: RecordingTransport, twin: AsanaTwin, hook_store: Any
+) -> None:
+    """A delete whose answer was lost (or a hook removed in Asana): the read-back retires its secret."""
+    from state.hook_secrets import HookSecrets
+
+    del twin.webhooks[HOOK]
+    assert await adapter.observe(spec_for("asana.webhook.delete").call("Website Relaunch")) is None
+    assert HookSecrets(hook_store).secrets("asana") == []
+    assert hook_rows(hook_store) == [(HOOK, "1201000000000101", "deleted")]
+    listing = [ex.request.url.params for ex in env.exchanges if ex.request.url.path == "/webhooks"]
+    assert listing and all(p["workspace"] == WORKSPACE and p["resource"] == "1201000000000101" for p in listing)
+    assert_no_request_violations(env.exchanges)
