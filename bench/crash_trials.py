@@ -55,8 +55,9 @@ def _start(env: dict[str, str], trial: int, creates: list[str]) -> tuple[subproc
         args = ["undo", change, "--yes"]
     else:
         args = ["do", f"create a vector index called ct-{trial} with 3 dimensions", "--yes"]
-    proc = subprocess.Popen([*CLI, *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            text=True, start_new_session=True)
+    # One actor per trial: the default policy's per-actor rate limit would refuse most of them.
+    proc = subprocess.Popen([*CLI, *args], env={**env, "SOPHIA_ACTOR": f"cli:crash-{trial}"},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True, start_new_session=True)
     return proc, args[0]
 
 
@@ -146,13 +147,17 @@ def main(trials: int = 100) -> int:
             kills.append(delay)
         else:
             finished += 1
-        proc.wait()
+        code = proc.wait()
         _cli(env, "reconcile")
         problems, history = _check(env)
         new = history[: len(history) - recorded]  # newest first
         recorded = len(history)
-        kind = "no record (killed before the write-ahead record)" if not new else \
-            "settled " + "+".join(sorted({c["status"] for c in new}))
+        if new:
+            kind = "settled " + "+".join(sorted({c["status"] for c in new}))
+        elif code == -signal.SIGKILL:
+            kind = "no record (killed before the write-ahead record)"
+        else:
+            kind = f"no record (the command ended with exit {code} before any change)"
         outcomes[kind] = outcomes.get(kind, 0) + 1
         for key, found in problems.items():
             totals[key] += len(found)
