@@ -10,15 +10,13 @@ server as test_http.py.
 from __future__ import annotations
 
 import socket
-import threading
-from collections.abc import Iterator
-from http.server import ThreadingHTTPServer
 
 import pytest
 
 from adapters.http import HttpPolicy
 from orchestrator.errors import AdapterError, NotFoundError, ValidationFailedError, outcome_unknown
-from tests.adapters.test_http import Answer, Script, Sleeps, _handler, client
+from tests.adapters.scripted import Answer, Script
+from tests.adapters.test_http import Sleeps, client
 
 pytestmark = pytest.mark.anyio
 
@@ -26,21 +24,6 @@ pytestmark = pytest.mark.anyio
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-@pytest.fixture
-def server() -> Iterator[tuple[str, Script]]:
-    """test_http.py's scripted loopback server."""
-    script = Script()
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(script))
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}", script
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
 
 
 async def test_a_post_whose_answer_is_lost_is_unknown(server: tuple[str, Script]) -> None:

@@ -25,7 +25,8 @@ import pytest
 from adapters.http import BreakerState, CircuitBreaker, CircuitOpenError, HttpPolicy, RateLimitedError
 from orchestrator.errors import AdapterError
 from orchestrator.service import OrchestratorService
-from tests.adapters.test_http import Answer, FakeClock, Script, Sleeps, _fresh_breakers, client, server  # noqa: F401
+from tests.adapters.scripted import Answer, Script, server  # noqa: F401
+from tests.adapters.test_http import FakeClock, Sleeps, _fresh_breakers, client  # noqa: F401
 from tests.interfaces.conftest import Api
 from tests.interfaces.test_webhooks import calls, signed
 from tests.orchestrator.conftest import arun, req
