@@ -217,22 +217,23 @@ def test_row15_hitl_resume_idempotency(make_service: Factory, identities: Path, 
 
     arun(double())
     env = {k: v for k, v in os.environ.items() if not k.startswith("SOPHIA_")}
-    env.update(SOPHIA_HOME=str(isolated_env), SOPHIA_PGVECTOR_URL=pg_url, SOPHIA_IDENTITIES=os.environ[
-        "SOPHIA_IDENTITIES"], PYTHONPATH=str(ROOT))
+    # Each CLI process is its own principal (SOPHIA_ACTOR, no identities file): one OS user may not
+    # name both the requester and the approver with --as, so four-eyes needs two configured identities.
+    env.update(SOPHIA_HOME=str(isolated_env), SOPHIA_PGVECTOR_URL=pg_url, PYTHONPATH=str(ROOT))
 
     def cli(*args: str, **extra: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "orchestrator.interfaces.cli", *args], env=env | extra,
                               capture_output=True, text=True, timeout=120, cwd=ROOT, check=False)
 
-    paused = cli("do", "delete the vector index crash", "--yes", "--json", "--as", "cli:alice")
+    paused = cli("do", "delete the vector index crash", "--yes", "--json", SOPHIA_ACTOR="cli:alice")
     run_id = json.loads(paused.stdout)["run_id"]
     assert json.loads(paused.stdout)["status"] == "awaiting_approval", paused.stdout
-    crashed = cli("approve", run_id, "--as", "cli:bob", SOPHIA_FAULTS="after_call=exit")
+    crashed = cli("approve", run_id, SOPHIA_ACTOR="cli:bob", SOPHIA_FAULTS="after_call=exit")
     assert crashed.returncode == 137, crashed.stderr
     history = json.loads(cli("history", "--json").stdout)  # any start reconciles
     deletes = [c for c in history if c["action"] == "pgvector.index.delete"]
     assert [c["status"] for c in deletes] == ["applied", "applied"], deletes
-    again = cli("approve", run_id, "--as", "cli:dave")
+    again = cli("approve", run_id, SOPHIA_ACTOR="cli:dave")
     assert again.returncode == 9, again.stdout + again.stderr
 
     async def check() -> None:
