@@ -80,8 +80,6 @@ class WebhookRequest:
     body: bytes
     path: str = ""
     received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
-    #: The URL's query string as received (Asana's handshake names our expectation in it).
-    query: str = ""
 
     def header(self, name: str) -> str | None:
         """Case-insensitive header lookup."""

@@ -309,7 +309,7 @@ def require_configured(ref: SecretRef, *, environ: Mapping[str, str] | None = No
 
 
 #: Platforms whose webhook secret has the vendor's own name; every other one uses ``WEBHOOK_SECRET``.
-_WEBHOOK_SECRET_NAMES: dict[str, str] = {"slack": "SIGNING_SECRET", "asana": "WEBHOOK_KEY"}
+_WEBHOOK_SECRET_NAMES: dict[str, str] = {"slack": "SIGNING_SECRET"}
 
 
 def webhook_secret_ref(platform: str) -> SecretRef:
@@ -317,10 +317,7 @@ def webhook_secret_ref(platform: str) -> SecretRef:
 
     ``SOPHIA_<PLATFORM>_WEBHOOK_SECRET`` (GitHub, Vercel, Linear, HubSpot's client secret,
     Figma's passcode), except Slack: ``SOPHIA_SLACK_SIGNING_SECRET``, the app's one signing
-    secret, which signs its slash commands, interactivity and workspace events alike; and
-    Asana: ``SOPHIA_ASANA_WEBHOOK_KEY``, not a signing secret (Asana hands each hook its own in
-    the ``X-Hook-Secret`` handshake) but the key those secrets are encrypted with at rest
-    (:mod:`state.hook_secrets`; optional: without it the key is derived from the ledger key).
+    secret, which signs its slash commands, interactivity and workspace events alike.
     """
     return SecretRef(platform, _WEBHOOK_SECRET_NAMES.get(platform.lower(), "WEBHOOK_SECRET"))
 

@@ -19,10 +19,6 @@ Linear     ``Linear-Signature: <hex>``            body ``webhookTimestamp``   Li
            HMAC-SHA256(secret, body)              (ms), |recv − ts| ≤ 60 s
 Slack      ``X-Slack-Signature: v0=<hex>``        X-Slack-Request-Timestamp   ``event_id``
            HMAC-SHA256(secret, "v0:ts:body")      (s), |recv − ts| ≤ 300 s    (``trigger_id``)
-Asana      ``X-Hook-Signature: <hex>``            none (at-most-once; polling digest of the
-           HMAC-SHA256(hook's secret, body); the  is the completeness guard)  ``events``
-           secret comes from the X-Hook-Secret
-           handshake (:mod:`state.hook_secrets`)
 =========  =====================================  ==========================  ============
 
 Freshness is judged at ``recv``, the request's ``received_at`` (when our endpoint received
@@ -54,13 +50,11 @@ __all__ = [
     "SLACK_WINDOW_SECONDS",
     "VERIFIERS",
     "VerifiedWebhook",
-    "sign_asana",
     "sign_github",
     "sign_linear",
     "sign_slack",
     "sign_vercel",
     "verify",
-    "verify_asana",
     "verify_github",
     "verify_linear",
     "verify_slack",
@@ -283,46 +277,6 @@ def verify_slack(
     if not isinstance(delivery, str) or not delivery:
         raise _reject("slack", "no event_id or trigger_id to deduplicate on", "not a Slack event we accept")
     return VerifiedWebhook("slack", delivery, event, payload)
-
-
-def sign_asana(secret: SecretLike, body: bytes) -> str:
-    """``X-Hook-Signature`` value: hex HMAC-SHA256 of the raw body under the hook's secret."""
-    return _hex(secret, body, "sha256")
-
-
-def asana_events_digest(events: list[Any]) -> str:
-    """The dedup key of an Asana delivery: a digest of its events (Asana sends no delivery id)."""
-    canonical = json.dumps(events, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return "events-" + hashlib.sha256(canonical.encode()).hexdigest()[:40]
-
-
-def verify_asana(request: WebhookRequest, secrets: list[tuple[str, SecretLike]]) -> VerifiedWebhook:
-    """Asana: ``X-Hook-Signature`` = hex HMAC-SHA256(secret, body) under one of our hooks' secrets.
-
-    ``secrets`` are ``(hook, secret)`` for every live hook (Asana's body does not say which hook
-    sent it); the one that matches is ``payload["hook"]``. The body is ``{"events": [...]}``
-    (an empty list is Asana's heartbeat). Dedup key: :func:`asana_events_digest`.
-    """
-    signature = _require("asana", request, "x-hook-signature")
-    if not secrets:
-        raise _reject("asana", "no Asana webhook is established here",
-                      "create one with `asana.webhook.create`; its handshake stores the secret")
-    matched = [hook for hook, secret in secrets if _same(sign_asana(secret, request.body), signature)]
-    if not matched:
-        raise _reject("asana", "signature mismatch",
-                      "no established hook's X-Hook-Secret signs this body; recreate the webhook")
-    payload = _json("asana", request.body)
-    events = payload.get("events")
-    if not isinstance(events, list):
-        raise _reject("asana", "body has no events list", "Asana sends {\"events\": [...]}")
-    kinds = sorted({f"{_obj(e).get('resource', {}).get('resource_type', '?')}.{_obj(e).get('action', '?')}"
-                    for e in events if isinstance(e, dict) and isinstance(e.get("resource"), dict)})
-    event_type = "heartbeat" if not events else kinds[0][:80] if len(kinds) == 1 else "batch"
-    return VerifiedWebhook("asana", asana_events_digest(events), event_type, {"events": events, "hook": matched[0]})
-
-
-def _obj(value: object) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
 
 
 Verifier = Callable[..., VerifiedWebhook]

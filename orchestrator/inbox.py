@@ -44,7 +44,6 @@ __all__ = [
     "InboxWorker",
     "Ingested",
     "WorkerConfig",
-    "handshake",
     "ingest",
     "run_worker_thread",
     "verify_delivery",
@@ -75,7 +74,7 @@ class Ingested:
     duplicate: bool
 
 
-def verify_delivery(platform: str, request: WebhookRequest, store: Store | None = None) -> VerifiedWebhook:
+def verify_delivery(platform: str, request: WebhookRequest) -> VerifiedWebhook:
     """Check a delivery with the platform's scheme.
 
     An adapter class may define ``verify_webhook(request) -> VerifiedWebhook`` (a classmethod
@@ -104,9 +103,7 @@ def verify_delivery(platform: str, request: WebhookRequest, store: Store | None 
                             hint=f"webhooks are verified for: {', '.join(sorted(VERIFIERS))}")
     try:
         if callable(custom):
-            # A platform whose secrets come from a handshake reads them from the state store.
-            verified: VerifiedWebhook = (custom(request, store=store) if getattr(cls, "webhook_handshake", False)
-                                         else custom(request))
+            verified: VerifiedWebhook = custom(request)
             return verified
         return verify(platform, request, webhook_secret(platform))
     except ConfigError as exc:
@@ -124,42 +121,11 @@ def ingest(inbox: Inbox, platform: str, request: WebhookRequest) -> Ingested:
     if len(request.body) > MAX_BODY_BYTES:
         raise WebhookRejectedError(f"{platform} webhook rejected: body larger than {MAX_BODY_BYTES} bytes",
                                    hint="deliveries this large are not accepted")
-    verified = verify_delivery(platform, request, inbox.store)
+    verified = verify_delivery(platform, request)
     body = request.body if verified.stored_body is None else verified.stored_body
     inbox_id, new = inbox.add(platform, verified.delivery_id, verified.event_type, dict(request.headers),
                               body, received_at=request.received_at)
     return Ingested(platform, verified.delivery_id, verified.event_type, inbox_id, not new)
-
-
-def handshake(store: Store, platform: str, request: WebhookRequest) -> str:
-    """Complete a webhook handshake (Asana's ``X-Hook-Secret``); returns the secret to echo.
-
-    Accepted only when our own webhook create is waiting for it: the request's query must
-    carry the token of a pending, unexpired expectation for ``platform``, which this consumes
-    while storing the secret encrypted (:class:`state.hook_secrets.HookSecrets`). Nothing
-    enters the inbox.
-
-    Raises:
-        NotFoundError: the platform takes no handshakes.
-        WebhookRejectedError: no expectation is waiting for it (never asked, used, expired).
-    """
-    from urllib.parse import parse_qsl
-
-    from adapters.registry import adapter_class
-    from state.hook_secrets import TOKEN_PARAM, HookSecrets
-
-    cls = adapter_class(platform)
-    if not (cls.supports_webhooks and getattr(cls, "webhook_handshake", False)):
-        raise NotFoundError(f"{platform} sends no webhook handshakes",
-                            hint="check the webhook URL's platform name")
-    secret = (request.header("x-hook-secret") or "").strip()
-    token = dict(parse_qsl(request.query)).get(TOKEN_PARAM, "")
-    if not HookSecrets(store).confirm(platform, token, secret):
-        raise WebhookRejectedError(
-            f"{platform} handshake rejected: no webhook create of ours is waiting for it",
-            hint=f"handshakes are accepted only during `{platform}.webhook.create`, once, within minutes",
-            details={"platform": platform})
-    return secret
 
 
 @dataclass

@@ -31,7 +31,6 @@ __all__ = [
     "Run",
     "SlackRequest",
     "SlackUser",
-    "WebhookSecret",
 ]
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
@@ -349,30 +348,3 @@ class Drift(SQLModel, table=True):
     revert_run_id: str | None = None
     notified: bool = False
     detected_at: datetime = _ts()
-
-
-class WebhookSecret(SQLModel, table=True):
-    """A webhook secret a platform handed us in a handshake (Asana's ``X-Hook-Secret``), per hook.
-
-    A row starts ``pending`` when our own webhook create is about to call the platform: it
-    carries a random ``token`` (put in the target URL) and a short ``expires_at``. The first
-    handshake presenting that token before then consumes it (``confirmed``) and stores the
-    secret ENCRYPTED (``secret``: AES-GCM nonce + ciphertext, under the key ``key_id`` names;
-    see :mod:`state.hook_secrets`); the create's read-back records the platform's ``hook_id``
-    (``active``). ``deleted`` when the hook is deleted; ``failed`` when the create failed.
-    """
-
-    __tablename__ = "webhook_secrets"
-
-    id: int | None = Field(default=None, primary_key=True)
-    platform: str = Field(max_length=60, index=True)
-    token: str = Field(max_length=64, unique=True)
-    status: str = Field(default="pending", max_length=20)
-    resource: str | None = Field(default=None, max_length=100)
-    target: str = Field(sa_column=Column(Text, nullable=False))
-    hook_id: str | None = Field(default=None, max_length=100, index=True)
-    secret: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
-    key_id: str | None = Field(default=None, max_length=16)
-    expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
-    created_at: datetime = _ts()
-    confirmed_at: datetime | None = _opt_ts()

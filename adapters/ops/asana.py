@@ -31,21 +31,8 @@ How each action is carried out:
 Errors: 401/403 → :class:`~adapters.http.PlatformAuthError` naming ``SOPHIA_ASANA_TOKEN``;
 404 → ``NotFoundError`` naming the project; 429 (with ``Retry-After``) and 5xx are retried by the
 shared client (reads and the archive PUT; a create POST is never repeated after a server error,
-because Asana takes no idempotency key).
-
-Webhooks: Asana gives each hook its own secret in the ``X-Hook-Secret`` handshake it POSTs to
-the target while our ``POST /webhooks`` is in flight. The door accepts that handshake only for
-an expectation our own create recorded just before (a token in the target URL, 5 minutes, used
-once) and stores the secret encrypted (:mod:`state.hook_secrets`). Every delivery after it is
-checked — at the door and again here in the worker — against ``X-Hook-Signature``, hex
-HMAC-SHA256 of the raw body under a live hook's secret; its events become project and task
-changes (read back by gid, since events carry only ids).
-
-A project's webhook is read back from Asana itself (``GET /webhooks?workspace=…&resource=…``):
-ours is the one whose target carries the token of an expectation we recorded, so a hook whose
-create answer was lost (timeout, 503 after applying, dropped connection) is found and the ledger
-records it ``applied``; its secret becomes live only then. A create that raised while Asana does
-not show the hook leaves no live secret.
+because Asana takes no idempotency key). Webhooks are not handled (``supports_webhooks`` is
+False): Asana's ``X-Hook-Secret`` handshake and ``X-Hook-Signature`` are not implemented yet.
 
 The contract this is tested against is WRITTEN BY HAND from Asana's API reference
 (``tests/contract/fixtures/asana/openapi.yaml``, which cites the pages): it shows the requests
@@ -58,11 +45,10 @@ import os
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from adapters.base import ObservedChange, PlatformStatus, State, WebhookRequest, WebhookResult
+from adapters.base import PlatformStatus, State
 from adapters.catalog import ActionCall, Stack
 from adapters.http import HttpAdapter, api_path
 from adapters.specs.asana import ACTIONS
-from adapters.webhooks import VerifiedWebhook, verify_asana
 from orchestrator.errors import AdapterError, ConfigError, NotFoundError, SophiaError, ValidationFailedError
 
 __all__ = ["DEFAULT_BASE_URL", "AsanaAdapter", "project_state", "workspace_gid"]
@@ -136,15 +122,12 @@ class AsanaAdapter(HttpAdapter):
     display_name: ClassVar[str] = "Asana"
     stack: ClassVar[Stack] = Stack.OPS
     actions = ACTIONS
-    resource_types: ClassVar[tuple[str, ...]] = ("project", "task", "webhook")
+    resource_types: ClassVar[tuple[str, ...]] = ("project", "task")
     content_on_delete: ClassVar[Mapping[str, str]] = {
-        "webhook": "a recreated webhook has a new gid and secret; events in between are not replayed",
         "project": "its tasks are not restored",
         "task": "its comments, subtasks and attachments are not restored",
     }
-    supports_webhooks: ClassVar[bool] = True
-    #: Each hook's secret comes from Asana's X-Hook-Secret handshake (state.hook_secrets).
-    webhook_handshake: ClassVar[bool] = True
+    supports_webhooks: ClassVar[bool] = False
     supports_dry_run: ClassVar[bool] = True
 
     api_base_url: ClassVar[str | None] = DEFAULT_BASE_URL
@@ -343,14 +326,6 @@ class AsanaAdapter(HttpAdapter):
                 )
             return
         name = _name(call.target)
-        if verb == "webhook.create":
-            if before is not None:
-                raise ValidationFailedError(f"asana: {name!r} already has a webhook to {before.get('target')}",
-                                            hint="delete it first (asana.webhook.delete)")
-            return
-        if verb == "webhook.delete" and before is None:
-            raise NotFoundError(f"asana: sophia has no webhook on {name!r}", hint="nothing to delete",
-                                details={"platform": "asana", "action": call.action, "target": name})
         if verb == "project.create":
             if before is not None:
                 tail = " (archived: unarchive it instead)" if before.get("archived") else ""
@@ -370,10 +345,6 @@ class AsanaAdapter(HttpAdapter):
         verb = call.action.removeprefix("asana.")
         if verb == "task.create":
             return {"name": call.params["name"]}
-        if verb == "webhook.create":
-            return {"target": call.params["url"]}
-        if verb == "webhook.delete":
-            return None
         if verb == "project.create":
             expected: dict[str, Any] = {"name": _name(call.target), "archived": False}
             team = self._team_for(call)
@@ -425,243 +396,3 @@ class AsanaAdapter(HttpAdapter):
                 "workspace": workspace_gid(),
             },
         )
-
-    # -- webhooks ----------------------------------------------------------------------------
-
-    @classmethod
-    def verify_webhook(cls, request: WebhookRequest, store: Any = None) -> VerifiedWebhook:
-        """The door's check, and the worker's: ``X-Hook-Signature`` under a live hook's stored secret.
-
-        Raises:
-            WebhookRejectedError: missing or wrong signature, or no hook established here.
-        """
-        from state.hook_secrets import HookSecrets, store_for
-
-        if store is None:
-            from orchestrator.config import get_settings
-
-            store = store_for(get_settings().state_url)
-        return verify_asana(request, list(HookSecrets(store).secrets("asana")))
-
-    def _state_store(self) -> Any:
-        from state.hook_secrets import store_for
-
-        url = getattr(self.settings, "state_url", None)
-        if not url:
-            from orchestrator.config import get_settings
-
-            url = get_settings().state_url
-        return store_for(url)
-
-    async def handle_webhook(self, request: WebhookRequest) -> WebhookResult:
-        """Re-verify the signature with the stored secret, then report project and task changes.
-
-        Asana's events carry only ids (``resource.gid`` / ``resource_type``), so each project or
-        task named is read back (its last event per resource wins); a deleted one is named from
-        the inventory. Other resource types (stories, sections, …) are counted, not reported.
-        """
-        import asyncio
-
-        store = self._state_store()
-        verified = await asyncio.to_thread(self.verify_webhook, request, store)
-        events = [e for e in verified.payload["events"] if isinstance(e, dict)]
-        latest: dict[tuple[str, str], str] = {}
-        for event in events:
-            resource = _obj(event.get("resource"))
-            kind, gid = resource.get("resource_type"), resource.get("gid")
-            if kind in ("project", "task") and isinstance(gid, str) and gid.isdigit():
-                latest[(kind, gid)] = str(event.get("action") or "changed")
-        actors = {(_obj(e.get("resource")).get("resource_type"), _obj(e.get("resource")).get("gid")):
-                  _text(_obj(e.get("user")).get("gid"), 40) for e in events}
-        changes: list[ObservedChange] = []
-        for (kind, gid), action in latest.items():
-            change = await self._observed(store, kind, gid, action)
-            if change is not None:
-                change.actor = actors.get((kind, gid))
-                changes.append(change)
-        return WebhookResult("asana", verified.delivery_id, verified.event_type, changes,
-                             summary=f"{len(events)} event(s), {len(changes)} project/task change(s)")
-
-    def _known(self, store: Any, kind: str, gid: str) -> tuple[str, dict[str, Any]] | None:
-        """(name, state) of the inventory's ``kind`` with this gid, or None."""
-        from sqlmodel import select
-
-        from state.models import InventoryItem
-
-        with store.session() as s:
-            for item in s.exec(select(InventoryItem).where(InventoryItem.platform == "asana",
-                                                           InventoryItem.resource_type == kind)).all():
-                if _obj(item.attributes).get("gid") == gid:
-                    return item.name, dict(item.attributes or {})
-        return None
-
-    async def _observed(self, store: Any, kind: str, gid: str, action: str) -> ObservedChange | None:
-        verb = {"added": "created", "undeleted": "created", "deleted": "deleted"}.get(action, "updated")
-        raw: dict[str, Any] | None = None
-        if action != "deleted":
-            path = "/projects/{gid}" if kind == "project" else "/tasks/{gid}"
-            try:
-                reply = await self.http.request(
-                    "GET", api_path(path, gid=gid), action="asana.webhook", target=gid,
-                    params={"opt_fields": _PROJECT_FIELDS if kind == "project" else _TASK_FIELDS})
-                raw = _obj(_obj(reply.data).get("data")) or None
-            except NotFoundError:
-                raw, verb = None, "deleted"
-        if raw is None:  # gone: report it under the name we knew it by, if we did
-            known = self._known(store, kind, gid)
-            return ObservedChange(kind, known[0], None, verb="deleted") if known else None
-        if kind == "project":
-            state = project_state(raw)
-            return ObservedChange("project", state["name"], state, verb=verb) if state["name"] else None
-        projects = [p for p in raw.get("projects") or [] if isinstance(p, dict)]
-        project = _text(projects[0].get("name")) if projects else None
-        state = _task_state(raw, project)
-        if not state["name"]:
-            return None
-        return ObservedChange("task", f"{project or '-'}/{state['name']}", state, verb=verb)
-
-    # -- webhook actions ---------------------------------------------------------------------
-
-    @staticmethod
-    def _hook_state(raw: Mapping[str, Any]) -> State:
-        """``{"gid", "resource", "target", "active"}``; the target as the user gave it (no token)."""
-        from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
-
-        from state.hook_secrets import TOKEN_PARAM
-
-        url = str(raw.get("target") or "")
-        if TOKEN_PARAM in url:
-            parts = urlsplit(url)
-            query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != TOKEN_PARAM]
-            url = urlunsplit(parts._replace(query=urlencode(query)))
-        return {"gid": _text(raw.get("gid"), 40), "resource": _text(_obj(raw.get("resource")).get("gid"), 40),
-                "target": url or None, "active": raw.get("active") is True}
-
-    @staticmethod
-    def _token_of(raw: Mapping[str, Any]) -> str | None:
-        """Our expectation token in a hook's target URL, or None (not one of our creates)."""
-        from urllib.parse import parse_qsl, urlsplit
-
-        from state.hook_secrets import TOKEN_PARAM
-
-        query = urlsplit(str(raw.get("target") or "")).query
-        return dict(parse_qsl(query, keep_blank_values=True)).get(TOKEN_PARAM) or None
-
-    async def _read_webhook(self, hook_id: str, action: str, target: str) -> State:
-        reply = await self.http.request("GET", api_path("/webhooks/{webhook_gid}", webhook_gid=hook_id),
-                                        action=action, target=target)
-        return self._hook_state(_obj(_obj(reply.data).get("data")))
-
-    async def _project_hooks(self, project_gid: str, action: str, target: str) -> list[dict[str, Any]]:
-        """The project's webhooks as Asana lists them (``GET /webhooks?workspace=…&resource=…``)."""
-        hooks = await self._list("/webhooks", {"workspace": workspace_gid(), "resource": project_gid},
-                                 action=action, target=target)
-        return [h for h in hooks if isinstance(h.get("gid"), str)]
-
-    async def observe_webhook(self, call: ActionCall) -> State:
-        """The project's webhook that one of OUR creates made, as Asana lists it, or None.
-
-        Read from Asana, not from our rows: a hook is ours when its target carries the token of
-        an expectation we recorded for this project, so a hook whose create answer was lost is
-        found too (newest expectation first). Our rows are then made to agree with what Asana
-        shows: the found hook's row is bound to its gid (its secret becomes live, so deliveries
-        verify and delete works), and a live row whose hook Asana no longer lists is retired.
-        """
-        import asyncio
-
-        from state.hook_secrets import HookSecrets
-
-        gid, name = await self._project_gid(call)
-        listed = await self._project_hooks(gid, call.action, name)
-        hooks = HookSecrets(self._state_store())
-        ours = await asyncio.to_thread(hooks.tokens, "asana", gid)
-        listed_gids = {raw["gid"] for raw in listed}
-        for _row, status, hook_id in ours.values():
-            if status in ("confirmed", "active") and hook_id and hook_id not in listed_gids:
-                await asyncio.to_thread(hooks.delete, "asana", hook_id)  # gone at Asana
-        found = [(ours[token], token, raw) for raw in listed
-                 if (token := self._token_of(raw)) is not None and token in ours]
-        if not found:
-            return None
-        (_row, status, hook_id), token, raw = max(found, key=lambda f: f[0][0])
-        if status != "active" or hook_id != raw["gid"]:
-            await asyncio.to_thread(hooks.bind, "asana", token, raw["gid"])
-        return self._hook_state(raw)
-
-    async def do_webhook_create(self, call: ActionCall, before: State) -> State:
-        """Expect the handshake, ``POST /webhooks`` (Asana handshakes while it is in flight), read back.
-
-        The expectation is recorded BEFORE the call: the door accepts Asana's ``X-Hook-Secret``
-        only for it (its token rides in the target URL), once, within 5 minutes. When the call
-        raises, see :meth:`_after_failed_create`: the secret stays only for a hook Asana shows.
-        """
-        import asyncio
-
-        from state.hook_secrets import HookSecrets
-
-        gid, name = await self._project_gid(call)
-        hooks = HookSecrets(self._state_store())
-        expected = await asyncio.to_thread(hooks.expect, "asana", target=call.params["url"], resource=gid)
-        try:
-            reply = await self.http.request("POST", "/webhooks", action=call.action, target=name,
-                                            json={"data": {"resource": gid, "target": expected.target}})
-        except Exception:
-            await self._after_failed_create(hooks, expected.token, gid, name, call.action)
-            raise
-        except BaseException:  # cancelled: no time to read back; the secret is kept unused
-            await asyncio.to_thread(hooks.abandon, "asana", expected.token, keep_secret=True)
-            raise
-        hook_id = _obj(_obj(reply.data).get("data")).get("gid")
-        if not isinstance(hook_id, str):
-            raise AdapterError("asana answered POST /webhooks without a gid",
-                               hint="check the webhooks in Asana; delete a stray one by hand",
-                               details={"platform": "asana", "action": call.action})
-        await asyncio.to_thread(hooks.bind, "asana", expected.token, hook_id)
-        return await self._read_webhook(hook_id, call.action, name)
-
-    async def _after_failed_create(self, hooks: Any, token: str, project_gid: str, name: str, action: str) -> None:
-        """Our ``POST /webhooks`` raised: keep the hook's secret only if Asana shows the hook.
-
-        * No handshake reached our door (the row is still ``pending``): Asana keeps a hook only
-          after a handshake succeeds, and abandoning the expectation refuses a late one — so no
-          hook exists or will. Abandoned.
-        * The handshake completed (``confirmed``): the answer may be what was lost. Asana's list
-          of the project's hooks decides: ours (its target carries the token) → bound, ``active``
-          with its gid; not there → abandoned, secret dropped; the list unreadable → ``failed``
-          with the ciphertext kept unused, for a later read-back (:meth:`observe_webhook`) to bind.
-
-        The error is re-raised by the caller either way; the executor settles the outcome by
-        reading back (:meth:`observe_webhook`), which finds the hook if it is there.
-        """
-        import asyncio
-
-        if await asyncio.to_thread(hooks.status, "asana", token) != "confirmed":
-            await asyncio.to_thread(hooks.abandon, "asana", token)
-            return
-        try:
-            listed = await self._project_hooks(project_gid, action, name)
-        except Exception:  # noqa: BLE001 - unknown: not live, but revivable by a later read-back
-            await asyncio.to_thread(hooks.abandon, "asana", token, keep_secret=True)
-            return
-        mine = [raw["gid"] for raw in listed if self._token_of(raw) == token]
-        if mine:
-            await asyncio.to_thread(hooks.bind, "asana", token, mine[-1])
-        else:
-            await asyncio.to_thread(hooks.abandon, "asana", token)
-
-    async def do_webhook_delete(self, call: ActionCall, before: State) -> State:
-        """``DELETE /webhooks/{gid}``, then forget its secret (later deliveries are refused)."""
-        import asyncio
-
-        from state.hook_secrets import HookSecrets
-
-        hook_id = str((before or {}).get("gid") or "")
-        if not hook_id:
-            raise NotFoundError(f"asana: sophia has no webhook on {call.target!r}", hint="nothing to delete")
-        try:
-            await self.http.request("DELETE", api_path("/webhooks/{webhook_gid}", webhook_gid=hook_id),
-                                    action=call.action, target=_name(call.target))
-        except NotFoundError:
-            pass  # already gone at Asana: forgetting the secret is all that is left
-        await asyncio.to_thread(HookSecrets(self._state_store()).delete, "asana", hook_id)
-        return None

@@ -1,22 +1,19 @@
-"""Asana actions: projects, tasks and project webhooks.
+"""Asana actions: projects and tasks.
 
 Before-states: project ``{"gid", "name", "team", "archived"}``; task create records no
-before-state, its after-state is ``{"gid"}``; webhook ``{"gid", "resource", "target", "active"}``
-(``target`` without the handshake token sophia adds to it).
+before-state, its after-state is ``{"gid"}``.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from typing import Any
 
 from pydantic import Field, field_validator
 
-from adapters.catalog import ActionCall, ActionSpec, Params, inverse_same_target
-from adapters.specs._fields import email, https_url
+from adapters.catalog import ActionSpec, Params, inverse_same_target
+from adapters.specs._fields import email
 
-__all__ = ["ACTIONS", "ProjectCreateParams", "TaskCreateParams", "WebhookCreateParams"]
+__all__ = ["ACTIONS", "ProjectCreateParams", "TaskCreateParams"]
 
 
 def _clean(value: object) -> object:
@@ -46,23 +43,6 @@ class TaskCreateParams(Params):
             return None
         text = str(value).strip()
         return "me" if text.lower() in ("me", "myself") else email(text)
-
-
-class WebhookCreateParams(Params):
-    """``asana.webhook.create`` params: where Asana should POST (sophia's ``/webhooks/asana``)."""
-
-    url: str = Field(max_length=2000, description="the https target URL, e.g. https://sophia.example.com/webhooks/asana")
-
-    _u = field_validator("url", mode="before")(classmethod(lambda cls, v: https_url(v)))
-
-
-def _recreate_webhook(call: ActionCall, before: Mapping[str, Any] | None,
-                      after: Mapping[str, Any] | None) -> ActionCall | None:
-    """Undo of a webhook delete: a new webhook on the same project to the same URL."""
-    url = (before or {}).get("target")
-    if not isinstance(url, str) or not url:
-        return None
-    return ActionCall(action="asana.webhook.create", target=call.target, params={"url": url})
 
 
 ACTIONS: tuple[ActionSpec, ...] = (
@@ -113,31 +93,6 @@ ACTIONS: tuple[ActionSpec, ...] = (
             'add a task "Draft launch email" to the asana project Website Relaunch',
             "create an asana task Book venue in Q3 Planning assigned to kim@example.com",
             "new task in Vendor Review: collect SOC2 reports, assign to me",
-        ),
-    ),
-    ActionSpec(
-        id="asana.webhook.create",
-        summary="Send a project's changes to sophia by webhook (X-Hook-Secret handshake)",
-        params=WebhookCreateParams,
-        target="project name or gid",
-        inverse=inverse_same_target("asana.webhook.delete"),
-        inverse_hint="webhook.delete",
-        examples=(
-            "create an asana webhook on Website Relaunch to https://sophia.example.com/webhooks/asana",
-            "subscribe sophia to the asana project Q3 Planning at https://sophia.example.com/webhooks/asana",
-            "watch asana project Vendor Review with a webhook to https://ops.example.com/webhooks/asana",
-        ),
-    ),
-    ActionSpec(
-        id="asana.webhook.delete",
-        summary="Delete the webhook sophia created on a project",
-        target="project name or gid",
-        inverse=_recreate_webhook,
-        inverse_hint="webhook.create to the same URL (a new hook, with a new secret)",
-        examples=(
-            "delete the asana webhook on Website Relaunch",
-            "stop the asana webhook for Q3 Planning",
-            "remove the webhook from asana project Vendor Review",
         ),
     ),
 )

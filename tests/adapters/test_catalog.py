@@ -130,8 +130,6 @@ NAMED_INVERSES = {
     "linear.project.archive": "linear.project.unarchive",
     "asana.project.create": "asana.project.archive",
     "asana.project.archive": "asana.project.unarchive",
-    "asana.webhook.create": "asana.webhook.delete",
-    "asana.webhook.delete": "asana.webhook.create",
 }
 
 #: CATALOG.md marks these inverses in parentheses and they are not catalog actions.
@@ -181,7 +179,6 @@ SAMPLES: dict[str, tuple[str | None, dict[str, Any]]] = {
     "linear.project.create": ("Billing Revamp", {"team": "ENG"}),
     "linear.issue.create": ("ENG", {"title": "Checkout times out", "priority": "urgent"}),
     "asana.task.create": ("Website Relaunch", {"name": "Draft launch email"}),
-    "asana.webhook.create": ("Website Relaunch", {"url": "https://sophia.example.com/webhooks/asana"}),
 }
 
 #: A before-state carrying every key the spec modules document, and an after-state with new ids.
@@ -192,7 +189,7 @@ BEFORE: dict[str, Any] = {
     "url": "https://old.example.com/h", "events": ["push"], "team_id": "123456",
     "event_type": "FILE_UPDATE", "endpoint": "https://old.example.com/f", "fallback": ["openai"],
     "loadbalance": None, "retry": 2, "limit_usd": 50.0, "replicas": 1, "topic": "old topic",
-    "m": 16, "ef_construction": 64, "target": "https://old.example.com/webhooks/asana",
+    "m": 16, "ef_construction": 64,
 }
 AFTER: dict[str, Any] = {"hook_id": 777, "id": "888"}
 

@@ -6,18 +6,10 @@ need Prism but not ``SOPHIA_SPECS_DIR``.
 
 :class:`AsanaTwin` stands in for the platform (no Asana can run here): Prism judges every
 request and answers with the contract's examples; the twin keeps one workspace's teams,
-projects, open tasks and webhooks (listed per project, as ``GET /webhooks?resource=`` does), picks the declared status (404 for an unknown gid), applies
-what mutating requests ask for, paginates lists by the request's ``limit``, and replaces Prism's
+projects and open tasks, picks the declared status (404 for an unknown gid), applies what
+mutating requests ask for, paginates lists by the request's ``limit``, and replaces Prism's
 example bodies with its own records. :meth:`AsanaTwin.fault` makes the next matching requests
 answer a declared error instead, changing nothing.
-
-Webhooks, as Asana's reference describes them: while ``POST /webhooks`` is open the twin POSTs
-the target an ``X-Hook-Secret`` handshake through its :data:`Door` — what reaching that URL
-would do — and only when the answer is 200 or 204 echoing the secret does it keep the hook and
-answer 201; otherwise the create answers 400 and nothing is kept. Without a door the target is
-unreachable, so every create fails, as Asana's would. :func:`sophia_door` is sophia's own
-handshake door (:func:`orchestrator.inbox.handshake`, what ``POST /webhooks/asana`` runs) on a
-state store, so a test sees the real expectation being consumed and the secret stored.
 """
 
 from __future__ import annotations
@@ -25,12 +17,9 @@ from __future__ import annotations
 import copy
 import itertools
 import re
-import secrets
-from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 
@@ -38,15 +27,11 @@ from .handwritten import FaultInjection, serve_fixture
 from .prism import PrismServer
 from .twins import _Twin
 
-__all__ = ["FIXTURE", "WORKSPACE", "AsanaTwin", "Door", "served", "sophia_door"]
+__all__ = ["FIXTURE", "WORKSPACE", "AsanaTwin", "served"]
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "asana" / "openapi.yaml"
 WORKSPACE = "1200000000000001"
 ME = "ops-bot@example.com"
-
-
-#: What POSTing a handshake to a target URL gets back: ``door(url, headers) -> (status, headers)``.
-Door = Callable[[str, Mapping[str, str]], tuple[int, Mapping[str, str]]]
 
 
 def served() -> AbstractContextManager[PrismServer]:
@@ -54,46 +39,16 @@ def served() -> AbstractContextManager[PrismServer]:
     return serve_fixture(FIXTURE)
 
 
-def sophia_door(store: Any) -> Door:
-    """Sophia's ``/webhooks/asana`` handshake on ``store``, answered as the route answers it.
-
-    200 echoing ``X-Hook-Secret`` when one of our creates is waiting for this URL's token
-    (consumed, the secret stored encrypted); 401 when none is; 404 for any other path.
-    """
-    from adapters.base import WebhookRejectedError, WebhookRequest
-    from orchestrator.inbox import handshake
-
-    def door(url: str, headers: Mapping[str, str]) -> tuple[int, Mapping[str, str]]:
-        parts = urlsplit(url)
-        if parts.path != "/webhooks/asana":
-            return 404, {}
-        request = WebhookRequest(headers={k.lower(): v for k, v in headers.items()}, body=b"",
-                                 path=parts.path, query=parts.query)
-        try:
-            secret = handshake(store, "asana", request)
-        except WebhookRejectedError:
-            return 401, {}
-        return 200, {"X-Hook-Secret": secret}
-
-    return door
-
-
 class AsanaTwin(FaultInjection, _Twin):
     """Teams, projects and open tasks of workspace :data:`WORKSPACE`, and queued faults.
 
     Seeded teams Marketing and Engineering; projects Website Relaunch (Marketing), Q3 Planning
     (Engineering, archived), Vendor Review (no team) and two called Roadmap (one per team);
-    one open task "Draft launch email" in Website Relaunch; no webhooks. ``door`` is how the
-    handshake reaches a webhook's target (None: unreachable, so a webhook create fails).
+    one open task "Draft launch email" in Website Relaunch.
     """
 
-    def __init__(self, door: Door | None = None) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self.door = door
-        #: gid → {"resource": project gid, "target": url, "active": bool}
-        self.webhooks: dict[str, dict[str, Any]] = {}
-        #: every handshake sent: (target, the secret sent, the door's status, the secret echoed)
-        self.handshakes: list[tuple[str, str, int | None, str | None]] = []
         self._gids = itertools.count(1201000000000900)
         self.teams = {"1200000000000011": "Marketing", "1200000000000012": "Engineering"}
         self.projects: dict[str, dict[str, Any]] = {}
@@ -160,63 +115,7 @@ class AsanaTwin(FaultInjection, _Twin):
             }
             self.tasks[gid].append(task)
             return None, ("one", self.task(task))
-        if path == "/webhooks" and method == "GET":
-            if query.get("workspace") != WORKSPACE:
-                return None, ("page", [], query)
-            hooks = [self.compact_webhook(g) for g, h in self.webhooks.items()
-                     if query.get("resource") in (None, h["resource"])]
-            return None, ("page", hooks, query)
-        if path == "/webhooks" and method == "POST":
-            if not isinstance(data, dict) or not isinstance(data.get("target"), str):
-                return None, None  # Prism refuses a malformed one
-            if data.get("resource") not in self.projects:
-                return "404", None  # only project hooks are modelled
-            if not self.handshake(data["target"]):
-                return "400", None  # Asana: a create whose handshake fails sets nothing up
-            gid = str(next(self._gids))
-            self.webhooks[gid] = {"resource": data["resource"], "target": data["target"], "active": True}
-            return None, ("one", self.webhook(gid))
-        if m := re.fullmatch(r"/webhooks/([^/]+)", path):
-            gid = m.group(1)
-            if gid not in self.webhooks:
-                return "404", None
-            if method == "DELETE":
-                del self.webhooks[gid]
-                return None, ("one", {})
-            return None, ("one", self.webhook(gid))
         return None, None
-
-    def handshake(self, target: str) -> bool:
-        """POST ``target`` a fresh ``X-Hook-Secret``; True when it answers 200/204 echoing it."""
-        secret = secrets.token_hex(32)
-        if self.door is None:  # unreachable: no answer at all
-            self.handshakes.append((target, secret, None, None))
-            return False
-        status, headers = self.door(target, {"X-Hook-Secret": secret})
-        echoed = {k.lower(): v for k, v in headers.items()}.get("x-hook-secret")
-        self.handshakes.append((target, secret, status, echoed))
-        return status in (200, 204) and echoed == secret
-
-    def webhook(self, gid: str) -> dict[str, Any]:
-        """The webhook's full record (Asana's ``WebhookResponse``)."""
-        hook = self.webhooks[gid]
-        project = self.projects[hook["resource"]]
-        return {
-            "gid": gid,
-            "resource_type": "webhook",
-            "active": hook["active"],
-            "resource": {"gid": hook["resource"], "resource_type": "project", "name": project["name"]},
-            "target": hook["target"],
-            "created_at": "2026-12-07T10:00:00.000Z",
-            "last_success_at": None,
-            "last_failure_at": None,
-            "last_failure_content": "",
-        }
-
-    def compact_webhook(self, gid: str) -> dict[str, Any]:
-        """The webhook's compact record, as ``GET /webhooks`` lists it."""
-        full = self.webhook(gid)
-        return {k: full[k] for k in ("gid", "resource_type", "active", "resource", "target")}
 
     def project(self, gid: str) -> dict[str, Any]:
         """The project as Asana's compact record with ``opt_fields=name,archived,team.name``."""

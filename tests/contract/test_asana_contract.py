@@ -1,18 +1,11 @@
 """The Asana adapter against a HAND-WRITTEN contract of Asana's REST API 1.0, served by Prism.
 
 ``fixtures/asana/openapi.yaml`` describes, from Asana's API reference (cited in the file),
-exactly the eleven operations the adapter uses, with strict request schemas (bodies wrapped in
+exactly the seven operations the adapter uses, with strict request schemas (bodies wrapped in
 ``data``, no unknown fields, numeric gids). Passing shows the adapter sends what the
 documentation describes. Every request must have zero request-side violations (body, header,
 path, query). Prism is stateless, so :class:`AsanaTwin` chooses its declared answers and keeps
 the workspace's projects; ``twin.fault`` forces the documented errors (401, 403, 404, 429, 5xx).
-
-Webhooks: the twin handshakes a create's target while ``POST /webhooks`` is open, through
-sophia's own handshake door on this test's state store (a hook on Website Relaunch is already
-established there, as an earlier create would have left it); with the door gone (unreachable)
-or answering wrong, the create fails and nothing is kept, as Asana documents. A create whose
-answer is lost after Asana kept the hook is driven through the real executor and ledger: it
-must settle ``applied`` by reading Asana back (``GET /webhooks``), with the hook's secret live.
 """
 
 from __future__ import annotations
@@ -32,16 +25,12 @@ from adapters.registry import spec_for
 from adapters.specs.asana import ACTIONS
 from orchestrator.errors import AdapterError, ConfigError, NotFoundError, ValidationFailedError
 
-from .asana_twin import WORKSPACE, AsanaTwin, served, sophia_door
+from .asana_twin import WORKSPACE, AsanaTwin, served
 from .common import assert_catalog_covered, pointed_at, sent
 from .prism import PrismServer, RecordingTransport, assert_no_request_violations, request_violations
 from .steered import Sleeps
 
 TOKEN = "2/1200000000000031/1209999999999999:contractbeef"
-HOOK_URL = "https://sophia.example.com/webhooks/asana"
-#: The hook already established on Website Relaunch, and the secret its handshake gave.
-HOOK = "1203000000000301"
-HOOK_SECRET = "b537207f20cbfa02357cf448134da559e8bd39d61597dcd5631b8012eae53e81"
 
 #: action → (target, params, the one mutating request)
 CASES: dict[str, tuple[str, dict[str, Any], tuple[str, str]]] = {
@@ -49,8 +38,6 @@ CASES: dict[str, tuple[str, dict[str, Any], tuple[str, str]]] = {
     "asana.project.archive": ("Website Relaunch", {}, ("PUT", "/projects/1201000000000101")),
     "asana.project.unarchive": ("Q3 Planning", {}, ("PUT", "/projects/1201000000000102")),
     "asana.task.create": ("Vendor Review", {"name": "Collect SOC2 reports"}, ("POST", "/tasks")),
-    "asana.webhook.create": ("Vendor Review", {"url": HOOK_URL}, ("POST", "/webhooks")),
-    "asana.webhook.delete": ("Website Relaunch", {}, ("DELETE", f"/webhooks/{HOOK}")),
 }
 
 
@@ -62,28 +49,8 @@ def asana_server() -> Iterator[PrismServer]:
 
 
 @pytest.fixture
-def hook_store() -> Any:
-    """The state store the adapter keeps hook secrets in (this test's ``$SOPHIA_HOME``), migrated."""
-    from orchestrator.config import get_settings
-    from state.hook_secrets import store_for
-
-    store = store_for(get_settings().state_url)
-    store.setup()
-    return store
-
-
-@pytest.fixture
-def twin(hook_store: Any) -> AsanaTwin:
-    """The twin, handshaking through sophia's door, with hook :data:`HOOK` on Website Relaunch."""
-    from state.hook_secrets import HookSecrets
-
-    twin = AsanaTwin(door=sophia_door(hook_store))
-    hooks = HookSecrets(hook_store)
-    expected = hooks.expect("asana", target=HOOK_URL, resource="1201000000000101")
-    assert hooks.confirm("asana", expected.token, HOOK_SECRET)
-    hooks.bind("asana", expected.token, HOOK)
-    twin.webhooks[HOOK] = {"resource": "1201000000000101", "target": expected.target, "active": True}
-    return twin
+def twin() -> AsanaTwin:
+    return AsanaTwin()
 
 
 @pytest.fixture
@@ -333,102 +300,6 @@ async def test_a_create_is_not_repeated_after_a_server_error(
     assert mutations(env) == [("POST", "/tasks")]
 
 
-# -- webhooks ------------------------------------------------------------------------------
-
-
-def hook_rows(store: Any) -> list[tuple[str | None, str | None, str]]:
-    """``(hook gid, project gid, status)`` of every webhook_secrets row, oldest first."""
-    from sqlmodel import select
-
-    from state.models import WebhookSecret
-
-    with store.session() as s:
-        rows = s.exec(select(WebhookSecret).order_by(WebhookSecret.id)).all()  # type: ignore[arg-type]
-        return [(r.hook_id, r.resource, r.status) for r in rows]
-
-
-@pytest.mark.anyio
-async def test_webhook_create_handshakes_our_door_while_the_post_is_open(
-    adapter: AsanaAdapter, env: RecordingTransport, twin: AsanaTwin, hook_store: Any
-) -> None:
-    from state.hook_secrets import TOKEN_PARAM, HookSecrets
-
-    result = await adapter.configure(spec_for("asana.webhook.create").call("Vendor Review", {"url": HOOK_URL}))
-    body = body_of(env, "POST")
-    target = body["data"]["target"]
-    assert body == {"data": {"resource": "1201000000000103", "target": target}}
-    assert target.startswith(HOOK_URL + f"?{TOKEN_PARAM}=")
-    (sent_to, secret, status, echoed) = twin.handshakes[-1]
-    assert (sent_to, status, echoed) == (target, 200, secret), "our door echoed Asana's X-Hook-Secret"
-    assert result.after is not None
-    gid = result.after["gid"]
-    assert result.after == {"gid": gid, "resource": "1201000000000103", "target": HOOK_URL, "active": True}
-    assert twin.webhooks[gid]["target"] == target
-    assert (gid, secret) in HookSecrets(hook_store).secrets("asana"), "the secret is kept for signatures"
-    assert hook_rows(hook_store)[-1] == (gid, "1201000000000103", "active")
-    assert result.inverse == ActionCall(action="asana.webhook.delete", target="Vendor Review")
-    assert sent(env.exchanges)[-2:] == [("POST", "/webhooks"), ("GET", f"/webhooks/{gid}")]
-    assert_no_request_violations(env.exchanges)
-
-
-@pytest.mark.anyio
-@pytest.mark.parametrize("door", ["unreachable", "refused", "wrong echo"])
-async def test_a_create_whose_handshake_fails_sets_nothing_up(
-    adapter: AsanaAdapter, env: RecordingTransport, twin: AsanaTwin, hook_store: Any, door: str
-) -> None:
-    """Asana answers the create with an error when the handshake fails; nothing is kept on either side."""
-    twin.door = {
-        "unreachable": None,
-        "refused": lambda url, headers: (401, {}),
-        "wrong echo": lambda url, headers: (200, {"X-Hook-Secret": "not-" + headers["X-Hook-Secret"]}),
-    }[door]
-    with pytest.raises(AdapterError, match="HTTP 400") as err:
-        await adapter.configure(spec_for("asana.webhook.create").call("Vendor Review", {"url": HOOK_URL}))
-    assert "X-Hook-Secret" in err.value.message, "Asana's message reaches the error"
-    assert list(twin.webhooks) == [HOOK] and len(twin.handshakes) == 1
-    assert mutations(env) == [("POST", "/webhooks")], "a failed create is not repeated"
-    assert hook_rows(hook_store) == [(HOOK, "1201000000000101", "active"), (None, "1201000000000103", "failed")]
-    assert await adapter.observe(spec_for("asana.webhook.create").call("Vendor Review", {"url": HOOK_URL})) is None
-
-
-@pytest.mark.anyio
-async def test_a_project_with_our_webhook_gets_no_second_one(
-    adapter: AsanaAdapter, env: RecordingTransport
-) -> None:
-    with pytest.raises(ValidationFailedError, match="already has a webhook to " + HOOK_URL):
-        await adapter.configure(spec_for("asana.webhook.create").call("Website Relaunch", {"url": HOOK_URL}))
-    assert mutations(env) == []
-
-
-@pytest.mark.anyio
-async def test_webhook_delete_removes_it_and_forgets_its_secret(
-    adapter: AsanaAdapter, env: RecordingTransport, twin: AsanaTwin, hook_store: Any
-) -> None:
-    from state.hook_secrets import HookSecrets
-
-    result = await adapter.configure(spec_for("asana.webhook.delete").call("Website Relaunch"))
-    assert result.before == {"gid": HOOK, "resource": "1201000000000101", "target": HOOK_URL, "active": True}
-    assert result.after is None and twin.webhooks == {}
-    assert HookSecrets(hook_store).secrets("asana") == [], "later deliveries signed with it are refused"
-    assert result.inverse == ActionCall(
-        action="asana.webhook.create", target="Website Relaunch", params={"url": HOOK_URL}
-    )
-    assert mutations(env) == [("DELETE", f"/webhooks/{HOOK}")]
-    assert_no_request_violations(env.exchanges)
-
-
-@pytest.mark.anyio
-async def test_webhook_delete_needs_one_of_ours(
-    adapter: AsanaAdapter, env: RecordingTransport, twin: AsanaTwin
-) -> None:
-    with pytest.raises(NotFoundError, match="sophia has no webhook on 'Vendor Review'"):
-        await adapter.configure(spec_for("asana.webhook.delete").call("Vendor Review"))
-    twin.webhooks.clear()  # deleted in Asana behind our back: ours is gone too
-    with pytest.raises(NotFoundError, match="sophia has no webhook on 'Website Relaunch'"):
-        await adapter.configure(spec_for("asana.webhook.delete").call("Website Relaunch"))
-    assert mutations(env) == []
-
-
 # -- errors, auth, settings, status --------------------------------------------------------
 
 
@@ -501,11 +372,6 @@ async def test_prism_refuses_a_request_without_the_token(asana_server: PrismServ
         ("PUT", "/projects/1201000000000101", {"data": {"archived": "yes"}}, "archived"),
         ("POST", "/tasks", {"data": {"name": "x", "projects": ["Website Relaunch"]}}, "projects"),
         ("GET", "/projects", None, "workspace"),
-        ("POST", "/webhooks", {"data": {"resource": "1201000000000101", "target": HOOK_URL, "secret": "x"}},
-         "secret"),
-        ("POST", "/webhooks", {"data": {"resource": "Website Relaunch", "target": HOOK_URL}}, "resource"),
-        ("POST", "/webhooks", {"data": {"resource": "1201000000000101"}}, "target"),
-        ("GET", "/webhooks?workspace=1200000000000001", None, "resource"),
     ],
 )
 async def test_the_contract_catches_wrong_requests(
@@ -546,156 +412,3 @@ async def test_status_retries_a_5xx_then_reports_unhealthy(
     twin.fault("GET", "/projects", 500, times=10)
     status = await adapter.get_status()
     assert not status.healthy and status.configured and "asana" in status.message
-
-
-# -- a create whose answer is lost, through the ledger ---------------------------------------
-
-
-class _Pool:
-    def __init__(self, adapter: AsanaAdapter) -> None:
-        self.adapter = adapter
-
-    def get(self, platform: str) -> AsanaAdapter:
-        assert platform == "asana"
-        return self.adapter
-
-
-@pytest.mark.anyio
-@pytest.mark.parametrize("fault", ["lost", "5xx_after", "twice"])
-async def test_a_create_whose_answer_is_lost_settles_applied_and_the_hook_works(
-    env: RecordingTransport, twin: AsanaTwin, hook_store: Any, tmp_path: Any, fault: str
-) -> None:
-    """Asana kept the hook (the handshake succeeded) but its answer never arrived.
-
-    The ledger must say ``applied`` (read back from Asana, not from our rows), exactly one hook
-    must exist, its deliveries must verify, and the undo must delete it.
-    """
-    from adapters.base import WebhookRequest
-    from adapters.testing_faults import FaultTransport, apply_through_ledger
-    from adapters.webhooks import sign_asana
-    from orchestrator.reconcile import reconcile_store
-    from state.hook_secrets import HookSecrets
-    from state.models import ChangeStatus
-    from state.store import Store
-
-    ledger = Store(f"sqlite:///{tmp_path / 'ledger.db'}")
-    ledger.setup()
-    faults = FaultTransport(env, fault)
-    call = spec_for("asana.webhook.create").call("Vendor Review", {"url": HOOK_URL})
-    try:
-        async with aclosing(AsanaAdapter(transport=faults, sleep=Sleeps())) as adapter:
-            tally = faults.arm()
-            recorded = await apply_through_ledger(ledger, adapter, call)
-            faults.disarm()
-            assert tally.injected == 1
-            await reconcile_store(ledger, _Pool(adapter))  # type: ignore[arg-type]
-            change = ledger.ledger.get(recorded["id"])
-            assert change.status == ChangeStatus.APPLIED, (change.status, change.error)
-            ours = [g for g, h in twin.webhooks.items() if h["resource"] == "1201000000000103"]
-            assert len(ours) == 1, twin.webhooks
-            (gid,) = ours
-            assert change.after is not None and change.after["gid"] == gid
-            assert hook_rows(hook_store)[-1] == (gid, "1201000000000103", "active")
-
-            secret = next(s for target, s, status, _ in twin.handshakes if status == 200)
-            body = b'{"events": []}'
-            delivery = WebhookRequest(headers={"x-hook-signature": sign_asana(secret, body)}, body=body,
-                                      path="/webhooks/asana")
-            assert AsanaAdapter.verify_webhook(delivery, hook_store).payload["hook"] == gid
-
-            assert change.inverse == {"action": "asana.webhook.delete", "target": "Vendor Review", "params": {}}
-            undo = await apply_through_ledger(ledger, adapter, ActionCall(**change.inverse))
-            assert undo["status"] == ChangeStatus.APPLIED, undo
-            assert gid not in twin.webhooks and list(twin.webhooks) == [HOOK]
-            assert gid not in [h for h, _ in HookSecrets(hook_store).secrets("asana")]
-            assert_no_request_violations(env.exchanges)
-    finally:
-        ledger.dispose()
-
-
-@pytest.mark.anyio
-async def test_a_create_that_never_reached_asana_keeps_no_secret(
-    env: RecordingTransport, twin: AsanaTwin, hook_store: Any, tmp_path: Any
-) -> None:
-    """The POST timed out before Asana saw it: no hook, the ledger says failed, nothing stays live."""
-    from adapters.testing_faults import FaultTransport, apply_through_ledger
-    from orchestrator.reconcile import reconcile_store
-    from state.hook_secrets import HookSecrets
-    from state.models import ChangeStatus
-    from state.store import Store
-
-    ledger = Store(f"sqlite:///{tmp_path / 'ledger.db'}")
-    ledger.setup()
-    faults = FaultTransport(env, "timeout_before")
-    call = spec_for("asana.webhook.create").call("Vendor Review", {"url": HOOK_URL})
-    try:
-        async with aclosing(AsanaAdapter(transport=faults, sleep=Sleeps())) as adapter:
-            faults.arm()
-            recorded = await apply_through_ledger(ledger, adapter, call)
-            faults.disarm()
-            await reconcile_store(ledger, _Pool(adapter))  # type: ignore[arg-type]
-            assert ledger.ledger.get(recorded["id"]).status == ChangeStatus.FAILED
-    finally:
-        ledger.dispose()
-    assert list(twin.webhooks) == [HOOK]
-    assert hook_rows(hook_store)[-1] == (None, "1201000000000103", "failed")
-    assert [h for h, _ in HookSecrets(hook_store).secrets("asana")] == [HOOK]
-
-
-@pytest.mark.anyio
-async def test_a_lost_create_answer_with_asana_unreadable_is_bound_by_the_reconciler(
-    env: RecordingTransport, twin: AsanaTwin, hook_store: Any, tmp_path: Any
-) -> None:
-    """The answer is lost AND listing the hooks fails: no secret is live until a read-back finds the hook."""
-    from adapters.testing_faults import FaultTransport, apply_through_ledger
-    from orchestrator.reconcile import reconcile_store
-    from state.hook_secrets import HookSecrets
-    from state.models import ChangeStatus
-    from state.store import Store
-
-    ledger = Store(f"sqlite:///{tmp_path / 'ledger.db'}")
-    ledger.setup()
-    faults = FaultTransport(env, "lost")
-    call = spec_for("asana.webhook.create").call("Vendor Review", {"url": HOOK_URL})
-    try:
-        async with aclosing(AsanaAdapter(transport=faults, sleep=Sleeps())) as adapter:
-            door = twin.door
-            assert door is not None
-
-            def door_then_outage(url: str, headers: Any) -> Any:  # Asana unreadable from the handshake on
-                twin.fault("GET", "/webhooks", 500, times=1000)
-                return door(url, headers)
-
-            twin.door = door_then_outage
-            faults.arm()
-            recorded = await apply_through_ledger(ledger, adapter, call)
-            faults.disarm()
-            twin.faults.clear()
-            clock = adapter.http.breaker._clock  # the reconciler runs after the breaker's pause
-            adapter.http.breaker._clock = lambda: clock() + 3600
-            assert recorded["status"] == ChangeStatus.NEEDS_RECONCILE, recorded
-            assert hook_rows(hook_store)[-1] == (None, "1201000000000103", "failed")
-            assert [h for h, _ in HookSecrets(hook_store).secrets("asana")] == [HOOK], "nothing unproven is live"
-            await reconcile_store(ledger, _Pool(adapter))  # type: ignore[arg-type]
-            assert ledger.ledger.get(recorded["id"]).status == ChangeStatus.APPLIED
-    finally:
-        ledger.dispose()
-    (gid,) = [g for g, h in twin.webhooks.items() if h["resource"] == "1201000000000103"]
-    assert hook_rows(hook_store)[-1] == (gid, "1201000000000103", "active")
-    assert gid in [h for h, _ in HookSecrets(hook_store).secrets("asana")]
-
-
-@pytest.mark.anyio
-async def test_a_hook_asana_no_longer_lists_has_no_live_secret(
-    adapter: AsanaAdapter, env: RecordingTransport, twin: AsanaTwin, hook_store: Any
-) -> None:
-    """A delete whose answer was lost (or a hook removed in Asana): the read-back retires its secret."""
-    from state.hook_secrets import HookSecrets
-
-    del twin.webhooks[HOOK]
-    assert await adapter.observe(spec_for("asana.webhook.delete").call("Website Relaunch")) is None
-    assert HookSecrets(hook_store).secrets("asana") == []
-    assert hook_rows(hook_store) == [(HOOK, "1201000000000101", "deleted")]
-    listing = [ex.request.url.params for ex in env.exchanges if ex.request.url.path == "/webhooks"]
-    assert listing and all(p["workspace"] == WORKSPACE and p["resource"] == "1201000000000101" for p in listing)
-    assert_no_request_violations(env.exchanges)

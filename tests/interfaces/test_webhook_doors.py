@@ -38,9 +38,6 @@ REAL_ADAPTERS = dict(registry.BUILTIN)
 
 #: The one setting per platform that holds its webhook secret (door and worker both read it).
 SECRET_SETTING = {
-    # Asana hands each hook its signing secret in the X-Hook-Secret handshake; this setting is
-    # the key those secrets are encrypted with at rest, read by the door and the worker alike.
-    "asana": "SOPHIA_ASANA_WEBHOOK_KEY",
     "figma": "SOPHIA_FIGMA_WEBHOOK_SECRET",
     "github": "SOPHIA_GITHUB_WEBHOOK_SECRET",
     "hubspot": "SOPHIA_HUBSPOT_WEBHOOK_SECRET",
@@ -110,29 +107,6 @@ def sign_figma(secret: str, delivery: str, at: float) -> tuple[bytes, dict[str, 
     return body, {}
 
 
-def _hook_secret(setting: str) -> str:
-    """The X-Hook-Secret the Asana row's handshake hands over (derived from the row's secret)."""
-    return "hook-" + hashlib.sha256(setting.encode()).hexdigest()
-
-
-def sign_asana(secret: str, delivery: str, at: float) -> tuple[bytes, dict[str, str]]:
-    """``X-Hook-Signature``: hex HMAC-SHA256 of the body under the hook's handshake secret."""
-    body = json.dumps({"events": [{"action": "added", "resource": {"gid": "9001", "resource_type": "story"},
-                                   "parent": {"gid": "42", "resource_type": "task"}, "user": {"gid": "7"},
-                                   "created_at": delivery}]}).encode()
-    return body, {"X-Hook-Signature": _hex(_hook_secret(secret), body, "sha256")}
-
-
-def establish_asana(api: Api, secret: str) -> None:
-    """What ``asana.webhook.create`` does: expect a handshake, which Asana then makes."""
-    from state.hook_secrets import HookSecrets
-
-    expected = HookSecrets(api.store).expect("asana", target="https://sophia.example.com/webhooks/asana")
-    path = expected.target.split("sophia.example.com", 1)[1]
-    answer = api.client.post(path, content=b"", headers={"X-Hook-Secret": _hook_secret(secret)})
-    assert answer.status_code == 200 and answer.headers["X-Hook-Secret"] == _hook_secret(secret), answer.text
-
-
 @dataclass(frozen=True)
 class Door:
     """How one platform signs, what an unsigned delivery lacks, and its freshness window."""
@@ -141,8 +115,6 @@ class Door:
     unsigned: Callable[[bytes, dict[str, str]], tuple[bytes, dict[str, str]]]
     window: float | None  # seconds; None: the vendor signs no time (dedup is the replay guard)
     refused: int = 401
-    #: What has to happen before a delivery can be signed (Asana: the handshake).
-    setup: Callable[[Api, str], None] | None = None
 
 
 def _drop(*names: str) -> Callable[[bytes, dict[str, str]], tuple[bytes, dict[str, str]]]:
@@ -158,7 +130,6 @@ def _no_passcode(body: bytes, headers: dict[str, str]) -> tuple[bytes, dict[str,
 
 
 DOORS: dict[str, Door] = {
-    "asana": Door(sign_asana, _drop("x-hook-signature"), None, setup=establish_asana),
     "github": Door(sign_github, _drop("x-hub-signature-256"), None),
     "vercel": Door(sign_vercel, _drop("x-vercel-signature"), None),
     "linear": Door(sign_linear, _drop("linear-signature"), 60),
@@ -193,9 +164,6 @@ def doors(api: Api, monkeypatch: pytest.MonkeyPatch) -> Api:
         monkeypatch.setenv(setting, SECRETS[platform])
     monkeypatch.setenv("SOPHIA_HUBSPOT_WEBHOOK_URL", HUBSPOT_URL)
     registry._table.cache_clear()
-    for platform, door in DOORS.items():
-        if door.setup is not None:
-            door.setup(api, SECRETS[platform])
     return api
 
 

@@ -33,8 +33,7 @@ _BODY_DOC: dict[str, Any] = {
     "/webhooks/{platform}", response_model=WebhookAck, operation_id="receiveWebhook",
     summary="Receive a platform webhook (signature-checked, deduplicated, stored before the answer)",
     openapi_extra=_BODY_DOC,
-    responses={401: _problem_doc("Missing, bad or stale signature, or a handshake no webhook create of ours "
-                                 "is waiting for (code `webhook_rejected`)."),
+    responses={401: _problem_doc("Missing, bad or stale signature (code `webhook_rejected`)."),
                404: _problem_doc("Unknown platform, one that sends no webhooks, or one whose webhook secret "
                                  "is not configured here."),
                413: _problem_doc("Body too large."),
@@ -46,9 +45,6 @@ async def receive_webhook(request: Request, platform: str = Path(min_length=1, m
     A delivery id seen before answers 200 with ``status: duplicate`` and does nothing.
     The payload is data: it is never read as a command. The time of receipt is kept with it:
     signed timestamps are judged against it, however late the inbox worker gets to it.
-
-    A request with ``X-Hook-Secret`` is a handshake (Asana's): answered 200 echoing the header
-    when our own webhook create is waiting for it (the token in the URL's query), else 401.
     """
     from orchestrator.inbox import MAX_BODY_BYTES, ingest
 
@@ -59,9 +55,7 @@ async def receive_webhook(request: Request, platform: str = Path(min_length=1, m
         raise WebhookRejectedError("webhook body too large", hint="deliveries this large are not accepted")
     body = await request.body()
     hook = WebhookRequest(headers={k.lower(): v for k, v in request.headers.items()}, body=body,
-                          path=request.url.path, received_at=received_at, query=request.url.query)
-    if "x-hook-secret" in hook.headers:
-        return await _handshake(context, platform, hook)
+                          path=request.url.path, received_at=received_at)
     try:
         result = await run_in_threadpool(ingest, Inbox(context.store), platform, hook)
     except SophiaError as exc:
@@ -70,16 +64,3 @@ async def receive_webhook(request: Request, platform: str = Path(min_length=1, m
     outcome = "duplicate" if result.duplicate else "accepted"
     context.metrics.webhooks.labels(platform, outcome).inc()
     return JSONResponse({"status": outcome, "platform": platform, "delivery_id": result.delivery_id})
-
-
-async def _handshake(context: Any, platform: str, hook: WebhookRequest) -> Response:
-    """Echo ``X-Hook-Secret`` once our pending expectation has been consumed (see :func:`handshake`)."""
-    from orchestrator.inbox import handshake
-
-    try:
-        secret = await run_in_threadpool(handshake, context.store, platform, hook)
-    except SophiaError as exc:
-        context.metrics.webhooks.labels(platform if exc.code != "not_found" else "unknown", exc.code).inc()
-        raise
-    context.metrics.webhooks.labels(platform, "handshake").inc()
-    return JSONResponse({"status": "handshake", "platform": platform}, headers={"X-Hook-Secret": secret})
