@@ -88,14 +88,8 @@ def test_an_unknown_outcome_is_needs_reconcile_until_read_back_settles_it(servic
 def test_needs_reconcile_is_settled_when_a_service_starts(service_factory: Factory) -> None:
     async def flow() -> None:
         async with service_factory() as svc:
-            adapter = _pg(svc)
-            real = adapter.do_index_create
-
-            async def lands_late(call: Any, before: Any) -> Any:
-                adapter.do_index_create = real  # type: ignore[method-assign]
-                raise psycopg.OperationalError("server closed the connection unexpectedly")
-
-            adapter.do_index_create = lands_late  # type: ignore[method-assign]
+            real = _pg(svc).do_index_create
+            _fail_once(_pg(svc), "do_index_create", apply_first=False)
             view = await svc.submit(req("create a vector index called late with 3 dimensions"))
             (change,) = view["changes"]
             assert change["status"] == ChangeStatus.NEEDS_RECONCILE
