@@ -281,7 +281,14 @@ class SlackPoster:
         import httpx
 
         async with httpx.AsyncClient(timeout=10) as http:
-            response = await http.post(response_url, json=payload)
+            for attempt in range(1, 4):
+                try:
+                    response = await http.post(response_url, json=payload)
+                    break
+                except (httpx.ConnectError, httpx.ConnectTimeout):  # nothing was sent: safe to try again
+                    if attempt == 3:
+                        raise
+                    await asyncio.sleep(0.2 * attempt)
             response.raise_for_status()
 
 
