@@ -143,8 +143,10 @@ async def _confirm_or_cancel(service: Any, view: dict[str, Any], yes: bool, as_j
         return dict(await service.confirm(view["run_id"], True))
     if as_json or not sys.stdin.isatty():
         await service.confirm(view["run_id"], False)
+        needs_approval = (view.get("decision") or {}).get("effect") == "require_approval"
+        then = "to ask for approval (the run to approve is printed)" if needs_approval else "to apply"
         _fail({"code": "confirmation_required", "message": "this command changes infrastructure and needs confirmation",
-               "hint": "re-run with --yes to apply, or --dry-run to only see the plan"},
+               "hint": f"re-run with --yes {then}, or --dry-run to only see the plan"},
               as_json, EXIT_CONFIRMATION_REQUIRED)
     ok = typer.confirm("Apply this plan?", default=False)
     return dict(await service.confirm(view["run_id"], ok))
