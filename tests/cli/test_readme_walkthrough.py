@@ -47,7 +47,7 @@ class Walk:
 
 
 def _bash_blocks(text: str) -> list[list[str]]:
-    blocks = re.findall(r"```bash\n(.*?)```", text, flags=re.S)
+    blocks = re.findall(r"```bash\n(.*?)```", text, flags=re.DOTALL)
     return [[ln for ln in b.splitlines() if ln.strip() and not ln.lstrip().startswith("#")] for b in blocks]
 
 
@@ -68,7 +68,7 @@ def then_try_lines() -> list[str]:
 
 def _index_m(walk: Walk) -> str | None:
     out = walk.sh("status pgvector")
-    match = re.search(r"support-docs\b.*?\bm=(\d+)", out, flags=re.S)
+    match = re.search(r"support-docs\b.*?\bm=(\d+)", out, flags=re.DOTALL)
     return match.group(1) if match else None
 
 
@@ -111,7 +111,7 @@ def _check_approve(walk: Walk, res: subprocess.CompletedProcess[str]) -> None:
 
 
 def _check_verify(walk: Walk, res: subprocess.CompletedProcess[str]) -> None:
-    assert re.search(r"\bok\b|intact|verified", res.stdout + res.stderr, flags=re.I)
+    assert re.search(r"\bok\b|intact|verified", res.stdout + res.stderr, flags=re.IGNORECASE)
 
 
 def _check_export(walk: Walk, res: subprocess.CompletedProcess[str]) -> None:
