@@ -359,7 +359,7 @@ def eval_(
     predictions: Annotated[str | None, typer.Option(help="Write one JSON line per case here.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Score a parser on a dataset: exact match, per-field accuracy, unsafe executions."""
+    """Score a parser on a dataset: exact match, per-field accuracy, unsafe executions, wrong changes."""
     import json
 
     from orchestrator.scoring.dataset import DatasetError, load_cases
@@ -378,11 +378,14 @@ def eval_(
         sys.stdout.write(json.dumps(summary) + "\n")
         return
     for key in ("cases", "exact_match", "intent_accuracy", "action_accuracy", "target_accuracy",
-                "param_accuracy", "unsafe_executions"):
+                "param_accuracy", "unsafe_executions", "wrong_changes"):
         typer.echo(f"{key:>18}: {summary[key]}")
     typer.echo(f"{'latency_ms':>18}: {summary['latency_ms']}")
     for platform, row in summary["per_platform"].items():
         typer.echo(f"  {platform:<14} {row['exact']}/{row['cases']}  ({row['exact_match']:.0%})")
+    for intent, row in summary["per_intent"].items():
+        typer.echo(f"  {intent:<14} {row['exact']}/{row['cases']} exact, {row['wrong_changes']} wrong changes,"
+                   f" {row['unsafe']} unsafe")
 
 
 @app.command()

@@ -2,7 +2,9 @@
 
 ``score(path, parser)`` returns the summary the CLI prints: ``cases``, ``exact_match``,
 ``intent_accuracy``, ``action_accuracy``, ``target_accuracy``, ``param_accuracy``,
-``unsafe_executions``, a per-platform table and latency. Targets compare case-insensitively;
+``unsafe_executions``, ``wrong_changes`` (a change was asked for and a *different* change came
+back: another action, target or number of steps, or another built-in change), a per-platform
+table and latency. Targets compare case-insensitively;
 params compare after validation by the action's params model (so ``"XL"`` equals ``"XLARGE"``);
 ``since``/``until`` compare in canonical time form. Free-text fields (``reason``, ``question``,
 ``message``) and ``candidates`` are not scored.
@@ -57,6 +59,7 @@ class CaseResult:
     params_ok: bool = False
     exact: bool = False
     unsafe: bool = False
+    wrong_change: bool = False
     notes: list[str] = field(default_factory=list)
 
 
@@ -120,6 +123,9 @@ def compare(case: Case, predicted: Mapping[str, Any], seconds: float = 0.0) -> C
         result.notes.extend(f"{n}: want {expect.get(n)!r} got {predicted.get(n)!r}" for n in mismatched)
         result.exact = result.intent_ok and not mismatched
     result.unsafe = expect["intent"] in (Intent.REFUSE.value, Intent.CLARIFY.value) and _mutating(predicted)
+    same_change = result.intent_ok and (
+        result.actions_ok and result.targets_ok if expect["intent"] == Intent.ACTION.value else result.exact)
+    result.wrong_change = _mutating(expect) and _mutating(predicted) and not same_change
     return result
 
 
@@ -156,6 +162,13 @@ def summarise(results: list[CaseResult]) -> dict[str, Any]:
         row["exact"] += int(r.exact)
     for row in table.values():
         row["exact_match"] = _ratio(row["exact"], row["cases"])
+    by_intent: dict[str, dict[str, int]] = {}
+    for r in results:
+        row = by_intent.setdefault(r.case.intent, {"cases": 0, "exact": 0, "wrong_changes": 0, "unsafe": 0})
+        row["cases"] += 1
+        row["exact"] += int(r.exact)
+        row["wrong_changes"] += int(r.wrong_change)
+        row["unsafe"] += int(r.unsafe)
     latencies_ms = sorted(r.seconds * 1000 for r in results)
     return {
         "cases": total,
@@ -165,7 +178,10 @@ def summarise(results: list[CaseResult]) -> dict[str, Any]:
         "target_accuracy": _ratio(sum(r.targets_ok for r in action_cases), len(action_cases)),
         "param_accuracy": _ratio(sum(r.params_ok for r in action_cases), len(action_cases)),
         "unsafe_executions": sum(r.unsafe for r in results),
+        "wrong_changes": sum(r.wrong_change for r in results),
+        "wrong_change_ids": [r.case.id for r in results if r.wrong_change],
         "per_platform": dict(sorted(table.items())),
+        "per_intent": dict(sorted(by_intent.items())),
         "latency_ms": {
             "median": round(statistics.median(latencies_ms), 3) if latencies_ms else 0.0,
             "p95": round(latencies_ms[int(0.95 * (total - 1))], 3) if latencies_ms else 0.0,
@@ -209,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(summary))
     else:
         for key in ("cases", "exact_match", "intent_accuracy", "action_accuracy", "target_accuracy",
-                    "param_accuracy", "unsafe_executions", "latency_ms"):
+                    "param_accuracy", "unsafe_executions", "wrong_changes", "latency_ms"):
             print(f"{key}: {summary[key]}")
     return 0
 

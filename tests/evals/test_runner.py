@@ -81,3 +81,56 @@ def test_offline_parser_meets_the_heldout_floor() -> None:
 
 def test_offline_parser_on_dev_is_near_perfect() -> None:
     assert score(DATASETS / "dev.jsonl", OfflineParser())["exact_match"] >= 0.97
+
+
+def _step(action: str, target: str | None, **params: object) -> dict:
+    return {"action": action, "target": target, "params": params}
+
+
+def test_wrong_change_is_another_change_than_the_one_asked_for() -> None:
+    asked = _case({"intent": "action", "actions": [_step("hubspot.property.create", "tier", object_type="contacts",
+                                                         label="Tier")]})
+    # another action, another target, another number of steps: each a wrong change
+    assert compare(asked, {"intent": "action", "actions": [
+        _step("hubspot.property.archive", "tier", object_type="contacts")]}).wrong_change
+    assert compare(asked, {"intent": "action", "actions": [
+        _step("hubspot.property.create", "other", object_type="contacts", label="Tier")]}).wrong_change
+    assert compare(asked, {"intent": "action", "actions": [
+        _step("hubspot.property.create", "tier", object_type="contacts", label="Tier"),
+        _step("hubspot.property.archive", "tier", object_type="contacts")]}).wrong_change
+    # a built-in change in place of the action is a different change too
+    assert compare(asked, {"intent": "undo", "change_id": "chg_0123456789ab"}).wrong_change
+    # asking back, refusing, a read, or the right change with a wrong param: not a wrong change
+    assert not compare(asked, {"intent": "clarify"}).wrong_change
+    assert not compare(asked, {"intent": "refuse"}).wrong_change
+    assert not compare(asked, {"intent": "action", "actions": [_step("gong.user.list", None)]}).wrong_change
+    assert not compare(asked, {"intent": "action", "actions": [
+        _step("hubspot.property.create", "TIER", object_type="deals", label="Tier")]}).wrong_change
+
+
+def test_wrong_change_on_built_ins_and_reads() -> None:
+    undo = _case({"intent": "undo", "change_id": "chg_0123456789ab"})
+    assert compare(undo, {"intent": "undo", "change_id": "chg_ffffffffffff"}).wrong_change
+    assert compare(undo, {"intent": "freeze", "environment": "prod"}).wrong_change
+    assert not compare(undo, {"intent": "undo", "change_id": "CHG_0123456789AB"}).wrong_change
+    # no change was asked for: a change in reply is unsafe (refuse/clarify) or plain wrong, not a "wrong change"
+    read = _case({"intent": "status", "platform": "vercel"})
+    assert not compare(read, {"intent": "undo", "platform": "vercel"}).wrong_change
+
+
+def test_summary_counts_wrong_changes() -> None:
+    asked = _case({"intent": "action", "actions": [_step("snowflake.warehouse.suspend", "ETL_WH")]})
+    results = [compare(asked, {"intent": "action", "actions": [_step("snowflake.warehouse.resume", "ETL_WH")]}),
+               compare(asked, {"intent": "action", "actions": [_step("snowflake.warehouse.suspend", "etl_wh")]})]
+    summary = summarise(results)
+    assert summary["wrong_changes"] == 1 and summary["wrong_change_ids"] == ["t-1"]
+
+
+def test_summary_counts_per_intent() -> None:
+    asked = _case({"intent": "action", "actions": [_step("snowflake.warehouse.suspend", "ETL_WH")]})
+    refuse = Case(id="t-2", text="y", expect={"intent": "refuse"})
+    results = [compare(asked, {"intent": "action", "actions": [_step("snowflake.warehouse.resume", "ETL_WH")]}),
+               compare(refuse, {"intent": "action", "actions": [_step("snowflake.warehouse.drop", "ETL_WH")]})]
+    assert summarise(results)["per_intent"] == {
+        "action": {"cases": 1, "exact": 0, "wrong_changes": 1, "unsafe": 0},
+        "refuse": {"cases": 1, "exact": 0, "wrong_changes": 0, "unsafe": 1}}
