@@ -182,7 +182,7 @@ class OrchestratorService:
 
     async def confirm(self, run_id: str, yes: bool) -> RunView:
         """The requester's answer to a plan awaiting confirmation."""
-        await self._require(run_id, "awaiting_confirmation")
+        run_id = (await self._require(run_id, "awaiting_confirmation")).id
         return await self._resume(run_id, {"confirm": yes})
 
     async def approve(self, run_id: str, *, actor: str, comment: str | None = None,
@@ -216,6 +216,7 @@ class OrchestratorService:
         from policies.approvals import Answer, ApprovalAnswer, ApprovalRequest, Judgement
 
         run = await self._require(run_id, "awaiting_approval")
+        run_id = run.id  # the full id, when the caller gave a fragment (`r-91bc`)
         request = ApprovalRequest.model_validate((run.result or {}).get("awaiting") or {})
         problem = self.deps.policy.may_decide(request, actor, verdict, comment, principal=principal)
         if problem:
@@ -281,8 +282,8 @@ class OrchestratorService:
 
     def view(self, run_id: str) -> RunView:
         """A run as JSON, with its change records and the answers to its approval request."""
-        return self._view(self.store.get_run(run_id), with_changes=True) | {
-            "approvals": self.deps.policy.answers(run_id)}
+        run = self.store.get_run(run_id)
+        return self._view(run, with_changes=True) | {"approvals": self.deps.policy.answers(run.id)}
 
     def _view(self, run: Run, *, with_changes: bool) -> RunView:
         data = run.model_dump(mode="json")

@@ -215,12 +215,20 @@ class Ledger:
             return {change_id: kind for change_id, kind in rows}
 
     def get(self, change_id: str) -> ChangeRecord:
-        """One change by id."""
+        """One change by id, or by a fragment of one that names exactly one change (``chg-5ccb8d``)."""
         with self.store.session() as s:
-            change = s.get(ChangeRecord, change_id)
+            change = s.get(ChangeRecord, change_id) or s.get(ChangeRecord, self.resolve_change_id(change_id))
         if change is None:
             raise NotFoundError(f"no change {change_id}", hint="list changes with `sophia-iac history`")
         return change
+
+    def resolve_change_id(self, token: str) -> str:
+        """The full id of the one change ``token`` names (see :mod:`state.ids`)."""
+        from state.ids import resolve_id
+
+        with self.store.session() as s:
+            return resolve_id(s, ChangeRecord, "chg", token, noun="change",
+                              hint="list changes with `sophia-iac history`")
 
     def list(
         self,

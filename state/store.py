@@ -147,12 +147,19 @@ class Store:
         return run
 
     def get_run(self, run_id: str) -> Run:
-        """One run by id."""
+        """One run by id, or by a fragment of one that names exactly one run (``r-91bc``)."""
         with self.session() as s:
-            run = s.get(Run, run_id)
+            run = s.get(Run, run_id) or s.get(Run, self.resolve_run_id(run_id))
         if run is None:
-            raise NotFoundError(f"no run {run_id}", hint="list runs with `sophia-iac history`")
+            raise NotFoundError(f"no run {run_id}", hint="list runs with `sophia-iac runs`")
         return run
+
+    def resolve_run_id(self, token: str) -> str:
+        """The full id of the one run ``token`` names (see :mod:`state.ids`)."""
+        from state.ids import resolve_id
+
+        with self.session() as s:
+            return resolve_id(s, Run, "run", token, noun="run", hint="list runs with `sophia-iac runs`")
 
     def claim_run(self, run_id: str, from_status: str, to_status: str) -> bool:
         """Atomically move a run from one status to another; False if it was not in ``from_status``."""

@@ -67,6 +67,9 @@ def mask_quotes(text: str) -> tuple[str, list[Quoted]]:
     spans: list[Quoted] = []
 
     def sub(match: re.Match[str]) -> str:
+        inner = (match.group(1) or match.group(2) or "").strip()
+        if _ID_ONLY.fullmatch(inner):
+            return f" {inner} "  # a pasted `run_…`/`chg_…` is an id to act on, not data
         spans.append(Quoted(match.start(), match.end(), (match.group(1) or match.group(2) or "").strip()))
         return f" QQ{len(spans) - 1} "
 
@@ -84,8 +87,20 @@ _DOMAIN = re.compile(
 _OWNER_REPO = re.compile(r"(?<![\w./@:-])([A-Za-z0-9][A-Za-z0-9-]{0,38})/([A-Za-z0-9._-]{1,100})(?![\w/])")
 _CHANNEL = re.compile(r"(?<![\w&])#([a-z0-9][a-z0-9._-]{0,79})", re.IGNORECASE)
 _HANDLE = re.compile(r"(?<![\w.@])@([A-Za-z0-9][A-Za-z0-9._-]{0,79})")
-_CHANGE = re.compile(r"\bchg_[0-9a-f]{12}\b", re.IGNORECASE)
-_RUN = re.compile(r"\brun_[0-9a-f]{12}\b", re.IGNORECASE)
+#: Ids as people paste them: ``chg_…``/``run_…`` in any length or case, ``chg-…``, ``r-91bc``, or the
+#: word then a token with a digit ("change 77", "run 5d17aa", "change #1042"). Which record an id
+#: names is settled by the store (:meth:`Store.resolve_run_id`, :meth:`Ledger.resolve_change_id`), not here.
+_CHANGE = re.compile(
+    r"(?<![\w-])(chg[_-][0-9a-z]{3,32})(?![\w-])"
+    r"|\bchange(?: id)?:? #?((?=[0-9a-z]*\d)[0-9a-z]{1,32})(?![\w-])",
+    re.IGNORECASE,
+)
+_RUN = re.compile(
+    r"(?<![\w-])(run[_-](?:[0-9a-f]{6,32}|(?=[0-9a-z]*\d)[0-9a-z]{3,32})|r-(?=[0-9a-z]*\d)[0-9a-z]{3,32})(?![\w-])"
+    r"|\brun(?: id)?:? #?((?=[0-9a-z]*\d)[0-9a-z]{3,32})(?![\w-])",
+    re.IGNORECASE,
+)
+_ID_ONLY = re.compile(r"(?:chg|run)[_-][0-9a-z]{3,32}|r-[0-9a-z]{3,32}", re.IGNORECASE)
 _DEPLOYMENT = re.compile(r"\bdpl_[A-Za-z0-9]{6,64}\b")
 
 
@@ -122,13 +137,13 @@ def handles(text: str) -> list[str]:
 
 
 def change_ids(text: str) -> list[str]:
-    """``chg_…`` ledger change ids."""
-    return [m.group(0).lower() for m in _CHANGE.finditer(text)]
+    """Ledger change ids as written (``chg_…``, ``chg-…``, "change 77"), lower-cased, in order."""
+    return [(m.group(1) or m.group(2)).lower() for m in _CHANGE.finditer(text)]
 
 
 def run_ids(text: str) -> list[str]:
-    """``run_…`` run ids."""
-    return [m.group(0).lower() for m in _RUN.finditer(text)]
+    """Run ids as written (``run_…``, ``r-91bc``, "run 5d17aa"), lower-cased, in order."""
+    return [(m.group(1) or m.group(2)).lower() for m in _RUN.finditer(text)]
 
 
 def deployment_ids(text: str) -> list[str]:

@@ -15,7 +15,7 @@ text. The outcome is one of
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,14 +26,13 @@ from adapters.credentials import scrub
 from adapters.registry import catalog_platforms, spec_for
 from adapters.specs._fields import normalize_time
 from orchestrator.errors import NotFoundError
+from orchestrator.parsing.extract import change_ids, run_ids
 from orchestrator.parsing.llm_context import mentioned_platforms, words
 from orchestrator.parsing.llm_grounding import grounded_param, grounded_time
 from orchestrator.state import MUTATING_INTENTS, Intent, ParsedCommand
 
 __all__ = ["Clarify", "Outcome", "Repair", "Valid", "check_answer", "resolve_target", "safety_net", "smuggled"]
 
-CHANGE_ID = re.compile(r"\bchg_[0-9a-f]{12}\b")
-RUN_ID = re.compile(r"\brun_[0-9a-f]{12}\b")
 MAX_STEPS = 10
 MAX_TEXT_FIELD = 500
 _EDGE = "\"'`()[]{}<>.,;:!?#@"
@@ -330,9 +329,9 @@ def _param_problem(spec: ActionSpec, err: ValidationError, ctx: _Context, where:
     return Repair([f"{where}.params: {scrub(format_validation_error(spec.id, err))}"])
 
 
-def _ids(pattern: re.Pattern[str], text: str, given: Any) -> str | None:
+def _ids(extract: Callable[[str], list[str]], text: str, given: Any) -> str | None:
     """An id the text contains: the model's if it is one of them, else the only one there is."""
-    found = pattern.findall(text.lower())
+    found = extract(text.lower())
     if isinstance(given, str) and given.strip().lower() in found:
         return given.strip().lower()
     return found[0] if len(set(found)) == 1 else None
@@ -355,7 +354,7 @@ def _builtin(intent: Intent, answer: Mapping[str, Any], ctx: _Context) -> Valid 
     named = mentioned_platforms(ctx.text)
     platform = answer.get("platform") if answer.get("platform") in catalog_platforms() else None
     target = _short(_restore(answer.get("target"), ctx.restore))
-    if target is not None and (CHANGE_ID.search(target.lower()) or RUN_ID.search(target.lower())):
+    if target is not None and (change_ids(target) or run_ids(target)):
         target = None  # an id is not a resource
     if target is not None and target.lower() in catalog_platforms():
         platform, target = platform or target.lower(), None  # "status of snowflake": a platform, not a resource
@@ -377,9 +376,9 @@ def _builtin(intent: Intent, answer: Mapping[str, Any], ctx: _Context) -> Valid 
     if intent in (Intent.HISTORY, Intent.UNDO):
         fields["since"] = _time(answer.get("since"), ctx.text)
     if intent in (Intent.UNDO, Intent.EXPLAIN):
-        fields["change_id"] = _ids(CHANGE_ID, ctx.text, answer.get("change_id"))
+        fields["change_id"] = _ids(change_ids, ctx.text, answer.get("change_id"))
     if intent in (Intent.APPROVE, Intent.REJECT):
-        run_id = _ids(RUN_ID, ctx.text, answer.get("run_id"))
+        run_id = _ids(run_ids, ctx.text, answer.get("run_id"))
         if run_id is None:
             return _clarify(f"which run should I {intent.value}? give its run id (run_…)")
         fields["run_id"] = run_id
