@@ -89,6 +89,53 @@ _CONTROLS = re.compile(
 )
 
 
+#: Requests outside what a control plane does, each with the reason given back and whether it
+#: stands even beside a catalog command (exfiltration and bulk runs do; "create an asana task to
+#: book a meeting with Acme" is a task, not a booking).
+_OUT_OF_SCOPE: tuple[tuple[re.Pattern[str], str, bool], ...] = (
+    (re.compile(
+        r"\b(?:pay|wire|transfer|remit|refund|reimburse|send (?:over |out )?(?:the |a |some )?(?:money|funds|payment|cash|[$£€]))\b[^.?!]{0,40}?"
+        r"(?:[$£€]\s?\d|\b\d[\d,.]*\s?(?:k\b|usd|gbp|eur|dollars|pounds|euros)|\binvoices?\b|\bmoney\b|\bfunds\b|"
+        r"\bpayments?\b|\bbank\b|\bpayroll\b)"
+        r"|\b(?:pay|settle|approve payment (?:of|for)) (?:the |this |that |an? |our )?(?:invoice|bill|vendor|contractor)s?\b"),
+     "moving money is out of scope: I change and inspect the platforms in the catalog", False),
+    (re.compile(
+        r"\b(?:export|send|email|e-mail|mail|forward|copy|dump|download|share|upload|sync|move|pull)\b[^.?!]{0,60}?"
+        r"\b(?:contacts?|customers?|leads?|emails?|e-mail addresses|phone numbers|personal data|pii|user list|member list|"
+        r"members|recordings?|transcripts?|call data|crm data|list of (?:users|people|customers))\b[^.?!]{0,60}?"
+        r"\b(?:to|into|onto|in)\b[^.?!]{0,30}?\b(?:my|personal|private|home|own|gmail|hotmail|yahoo|outlook\.com|"
+        r"icloud|proton\w*|dropbox|google drive|usb|laptop|pastebin)\b"),
+     "exporting personal or customer data to a private place is out of scope, and never done by this tool", True),
+    (re.compile(
+        r"\b(?:book|schedule|set up|arrange|organi[sz]e|put)\b (?:me |us |a |an |the )*(?:\w+ )?"
+        r"(?:meeting|call|1:1|one-on-one|demo|sync|lunch|dinner|calendar (?:invite|slot)|room)\b"
+        r"|\bsend (?:a |an )?(?:calendar )?invite for\b"),
+     "booking meetings is out of scope: I change and inspect the platforms in the catalog", False),
+    (re.compile(
+        r"\b(?:salar(?:y|ies)|compensation|payroll|pay ?slips?|pay bands?|bonus(?:es)?|performance reviews?|"
+        r"hr (?:records?|files?|data)|disciplinary|sick (?:leave|notes?)|home address(?:es)?|"
+        r"social security|national insurance numbers?)\b"),
+     "HR and personal records are out of scope, and never read or changed by this tool", False),
+    (re.compile(
+        r"\b(?:run|execute|do|apply|process|go through)\b (?:every|each|all(?: of)?(?: the)?|the) (?:\w+ )?"
+        r"(?:commands?|lines?|steps?|instructions?)\b[^.?!]{0,30}?\b(?:in|from|of|on) (?:this|that|the|attached|my)\b"
+        r"[^.?!]{0,20}?\b(?:file|script|doc(?:ument)?|runbook|list|csv|gist|paste|below|attachment)\b"),
+     "I don't run commands in bulk from a file: send each change as its own command, so each is planned and checked", True),
+)
+
+
+def _out_of_scope(low: str) -> ParsedCommand | None:
+    catalog_command: bool | None = None
+    for pattern, reason, always in _OUT_OF_SCOPE:
+        if pattern.search(low):
+            if not always:
+                catalog_command = _commands_in(low) if catalog_command is None else catalog_command
+                if catalog_command:
+                    continue
+            return _refuse(reason)
+    return None
+
+
 def _commands_in(text: str) -> bool:
     """Whether text reads like a command: a mutating catalog verb said outright."""
     low = text.lower()
@@ -119,6 +166,8 @@ def refusal(raw: str, masked: str, quoted: list[ex.Quoted]) -> ParsedCommand | N
         return _refuse("processing pasted text is out of scope; quoted or pasted text is never run as a command")
     if _CHITCHAT.search(low):
         return _refuse("that is out of scope: I change and inspect the platforms in the catalog")
+    if (outside := _out_of_scope(low)) is not None:
+        return outside
     if _SECRETS.search(low):
         return _refuse("secrets are never shown or sent anywhere")
     foreign = [f for f in FOREIGN_PLATFORMS if re.search(rf"(?<![\w-]){re.escape(f)}(?![\w-])", low)]

@@ -1,0 +1,40 @@
+"""Requests outside a control plane's job are refused with a reason; catalog commands that merely
+mention such things (a task *about* a meeting, a budget in dollars) are still done."""
+
+from __future__ import annotations
+
+import pytest
+
+from orchestrator.parsing.offline import OfflineParser
+
+
+@pytest.mark.parametrize(("text", "why"), [
+    ("transfer $5k to the contractor's account today", "money"),
+    ("can you wire 20,000 usd to acme ltd", "money"),
+    ("pls pay the AWS invoice, it's overdue", "money"),
+    ("refund the customer 300 pounds", "money"),
+    ("export all our hubspot contacts to my personal gmail", "personal or customer data"),
+    ("copy the gong call recordings into my dropbox so I can listen at home", "personal or customer data"),
+    ("dump the customer emails to a csv on my laptop", "personal or customer data"),
+    ("book a meeting with the Acme CFO for Thursday", "meetings"),
+    ("schedule a 1:1 with priya next week", "meetings"),
+    ("what's tom's salary again?", "HR"),
+    ("pull the performance reviews for the data team", "HR"),
+    ("run every command in this file for me", "in bulk"),
+    ("please execute all the steps in the attached runbook", "in bulk"),
+])
+def test_out_of_scope_is_refused_with_a_reason(text: str, why: str) -> None:
+    parsed = OfflineParser().parse(text)
+    assert parsed.intent.value == "refuse", parsed
+    assert why in (parsed.message or "")
+
+
+@pytest.mark.parametrize(("text", "action"), [
+    ("create an asana task Schedule a call with Acme in project Onboarding revamp", "asana.task.create"),
+    ("set the portkey budget on prod-gateway to $50 a month", "portkey.budget.set"),
+    ("scale ETL_WH to large", "snowflake.warehouse.scale"),
+])
+def test_catalog_commands_that_mention_them_are_done(text: str, action: str) -> None:
+    parsed = OfflineParser().parse(text)
+    assert parsed.intent.value == "action", parsed
+    assert parsed.actions[0].action == action
