@@ -111,7 +111,7 @@ RESOURCE_NOUNS: dict[str, tuple[str, ...]] = {
 #: catalog verb → phrases that mean it (the verb itself is always included).
 VERB_SYNONYMS: dict[str, tuple[str, ...]] = {
     "create": ("new", "make", "add", "set up", "setup", "spin up", "open", "issue", "generate",
-               "provision", "start a", "file", "register"),
+               "provision", "start a", "file", "register", "subscribe"),
     "scale": ("resize", "size", "bump", "upsize", "downsize", "scale up", "scale down", "make", "change the size",
               "the size of",
               "grow", "shrink", "bigger", "smaller"),
@@ -125,10 +125,10 @@ VERB_SYNONYMS: dict[str, tuple[str, ...]] = {
     "revoke": ("take away", "take the", "strip", "remove", "pull", "withdraw"),
     "enable": ("turn on", "re-enable", "reenable", "start", "resume", "switch on", "back on"),
     "disable": ("turn off", "stop", "pause", "switch off", "halt", "deactivate", "on hold", "suspend"),
-    "archive": ("retire", "archiving", "put in the archive", "move to the archive", "in the archive",
+    "archive": ("retire", "archiving", "remove", "delete", "get rid of", "put in the archive", "move to the archive", "in the archive",
                 "to the archive", "into the archive"),
     "unarchive": ("un-archive", "restore", "bring back", "reopen"),
-    "update": ("rename", "change", "label to", "set"),
+    "update": ("rename", "change", "label to", "set", "relabel", "re-label", "retitle"),
     "list": ("show", "who", "which", "get", "fetch"),
     "track": ("watch", "monitor", "start tracking"),
     "untrack": ("stop tracking", "stop watching", "unwatch"),

@@ -64,7 +64,7 @@ def _label(m: str, q: Q, a: str) -> Any:
     if a == "hubspot.pipeline.stage.create":
         return name_after(m, "stage", q) or name_before(m, "stage", q)
     if a == "hubspot.property.update":
-        found = _first(r"\b(?:label|rename)\b.*?\bto\s+(.+?)\s*$", m)
+        found = _first(r"\b(?:label|rename|relabel|re-label|retitle)\b.*?\bto\s+(.+?)\s*$", m)
         return unquote(found, q) if found else None
     found = _first(r"\blabel(?:led|ed)?\s+(?:as\s+)?(QQ\d+|.+?)(?:,|$|\s+(?:type|with|and|in|on)\b)", m)
     return unquote(found, q) if found else None

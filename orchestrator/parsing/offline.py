@@ -74,6 +74,9 @@ _PARAM_RESOURCES: dict[str, dict[str, str]] = {"apollo.contact.add_to_sequence":
 #: Verbs that move something toward / away from a target ("grant … to", "revoke … from").
 _TOWARD = frozenset({"grant", "add_member", "invite", "add", "track", "add_to_sequence"})
 _AWAY = frozenset({"revoke", "remove_member", "remove", "untrack", "unset"})
+#: Verbs that take something away: never chosen unless said.
+_REMOVING = frozenset({"archive", "delete", "drop", "terminate", "disable", "suspend", "deactivate", "revoke",
+                       "remove", "remove_member", "untrack", "unset", "destroy"})
 #: Resources whose target is always an email address.
 _EMAIL_TARGETS = frozenset({"apollo.contact", "usergems.contact"})
 
@@ -168,6 +171,10 @@ def _score(spec: ActionSpec, low: str, words: set[str], plats: list[str], res: C
         score += 1.0  # terse "ETL_WH to large": the values say which action
     if not strength and not complete and (first_verb >= 0 or spec.verb not in ("create", "launch", "list", "get")):
         score -= 2.0  # never pick a delete / suspend / revoke … that nobody asked for
+    elif not strength and spec.mutating and (first_verb >= 0 or spec.verb in _REMOVING):
+        # complete params alone don't make a change nobody said: "make a key with a $50 limit" is no
+        # set-limit on an existing key, "relabel the property" no archive
+        score -= 1.5 if spec.verb not in _REMOVING else 3.0
     if (first_verb < 0 and spec.verb in ("create", "launch", "list", "get") and not re.search(r"\bto\b", low)
             and (found or spec.risk is Risk.READ or re.search(r"\b(?:called|named)\b|QQ\d", low))):
         score += 1.0  # no verb at all: "pinecone index foo, 768 dims" asks for one
