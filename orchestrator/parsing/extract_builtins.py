@@ -389,6 +389,11 @@ _HISTORY = re.compile(
     r"|\b(?:show|list|get|see|view|give)(?: me)? (?:the |all |any |our |my )?(?:recent |latest |past )?changes\b"
     r"|\b(?:recent|latest|past|previous|today'?s|yesterday'?s|week'?s|day'?s) changes\b"
     r"|^(?:any|all) (?:recent )?changes\b|\bchanges (?:made|applied|done|since|today|yesterday)\b"
+    r"|\b(?:show|list|get|see|view|give|pull up)(?: me| us)? (?:the |our |my )?(?:last|latest|most recent|recent) "
+    r"(?:\d+ |few |couple(?: of)? |several )?(?:changes|edits|actions)\b"
+    r"|^(?:has |have )?(?:anything|something|anyone|anybody|somebody|someone) (?:been |got |just )?"
+    r"(?:changed?|modified|touched|edited)\b"
+    r"|\bwhat(?:'s| has)? happened (?:with|to|on|in)\b"
 )
 
 
@@ -398,10 +403,12 @@ def _history(low: str, masked: str, inv: dict[str, list[str]]) -> ParsedCommand 
     platform, target = _with_target(low, masked, inv)
     since = ex.time_after(low, "since")
     if since is None and (day := re.search(
-            r"\b(today|yesterday|this morning|earlier today|last week|(?:this|last|past) \d* ?(?:hours?|days?))\b", low)):
+            r"\b(today|yesterday|this morning|earlier today|(?:last|this|past) week|"
+            r"(?:this|last|past) \d* ?(?:hours?|days?))\b", low)):
+        said = day.group(1)
+        said = "last week" if said.endswith("week") else said
         try:
-            since = normalize_time(day.group(1).replace("this ", "the last ") if day.group(1).endswith(("hour", "day"))
-                                   else day.group(1))
+            since = normalize_time(said.replace("this ", "the last ") if said.endswith(("hour", "day")) else said)
         except ValueError:
             since = None
     return ParsedCommand(intent=Intent.HISTORY, platform=platform, target=target, since=since, confidence=0.9)
