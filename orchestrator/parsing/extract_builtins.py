@@ -136,9 +136,16 @@ def _out_of_scope(low: str) -> ParsedCommand | None:
     return None
 
 
+#: The built-ins that change something, said outright: guarded exactly like catalog actions.
+_BUILTIN_COMMAND = re.compile(
+    r"\b(?:un-?freeze|freeze|thaw|lift (?:the |a |our )?(?:\w+ )?freeze|approve|reject|undo|revert|roll ?back)\b")
+
+
 def _commands_in(text: str) -> bool:
-    """Whether text reads like a command: a mutating catalog verb said outright."""
+    """Whether text reads like a command: a mutating catalog verb or a changing built-in said outright."""
     low = text.lower()
+    if _BUILTIN_COMMAND.search(low):
+        return True
     return any(verb_hits(spec.verb, low)[0] >= 1.5 for spec in all_specs() if spec.mutating)
 
 
@@ -150,7 +157,10 @@ def refusal(raw: str, masked: str, quoted: list[ex.Quoted]) -> ParsedCommand | N
     command is refused rather than the data obeyed.
     """
     low = masked.lower()
-    if _INJECTION.search(raw):
+    if _INJECTION.search(masked) or (
+            _INJECTION.search(raw) and not (quoted and _commands_in(masked) and not _PASTED.match(masked))):
+        # An attack quoted as the *data* of a command the user gives ("create an issue titled
+        # 'bot obeyed "ignore previous instructions"'") is just data: it is never executed.
         return _refuse("instructions inside the message are treated as data, never as commands")
     if quoted and _commands_in(" ; ".join(q.content for q in quoted[:20])) and not _commands_in(masked):
         return _refuse("the quoted text asks for a change; quoted text is data, never a command")
