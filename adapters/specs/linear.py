@@ -16,8 +16,8 @@ __all__ = ["ACTIONS", "IssueCreateParams", "ProjectCreateParams", "normalize_pri
 
 _PRIORITY = {
     "none": 0, "no priority": 0, "no_priority": 0, "p0": 1,
-    "urgent": 1, "p1": 1, "critical": 1,
-    "high": 2, "p2": 2,
+    "urgent": 1, "p1": 1, "critical": 1, "asap": 1, "blocker": 1, "highest": 1,
+    "high": 2, "p2": 2, "high-priority": 2,
     "medium": 3, "normal": 3, "p3": 3,
     "low": 4, "p4": 4,
 }

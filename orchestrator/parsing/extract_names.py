@@ -123,6 +123,18 @@ def _parts(name: str) -> set[str]:
     return {p for p in re.split(r"[\s_/.-]+", split.lower()) if p and p not in _GENERIC}
 
 
+def _squash(name: str) -> str:
+    """A name without case, spaces, dashes, underscores or an ``owner/`` prefix: "Temp Articles" → "temparticles"."""
+    return re.sub(r"[\s_.-]+", "", name.rsplit("/", 1)[-1].lower())
+
+
+def _said_loosely(low: str, names: list[str]) -> list[str]:
+    """Inventory names said as words in another spacing or case ("temp articles", "data pipelines")."""
+    words = re.findall(r"[a-z0-9]+", low)
+    grams = {"".join(words[i:i + n]) for n in range(2, 5) for i in range(len(words) - n + 1)}
+    return [n for n in names if len(_squash(n)) >= 4 and _squash(n) in grams]
+
+
 def resolve(text: str, said: str | None, names: list[str]) -> Resolution:
     """Resolve a resource against the inventory ``names`` (case-insensitive, fuzzy).
 
@@ -131,11 +143,20 @@ def resolve(text: str, said: str | None, names: list[str]) -> Resolution:
     come back as ``candidates`` (ambiguous); none as an empty resolution.
     """
     low = text.lower()
+    said_loosely = _said_loosely(low, names)
     if said:
         exact = [n for n in names if n.lower() == said.lower()]
-        if exact:
+        longer = [n for n in said_loosely if exact and _squash(exact[0]) in _squash(n) and n != exact[0]]
+        if exact and not longer:
             return Resolution(exact[0], exact=True)
     mentioned = [n for n in names if re.search(rf"(?<![\w/-]){re.escape(n.lower())}(?![\w/-])", low)]
+    mentioned += [n for n in said_loosely if n not in mentioned]
+    if len(mentioned) > 1:
+        # "the temp articles collection" says TempArticles, not Articles: a longer name whose
+        # squashed form contains every other match is the one meant
+        longest = max(mentioned, key=lambda n: len(_squash(n)))
+        if all(_squash(m) in _squash(longest) for m in mentioned):
+            return Resolution(longest, exact=longest.lower() in low or longest in said_loosely)
     if len(mentioned) == 1:
         return Resolution(mentioned[0], exact=True)
     if len(mentioned) > 1:

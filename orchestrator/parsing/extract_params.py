@@ -28,7 +28,7 @@ def _first(pattern: str, text: str, flags: int = re.IGNORECASE) -> str | None:
 
 
 def _list(text: str) -> list[str]:
-    return [p for p in re.split(r"\s*(?:,|\band then\b|\bthen\b|\band\b|\bor\b)\s*", text.strip(" .")) if p]
+    return [p for p in re.split(r"\s*(?:,|\+|&|\band then\b|\bthen\b|\band\b|\bor\b)\s*", text.strip(" .")) if p]
 
 
 # ---- param extractors: (masked clause, quoted spans, action id) -> raw value or None
@@ -196,7 +196,7 @@ def _url(m: str, q: Q, a: str) -> Any:
 
 
 def _events(m: str, q: Q, a: str) -> Any:
-    words = r"([a-z_]+(?:\s*(?:,|and)\s*[a-z_]+)*)"
+    words = r"([a-z_]+(?:\s*(?:,|and|\+|&)\s*[a-z_]+)*)"
     found = _first(rf"\b(?:for|on)\s+{words}\s+events?\b", m) or _first(rf"\bfor\s+{words}\s+(?:to|at)\s+https?://", m)
     return _list(found) if found else None
 
@@ -276,17 +276,26 @@ def _team(m: str, q: Q, a: str) -> Any:
     return _first(r"\bteam\s+(?!is\b)([A-Za-z][\w-]*)", m) or name_before(m, "team", q)
 
 
+#: Where a title said without quotes ends: the metadata people tack on after a comma.
+_TITLE_TAIL = re.compile(
+    r"(?:,|;|\s+-)\s*(?:(?:and\s+)?(?:priority|prio|urgent|asap|critical|blocker|p[0-4]|(?:high|low|medium|normal)\b"
+    r"(?:\s+prio(?:rity)?)?|description|desc|details|assign(?:ed)?(?:\s+to)?|due|label(?:led|s)?)\b)"
+    r"|\s+(?:description|desc|details)\s*:", re.IGNORECASE)
+
+
 def _title(m: str, q: Q, a: str) -> Any:
     if q:
         return q[0].content
     found = _first(r"\b(?:titled|called|named)\s+(.+?)\s*$", m) or _first(r":\s*(.+?)\s*$", m)
+    if found and (tail := _TITLE_TAIL.search(found)):
+        found = found[:tail.start()].strip() or found
     return found
 
 
 def _priority(m: str, q: Q, a: str) -> Any:
-    return _first(r"\b(urgent|high|medium|normal|low|no)[\s-]+priority\b", m) or _first(
-        r"\b(?:an?|the)\s+(urgent|high-priority|critical)\b", m) or _first(r"\bpriority\s*(?:of\s+|:\s*)?(\w+)", m) or _first(
-        r"\b(p[0-4])\b", m)
+    return _first(r"\b(urgent|high|medium|normal|low|no)[\s-]+prio(?:rity)?\b", m) or _first(
+        r"\b(?:an?|the)\s+(urgent|high-priority|critical)\b", m) or _first(r"\bpriority\s*(?:of\s+|:\s*|is\s+)?(\w+)", m) or _first(
+        r"\bprio\s*:?\s*(\w+)", m) or _first(r"\b(p[0-4])\b", m) or _first(r"\b(urgent|asap|critical|blocker)\b", m)
 
 
 def _task_name(m: str, q: Q, a: str) -> Any:

@@ -22,7 +22,7 @@ import logging
 import math
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -74,6 +74,20 @@ _PARAM_RESOURCES: dict[str, dict[str, str]] = {"apollo.contact.add_to_sequence":
 #: Verbs that move something toward / away from a target ("grant … to", "revoke … from").
 _TOWARD = frozenset({"grant", "add_member", "invite", "add", "track", "add_to_sequence"})
 _AWAY = frozenset({"revoke", "remove_member", "remove", "untrack", "unset"})
+#: Actions whose target is another kind of resource than the one they act on (a task's target is
+#: its project): the inventory of that kind resolves the target.
+_TARGET_KINDS = {
+    "asana.task.create": "asana.project", "linear.issue.create": "linear.team",
+    "hubspot.pipeline.stage.create": "hubspot.pipeline", "portkey.budget.set": "portkey.api_key",
+    "snowflake.role.grant": "snowflake.user", "snowflake.role.revoke": "snowflake.user",
+    "github.branch_protection.set": "github.repo", "github.webhook.create": "github.repo",
+    "github.webhook.delete": "github.repo", "figma.webhook.create": "figma.team",
+    **{f"vercel.{a}": "vercel.project" for a in ("env.set", "env.unset", "deployment.promote", "deployment.rollback",
+                                                  "domain.add", "domain.remove")},
+}
+#: Words that point back at something said before; never a name themselves.
+_PRONOUNS = frozenset({"it", "its", "them", "they", "him", "her", "this", "that", "these", "those", "us", "me",
+                       "one", "same"})
 #: Verbs that take something away: never chosen unless said.
 _REMOVING = frozenset({"archive", "delete", "drop", "terminate", "disable", "suspend", "deactivate", "revoke",
                        "remove", "remove_member", "untrack", "unset", "destroy"})
@@ -88,6 +102,7 @@ class _Context:
     platform: str | None = None
     target: str | None = None
     resource: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -236,7 +251,7 @@ def _split(masked: str) -> list[str]:
     merged: list[str] = []
     carry = ""
     for part in parts:
-        text = f"{carry} {part}".strip() if carry else part
+        text = f"{carry}, {part}".strip() if carry else part
         if _has_verb(part) or part is parts[-1]:
             merged.append(text)
             carry = ""
@@ -343,7 +358,8 @@ class OfflineParser:
             if isinstance(result, ParsedCommand):
                 return result
             calls.append(result)
-            ctx = _Context(best.spec.platform, result.target, f"{best.spec.platform}.{best.spec.resource}")
+            ctx = _Context(best.spec.platform, result.target, f"{best.spec.platform}.{best.spec.resource}",
+                           dict(result.params))
             if result.target:
                 for other in _distribute(clause, best.spec, result.target, found):
                     calls.append(best.spec.call(other, result.params))
@@ -359,13 +375,16 @@ class OfflineParser:
         target: str | None = None
         if spec.target_required:
             said = target_for(spec, clause, quoted, found)
-            pronoun = bool(re.search(r"\b(?:its|it|that|this|the same|there)\b", clause, re.IGNORECASE))
+            if said is not None and said.lower() in _PRONOUNS:
+                said = None  # "revoke it from them": a pointer back, not a name
+            pronoun = bool(re.search(r"\b(?:its|it|that|this|the same|there|them|they)\b", clause, re.IGNORECASE))
             related = ctx.resource == key or ctx.platform == spec.platform
             if said is None and ctx.target and related and (pronoun or (
                 spec.risk is not Risk.DESTRUCTIVE and (ctx.resource != key or spec.verb != "create"))):
                 said = ctx.target  # "create #x and invite @a", "… and set its topic"
-            names = inventory.get(key)
-            if names and spec.verb not in ("create", "launch"):
+            target_key = _TARGET_KINDS.get(spec.id, key)
+            names = inventory.get(target_key)
+            if names and (spec.verb not in ("create", "launch") or target_key != key):
                 resolution = resolve(clause, said, names)
                 if resolution.candidates:
                     return _clarify(f"which {spec.target} did you mean?", resolution.candidates)
@@ -383,6 +402,11 @@ class OfflineParser:
                 hint = f" (known: {', '.join(listed)})" if listed else ""
                 return _clarify(f"{spec.id} needs a {spec.target}: which one?{hint}", listed)
             target = said
+        for param, value in list(found.items()):
+            if isinstance(value, str) and value.lower() in _PRONOUNS:
+                if param not in ctx.params:
+                    return _clarify(f"{spec.id}: which {param} is {value!r}? say it by name", [spec.id])
+                found = {**found, param: ctx.params[param]}  # "grant X the ANALYST role, then revoke it"
         for param, inv_key in _PARAM_RESOURCES.get(spec.id, {}).items():
             names = inventory.get(inv_key)
             if not names:

@@ -1,0 +1,56 @@
+"""Names, pointers back and tacked-on metadata as people type them (issue 16)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from orchestrator.parsing.offline import OfflineParser
+
+INVENTORY = {"weaviate.index": ["Articles", "TempArticles"], "asana.project": ["Board deck Q4", "Onboarding revamp"],
+             "github.repo": ["acme/data-pipelines", "acme/web"], "snowflake.warehouse": ["ETL_WH", "ANALYTICS_WH"]}
+
+
+def _steps(text: str) -> list[dict[str, Any]]:
+    parsed = OfflineParser().parse(text, INVENTORY)
+    assert parsed.intent.value == "action", parsed
+    return [{"action": c.action, "target": c.target, **c.params} for c in parsed.actions]
+
+
+def test_a_loosely_spaced_name_beats_the_shorter_name_inside_it() -> None:
+    assert _steps("delete the temp articles collection in weaviate")[0]["target"] == "TempArticles"
+    assert _steps("delete the Articles collection in weaviate")[0]["target"] == "Articles"
+    assert _steps("archive the data pipelines repo")[0]["target"] == "acme/data-pipelines"
+
+
+def test_a_target_of_another_kind_resolves_against_its_own_inventory() -> None:
+    step = _steps("create an asana task Draft the board narrative in project Board deck Q4")[0]
+    assert step["target"] == "Board deck Q4" and step["name"] == "Draft the board narrative"
+
+
+def test_pronouns_point_back_and_are_never_names() -> None:
+    _grant, revoke = _steps("grant jdoe the ANALYST role, then revoke it from them")
+    assert revoke == {"action": "snowflake.role.revoke", "target": "jdoe", "role": "ANALYST"}
+    assert OfflineParser().parse("revoke it from them").intent.value == "clarify"
+
+
+def test_a_statement_then_a_command_is_still_a_command() -> None:
+    assert _steps("ETL_WH is costing a fortune, suspend it pls") == [
+        {"action": "snowflake.warehouse.suspend", "target": "ETL_WH"}]
+
+
+@pytest.mark.parametrize(("text", "title", "priority"), [
+    ("create a linear issue in team ENG: Fix flaky ledger test, urgent", "Fix flaky ledger test", 1),
+    ("create a linear issue in team OPS titled Rotate certs, priority high", "Rotate certs", 2),
+    ("create a linear issue in team ENG titled Ledger drift, description: reconcile misses rows", "Ledger drift", None),
+    ("open a linear ticket in ENG called Payments v2 rollout - high prio", "Payments v2 rollout", 2),
+])
+def test_metadata_after_a_title_is_not_the_title(text: str, title: str, priority: int | None) -> None:
+    step = _steps(text)[0]
+    assert (step["title"], step["priority"]) == (title, priority)
+
+
+def test_a_list_joined_with_plus() -> None:
+    step = _steps("add a github webhook on acme/web for push + pull_request to https://hooks.example.com/gh")[0]
+    assert step["events"] == ["push", "pull_request"]
