@@ -425,7 +425,7 @@ def _history(low: str, masked: str, inv: dict[str, list[str]]) -> ParsedCommand 
 
 
 _STATUS = re.compile(
-    r"^(?:status|health|state)\b|(?<![\w.])status(?![\w.])|\bhealth(?:y)?\b|\bhow(?:'s| is| are)\b.*\b(?:doing|going|looking)\b"
+    r"^(?:status|health|state)\b|(?<![\w.-])status(?![\w.-])|\bhealth(?:y)?\b|\bhow(?:'s| is| are)\b.*\b(?:doing|going|looking)\b"
     r"|^(?:is|are)\b.*\b(?:ok|okay|up|down|healthy|working|running|alive|fine|broken|reachable|online|offline|"
     r"degraded|failing|erroring|connected|responding|green|red|happy|stable|available)\b"
     r"|^(?:is|are|was|were)\b.*\b(?:suspended|paused|resumed|active|inactive|enabled|disabled|archived|live|"

@@ -98,8 +98,12 @@ def name_before(masked: str, nouns: str, quoted: list[ex.Quoted]) -> str | None:
 
 def name_near(masked: str, nouns: str, quoted: list[ex.Quoted]) -> str | None:
     """A name for a resource: "called X", then "<noun> X", then "X <noun>"."""
+    colon = re.search(rf"\b(?:{nouns})\b[^:]{{0,40}}:\s*{NAME}\s*[.!]*$", masked, re.IGNORECASE)
     return (
         name_after(masked, "called|named|titled", quoted)
+        # a lone lower-case word after the colon is an instruction ("sequence X: deactivate"), not a name
+        or (unquote(colon.group(1), quoted) if colon and colon.group(1).split()[0].lower() not in STOPWORDS
+            and not re.fullmatch(r"[a-z]+", colon.group(1)) else None)
         or name_after(masked, nouns, quoted)
         or name_before(masked, nouns, quoted)
     )

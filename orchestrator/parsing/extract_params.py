@@ -62,7 +62,8 @@ def _object_type(m: str, q: Q, a: str) -> Any:
 
 def _label(m: str, q: Q, a: str) -> Any:
     if a == "hubspot.pipeline.stage.create":
-        return name_after(m, "stage", q) or name_before(m, "stage", q)
+        said = _first(r"\bstage\s+(?:called\s+|named\s+)?(QQ\d+|[^,]+?)\s+(?:to|in|on|into|for|with|at)\s+(?:the\s+)?", m)
+        return unquote(said, q) if said else (name_after(m, "stage", q) or name_before(m, "stage", q))
     if a == "hubspot.property.update":
         found = _first(r"\b(?:label|rename|relabel|re-label|retitle)\b.*?\bto\s+(.+?)\s*$", m)
         return unquote(found, q) if found else None

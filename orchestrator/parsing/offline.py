@@ -233,6 +233,13 @@ def _candidates(masked: str, inventory: dict[str, list[str]], ctx: _Context,
     return scored
 
 
+def _continues(previous: ActionCall, previous_found: dict[str, Any], call: ActionCall, found: dict[str, Any]) -> bool:
+    """Whether ``call`` only adds params to ``previous`` (same action and target, no value said twice differently)."""
+    if call.action != previous.action or call.target != previous.target or not found:
+        return False
+    return all(previous_found[name] == value for name, value in found.items() if name in previous_found)
+
+
 def _changes(parsed: ParsedCommand) -> bool:
     """Whether carrying out ``parsed`` would change something."""
     if parsed.intent is Intent.ACTION:
@@ -337,6 +344,7 @@ class OfflineParser:
     def _actions(self, masked: str, quoted: list[ex.Quoted], inventory: dict[str, list[str]]) -> ParsedCommand:
         ctx = _Context()
         calls: list[ActionCall] = []
+        last_found: dict[str, Any] = {}
         margins: list[float] = []
         clauses = _split(masked)
         for clause in clauses:
@@ -357,6 +365,12 @@ class OfflineParser:
             result = self._fill(best.spec, clause, quoted, found, inventory, ctx)
             if isinstance(result, ParsedCommand):
                 return result
+            if calls and _continues(calls[-1], last_found, result, found):
+                # "protect main on X, require 2 reviews": one change said in two clauses
+                calls[-1] = best.spec.call(result.target, {**calls[-1].params, **found})
+                last_found = {**last_found, **found}
+                continue
+            last_found = dict(found)
             calls.append(result)
             ctx = _Context(best.spec.platform, result.target, f"{best.spec.platform}.{best.spec.resource}",
                            dict(result.params))

@@ -54,3 +54,19 @@ def test_metadata_after_a_title_is_not_the_title(text: str, title: str, priority
 def test_a_list_joined_with_plus() -> None:
     step = _steps("add a github webhook on acme/web for push + pull_request to https://hooks.example.com/gh")[0]
     assert step["events"] == ["push", "pull_request"]
+
+
+@pytest.mark.parametrize(("text", "want"), [
+    ("protect main on acme/web, require 2 reviews",
+     [{"action": "github.branch_protection.set", "target": "acme/web", "branch": "main",
+       "required_reviews": 2}]),
+    ("add a stage Legal review to the Partner Deals pipeline with 60% probability",
+     [{"action": "hubspot.pipeline.stage.create", "target": "Partner Deals", "label": "Legal review",
+       "probability": 0.6}]),
+    ("add status.payready.com to the status-page project",
+     [{"action": "vercel.domain.add", "target": "status-page", "domain": "status.payready.com"}]),
+    ("new deal pipeline in hubspot: Channel Deals",
+     [{"action": "hubspot.pipeline.create", "target": "Channel Deals", "object_type": "deals"}]),
+])
+def test_one_change_said_loosely(text: str, want: list[dict[str, Any]]) -> None:
+    assert _steps(text) == want
