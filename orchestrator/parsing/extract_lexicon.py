@@ -131,7 +131,7 @@ VERB_SYNONYMS: dict[str, tuple[str, ...]] = {
     "update": ("rename", "change", "label to", "set", "relabel", "re-label", "retitle"),
     "list": ("show", "who", "which", "get", "fetch"),
     "track": ("watch", "monitor", "start tracking"),
-    "untrack": ("stop tracking", "stop watching", "unwatch"),
+    "untrack": ("stop tracking", "stop watching", "unwatch", "remove", "delete", "drop", "take off", "no longer track"),
     "activate": ("turn on", "start", "enable", "switch on", "resume", "unpause", "restart", "kick off", "back on",
                  "relaunch", "re-enable", "reactivate", "go live", "launch"),
     "deactivate": ("pause", "turn off", "stop", "disable", "switch off", "halt", "on hold", "suspend", "kill"),
@@ -298,8 +298,11 @@ _FILLER_HEAD = re.compile(
     r"let'?s |go ahead and |is it possible to |is there a way to )*",
     re.IGNORECASE,
 )
-_FILLER_TAIL = re.compile(r"(?:[\s,]+(?:please|pls|plz|thanks|thank you|thx|ty|asap|if you can|when you can))+[\s.!?]*$",
-                          re.IGNORECASE)
+_FILLER_TAIL = re.compile(
+    r"(?:[\s,]+(?:please|pls|plz|thanks|thank you|thx|ty|asap|if you can|when you can|cheers|ta|"
+    r"(?:when(?:ever)?|once) (?:you )?(?:get|have|find) (?:a |the )?(?:sec|second|min|minute|moment|chance|mo)"
+    r"|(?:when(?:ever)?|if) (?:you'?re|you are) (?:free|around)|no rush|no hurry)[\s.!?🙏🙂👍]*)+$",
+    re.IGNORECASE)
 
 
 _PHRASAL = re.compile(r"\b(turn|switch|shut|spin|wake|kick|take)\s+(it|them|that|this|those|these)\s+(back\s+)?(on|off|down|up)\b",

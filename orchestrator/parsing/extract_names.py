@@ -84,6 +84,12 @@ def name_after(masked: str, anchors: str, quoted: list[ex.Quoted]) -> str | None
 
 def name_before(masked: str, nouns: str, quoted: list[ex.Quoted]) -> str | None:
     """The name right before one of the ``nouns`` (``the Enterprise Sales pipeline``)."""
+    # "the Onboarding revamp project": a capitalised run that continues in lower case up to the noun
+    platform = "|".join(map(re.escape, _PLATFORM_WORDS))
+    spoken = re.search(rf"\b(?:the|our|a|an)\s+((?-i:[A-Z][\w&'-]*)(?:\s+(?!(?:{platform})\b)[\w&'-]+){{1,4}}?)"
+                       rf"(?:\s+(?:{platform}))?\s+(?:{nouns})\b", masked, re.IGNORECASE)
+    if spoken and _ok(spoken.group(1)) and not re.search(r"\b(?:to|in|on|for|from|with|and)\b", spoken.group(1)):
+        return unquote(spoken.group(1), quoted)
     pattern = rf"(?:\bthe\s+|\ba\s+|\ban\s+|^|\s){NAME}(?:\s+(?:{'|'.join(map(re.escape, _PLATFORM_WORDS))}))?\s+(?:{nouns})\b"
     for match in re.finditer(pattern, masked, re.IGNORECASE):
         candidate = _trim(match.group(1))

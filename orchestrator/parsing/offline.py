@@ -251,10 +251,25 @@ def _clarify(message: str, candidates: list[str] | None = None, confidence: floa
     return ParsedCommand(intent=Intent.CLARIFY, message=message, candidates=candidates or [], confidence=confidence)
 
 
+#: Gapping: "grant ANALYST to svc_looker and FINANCE_READ to priya_n" says the verb once for two changes.
+_GAPPED = re.compile(
+    r"^(?P<verb>(?:\w+ )?\w+) (?P<x>[\w./@#-]+) (?P<prep>to|from|on|for|in) (?P<a>[\w./@#-]+)"
+    r"(?:,| and|, and) (?P<y>[\w./@#-]+) (?P=prep) (?P<b>[\w./@#-]+)$", re.IGNORECASE)
+
+
+def _ungap(clause: str) -> list[str]:
+    gapped = _GAPPED.match(clause)
+    if not gapped or not _has_verb(gapped["verb"]) or _has_verb(gapped["y"]):
+        return [clause]
+    verb, prep = gapped["verb"], gapped["prep"]
+    return [f"{verb} {gapped['x']} {prep} {gapped['a']}", f"{verb} {gapped['y']} {prep} {gapped['b']}"]
+
+
 def _split(masked: str) -> list[str]:
     """Clauses of a multi-step command; a clause with no verb of its own joins the next one
     ("the marketing warehouse is slow, make it large" stays one clause)."""
     parts = [p.strip(" ,.") for p in _SPLIT.split(masked) if p and p.strip(" ,.")]
+    parts = [clause for part in parts for clause in _ungap(part)]
     merged: list[str] = []
     carry = ""
     for part in parts:

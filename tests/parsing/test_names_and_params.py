@@ -70,3 +70,18 @@ def test_a_list_joined_with_plus() -> None:
 ])
 def test_one_change_said_loosely(text: str, want: list[dict[str, Any]]) -> None:
     assert _steps(text) == want
+
+
+@pytest.mark.parametrize(("text", "want"), [
+    ("can you grant ANALYST to svc_looker and FINANCE_READ to priya_n",
+     [{"action": "snowflake.role.grant", "target": "svc_looker", "role": "ANALYST"},
+      {"action": "snowflake.role.grant", "target": "priya_n", "role": "FINANCE_READ"}]),
+    ("scale ETL_WH to large and ANALYTICS_WH to small",
+     [{"action": "snowflake.warehouse.scale", "target": "ETL_WH", "size": "LARGE"},
+      {"action": "snowflake.warehouse.scale", "target": "ANALYTICS_WH", "size": "SMALL"}]),
+    ("could you archive the Onboarding revamp project in asana when you get a sec",
+     [{"action": "asana.project.archive", "target": "Onboarding revamp"}]),
+    ("remove jane@acme.io from usergems tracking", [{"action": "usergems.contact.untrack", "target": "jane@acme.io"}]),
+])
+def test_the_verb_said_once_for_two_and_other_loose_shapes(text: str, want: list[dict[str, Any]]) -> None:
+    assert _steps(text) == want
