@@ -14,6 +14,7 @@ from adapters.registry import all_specs
 from adapters.specs._fields import normalize_time
 from orchestrator.parsing import extract as ex
 from orchestrator.parsing.extract_lexicon import FOREIGN_PLATFORMS, platforms_in, resources_in, verb_hits
+from orchestrator.parsing.extract_names import name_after, name_before, resolve
 from orchestrator.state import Intent, ParsedCommand
 
 __all__ = ["BUILTIN_TOPICS", "builtin", "environment", "question_status", "refusal", "target_platform"]
@@ -211,9 +212,9 @@ def target_platform(masked: str, inventory: dict[str, list[str]]) -> tuple[str |
     """(platform, target) named in the text: an inventory name, or a name whose shape says its platform."""
     low = masked.lower()
     for key, names in inventory.items():
-        for name in sorted(names, key=len, reverse=True):
-            if re.search(rf"(?<![\w/-]){re.escape(name.lower())}(?![\w/-])", low):
-                return key.split(".")[0], name
+        said = resolve(masked, None, names)
+        if said.match and said.exact:  # named as it is, or in another spacing ("temp articles")
+            return key.split(".")[0], said.match
     if repo := ex.owner_repos(masked):
         return "github", repo[0]
     if chan := ex.channels(masked):
@@ -225,6 +226,17 @@ def target_platform(masked: str, inventory: dict[str, list[str]]) -> tuple[str |
     platforms = platforms_in(low)
     if named and platforms and named.group(1).lower() not in {"in", "on", "for", "the"}:
         return platforms[0], named.group(1)
+    kinds = set(resources_in(low)) - {"github.team"}
+    if len(kinds) == 1 and (not platforms or next(iter(kinds)).startswith(platforms[0] + ".")):
+        # "the stripe-events capture": a resource noun says the platform, the word before or after it the name
+        from orchestrator.parsing.extract_params import NOUNS
+
+        kind = next(iter(kinds))
+        after = name_after(masked, NOUNS.get(kind, "-"), [])
+        name = name_before(masked, NOUNS.get(kind, "-"), []) or (
+            after if after and not re.fullmatch(r"[a-z]+", after) else None)  # "the capture doing" names nothing
+        if kind in NOUNS and name and "QQ" not in name:
+            return kind.split(".")[0], name
     return None, None
 
 

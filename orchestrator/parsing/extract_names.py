@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from orchestrator.parsing import extract as ex
 from orchestrator.parsing.extract_lexicon import PLATFORM_ALIASES, STOPWORDS
 
-__all__ = ["Resolution", "name_after", "name_before", "name_near", "resolve", "unquote"]
+__all__ = ["Resolution", "name_after", "name_before", "name_near", "resolve", "said_loosely", "unquote"]
 
 _PLATFORM_WORDS = {alias for aliases in PLATFORM_ALIASES.values() for alias in aliases}
 #: Words that are never a resource name on their own.
@@ -138,7 +138,7 @@ def _squash(name: str) -> str:
     return re.sub(r"[\s_.-]+", "", name.rsplit("/", 1)[-1].lower())
 
 
-def _said_loosely(low: str, names: list[str]) -> list[str]:
+def said_loosely(low: str, names: list[str]) -> list[str]:
     """Inventory names said as words in another spacing or case ("temp articles", "data pipelines")."""
     words = re.findall(r"[a-z0-9]+", low)
     grams = {"".join(words[i:i + n]) for n in range(2, 5) for i in range(len(words) - n + 1)}
@@ -153,20 +153,20 @@ def resolve(text: str, said: str | None, names: list[str]) -> Resolution:
     come back as ``candidates`` (ambiguous); none as an empty resolution.
     """
     low = text.lower()
-    said_loosely = _said_loosely(low, names)
+    loose = said_loosely(low, names)
     if said:
         exact = [n for n in names if n.lower() == said.lower()]
-        longer = [n for n in said_loosely if exact and _squash(exact[0]) in _squash(n) and n != exact[0]]
+        longer = [n for n in loose if exact and _squash(exact[0]) in _squash(n) and n != exact[0]]
         if exact and not longer:
             return Resolution(exact[0], exact=True)
     mentioned = [n for n in names if re.search(rf"(?<![\w/-]){re.escape(n.lower())}(?![\w/-])", low)]
-    mentioned += [n for n in said_loosely if n not in mentioned]
+    mentioned += [n for n in loose if n not in mentioned]
     if len(mentioned) > 1:
         # "the temp articles collection" says TempArticles, not Articles: a longer name whose
         # squashed form contains every other match is the one meant
         longest = max(mentioned, key=lambda n: len(_squash(n)))
         if all(_squash(m) in _squash(longest) for m in mentioned):
-            return Resolution(longest, exact=longest.lower() in low or longest in said_loosely)
+            return Resolution(longest, exact=longest.lower() in low or longest in loose)
     if len(mentioned) == 1:
         return Resolution(mentioned[0], exact=True)
     if len(mentioned) > 1:

@@ -422,7 +422,7 @@ def _generic(spec: ActionSpec, m: str, q: Q, nouns: str) -> str | None:
     return name_near(m, nouns, q)
 
 
-_NOUNS = {
+NOUNS = {
     "snowflake.warehouse": "warehouse|wh", "snowflake.database": "database|db",
     "estuary.capture": "capture", "estuary.materialization": "materialization|materialisation",
     "hubspot.property": "property|field", "hubspot.pipeline": "pipeline", "apollo.sequence": "sequence",
@@ -451,7 +451,7 @@ def target_for(spec: ActionSpec, masked: str, quoted: Q, params: dict[str, Any])
         return found[0] if found else None
     if spec.platform == "estuary":
         found = ex.owner_repos(m)
-        return found[0] if found else _generic(spec, m, quoted, _NOUNS[key])
+        return found[0] if found else _generic(spec, m, quoted, NOUNS[key])
     if spec.platform == "vercel":
         return _vercel_project(m, quoted, params)
     if spec.platform == "slack":
@@ -482,15 +482,15 @@ def target_for(spec: ActionSpec, masked: str, quoted: Q, params: dict[str, Any])
                          r"(?:\s+[A-Z0-9][\w&'-]*){0,5})", m, 0)
         return unquote(project, quoted) if project else None
     if key == "snowflake.warehouse":
-        return (_first(_WH, m, 0) or _not_param(_generic(spec, m, quoted, _NOUNS[key]), params)
+        return (_first(_WH, m, 0) or _not_param(_generic(spec, m, quoted, NOUNS[key]), params)
                 or _first(_UPPER_ID, m, 0))
     if key == "snowflake.database":
-        return _generic(spec, m, quoted, _NOUNS[key]) or _first(_UPPER_ID, m, 0)
+        return _generic(spec, m, quoted, NOUNS[key]) or _first(_UPPER_ID, m, 0)
     if key in ("linear.project", "asana.project"):
         bare = _first(r"^(?:\w+\s+)?(?:the\s+)?(QQ\d+|[A-Z0-9][\w&'-]*(?:\s+[A-Z0-9][\w&'-]*){0,5})\s+(?:in|on|from|to)\s+"
                       r"(?:the\s+)?(?:linear|asana)\b", m, 0)  # "archive Q3 Planning in asana"
         return name_near(m, "project", quoted) or (unquote(bare, quoted) if bare else None)
-    nouns = _NOUNS.get(key)
+    nouns = NOUNS.get(key)
     named = _not_param(_generic(spec, m, quoted, nouns), params) if nouns else None
     if named:
         return named

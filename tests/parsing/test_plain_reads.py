@@ -17,3 +17,13 @@ from orchestrator.parsing.offline import OfflineParser
 def test_history_reads(text: str, fields: dict[str, str]) -> None:
     parsed = OfflineParser().parse(text).expect_shape()
     assert parsed == {"intent": "history", **fields}
+
+
+@pytest.mark.parametrize(("text", "inventory", "fields"), [
+    ("what's the status of the stripe-events capture?", {}, {"platform": "estuary", "target": "stripe-events"}),
+    ("how's the temp articles collection doing", {"weaviate.index": ["Articles", "TempArticles"]},
+     {"platform": "weaviate", "target": "TempArticles"}),
+    ("how's the estuary capture doing", {}, {"platform": "estuary"}),
+])
+def test_status_of_a_resource_named_by_its_kind(text: str, inventory: dict[str, list[str]], fields: dict[str, str]) -> None:
+    assert OfflineParser().parse(text, inventory).expect_shape() == {"intent": "status", **fields}
