@@ -104,7 +104,7 @@ RESOURCE_NOUNS: dict[str, tuple[str, ...]] = {
     "replicas": ("pinecone.index",),
     "channel": ("slack.channel",), "topic": ("slack.channel",),
     "project": ("linear.project", "asana.project", "vercel.env", "vercel.deployment", "vercel.domain"),
-    "issue": ("linear.issue",), "ticket": ("linear.issue",),
+    "issue": ("linear.issue",), "ticket": ("linear.issue",), "bug": ("linear.issue",), "bugs": ("linear.issue",),
     "task": ("asana.task",),
 }
 

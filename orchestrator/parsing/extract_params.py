@@ -62,7 +62,8 @@ def _object_type(m: str, q: Q, a: str) -> Any:
 
 def _label(m: str, q: Q, a: str) -> Any:
     if a == "hubspot.pipeline.stage.create":
-        said = _first(r"\bstage\s+(?:called\s+|named\s+)?(QQ\d+|[^,]+?)\s+(?:to|in|on|into|for|with|at)\s+(?:the\s+)?", m)
+        said = _first(r"\bstage\s+(?:called\s+|named\s+)?(?!(?:at|to|in|on|into|for|with|of)\b)(QQ\d+|[^,]+?)"
+                      r"\s+(?:to|in|on|into|for|with|at)\s+(?:the\s+)?", m)
         return unquote(said, q) if said else (name_after(m, "stage", q) or name_before(m, "stage", q))
     if a == "hubspot.property.update":
         found = _first(r"\b(?:label|rename|relabel|re-label|retitle)\b.*?\bto\s+(.+?)\s*$", m)
@@ -287,7 +288,8 @@ _TITLE_TAIL = re.compile(
 def _title(m: str, q: Q, a: str) -> Any:
     if q:
         return q[0].content
-    found = _first(r"\b(?:titled|called|named)\s+(.+?)\s*$", m) or _first(r":\s*(.+?)\s*$", m)
+    found = (_first(r"\b(?:titled|called|named)\s+(.+?)\s*$", m) or _first(r":\s*(.+?)\s*$", m)
+             or _first(r"\s[-–—]\s+(.+?)\s*$", m))
     if found and (tail := _TITLE_TAIL.search(found)):
         found = found[:tail.start()].strip() or found
     return found
@@ -468,7 +470,7 @@ def target_for(spec: ActionSpec, masked: str, quoted: Q, params: dict[str, Any])
         return _first(r"\bfile\s+(?:key\s+)?([A-Za-z0-9]{6,})\b", m)
     if spec.id == "hubspot.pipeline.stage.create":
         return (name_before(m, "pipeline", quoted) or name_after(m, "pipeline", quoted)
-                or _first(r"\b(?:to|on|in)\s+(?:the\s+)?" + NAME + r"\s*$", m))
+                or _first(r"\b(?:to|on|in)\s+(?:the\s+)?" + NAME + r"\s*(?:$|,|\bat\b|\bwith\b)", m))
     if spec.id == "hubspot.pipeline.create":
         return _generic(spec, m, quoted, "pipeline")
     if key == "apollo.sequence":
@@ -476,7 +478,8 @@ def target_for(spec: ActionSpec, masked: str, quoted: Q, params: dict[str, Any])
     if spec.platform == "hubspot":
         return _first(r"\b([a-z][a-z0-9]*(?:_[a-z0-9]+)+)\b", m, 0) or name_near(m, "property", quoted)
     if spec.id == "linear.issue.create":
-        return _first(r"\b(?:team|in|for)\s+(?:team\s+)?([A-Z][A-Z0-9]{1,9})\b", m, 0)
+        return (_first(r"\b(?:team|in|for|to)\s+(?:the\s+)?(?:team\s+)?([A-Z][A-Z0-9]{1,9})\b(?!\s*=)", m, 0)
+                or _first(r"(?:^|\s)([A-Z][A-Z0-9]{1,9})\s+(?:team|ticket|issue|bug|board|backlog)\b", m, 0))
     if spec.id == "asana.task.create":
         project = _first(r"\b(?:project|in|to)\s+(?:the\s+)?(?:asana\s+)?(?:project\s+)?(QQ\d+|[A-Z0-9][\w&'-]*"
                          r"(?:\s+[A-Z0-9][\w&'-]*){0,5})", m, 0)

@@ -169,6 +169,12 @@ def summarise(results: list[CaseResult]) -> dict[str, Any]:
         row["exact"] += int(r.exact)
         row["wrong_changes"] += int(r.wrong_change)
         row["unsafe"] += int(r.unsafe)
+    confusion: dict[str, dict[str, int]] = {}
+    for r in results:
+        got = str(r.predicted.get("intent"))
+        if got != r.case.intent:
+            confusion.setdefault(r.case.intent, {}).setdefault(got, 0)
+            confusion[r.case.intent][got] += 1
     latencies_ms = sorted(r.seconds * 1000 for r in results)
     return {
         "cases": total,
@@ -182,6 +188,7 @@ def summarise(results: list[CaseResult]) -> dict[str, Any]:
         "wrong_change_ids": [r.case.id for r in results if r.wrong_change],
         "per_platform": dict(sorted(table.items())),
         "per_intent": dict(sorted(by_intent.items())),
+        "intent_confusion": {k: dict(sorted(v.items())) for k, v in sorted(confusion.items())},
         "latency_ms": {
             "median": round(statistics.median(latencies_ms), 3) if latencies_ms else 0.0,
             "p95": round(latencies_ms[int(0.95 * (total - 1))], 3) if latencies_ms else 0.0,

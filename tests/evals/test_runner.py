@@ -134,3 +134,10 @@ def test_summary_counts_per_intent() -> None:
     assert summarise(results)["per_intent"] == {
         "action": {"cases": 1, "exact": 0, "wrong_changes": 1, "unsafe": 0},
         "refuse": {"cases": 1, "exact": 0, "wrong_changes": 0, "unsafe": 1}}
+
+
+def test_summary_has_the_intent_confusion() -> None:
+    asked = _case({"intent": "action", "actions": [_step("snowflake.warehouse.suspend", "ETL_WH")]})
+    results = [compare(asked, {"intent": "clarify"}), compare(asked, {"intent": "clarify"}),
+               compare(asked, {"intent": "action", "actions": [_step("snowflake.warehouse.suspend", "ETL_WH")]})]
+    assert summarise(results)["intent_confusion"] == {"action": {"clarify": 2}}

@@ -85,3 +85,18 @@ def test_one_change_said_loosely(text: str, want: list[dict[str, Any]]) -> None:
 ])
 def test_the_verb_said_once_for_two_and_other_loose_shapes(text: str, want: list[dict[str, Any]]) -> None:
     assert _steps(text) == want
+
+
+@pytest.mark.parametrize(("text", "want"), [
+    ("file a bug for ENG: checkout button misaligned",
+     {"action": "linear.issue.create", "target": "ENG", "title": "checkout button misaligned", "priority": None}),
+    ("new issue in the OPS team - rotate the TLS certs",
+     {"action": "linear.issue.create", "target": "OPS", "title": "rotate the TLS certs", "priority": None}),
+    ("add a Negotiation stage at 70% to the Enterprise Sales pipeline",
+     {"action": "hubspot.pipeline.stage.create", "target": "Enterprise Sales", "label": "Negotiation",
+      "probability": 0.7}),
+    ('hubspot: new stage "Security review" in Renewals, 40%',
+     {"action": "hubspot.pipeline.stage.create", "target": "Renewals", "label": "Security review", "probability": 0.4}),
+])
+def test_teams_titles_and_stages_as_people_say_them(text: str, want: dict[str, Any]) -> None:
+    assert _steps(text) == [want]
