@@ -244,7 +244,8 @@ def resources_in(low: str) -> Counter[str]:
 
 
 #: A determiner or a number right before a word makes it a noun ("a $50 limit", "the rollback").
-_NOUN_BEFORE = re.compile(r"(?:\b(?:a|an|the|its|their|your|our|my)(?:\s+[\w-]+)?|\d)\s*$")
+_NOUN_BEFORE = re.compile(r"(?:\b(?:a|an|the|its|their|your|our|my)(?:\s+[\w-]+)?|\d"
+                          r"|\bwith (?:a|an) (?:[$£€]?[\d.,]+[km]?\s?)?(?:usd|dollars?|euros?|pounds?|bucks)?)\s*$")
 
 
 @cache

@@ -176,6 +176,8 @@ def resolve(text: str, said: str | None, names: list[str]) -> Resolution:
         return Resolution(None, mentioned)
     words = set(re.findall(r"[a-z0-9]+", low))
     partial = [n for n in names if _parts(n) & words]
+    if said and re.search(r"[-_\d/.]", said) and not any(_squash(said) in _squash(n) for n in partial):
+        partial = []  # an identifier was said and it is none of these: "staging-gateway" is never prod-gateway
     if len(partial) == 1:
         return Resolution(partial[0])
     if len(partial) > 1:

@@ -467,7 +467,9 @@ def target_for(spec: ActionSpec, masked: str, quoted: Q, params: dict[str, Any])
     if spec.id == "figma.webhook.delete":
         return _first(r"\b(?:webhook|hook)\s+(?:with\s+id\s+|id\s+)?(\d+)", m) or _first(r"\b(\d{3,})\b", m)
     if spec.id == "figma.file.get":
-        return _first(r"\bfile\s+(?:key\s+)?([A-Za-z0-9]{6,})\b", m)
+        return (_first(r"\bfile\s+(?:key\s+)?((?=[A-Za-z]*\d)[A-Za-z0-9]{6,})\b", m)
+                or _first(r"\bfile\s+(?:key\s+)?((?-i:[A-Za-z]*[A-Z][A-Za-z]*[a-z][A-Za-z]*|[A-Za-z]*[a-z][A-Za-z]*[A-Z][A-Za-z]*))\b", m)
+                or _first(r"figma\.com/(?:file|design)/([A-Za-z0-9]{6,})", m))
     if spec.id == "hubspot.pipeline.stage.create":
         return (name_before(m, "pipeline", quoted) or name_after(m, "pipeline", quoted)
                 or _first(r"\b(?:to|on|in)\s+(?:the\s+)?" + NAME + r"\s*(?:$|,|\bat\b|\bwith\b)", m))

@@ -26,3 +26,22 @@ def test_no_removal_or_reset_nobody_asked_for(text: str) -> None:
     parsed = OfflineParser().parse(text)
     removing = {"archive", "delete", "drop", "disable", "revoke"}
     assert not any(c.action.rsplit(".", 1)[1] in removing for c in parsed.actions), parsed
+
+
+def test_an_identifier_that_is_not_in_the_inventory_never_resolves_to_a_neighbour() -> None:
+    inventory = {"portkey.api_key": ["prod-gateway", "summariser"]}
+    parsed = OfflineParser().parse("disable the portkey key staging-gateway", inventory)
+    assert parsed.intent.value == "clarify" and "prod-gateway" in parsed.candidates, parsed
+    loose = OfflineParser().parse("rotate the summariser key in portkey", inventory)
+    assert [(c.action, c.target) for c in loose.actions] == [("portkey.api_key.rotate", "summariser")]
+
+
+def test_with_a_limit_describes_the_new_thing() -> None:
+    parsed = OfflineParser().parse("new openrouter key summariser-v2 with a 40 dollar cap")
+    assert [(c.action, c.target, c.params) for c in parsed.actions] == [
+        ("openrouter.key.create", "summariser-v2", {"limit_usd": 40.0})]
+
+
+def test_a_figma_file_key_is_not_the_word_after_file() -> None:
+    parsed = OfflineParser().parse("fetch file metadata for figma file AbCdEf123456")
+    assert [(c.action, c.target) for c in parsed.actions] == [("figma.file.get", "AbCdEf123456")]
