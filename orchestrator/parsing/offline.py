@@ -109,6 +109,10 @@ class _Context:
 class _Scored:
     spec: ActionSpec
     score: float
+    #: the action's own verb (or a synonym) is in the clause
+    verb_said: bool = True
+    #: some catalog verb is in the clause
+    any_verb: bool = False
 
 
 @lru_cache(maxsize=1)
@@ -228,7 +232,7 @@ def _candidates(masked: str, inventory: dict[str, list[str]], ctx: _Context,
     for spec in specs:
         found = dict(params_for(spec, masked, quoted, memo))
         total = _score(spec, low, words, plats, res, shape, found, ctx, verbs[spec.id], first_verb, named)
-        scored.append((_Scored(spec, total), found))
+        scored.append((_Scored(spec, total, verbs[spec.id][0] > 0, first_verb >= 0), found))
     scored.sort(key=lambda item: item[0].score, reverse=True)
     return scored
 
@@ -375,6 +379,14 @@ class OfflineParser:
             if tie is not None:
                 best, found = ranked[tie]
                 ranked = [ranked[tie]] + [r for i, r in enumerate(ranked) if i != tie]
+            required = [n for n, f in best.spec.params.model_fields.items() if f.is_required()]
+            complete = all(n in found for n in required) if required else bool(found)
+            if (best.spec.mutating and not best.verb_said and best.any_verb and not ctx.target
+                    and best.spec.verb in ("create", "launch") and not complete):
+                # the verb said is no verb of this change ("bump the limit a bit" is no create): ask
+                options = [r.spec.id for r, _ in ranked[:3]]
+                return _clarify(f"not sure which change you mean: {', '.join(options)}? say what to do, with "
+                                "the value", options)
             runner_up = ranked[1][0].score if len(ranked) > 1 else 0.0
             margins.append(max(0.0, best.score - runner_up))
             result = self._fill(best.spec, clause, quoted, found, inventory, ctx)

@@ -45,3 +45,10 @@ def test_with_a_limit_describes_the_new_thing() -> None:
 def test_a_figma_file_key_is_not_the_word_after_file() -> None:
     parsed = OfflineParser().parse("fetch file metadata for figma file AbCdEf123456")
     assert [(c.action, c.target) for c in parsed.actions] == [("figma.file.get", "AbCdEf123456")]
+
+
+@pytest.mark.parametrize("text", ["bump the openrouter limit a bit on eval-runner",
+                                  "raise the portkey budget on prod-gateway a little"])
+def test_no_amount_no_change_and_never_a_create(text: str) -> None:
+    parsed = OfflineParser().parse(text)
+    assert parsed.intent.value == "clarify", parsed
