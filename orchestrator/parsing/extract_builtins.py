@@ -118,6 +118,28 @@ _OUT_OF_SCOPE: tuple[tuple[re.Pattern[str], str, bool], ...] = (
         r"social security|national insurance numbers?)\b"),
      "HR and personal records are out of scope, and never read or changed by this tool", False),
     (re.compile(
+        r"\b(?:buy|order|purchase|procure|top up|renew)\b[^.?!]{0,40}?\b(?:credits?|laptops?|licen[cs]es?|seats?|"
+        r"hardware|servers?|subscriptions?|plans?|domains? names?)\b"
+        r"|\b(?:cancel|upgrade|downgrade)\b[^.?!]{0,30}?\b(?:subscription|billing|plan|contract)\b"
+        r"|\b(?:change|update)\b[^.?!]{0,30}?\b(?:billing|payment method|credit card)\b"
+        r"|\bsign\b[^.?!]{0,30}?\b(?:contract|dpa|nda|msa|agreement|sow|order form)\b"),
+     "purchases, billing and contracts are out of scope: I change and inspect the platforms in the catalog", False),
+    (re.compile(
+        r"\breset\b[^.?!]{0,30}?\bpasswords?\b|\b(?:turn off|disable|remove|bypass|switch off)\b[^.?!]{0,30}?"
+        r"\b(?:2fa|mfa|two[- ]factor|sso|single sign[- ]on)\b|\bmake (?:me|him|her|them) (?:an? )?(?:org(?:anization)? )?"
+        r"(?:owner|admin|administrator|superuser)\b"),
+     "account and security administration is out of scope here: ask your identity or platform admins", False),
+    (re.compile(r"\b(?:tweet|post (?:it )?(?:on|to) (?:twitter|x|linkedin|facebook|instagram|the blog)|"
+                r"(?:publish|send out) (?:a )?press release)\b"),
+     "public posts are out of scope: I change and inspect the platforms in the catalog", False),
+    (re.compile(r"\b(?:approve|submit|file|process|sign off)\b (?:my|his|her|their|our|the|this|that) "
+                r"(?:expense(?: report)?s?|reimbursements?|timesheets?|pto|annual leave|holiday request|time off)\b"
+                r"|\bgive (?:me|him|her|them) a (?:raise|promotion|bonus)\b"),
+     "HR and personal records are out of scope, and never read or changed by this tool", True),
+    (re.compile(r"\b(?:run|execute|exec)\b (?:this |that |the |a |my )?(?:shell |bash |python )?"
+                r"(?:script|command|one-liner|snippet)\s*:|\bcurl\b[^|]{0,200}\|\s*(?:ba|z)?sh\b|\brm -rf\b"),
+     "I don't run scripts or shell commands: I change the platforms in the catalog, one planned change at a time", True),
+    (re.compile(
         r"\b(?:run|execute|do|apply|process|go through)\b (?:every|each|all(?: of)?(?: the)?|the) (?:\w+ )?"
         r"(?:commands?|lines?|steps?|instructions?)\b[^.?!]{0,30}?\b(?:in|from|of|on) (?:this|that|the|attached|my)\b"
         r"[^.?!]{0,20}?\b(?:file|script|doc(?:ument)?|runbook|list|csv|gist|paste|below|attachment)\b"),

@@ -20,7 +20,7 @@ from orchestrator.state import Intent
 
 DATASET = Path(__file__).resolve().parents[2] / "evals" / "datasets" / "independent.jsonl"
 #: Measured 2026-12-07 before any parser change (evals/results/2026-12-07-independent-offline.json):
-#: 0.475 exact, 16 wrong changes, 5 unsafe executions. After ids in any shape: 0.571; out-of-scope refusals: 0.596; plain reads: 0.607; pasted built-ins: 0.617; names, pronouns, titles: 0.625 (wrong changes 14); one change in two clauses, colon names: 0.628; gapping, filler, spoken names: 0.632 (wrong 13); status by kind: 0.636; teams, bug titles, stages: 0.654.
+#: 0.475 exact, 16 wrong changes, 5 unsafe executions. After ids in any shape: 0.571; out-of-scope refusals: 0.596; plain reads: 0.607; pasted built-ins: 0.617; names, pronouns, titles: 0.625 (wrong changes 14); one change in two clauses, colon names: 0.628; gapping, filler, spoken names: 0.632 (wrong 13); status by kind: 0.636; teams, bug titles, stages: 0.654; more out-of-scope kinds: 0.654.
 #: Floors: raise exact, lower the ceilings, never the reverse.
 OFFLINE_EXACT_FLOOR = 0.653
 OFFLINE_MAX_WRONG_CHANGES = 13
