@@ -29,7 +29,7 @@ from pathlib import Path
 
 from orchestrator.errors import ConfigError
 
-__all__ = ["FALLBACK_ROOT", "Runner", "binaries", "copy_dir", "new_runner", "reachable", "runner_for_owner"]
+__all__ = ["FALLBACK_ROOT", "Runner", "binaries", "copy_dir", "fallback_root", "new_runner", "reachable", "runner_for_owner"]
 
 #: World-traversable; for what ``nobody`` can't reach in its usual place.
 FALLBACK_ROOT = Path("/var/tmp/sophia-iac")
@@ -161,6 +161,17 @@ def package_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
+def fallback_root() -> Path:
+    """:data:`FALLBACK_ROOT`, made if missing. It sits in world-writable ``/var/tmp``, so it is refused
+    unless it is a real directory that we own and no one else may write to."""
+    FALLBACK_ROOT.mkdir(mode=0o755, parents=True, exist_ok=True)
+    st = os.lstat(FALLBACK_ROOT)
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid() or st.st_mode & 0o022:
+        raise ConfigError(f"{FALLBACK_ROOT} is not a folder only you can write to; not using it",
+                          hint=f"remove it, or allow user namespaces, or {HINT}")
+    return FALLBACK_ROOT
+
+
 def copy_dir(package: Path) -> Path:
     """Where :func:`binaries` copies ``package`` (one copy per installed build)."""
     built = (package / "pginstall" / "bin" / "postgres").stat()
@@ -182,7 +193,7 @@ def binaries(runner: Runner) -> Path:
         return own
     copy = copy_dir(package)
     if not (copy / package.name / "pginstall" / "bin" / "postgres").exists():
-        FALLBACK_ROOT.mkdir(mode=0o755, parents=True, exist_ok=True)
+        fallback_root()
         tmp = copy.with_name(f"{copy.name}.tmp{os.getpid()}")
         shutil.rmtree(tmp, ignore_errors=True)
         shutil.copytree(package, tmp / package.name, symlinks=True)

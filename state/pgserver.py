@@ -49,7 +49,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.errors import ConfigError
-from state.pg_runner import FALLBACK_ROOT, HINT, Runner, binaries, new_runner, reachable, runner_for_owner
+from state.pg_runner import (
+    FALLBACK_ROOT,
+    HINT,
+    Runner,
+    binaries,
+    fallback_root,
+    new_runner,
+    reachable,
+    runner_for_owner,
+)
 from state.pg_watchdog import Postmaster, client_connections, cmdline, home_lock, postmaster, stop_postmaster
 
 if TYPE_CHECKING:
@@ -190,7 +199,7 @@ class EmbeddedPostgres:
                 else:
                     self._init(self.requested, runner)
             elif not _initialised(self.fallback_dir):
-                FALLBACK_ROOT.mkdir(mode=0o755, parents=True, exist_ok=True)
+                fallback_root()
                 self._init(self.fallback_dir, runner)
         data_dir = self.data_dir
         owner = data_dir.stat()
