@@ -81,7 +81,10 @@ def free_port() -> int:
 
 
 def _initialised(data_dir: Path) -> bool:
-    return (data_dir / "PG_VERSION").exists()
+    try:
+        return (data_dir / "PG_VERSION").exists()
+    except OSError:  # a folder we may not look into (another user's fallback) is not ours
+        return False
 
 
 @dataclass(frozen=True)
