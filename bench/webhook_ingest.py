@@ -40,19 +40,11 @@ SECRET = "bench-webhook-secret"
 
 
 def start_postgres(base: Path) -> tuple[Any, str]:
-    """An embedded PostgreSQL with fsync ON (the test server turns it off)."""
-    from state.pgserver import EmbeddedPostgres, free_port
+    """An embedded PostgreSQL with fsync ON (the test server turns it off) and synchronous_commit on (the default)."""
+    from state.pgserver import EmbeddedPostgres
 
-    pg = EmbeddedPostgres(base / "pg")
-    if not pg.initialised():
-        pg.init()
-    pg.port = free_port()
-    options = (f"-h 127.0.0.1 -p {pg.port} -k {pg.data_dir} -c max_connections=200 "
-               "-c fsync=on -c synchronous_commit=on")
-    res = pg._run("pg_ctl", ["-D", str(pg.data_dir), "-w", "-t", "30", "-l", str(pg.log_file), "-o", options, "start"])
-    if res.returncode != 0:
-        raise SystemExit(f"postgres did not start: {res.stderr}")
-    return pg, pg.url()
+    pg = EmbeddedPostgres(base / "pg", fsync=True, idle_seconds=0)
+    return pg, pg.ensure_running()
 
 
 def create_db(admin_url: str, name: str) -> str:

@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     #: How often the webhook worker settles pending / needs_reconcile changes by read-back (0 = never).
     reconcile_seconds: int = Field(default=300, ge=0)
     pgvector_url: str | None = None
+    #: The embedded PostgreSQL stops after this long without clients (0 = runs until `sophia-iac pg stop`).
+    pg_idle_seconds: float = Field(default=900, ge=0)
+    #: As root, run a new embedded PostgreSQL in a user namespace (false: as `nobody`); see state/pgserver.py.
+    pg_userns: bool = True
     llm_base_url: str | None = None
     llm_model: str | None = None
     llm_api_key: SecretStr | None = None

@@ -28,6 +28,23 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     get_settings.cache_clear()
     yield home
     get_settings.cache_clear()
+    if (home / "pg.lock").exists():  # the test started this home's embedded PostgreSQL: don't leave it running
+        from state.pgserver import EmbeddedPostgres
+
+        EmbeddedPostgres(home / "pg").stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_embedded_postgres_left(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The session ends with no embedded PostgreSQL running on its temporary folders: any left is stopped, and fails it."""
+    yield
+    from state.pg_watchdog import stop_postmaster
+    from tests.pg import leftover_postmasters
+
+    left = leftover_postmasters(tmp_path_factory.getbasetemp())
+    for pid, data_dir in left:
+        stop_postmaster(pid, data_dir)
+    assert not left, f"embedded PostgreSQL servers left running by the tests (now stopped): {left}"
 
 
 @pytest.fixture(scope="session")

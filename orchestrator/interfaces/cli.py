@@ -433,6 +433,7 @@ def _register_surfaces() -> None:
 
 
 _register_surfaces()
+__import__("orchestrator.interfaces.cli_pg", fromlist=["register"]).register(app)  # `pg status`, `pg stop`
 
 
 def main() -> None:
