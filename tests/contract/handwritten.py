@@ -13,20 +13,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from .prism import INSTALL_COMMAND, PrismServer, find_prism
+from .prism import PrismServer
+from .provision import ensure_prism
 
 __all__ = ["FaultInjection", "serve_fixture"]
 
 
 @contextmanager
 def serve_fixture(fixture: Path) -> Iterator[PrismServer]:
-    """Prism serving a hand-written contract (skips when Prism is not installed)."""
-    binary = find_prism()
-    if binary is None:
-        pytest.skip(f"Prism is not installed: run `{INSTALL_COMMAND}` from the project root")
-    server = PrismServer(fixture, binary=binary)
+    """Prism serving a hand-written contract (skips, saying why, when Prism can't be had)."""
+    server = PrismServer(fixture, binary=ensure_prism())
     server.launch()
     try:
         server.wait_ready(60)
