@@ -18,7 +18,7 @@ from .provision import SKIP_TAG, known_outcome
 __all__ = ["ContractTally", "tally", "write_summary"]
 
 CONTRACT_DIR = "tests/contract/"
-#: How :func:`write_summary` marks the banner (``.ci/run`` and people grep for it).
+#: The banner's title (``.ci/run`` fails on any ``SKIPPED`` line but the pulumi CLI's anyway).
 BANNER = "CONTRACT TESTS SKIPPED"
 
 
