@@ -303,11 +303,15 @@ class RecordingTransport(httpx.AsyncBaseTransport):
         edit_json: adjusts a JSON answer before the adapter sees it (the recorded exchange
             keeps Prism's original): how a test picks fixture state Prism's single canned
             example can't express. Each use says why.
+        override: replaces Prism's whole answer (recorded as the exchange's answer) when it
+            returns a response; asked only when Prism found nothing wrong with the request, so
+            a fault the document doesn't declare (a 429) can follow a request Prism judged.
     """
 
     routes: Mapping[str, str] = field(default_factory=dict)
     prefer: Callable[[httpx.Request], str | None] | None = None
     edit_json: Callable[[httpx.Request, Any], Any] | None = None
+    override: Callable[[httpx.Request, httpx.Response], httpx.Response | None] | None = None
     exchanges: list[Exchange] = field(default_factory=list)
     _inner: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncHTTPTransport] = field(
         default_factory=weakref.WeakKeyDictionary
@@ -338,6 +342,12 @@ class RecordingTransport(httpx.AsyncBaseTransport):
                 request.headers["Prefer"] = f"code={code}"
         response = await self._transport().handle_async_request(request)
         await response.aread()
+        if self.override is not None and not request_violations(response):
+            substitute = self.override(request, response)
+            if substitute is not None:
+                await response.aclose()
+                substitute.request = request
+                response = substitute
         self.exchanges.append(Exchange(request, response))
         if self.edit_json is not None and "json" in response.headers.get("content-type", ""):
             edited = self.edit_json(request, json.loads(response.content or b"null"))
