@@ -19,8 +19,14 @@ ISOLATED_PREFIXES = ("SOPHIA_",)
 KEEP = {"SOPHIA_SPECS_DIR", "SOPHIA_TEST_PG_URL", "SOPHIA_PRISM_BIN"}
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """How many contract tests ran, and a banner listing every one that was skipped, and why."""
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> Iterator[None]:
+    """How many contract tests ran, and a banner listing every one that was skipped, and why.
+
+    A wrapper, so it comes after pytest's own summary (the list of skips) and right above the
+    final counts, where it can't scroll out of sight.
+    """
+    yield
     from tests.contract.skips import write_summary
 
     write_summary(terminalreporter)
