@@ -1,4 +1,8 @@
-"""Test isolation: every test gets its own SOPHIA_HOME and a clean environment."""
+"""Test isolation: every test gets its own SOPHIA_HOME and a clean environment.
+
+The session ends with a summary of contract tests (:mod:`tests.contract.skips`): loud when any
+were skipped.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,21 @@ import pytest
 from tests.pg import PgServer
 
 ISOLATED_PREFIXES = ("SOPHIA_",)
+#: Test-harness settings (not the app's): where the vendor documents, PostgreSQL and Prism are.
 KEEP = {"SOPHIA_SPECS_DIR", "SOPHIA_TEST_PG_URL", "SOPHIA_PRISM_BIN"}
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> Iterator[None]:
+    """How many contract tests ran, and a banner listing every one that was skipped, and why.
+
+    A wrapper, so it comes after pytest's own summary (the list of skips) and right above the
+    final counts, where it can't scroll out of sight.
+    """
+    yield
+    from tests.contract.skips import write_summary
+
+    write_summary(terminalreporter)
 
 
 @pytest.fixture(autouse=True)

@@ -41,11 +41,11 @@ POST); 429 and 5xx are retried by the shared client (reads and deletes always, t
 PATCH too since it sets an absolute count; a create is never repeated after a server error,
 because Pinecone takes no idempotency key).
 
-The contract this is tested against is WRITTEN BY HAND from Pinecone's public API reference
-(``tests/contract/fixtures/pinecone/openapi.yaml``, which cites the pages): Pinecone publishes
-no licensed contract we may use, so this is weaker evidence than the vendor-published specs
-behind the other adapters. It shows the requests match the documentation, not that the live
-API accepts them. Known gaps:
+The contract this is tested against is Pinecone's own published OpenAPI document for API
+version 2026-04 (``tests/contracts/vendor/pinecone``, from pinecone-io/pinecone-api), served by
+Prism. It shows the requests match Pinecone's contract, not that the live API accepts them; the
+document lists no 429 or 503, which Pinecone's error guide documents for every call, so the
+tests inject those. Known gaps:
 
 * API version 2026-07 moves ``dimension``/``metric`` into ``schema`` and ``spec`` into
   ``deployment``; this adapter pins 2026-04 (supported at least into 2027), so that move is a

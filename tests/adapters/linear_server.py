@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 __all__ = ["TOKEN", "LinearFixture", "linear_schema", "schema_path"]
 
@@ -27,13 +26,10 @@ ARCHIVED_AT = "2026-01-05T10:00:00.000Z"
 
 
 def schema_path() -> Path:
-    """``<specs>/linear/schema.graphql``, or skip saying where it was looked for."""
-    from tests.contract.prism import specs_dir
+    """Linear's ``schema.graphql`` (the project's copy, or ``SOPHIA_SPECS_DIR``'s), or skip saying where."""
+    from tests.contract.provision import vendor_document
 
-    path = specs_dir() / "linear" / "schema.graphql"
-    if not path.exists():
-        pytest.skip(f"Linear's schema not found at {path}: set SOPHIA_SPECS_DIR to the shared/specs folder")
-    return path
+    return vendor_document("linear", "schema.graphql")
 
 
 @lru_cache(maxsize=2)

@@ -1,7 +1,9 @@
 """Session fixtures for contract tests: the specs folder, and a pool of Prism servers.
 
 Each spec file gets one Prism server per test session, on a free 127.0.0.1 port, started the
-first time a test asks for it. Tests skip, saying why, when the specs folder or Prism is absent.
+first time a test asks for it. The documents are the project's own copies
+(``tests/contracts/vendor``, or ``SOPHIA_SPECS_DIR``); Prism is installed on first use when npm
+is there (:mod:`.provision`). Tests skip with one line saying why when either can't be had.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from .prism import INSTALL_COMMAND, PrismPool, find_prism, specs_dir
+from .prism import PrismPool
+from .provision import SKIP_TAG, ensure_prism, specs_dir
 
 
 @pytest.fixture
@@ -25,7 +28,7 @@ def specs_root() -> Path:
     """The vendor contracts folder, or skip."""
     root = specs_dir()
     if not root.is_dir():
-        pytest.skip(f"vendor specs not found at {root}: set SOPHIA_SPECS_DIR to the shared/specs folder")
+        pytest.skip(f"{SKIP_TAG} vendor documents folder {root} does not exist (SOPHIA_SPECS_DIR)")
     return root
 
 
@@ -36,9 +39,7 @@ def prism(specs_root: Path, request: pytest.FixtureRequest) -> Iterator[PrismPoo
     Test modules name the spec files they use in ``PRISM_SPECS = [(platform, file), …]``; all
     of them are launched together when the first contract test starts.
     """
-    binary = find_prism()
-    if binary is None:
-        pytest.skip(f"Prism is not installed: run `{INSTALL_COMMAND}` from the project root")
+    binary = ensure_prism()
     pool = PrismPool(specs_root, binary)
     modules = {item.module for item in request.session.items if getattr(item, "module", None) is not None}
     pool.prestart(spec for module in modules for spec in getattr(module, "PRISM_SPECS", ()))

@@ -2,7 +2,7 @@
 
 The oracle is the vendor's own document: every path template (and method) it declares, read
 from the same files the contract tests serve with Prism (the hand-written contracts for
-Asana, HubSpot and Pinecone). A request "stays on its path" when
+Asana and HubSpot). A request "stays on its path" when
 
 * its URL is under the adapter's base URL,
 * its (method, path) matches a template the adapter uses with *benign* input (learnt by
@@ -57,7 +57,7 @@ DOCS: dict[str, list[Path]] = {
     "portkey": [Path("portkey/openapi.yaml")],
     "asana": [FIXTURES / "asana/openapi.yaml"],
     "hubspot": [FIXTURES / "hubspot/openapi.yaml"],
-    "pinecone": [FIXTURES / "pinecone/openapi.yaml"],
+    "pinecone": [Path("pinecone/db_control_2026-04.oas.yaml")],
 }
 _METHODS = {"get", "put", "post", "patch", "delete", "head", "options"}
 

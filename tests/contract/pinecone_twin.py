@@ -1,41 +1,42 @@
-"""Pinecone test set-up: the hand-written contract served by Prism, and a small state model.
+"""Pinecone test set-up: Pinecone's own control-plane document served by Prism, and a state model.
 
-Pinecone publishes no licensed contract, so ``fixtures/pinecone/openapi.yaml`` was written by
-hand from Pinecone's API reference (it cites the pages). :func:`served` runs Prism on it; the
-file lives in the repository, so these tests need Prism but not ``SOPHIA_SPECS_DIR``.
+Prism serves Pinecone's published OpenAPI document (``tests/contracts/vendor/pinecone``,
+API version 2026-04, :data:`DOCUMENT`); tests get the server from the session's pool.
 
-:class:`PineconeTwin` stands in for the platform (no Pinecone can run here): Prism judges
-every request and answers with the contract's examples; the twin keeps the indexes, picks the
-declared status (404 missing, 409 duplicate, 403 deletion protection), applies what mutating
-requests ask for, and replaces Prism's example bodies with its own indexes. It models
-Pinecone's asynchronous control plane: a new index is ``Initializing`` for a few describes, a
-scaled one ``ScalingUp`` (dedicated read nodes: ``Scaling``) for one, a deleted one
-``Terminating`` for one before it is gone. :meth:`PineconeTwin.fault` makes the next matching
-requests answer a declared error instead, changing nothing.
+:class:`PineconeTwin` stands in for the platform (no Pinecone can run here), and is kept because
+the tests need state: Prism's mock is stateless, and an index that is created, then
+``Initializing``, then ready, then scaled and deleted can only be observed through a model.
+Prism judges every request and answers with the document's examples; the twin keeps the
+indexes, picks the declared status (404 missing, 409 duplicate, 403 deletion protection),
+applies what mutating requests ask for, and replaces Prism's example bodies with its own
+indexes. It models Pinecone's asynchronous control plane: a new index is ``Initializing`` for a
+few describes, a scaled one ``ScalingUp`` (dedicated read nodes: ``Scaling``) for one, a deleted
+one ``Terminating`` for one before it is gone. :meth:`PineconeTwin.fault` makes the next
+matching requests answer an error instead, changing nothing: Prism's own answer where the
+document declares the status, else (429, 503: Pinecone's error guide documents them for every
+call, its document lists neither) an answer in the document's ``ErrorResponse`` shape injected
+after Prism judged the request.
 """
 
 from __future__ import annotations
 
 import copy
 import re
-from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from .handwritten import FaultInjection, serve_fixture
-from .prism import PrismServer
+from .handwritten import FaultInjection
+from .provision import specs_dir
 from .twins import _Twin
 
-__all__ = ["FIXTURE", "PineconeTwin", "served"]
+__all__ = ["DOCUMENT", "PineconeTwin"]
 
-FIXTURE = Path(__file__).resolve().parent / "fixtures" / "pinecone" / "openapi.yaml"
-
-
-def served() -> AbstractContextManager[PrismServer]:
-    """Prism serving the hand-written Pinecone contract (skips when Prism is not installed)."""
-    return serve_fixture(FIXTURE)
+#: (platform, file) of Pinecone's control-plane document, for ``prism.serve(*DOCUMENT)``.
+DOCUMENT = ("pinecone", "db_control_2026-04.oas.yaml")
+#: ErrorResponse ``error.code`` per status, as Pinecone's error guide names them.
+_ERROR_CODES = {429: "RESOURCE_EXHAUSTED", 500: "UNKNOWN", 503: "UNAVAILABLE"}
 
 
 def _pod(name: str, dimension: Any, metric: Any, replicas: int, **extra: Any) -> dict[str, Any]:
@@ -115,11 +116,12 @@ class PineconeTwin(FaultInjection, _Twin):
         #: index → [transitional state, describes left showing it]
         self.settling: dict[str, list[Any]] = {}
         self.faults: list[list[Any]] = []
+        self.document: Path | None = specs_dir().joinpath(*DOCUMENT)
 
     def route(self, method: str, path: str, body: Any, request: httpx.Request) -> tuple[str | None, Any]:
         code = self._fault(method, path)
         if code is not None:
-            return code, None
+            return self.forced(method, path, code)
         if path == "/indexes":
             return self._collection(method, body)
         if m := re.fullmatch(r"/indexes/([^/]+)", path):
@@ -197,6 +199,10 @@ class PineconeTwin(FaultInjection, _Twin):
         elif transitional is not None:
             model["status"] = {"ready": False, "state": transitional}
         return model
+
+    def injected_body(self, code: int) -> Any:
+        """Pinecone's ``ErrorResponse``: ``{"error": {"code", "message"}, "status"}``."""
+        return {"error": {"code": _ERROR_CODES.get(code, "UNKNOWN"), "message": f"HTTP {code}"}, "status": code}
 
     def fill(self, note: Any, body: Any) -> Any:
         if note[0] == "list":

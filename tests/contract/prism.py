@@ -11,11 +11,9 @@ checks bare (``["header"]``, ``["path", "id"]``, ``["query", …]``, ``["body", 
 reads ``request.…`` whichever way it came. Only those count against an adapter: several
 vendors' own examples break their own response schemas.
 
-Where things are found:
-
-* specs: ``$SOPHIA_SPECS_DIR``, else ``<project root>/../shared/specs``;
-* Prism: ``$SOPHIA_PRISM_BIN``, else ``<project root>/.ci/node_modules/.bin/prism``, else
-  ``prism`` on PATH. Install it with :data:`INSTALL_COMMAND` (from the project root).
+Where the vendor documents and Prism come from (the project's own copies, ``SOPHIA_SPECS_DIR``,
+a pinned ``npm ci`` on first use) is :mod:`.provision`'s business; :func:`specs_dir`,
+:func:`find_prism` and :func:`ensure_prism` are re-exported here.
 """
 
 from __future__ import annotations
@@ -23,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -38,10 +35,10 @@ from typing import Any
 
 import httpx
 
+from .provision import PRISM_VERSION, ensure_prism, find_prism, project_root, specs_dir
 from .strict import forget, register, strict_violations
 
 __all__ = [
-    "INSTALL_COMMAND",
     "PRISM_VERSION",
     "Exchange",
     "PrismError",
@@ -49,6 +46,7 @@ __all__ = [
     "PrismServer",
     "RecordingTransport",
     "assert_no_request_violations",
+    "ensure_prism",
     "find_prism",
     "free_port",
     "project_root",
@@ -57,41 +55,14 @@ __all__ = [
     "violations",
 ]
 
-PRISM_VERSION = "5.14.2"
-INSTALL_COMMAND = (
-    "npm install --no-save --no-audit --no-fund --loglevel=error --prefix .ci"
-    f" @stoplight/prism-cli@{PRISM_VERSION}"
-)
 READY = "Prism is listening"
+#: Seconds a server may take to say it is listening. Figma's 0.43 document took ~4 min with the
+#: machine's two cores busy (about 40 s idle); a hung start is paid for once (see PrismPool).
+START_TIMEOUT = 420.0
 
 
 class PrismError(RuntimeError):
     """Prism could not be started (bad spec, port clash, timeout)."""
-
-
-def project_root() -> Path:
-    """The repository root (this file is ``tests/contract/prism.py``)."""
-    return Path(__file__).resolve().parents[2]
-
-
-def specs_dir() -> Path:
-    """Where the vendor contracts live (may not exist: callers skip then)."""
-    configured = os.environ.get("SOPHIA_SPECS_DIR", "").strip()
-    if configured:
-        return Path(configured).expanduser().resolve()
-    return (project_root().parent / "shared" / "specs").resolve()
-
-
-def find_prism() -> Path | None:
-    """The Prism executable, or None when it is not installed."""
-    configured = os.environ.get("SOPHIA_PRISM_BIN", "").strip()
-    if configured:
-        return Path(configured) if Path(configured).exists() else None
-    local = project_root() / ".ci" / "node_modules" / ".bin" / "prism"
-    if local.exists():
-        return local
-    found = shutil.which("prism")
-    return Path(found) if found else None
 
 
 def free_port() -> int:
@@ -145,7 +116,7 @@ class PrismServer:
                 self._ready.set()
         self._ready.set()
 
-    def wait_ready(self, timeout: float = 120.0) -> None:
+    def wait_ready(self, timeout: float = START_TIMEOUT) -> None:
         """Block until Prism says it is listening.
 
         Raises:
@@ -178,7 +149,9 @@ class PrismPool:
     """Session-wide servers: each spec file is started once, on first use, and reused.
 
     :meth:`prestart` launches servers a session will need without waiting for them, so slow
-    starters (GitHub's 7 MB file) boot while other tests run.
+    starters (GitHub's 7 MB file, Figma's, which Prism takes minutes over on a busy machine)
+    boot while other tests run. A server that fails to start is not tried again: every later
+    test that asks for it fails at once with the first failure.
     """
 
     def __init__(self, specs: Path, binary: Path) -> None:
@@ -186,6 +159,7 @@ class PrismPool:
         self.binary = binary
         self.servers: dict[Path, PrismServer] = {}
         self._launched: dict[Path, PrismServer] = {}
+        self.failed: dict[Path, PrismError] = {}
 
     def _launch(self, path: Path, dynamic: bool) -> PrismServer:
         server = self._launched.get(path) or self.servers.get(path)
@@ -204,16 +178,23 @@ class PrismPool:
                 self._launch(path, dynamic=False)
 
     def serve(
-        self, platform: str, *files: str, dynamic: bool = False, timeout: float = 120.0
+        self, platform: str, *files: str, dynamic: bool = False, timeout: float = START_TIMEOUT
     ) -> list[PrismServer]:
         """Servers for ``specs/<platform>/<file>`` (started in parallel when new)."""
         wanted = [self.specs / platform / name for name in files]
+        for path in wanted:
+            if path in self.failed:
+                raise PrismError(f"not retried: {self.failed[path]}")
         for path in wanted:
             self._launch(path, dynamic)
         for path in wanted:
             if path not in self.servers:
                 server = self._launched.pop(path)
-                server.wait_ready(timeout)
+                try:
+                    server.wait_ready(timeout)
+                except PrismError as exc:
+                    self.failed[path] = exc
+                    raise
                 self.servers[path] = server
         return [self.servers[p] for p in wanted]
 
@@ -322,11 +303,15 @@ class RecordingTransport(httpx.AsyncBaseTransport):
         edit_json: adjusts a JSON answer before the adapter sees it (the recorded exchange
             keeps Prism's original): how a test picks fixture state Prism's single canned
             example can't express. Each use says why.
+        override: replaces Prism's whole answer (recorded as the exchange's answer) when it
+            returns a response; asked only when Prism found nothing wrong with the request, so
+            a fault the document doesn't declare (a 429) can follow a request Prism judged.
     """
 
     routes: Mapping[str, str] = field(default_factory=dict)
     prefer: Callable[[httpx.Request], str | None] | None = None
     edit_json: Callable[[httpx.Request, Any], Any] | None = None
+    override: Callable[[httpx.Request, httpx.Response], httpx.Response | None] | None = None
     exchanges: list[Exchange] = field(default_factory=list)
     _inner: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncHTTPTransport] = field(
         default_factory=weakref.WeakKeyDictionary
@@ -357,6 +342,12 @@ class RecordingTransport(httpx.AsyncBaseTransport):
                 request.headers["Prefer"] = f"code={code}"
         response = await self._transport().handle_async_request(request)
         await response.aread()
+        if self.override is not None and not request_violations(response):
+            substitute = self.override(request, response)
+            if substitute is not None:
+                await response.aclose()
+                substitute.request = request
+                response = substitute
         self.exchanges.append(Exchange(request, response))
         if self.edit_json is not None and "json" in response.headers.get("content-type", ""):
             edited = self.edit_json(request, json.loads(response.content or b"null"))

@@ -12,15 +12,13 @@ real SQLite ledger; the reconciler runs after each. Invariants, after every step
   read back (``applied`` → the predicted state, ``failed`` → the before-state);
 * no POST was applied twice.
 
-Stand-in, said plainly: no Pinecone can run here; the platform is the hand-written contract
+Stand-in, said plainly: no Pinecone can run here; the platform is Pinecone's own document
 served by Prism with the :class:`~tests.contract.pinecone_twin.PineconeTwin` state model, as in
 the conformance suite. Examples are derandomised so a failure reproduces; Hypothesis shrinks
 it to the shortest failing sequence.
 """
 
 from __future__ import annotations
-
-from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -38,8 +36,8 @@ from state.models import ChangeStatus
 from state.store import Store
 
 from .common import pointed_at
-from .pinecone_twin import PineconeTwin, served
-from .prism import PrismServer, RecordingTransport
+from .pinecone_twin import DOCUMENT, PineconeTwin
+from .prism import PrismPool, PrismServer, RecordingTransport
 from .steered import Sleeps
 
 TOKEN = "pcsk_property_5e4d3c2b1a09"
@@ -56,10 +54,14 @@ FAULT = st.one_of(st.none(), st.sampled_from(FAULT_KINDS))
 STEP = st.tuples(st.sampled_from(range(len(CALLS))), st.lists(FAULT, min_size=1, max_size=3))
 
 
+PRISM_SPECS = [DOCUMENT]
+
+
 @pytest.fixture(scope="module")
-def pinecone_server() -> Iterator[PrismServer]:
-    with served() as server:
-        yield server
+def pinecone_server(prism: PrismPool) -> PrismServer:
+    """The session's Prism serving Pinecone's own document."""
+    (server,) = prism.serve(*DOCUMENT)
+    return server
 
 
 @settings(max_examples=8, deadline=None, derandomize=True,

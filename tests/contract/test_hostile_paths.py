@@ -46,7 +46,7 @@ from .hostile_support import (
     learnt_ok,
     offending,
 )
-from .prism import specs_dir
+from .provision import SKIP_TAG, specs_dir
 
 TALLY = Tally()
 PER_ACTION = 20
@@ -61,7 +61,7 @@ ENV = {
 @pytest.fixture(autouse=True)
 def _env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     if not specs_dir().is_dir():
-        pytest.skip(f"vendor specs not found at {specs_dir()}: set SOPHIA_SPECS_DIR")
+        pytest.skip(f"{SKIP_TAG} vendor documents folder {specs_dir()} does not exist (SOPHIA_SPECS_DIR)")
     monkeypatch.setenv("SOPHIA_HOME", str(tmp_path))
     for platform in {a.split(".")[0] for a in BENIGN}:
         monkeypatch.setenv(f"SOPHIA_{platform.upper()}_BASE_URL", f"http://{platform}.hostile.test{BASE}")

@@ -1,13 +1,12 @@
 """PineconeAdapter passes the shared adapter conformance suite.
 
-Stand-in, said plainly: no Pinecone can run here, and Pinecone publishes no licensed contract,
-so the platform is a contract WRITTEN BY HAND from Pinecone's API reference
-(``fixtures/pinecone/openapi.yaml``) served by Prism — every request checked, zero violations
-asserted at teardown — with a small state model (:class:`~tests.contract.pinecone_twin.PineconeTwin`)
-steering Prism's stateless answers: it picks the declared status (404 for a missing index, 409
-for a duplicate), keeps the indexes, and plays Pinecone's asynchronous lifecycle
-(``Initializing`` → ``Ready``, ``ScalingUp``, ``Terminating`` → gone) so apply → wait → read
-back → undo → read back can be observed.
+Stand-in, said plainly: no Pinecone can run here, so the platform is Pinecone's own published
+control-plane document (``tests/contracts/vendor/pinecone``, API version 2026-04) served by
+Prism — every request checked, zero violations asserted at teardown — with a small state model
+(:class:`~tests.contract.pinecone_twin.PineconeTwin`) steering Prism's stateless answers: it
+picks the declared status (404 for a missing index, 409 for a duplicate), keeps the indexes,
+and plays Pinecone's asynchronous lifecycle (``Initializing`` → ``Ready``, ``ScalingUp``,
+``Terminating`` → gone) so apply → wait → read back → undo → read back can be observed.
 """
 
 from __future__ import annotations
@@ -22,18 +21,21 @@ from adapters.registry import spec_for
 from adapters.testing import AdapterConformanceTests, run
 
 from .common import checked, closed_after
-from .pinecone_twin import PineconeTwin, served
-from .prism import PrismServer, RecordingTransport
+from .pinecone_twin import DOCUMENT, PineconeTwin
+from .prism import PrismPool, PrismServer, RecordingTransport
 from .steered import Sleeps
 
 TOKEN = "pcsk_conformance_5e4d3c2b1a09"
 
 
+PRISM_SPECS = [DOCUMENT]
+
+
 @pytest.fixture(scope="module")
-def pinecone_server() -> Iterator[PrismServer]:
-    """One Prism for this module, serving the hand-written contract."""
-    with served() as server:
-        yield server
+def pinecone_server(prism: PrismPool) -> PrismServer:
+    """The session's Prism serving Pinecone's own document."""
+    (server,) = prism.serve(*DOCUMENT)
+    return server
 
 
 class TestPineconeConformance(AdapterConformanceTests):

@@ -1,13 +1,13 @@
-"""The Pinecone adapter against a HAND-WRITTEN contract of Pinecone's control plane, served by Prism.
+"""The Pinecone adapter against Pinecone's own control-plane document, served by Prism.
 
-Pinecone publishes no licensed, machine-readable contract, so ``fixtures/pinecone/openapi.yaml``
-describes, from Pinecone's API reference (cited in the file), exactly the five operations the
-adapter uses, with strict request schemas. That is weaker than a vendor-published spec: passing
-shows the adapter sends what the documentation describes. Every action runs through
+Pinecone publishes its API as OpenAPI (pinecone-io/pinecone-api, ``2026-04/db_control``, shipped in
+``tests/contracts/vendor/pinecone`` with its SOURCE note). Every action runs through
 ``configure`` and every request must have zero request-side violations (body, header, path,
-query). Prism is stateless, so :class:`PineconeTwin` chooses its declared answers and plays
-the asynchronous index lifecycle; ``twin.fault`` forces the documented errors (401, 403, 404,
-409, 429, 5xx).
+query), with strict mode refusing body fields the document doesn't declare. Prism is
+stateless, so :class:`PineconeTwin` chooses its declared answers and plays the asynchronous
+index lifecycle; ``twin.fault`` forces errors: the document's own (401, 403, 404, 409, 500), or,
+for the 429 and 503 Pinecone's error guide documents but the document doesn't list, an answer
+injected after Prism judged the request.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
 
 from adapters.ai.pinecone import API_VERSION, PineconeAdapter
 from adapters.catalog import ActionCall
@@ -28,9 +29,16 @@ from adapters.specs.pinecone import ACTIONS
 from orchestrator.errors import AdapterError, ConfigError, NotFoundError, ValidationFailedError
 
 from .common import assert_catalog_covered, pointed_at, sent
-from .pinecone_twin import PineconeTwin, served
-from .prism import PrismServer, RecordingTransport, assert_no_request_violations, request_violations
+from .pinecone_twin import DOCUMENT, PineconeTwin
+from .prism import (
+    PrismPool,
+    PrismServer,
+    RecordingTransport,
+    assert_no_request_violations,
+    request_violations,
+)
 from .steered import Sleeps
+from .strict import strict_violations
 
 TOKEN = "pcsk_contract_9f8e7d6c5b4a"
 
@@ -42,11 +50,14 @@ CASES: dict[str, tuple[str, dict[str, Any], tuple[str, str]]] = {
 }
 
 
+PRISM_SPECS = [DOCUMENT]
+
+
 @pytest.fixture(scope="module")
-def pinecone_server() -> Iterator[PrismServer]:
-    """One Prism for this module, serving the hand-written contract."""
-    with served() as server:
-        yield server
+def pinecone_server(prism: PrismPool) -> PrismServer:
+    """The session's Prism serving Pinecone's own document."""
+    (server,) = prism.serve(*DOCUMENT)
+    return server
 
 
 @pytest.fixture
@@ -449,11 +460,20 @@ async def test_prism_refuses_a_request_without_the_key(pinecone_server: PrismSer
     assert response.status_code == 401 and request_violations(response)
 
 
+def test_the_adapter_speaks_the_documents_api_version(pinecone_server: PrismServer) -> None:
+    """The document declares the version header free-form, so Prism can't catch a wrong one: this does."""
+    document = yaml.load(pinecone_server.spec.read_text(), Loader=yaml.CSafeLoader)
+    assert document["info"]["version"] == API_VERSION
+    for item in document["paths"].values():
+        for operation in item.values():
+            header = next(p for p in operation["parameters"] if p["name"] == "X-Pinecone-Api-Version")
+            assert header["required"] and header["schema"]["default"] == API_VERSION
+
+
 @pytest.mark.anyio
 @pytest.mark.parametrize(
     ("headers", "body", "problem"),
     [
-        ({"X-Pinecone-Api-Version": "2025-10"}, None, "x-pinecone-api-version"),
         ({}, None, "x-pinecone-api-version"),
         (
             {"X-Pinecone-Api-Version": API_VERSION},
@@ -465,12 +485,16 @@ async def test_prism_refuses_a_request_without_the_key(pinecone_server: PrismSer
 async def test_the_contract_catches_wrong_requests(
     pinecone_server: PrismServer, headers: dict[str, str], body: Any, problem: str
 ) -> None:
-    """A wrong version header or a misspelt field is a violation: the checks above can fail."""
+    """A missing version header or a misspelt field is a violation: the checks above can fail.
+
+    The misspelt field is strict mode's finding (the document leaves bodies open to unknown
+    properties, as Prism reads it).
+    """
     async with httpx.AsyncClient(
         base_url=pinecone_server.base_url, headers={"Api-Key": TOKEN, **headers}
     ) as client:
         response = await (client.post("/indexes", json=body) if body else client.get("/indexes/kb"))
-    found = request_violations(response)
+    found = [*request_violations(response), *strict_violations(response.request)]
     assert any(problem in json.dumps(v).lower() for v in found), found
 
 

@@ -7,11 +7,12 @@ checker catches a bad request before any adapter is judged by it.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
-from .pinecone_twin import served
+from .handwritten import serve_fixture
 from .prism import (
     PrismPool,
     PrismServer,
@@ -33,10 +34,16 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
+#: A small hand-written Pinecone contract, kept for this harness test alone (Pinecone's own
+#: tests use its published document): its describe declares no 4xx, so Prism answers
+#: problem+json, and it pins the version header and the index name, so three kinds show up.
+HANDWRITTEN_PINECONE = Path(__file__).resolve().parent / "fixtures" / "pinecone" / "openapi.yaml"
+
+
 @pytest.fixture(scope="module")
 def pinecone_server() -> Iterator[PrismServer]:
-    """The hand-written Pinecone contract: its describe declares no 4xx, so Prism answers problem+json."""
-    with served() as server:
+    """Prism serving :data:`HANDWRITTEN_PINECONE`."""
+    with serve_fixture(HANDWRITTEN_PINECONE) as server:
         yield server
 
 

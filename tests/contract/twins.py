@@ -65,6 +65,7 @@ class _Twin:
     def attach(self, transport: RecordingTransport) -> RecordingTransport:
         transport.prefer = self._prefer
         transport.edit_json = self._edit
+        transport.override = self._override
         return transport
 
     def _prefer(self, request: httpx.Request) -> str | None:
@@ -75,6 +76,17 @@ class _Twin:
     def _edit(self, request: httpx.Request, body: Any) -> Any:
         _, note = self._notes.pop(id(request), (None, None))
         return self.fill(note, body) if note is not None else body
+
+    def _override(self, request: httpx.Request, response: httpx.Response) -> httpx.Response | None:
+        """An injected fault's answer (see :class:`~tests.contract.handwritten.FaultInjection`)."""
+        _, note = self._notes.get(id(request), (None, None))
+        if isinstance(note, tuple) and note[:1] == ("inject",):
+            del self._notes[id(request)]
+            return self.inject(int(note[1]))
+        return None
+
+    def inject(self, code: int) -> httpx.Response:
+        raise NotImplementedError(f"{type(self).__name__} injects no status {code}")
 
     def route(self, method: str, path: str, body: Any, request: httpx.Request) -> tuple[str | None, Any]:
         raise NotImplementedError
