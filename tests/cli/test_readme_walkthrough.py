@@ -122,6 +122,15 @@ def _check_actions(walk: Walk, res: subprocess.CompletedProcess[str]) -> None:
     assert "pgvector.index.create" in res.stdout and "snowflake.warehouse.scale" in res.stdout
 
 
+def _check_pg_status(walk: Walk, res: subprocess.CompletedProcess[str]) -> None:
+    assert str(walk.home / ".sophia-iac") in res.stdout and "running" in res.stdout.lower()
+
+
+def _check_pg_stop(walk: Walk, res: subprocess.CompletedProcess[str]) -> None:
+    after = walk.sh("pg status").lower()
+    assert "not running" in after or "stopped" in after, after
+
+
 #: What each README line must do, keyed by the start of its command (comments stripped).
 CHECKS: dict[str, Callable[[Walk, subprocess.CompletedProcess[str]], None]] = {
     "sophia-iac history": _check_history,
@@ -135,6 +144,8 @@ CHECKS: dict[str, Callable[[Walk, subprocess.CompletedProcess[str]], None]] = {
     "sophia-iac ledger verify": _check_verify,
     "sophia-iac ledger export-head": _check_export,
     "sophia-iac actions": _check_actions,
+    "sophia-iac pg status": _check_pg_status,
+    "sophia-iac pg stop": _check_pg_stop,
 }
 
 
