@@ -8,7 +8,6 @@ is there (:mod:`.provision`). Tests skip with one line saying why when either ca
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,18 +31,29 @@ def specs_root() -> Path:
     return root
 
 
+#: The session's pool, shared by every conftest that uses :func:`prism` (tests/interfaces
+#: imports it too, which makes it a second fixture: without this, a second set of servers).
+_POOLS: dict[Path, PrismPool] = {}
+
+
+def _close_pools() -> None:
+    for pool in _POOLS.values():
+        pool.close()
+    _POOLS.clear()
+
+
 @pytest.fixture(scope="session")
-def prism(specs_root: Path, request: pytest.FixtureRequest) -> Iterator[PrismPool]:
-    """Start-once Prism servers for the whole session; all stopped at the end.
+def prism(specs_root: Path, request: pytest.FixtureRequest) -> PrismPool:
+    """Start-once Prism servers for the whole session; all stopped when it ends.
 
     Test modules name the spec files they use in ``PRISM_SPECS = [(platform, file), …]``; all
     of them are launched together when the first contract test starts.
     """
     binary = ensure_prism()
-    pool = PrismPool(specs_root, binary)
-    modules = {item.module for item in request.session.items if getattr(item, "module", None) is not None}
-    pool.prestart(spec for module in modules for spec in getattr(module, "PRISM_SPECS", ()))
-    try:
-        yield pool
-    finally:
-        pool.close()
+    pool = _POOLS.get(specs_root)
+    if pool is None:
+        pool = _POOLS[specs_root] = PrismPool(specs_root, binary)
+        request.config.add_cleanup(_close_pools)
+        modules = {item.module for item in request.session.items if getattr(item, "module", None) is not None}
+        pool.prestart(spec for module in modules for spec in getattr(module, "PRISM_SPECS", ()))
+    return pool
