@@ -5,8 +5,6 @@ them, so ``sophia-iac --help`` starts fast. Every command takes ``--json`` (one 
 on stdout). Errors carry a stable code, a next step, and a distinct exit code.
 """
 
-from __future__ import annotations
-
 import os
 import pathlib
 import sys
@@ -47,19 +45,12 @@ def _fail(err: dict[str, Any], as_json: bool, exit_code: int) -> NoReturn:
     raise typer.Exit(exit_code)
 
 
-def _with_service(as_json: bool, body: Callable[[Any], Awaitable[T]]) -> T:
-    """Run ``body(service)`` with errors mapped to codes, hints and exit statuses."""
-    import asyncio
-
+def _mapped(as_json: bool, call: Callable[[], T]) -> T:
+    """``call()`` with errors mapped to codes, hints and exit statuses."""
     from orchestrator.errors import SophiaError
-    from orchestrator.service import OrchestratorService
-
-    async def runner() -> T:
-        async with OrchestratorService() as service:
-            return await body(service)
 
     try:
-        return asyncio.run(runner())
+        return call()
     except SophiaError as exc:
         _fail(exc.to_dict(), as_json, exc.exit_code)
     except KeyboardInterrupt:
@@ -71,6 +62,22 @@ def _with_service(as_json: bool, body: Callable[[Any], Awaitable[T]]) -> T:
             raise
         _fail({"code": "internal_error", "message": f"{type(exc).__name__}: {exc}",
                "hint": "re-run with SOPHIA_DEBUG=1 for a traceback, and report it"}, as_json, 1)
+
+
+def _with_service(as_json: bool, body: Callable[[Any], Awaitable[T]]) -> T:
+    """Run ``body(service)`` with errors mapped to codes, hints and exit statuses.
+
+    The service is lazy: a command that doesn't run the pipeline never loads LangGraph.
+    """
+    import asyncio
+
+    async def runner() -> T:
+        from orchestrator.service import OrchestratorService
+
+        async with OrchestratorService(lazy=True) as service:
+            return await body(service)
+
+    return _mapped(as_json, lambda: asyncio.run(runner()))
 
 
 def _actor(as_actor: str | None) -> str:
@@ -175,13 +182,32 @@ def do(
 @app.command()
 def status(
     platform: Annotated[str | None, typer.Argument(help="One platform (default: all installed).")] = None,
+    refresh: Annotated[bool, typer.Option("--refresh", help="Check the platforms now (default: as last checked, "
+                                                            "unless never).")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Health and inventory of the platforms."""
+    """Health and inventory of the platforms, as last checked (--refresh: check now)."""
+    from orchestrator.interfaces import cli_read
     from orchestrator.interfaces.render import print_json, render_status
 
-    result = _with_service(as_json, lambda s: s.status(platform))
-    print_json(result) if as_json else render_status(result)
+    def cached(reader: Any) -> Any:
+        from orchestrator.readonly import cached_status
+
+        if platform:
+            return cached_status(reader, platform, [platform])
+        from adapters.registry import known_platforms
+
+        return cached_status(reader, None, known_platforms())
+
+    async def live(service: Any) -> list[dict[str, Any]]:
+        return list(await service.status(platform))
+
+    result = None if refresh else cli_read.quick(as_json, cached)[1]
+    if result is None:
+        result = _with_service(as_json, live)
+        print_json(result) if as_json else render_status(result)
+    else:
+        print_json(result) if as_json else cli_read.render_cached_status(result)
 
 
 @app.command()
@@ -193,12 +219,18 @@ def history(
     as_json: JsonOpt = False,
 ) -> None:
     """Recorded changes, newest first."""
+    from orchestrator.interfaces import cli_read
     from orchestrator.interfaces.render import print_json, render_changes
 
-    async def body(service: Any) -> list[dict[str, Any]]:
+    def quick(reader: Any) -> list[dict[str, Any]]:
+        from orchestrator import readonly
+
+        return readonly.history(reader, platform=platform, target=target, since=since, limit=limit)
+
+    async def slow(service: Any) -> list[dict[str, Any]]:
         return list(service.history(platform=platform, target=target, since=since, limit=limit))
 
-    changes = _with_service(as_json, body)
+    changes = cli_read.answer(as_json, quick, slow)
     print_json(changes) if as_json else render_changes(changes)
 
 
@@ -264,19 +296,24 @@ def runs(
     as_json: JsonOpt = False,
 ) -> None:
     """Recent runs, or one run with its plan and changes."""
+    from orchestrator.interfaces import cli_read
     from orchestrator.interfaces.render import print_json, render_run
 
-    async def body(service: Any) -> Any:
+    def quick(reader: Any) -> Any:
+        from orchestrator import readonly
+
+        return readonly.view(reader, run_id) if run_id else readonly.runs(reader, status=status_filter)
+
+    async def slow(service: Any) -> Any:
         return service.view(run_id) if run_id else service.runs(status=status_filter)
 
-    data = _with_service(as_json, body)
+    data = cli_read.answer(as_json, quick, slow)
     if as_json:
         print_json(data)
     elif run_id:
         render_run(data)
     else:
-        for r in data:
-            typer.echo(f"{r['id']}  {r['created_at'][:19]}  {r['status']:<22} {r['actor']:<16} {r['text'][:60]}")
+        cli_read.echo_runs(data)
 
 
 @app.command()

@@ -82,16 +82,25 @@ def render_changes(changes: list[dict[str, Any]], title: str = "Changes") -> Non
     _console().print(table)
 
 
-def render_status(statuses: list[dict[str, Any]]) -> None:
-    """Platform health and inventory."""
+def render_status(statuses: list[dict[str, Any]], ages: dict[str, str] | None = None) -> None:
+    """Platform health and inventory; ``ages``: how long ago each platform was checked (a cached answer).
+
+    The circuit breaker is shown only when it has something to say (open, half-open, or failures
+    in its window); with several platforms, the unconfigured ones share one line.
+    """
     from rich.markup import escape
 
     con = _console()
+    unconfigured = [st["platform"] for st in statuses if st.get("configured") is False] if len(statuses) > 1 else []
     for st in statuses:
-        mark = "[green]●[/]" if st["healthy"] else "[red]●[/]"
-        con.print(f"{mark} [bold]{st['platform']}[/]: {escape(st.get('message') or '')}")
+        if st["platform"] in unconfigured:
+            continue
+        mark = {True: "[green]●[/]", None: "[dim]○[/]"}.get(st["healthy"], "[red]●[/]")
+        age = (ages or {}).get(st["platform"], "never")
+        when = f" [dim](checked {age})[/]" if age != "never" else ""
+        con.print(f"{mark} [bold]{st['platform']}[/]: {escape(st.get('message') or '')}{when}")
         circuit = (st.get("details") or {}).get("circuit")
-        if circuit:
+        if circuit and (circuit["state"] != "closed" or circuit["failures"]):
             colour = {"closed": "green", "open": "red"}.get(circuit["state"], "yellow")
             con.print(f"    circuit breaker [{colour}]{circuit['state']}[/] "
                       f"({circuit['failures']}/{circuit['calls']} failed in the window"
@@ -102,6 +111,9 @@ def render_status(statuses: list[dict[str, Any]]) -> None:
                 con.print(f"    {rtype} [cyan]{escape(str(item['name']))}[/] {escape(attrs)}")
         if st.get("drift"):
             con.print(f"    [yellow]drift recorded:[/] {', '.join(st['drift'])} (see `sophia-iac drift list`)")
+    if unconfigured:
+        con.print(f"[dim]○[/] not configured: {', '.join(unconfigured)} "
+                  "[dim](`sophia-iac status PLATFORM` names the settings each needs)[/]")
 
 
 def _approval_note(view: dict[str, Any]) -> str:
