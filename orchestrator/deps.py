@@ -5,6 +5,7 @@ Nothing here enters graph state or checkpoints: state holds plain JSON only.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -51,13 +52,28 @@ class AdapterPool:
 
 @dataclass
 class Deps:
-    """Run context for graph nodes."""
+    """Run context for graph nodes.
+
+    ``policy_gate`` may be left out: :attr:`policy` then loads the packs and identities on first
+    use, so a command that never decides anything doesn't compile the policy rules.
+    """
 
     settings: Settings
     store: Store
     adapters: AdapterPool
-    policy: PolicyGate
+    policy_gate: PolicyGate | None = None
     parsers: dict[str, Parser] = field(default_factory=dict)
+    _policy_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def policy(self) -> PolicyGate:
+        """The policy gate (loaded once, on first use, when it wasn't given)."""
+        with self._policy_lock:
+            if self.policy_gate is None:
+                from policies.gate import PolicyGate
+
+                self.policy_gate = PolicyGate.load(self.settings, self.store)
+            return self.policy_gate
 
     def parser(self, name: str | None) -> Parser:
         """The named (or default) parser, cached."""

@@ -93,11 +93,18 @@ def _baseline(store: Store, platform: str) -> tuple[dict[tuple[str, str], Invent
 
 
 def baseline_platforms(store: Store) -> list[str]:
-    """Platforms with anything in the inventory (what a scan without names covers)."""
+    """Platforms with anything in the inventory (what a scan without names covers).
+
+    A platform's last ``status`` check alone (its ``~status`` row) doesn't count: an unconfigured
+    platform checked once is not one to scan.
+    """
     from sqlmodel import select
 
+    from orchestrator.readonly import STATUS_TYPE
+
     with store.session() as s:
-        return sorted(set(s.exec(select(InventoryItem.platform)).all()))
+        return sorted(set(s.exec(select(InventoryItem.platform).where(InventoryItem.resource_type != STATUS_TYPE)
+                                 ).all()))
 
 
 def record_listing(store: Store, adapter: PlatformAdapter, inventory: Mapping[str, Sequence[Mapping[str, Any]]]

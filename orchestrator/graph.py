@@ -12,8 +12,6 @@ parse ─┬─> plan ─> check_policy ─┬─> confirm ─┬─> approve �
 
 from __future__ import annotations
 
-from typing import Literal
-
 from langgraph.graph import END, START, StateGraph
 
 from orchestrator.deps import Deps
@@ -25,54 +23,10 @@ from orchestrator.nodes.confirm import confirm
 from orchestrator.nodes.parse import parse
 from orchestrator.nodes.plan import plan
 from orchestrator.nodes.report import report
+from orchestrator.routing import after_approve, after_confirm, after_parse, after_plan, after_policy
 from orchestrator.state import GraphState
 
 __all__ = ["build_graph"]
-
-PLANNED_INTENTS = {"action", "undo"}
-ANSWERED_INTENTS = {"status", "history", "help", "explain", "approve", "reject", "freeze", "unfreeze"}
-
-
-def after_parse(state: GraphState) -> Literal["plan", "answer", "report"]:
-    """Route by intent; a refused command (a secret typed into it) goes straight to report."""
-    if state.get("error"):
-        return "report"
-    intent = state["parsed"]["intent"]
-    if intent in PLANNED_INTENTS:
-        return "plan"
-    if intent in ANSWERED_INTENTS:
-        return "answer"
-    return "report"
-
-
-def after_plan(state: GraphState) -> Literal["check_policy", "report"]:
-    """A planning error ends the run."""
-    return "report" if state.get("error") else "check_policy"
-
-
-def _gate(state: GraphState) -> Literal["approve", "apply"]:
-    return "approve" if state["decision"]["effect"] == "require_approval" else "apply"
-
-
-def after_policy(state: GraphState) -> Literal["confirm", "approve", "apply", "report"]:
-    """Deny and dry runs end here; otherwise confirm (unless pre-confirmed), approve, apply."""
-    if state["decision"]["effect"] == "deny" or state["request"].get("dry_run"):
-        return "report"
-    if not state["request"].get("confirmed", True):
-        return "confirm"
-    return _gate(state)
-
-
-def after_confirm(state: GraphState) -> Literal["approve", "apply", "report"]:
-    """Cancelled → report."""
-    if not state.get("approval", {}).get("confirmed"):
-        return "report"
-    return _gate(state)
-
-
-def after_approve(state: GraphState) -> Literal["apply", "report"]:
-    """Only an approved, valid answer applies."""
-    return "apply" if state.get("approval", {}).get("approved") else "report"
 
 
 def build_graph() -> StateGraph[GraphState, Deps]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
@@ -19,8 +20,10 @@ async def _one_status(deps: Deps, platform: str) -> dict[str, Any]:
         adapter = deps.adapters.get(platform)
         status = await adapter.get_status()
     except SophiaError as exc:
-        return {"platform": platform, "healthy": False, "configured": False, "message": str(exc), "inventory": {},
+        data = {"platform": platform, "healthy": False, "configured": False, "message": str(exc), "inventory": {},
                 "drift": []}
+        await asyncio.to_thread(_keep_check, deps, data)
+        return data
     drift: list[str] = []
     if status.healthy and status.inventory:
         # What status sees goes through the drift scan: a difference nobody recorded is drift
@@ -32,7 +35,20 @@ async def _one_status(deps: Deps, platform: str) -> dict[str, Any]:
     data = asdict(status)
     data["drift"] = drift
     data["checked_at"] = status.checked_at.isoformat()
+    await asyncio.to_thread(_keep_check, deps, data)
     return data
+
+
+def _keep_check(deps: Deps, data: dict[str, Any]) -> None:
+    """Keep this check (all but the inventory, which has its own rows) for the CLI's cached ``status``."""
+    from datetime import UTC, datetime
+
+    from orchestrator.readonly import STATUS_TYPE
+
+    check = {k: v for k, v in data.items() if k != "inventory"}
+    check.setdefault("details", {})
+    check.setdefault("checked_at", datetime.now(UTC).isoformat())
+    deps.store.upsert_inventory_item(data["platform"], STATUS_TYPE, "~", json.loads(json.dumps(check, default=str)))
 
 
 async def platform_status(deps: Deps, platform: str | None) -> list[dict[str, Any]]:
@@ -50,7 +66,7 @@ def history(
     status: str | None = None,
 ) -> list[dict[str, Any]]:
     """Recorded changes, newest first."""
-    from orchestrator.nodes.plan import parse_since
+    from orchestrator.since import parse_since
 
     changes = deps.store.ledger.list(
         platform=platform, target=target, since=parse_since(since) if since else None, limit=limit, status=status

@@ -2,7 +2,8 @@
 
 It owns the store, the adapters, the policy engine and the compiled graph (with a SQLite or
 PostgreSQL checkpointer, so a run paused for approval survives a restart and can be resumed
-from any process). On start it settles change records a crash left ``pending``.
+from any process). On start it settles change records a crash left ``pending``. Built with
+``lazy=True`` (the CLI) it loads the graph and the policy packs only when a command needs them.
 
 **Secrets.** :meth:`OrchestratorService.submit` parses the command *before* anything is
 written, then takes secret literals out (:func:`orchestrator.secret_params.withhold_secrets`):
@@ -19,6 +20,7 @@ awaited in order.
 
 from __future__ import annotations
 
+import asyncio
 from asyncio import to_thread
 from collections.abc import Iterator
 from contextlib import AsyncExitStack, contextmanager
@@ -43,10 +45,17 @@ def _psycopg_url(url: str) -> str:
 class OrchestratorService:
     """Submit commands, resume paused runs, answer status/history; use as ``async with``."""
 
-    def __init__(self, settings: Settings | None = None, *, reconcile_on_start: bool = True) -> None:
+    def __init__(self, settings: Settings | None = None, *, reconcile_on_start: bool = True,
+                 lazy: bool = False) -> None:
+        """``lazy``: build the graph, its checkpointer and the policy gate on first use instead of at
+        start (the CLI: a read-only command then never imports LangGraph or compiles the rules)."""
         self.settings = settings or get_settings()
         self.reconcile_on_start = reconcile_on_start
+        self.lazy = lazy
         self._stack = AsyncExitStack()
+        self._graph_lock: asyncio.Lock | None = None
+        self.graph: Any = None
+        self.checkpointer: Any = None
         self.reconciled: list[dict[str, Any]] = []
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -58,23 +67,34 @@ class OrchestratorService:
         await self.close()
 
     async def start(self) -> None:
-        """Open the store (migrating it), the checkpointer and the graph; reconcile."""
+        """Open the store (migrating it when it is behind) and reconcile; unless ``lazy``, also build
+        the checkpointer, the graph and the policy gate."""
         from orchestrator.deps import AdapterPool, Deps
-        from orchestrator.graph import build_graph
-        from policies.gate import PolicyGate
         from state.store import Store
 
         self.store = Store(self.settings.state_url)
         self.store.setup()
-        self.deps = Deps(settings=self.settings, store=self.store, adapters=AdapterPool(self.settings),
-                         policy=PolicyGate.load(self.settings, self.store))
+        self.deps = Deps(settings=self.settings, store=self.store, adapters=AdapterPool(self.settings))
         self._stack.push_async_callback(self.deps.adapters.aclose)
-        self.checkpointer = await self._checkpointer()
-        self.graph = build_graph().compile(checkpointer=self.checkpointer)
+        if not self.lazy:
+            await self.pipeline()
+            self.deps.policy  # noqa: B018 - load the packs now, not during the first request
         if self.reconcile_on_start:
             from orchestrator.reconcile import reconcile
 
             self.reconciled = await reconcile(self.deps, revisit=False)
+
+    async def pipeline(self) -> Any:
+        """The compiled graph with its checkpointer, built on first use."""
+        if self._graph_lock is None:
+            self._graph_lock = asyncio.Lock()
+        async with self._graph_lock:
+            if self.graph is None:
+                from orchestrator.graph import build_graph
+
+                self.checkpointer = await self._checkpointer()
+                self.graph = build_graph().compile(checkpointer=self.checkpointer)
+        return self.graph
 
     async def reconcile(self) -> list[dict[str, Any]]:
         """Settle every ``pending`` (orphaned) and ``needs_reconcile`` change by read-back."""
@@ -131,7 +151,13 @@ class OrchestratorService:
         await to_thread(self.store.create_run, run)
         state: dict[str, Any] = {"run_id": run_id, "request": request.model_copy(update={"text": safe.text})
                                  .model_dump(mode="json"), "parsed": safe.parsed.model_dump(mode="json")}
-        out = await self.graph.ainvoke(state, self._config(run_id), context=self.deps, durability="sync")
+        if request.dry_run:  # never pauses: the same nodes and routes, without LangGraph or a checkpoint
+            from orchestrator.walk import walk_dry_run
+
+            out = await walk_dry_run(state, self.deps)
+        else:
+            graph = await self.pipeline()
+            out = await graph.ainvoke(state, self._config(run_id), context=self.deps, durability="sync")
         view = await self._settle(run_id, out)
         delegate = (view.get("result") or {}).get("delegate")
         if delegate in ("freeze", "unfreeze"):
@@ -249,8 +275,8 @@ class OrchestratorService:
     async def _resume(self, run_id: str, answer: dict[str, Any]) -> RunView:
         from langgraph.types import Command
 
-        out = await self.graph.ainvoke(Command(resume=answer), self._config(run_id), context=self.deps,
-                                       durability="sync")
+        graph = await self.pipeline()
+        out = await graph.ainvoke(Command(resume=answer), self._config(run_id), context=self.deps, durability="sync")
         return await self._settle(run_id, out)
 
     @staticmethod

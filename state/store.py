@@ -1,7 +1,8 @@
 """The state store: one interface over SQLite (default) and PostgreSQL.
 
-``Store(url).setup()`` migrates the schema to head (Alembic, append-only) and is cheap when it
-is already there. The ledger, locks, runs, inventory and freezes hang off one store.
+``Store(url).setup()`` migrates the schema to head (Alembic, append-only); when the store's
+``alembic_version`` already names :data:`~state.revision.HEAD_REVISION` it reads that one row and
+imports nothing of Alembic. The ledger, locks, runs, inventory and freezes hang off one store.
 """
 
 from __future__ import annotations
@@ -20,11 +21,9 @@ from sqlmodel import Session, col, create_engine, delete, select
 
 from orchestrator.errors import NotFoundError, StoreUnavailableError
 from state.models import Freeze, InventoryItem, Run, utcnow
+from state.revision import HEAD_REVISION
 
 __all__ = ["HEAD_REVISION", "Store", "new_id"]
-
-#: The newest migration; ``tests/state/test_migrations.py`` pins it to Alembic's head.
-HEAD_REVISION = "0004"
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 

@@ -5,10 +5,7 @@ them, so ``sophia-iac --help`` starts fast. Every command takes ``--json`` (one 
 on stdout). Errors carry a stable code, a next step, and a distinct exit code.
 """
 
-from __future__ import annotations
-
 import os
-import pathlib
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, NoReturn, TypeVar
@@ -47,19 +44,12 @@ def _fail(err: dict[str, Any], as_json: bool, exit_code: int) -> NoReturn:
     raise typer.Exit(exit_code)
 
 
-def _with_service(as_json: bool, body: Callable[[Any], Awaitable[T]]) -> T:
-    """Run ``body(service)`` with errors mapped to codes, hints and exit statuses."""
-    import asyncio
-
+def _mapped(as_json: bool, call: Callable[[], T]) -> T:
+    """``call()`` with errors mapped to codes, hints and exit statuses."""
     from orchestrator.errors import SophiaError
-    from orchestrator.service import OrchestratorService
-
-    async def runner() -> T:
-        async with OrchestratorService() as service:
-            return await body(service)
 
     try:
-        return asyncio.run(runner())
+        return call()
     except SophiaError as exc:
         _fail(exc.to_dict(), as_json, exc.exit_code)
     except KeyboardInterrupt:
@@ -71,6 +61,22 @@ def _with_service(as_json: bool, body: Callable[[Any], Awaitable[T]]) -> T:
             raise
         _fail({"code": "internal_error", "message": f"{type(exc).__name__}: {exc}",
                "hint": "re-run with SOPHIA_DEBUG=1 for a traceback, and report it"}, as_json, 1)
+
+
+def _with_service(as_json: bool, body: Callable[[Any], Awaitable[T]]) -> T:
+    """Run ``body(service)`` with errors mapped to codes, hints and exit statuses.
+
+    The service is lazy: a command that doesn't run the pipeline never loads LangGraph.
+    """
+    import asyncio
+
+    async def runner() -> T:
+        from orchestrator.service import OrchestratorService
+
+        async with OrchestratorService(lazy=True) as service:
+            return await body(service)
+
+    return _mapped(as_json, lambda: asyncio.run(runner()))
 
 
 def _actor(as_actor: str | None) -> str:
@@ -87,8 +93,8 @@ def _who(as_actor: str | None) -> Any:
     return resolve_cli_actor(as_actor)
 
 
-def _finish(view: dict[str, Any], as_json: bool) -> None:
-    """Render a run and exit with the status's code."""
+def _finish(view: dict[str, Any], as_json: bool, *, plan_shown: bool = False) -> None:
+    """Render a run (its plan only if it wasn't shown when asking) and exit with the status's code."""
     from orchestrator.interfaces.render import print_json, render_run
 
     status = view["status"]
@@ -109,7 +115,7 @@ def _finish(view: dict[str, Any], as_json: bool) -> None:
     if as_json:
         print_json(view)
     else:
-        render_run(view)
+        render_run(view, show_plan=not plan_shown)
     if view.get("error"):
         err = view["error"]
         if not as_json:
@@ -131,14 +137,20 @@ def _all_error_classes(base: type) -> list[type]:
     return out
 
 
-async def _confirm_or_cancel(service: Any, view: dict[str, Any], yes: bool, as_json: bool) -> dict[str, Any]:
-    """Show the plan and ask; without a terminal and without --yes, cancel and say how to proceed."""
+async def _confirm_or_cancel(service: Any, view: dict[str, Any], yes: bool, as_json: bool,
+                             shown: list[bool] | None = None) -> dict[str, Any]:
+    """Show the plan and ask; without a terminal and without --yes, cancel and say how to proceed.
+
+    ``shown`` gets True appended when the plan was printed here, so the outcome doesn't print it again.
+    """
     if view["status"] != "awaiting_confirmation":
         return view
     if not as_json:
         from orchestrator.interfaces.render import render_plan
 
         render_plan(view["plan"], view.get("decision"))
+        if shown is not None:
+            shown.append(True)
     if yes:
         return dict(await service.confirm(view["run_id"], True))
     if as_json or not sys.stdin.isatty():
@@ -169,21 +181,41 @@ def do(
         request = Request(text=text, actor=who.actor, principal=who.principal, surface="cli", dry_run=dry_run,
                           confirmed=yes or dry_run, parser=parser)
         view = await service.submit(request)
-        return await _confirm_or_cancel(service, view, yes, as_json)
+        return await _confirm_or_cancel(service, view, yes, as_json, shown)
 
-    _finish(_with_service(as_json, body), as_json)
+    shown: list[bool] = []
+    _finish(_with_service(as_json, body), as_json, plan_shown=bool(shown))
 
 
 @app.command()
 def status(
     platform: Annotated[str | None, typer.Argument(help="One platform (default: all installed).")] = None,
+    refresh: Annotated[bool, typer.Option("--refresh", help="Check the platforms now (default: as last checked, "
+                                                            "unless never).")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Health and inventory of the platforms."""
+    """Health and inventory of the platforms, as last checked (--refresh: check now)."""
+    from orchestrator.interfaces import cli_read
     from orchestrator.interfaces.render import print_json, render_status
 
-    result = _with_service(as_json, lambda s: s.status(platform))
-    print_json(result) if as_json else render_status(result)
+    def cached(reader: Any) -> Any:
+        from orchestrator.readonly import cached_status
+
+        if platform:
+            return cached_status(reader, platform, [platform])
+        from adapters.registry import known_platforms
+
+        return cached_status(reader, None, known_platforms())
+
+    async def live(service: Any) -> list[dict[str, Any]]:
+        return list(await service.status(platform))
+
+    result = None if refresh else cli_read.quick(as_json, cached)[1]
+    if result is None:
+        result = _with_service(as_json, live)
+        print_json(result) if as_json else render_status(result)
+    else:
+        print_json(result) if as_json else cli_read.render_cached_status(result)
 
 
 @app.command()
@@ -195,12 +227,18 @@ def history(
     as_json: JsonOpt = False,
 ) -> None:
     """Recorded changes, newest first."""
+    from orchestrator.interfaces import cli_read
     from orchestrator.interfaces.render import print_json, render_changes
 
-    async def body(service: Any) -> list[dict[str, Any]]:
+    def quick(reader: Any) -> list[dict[str, Any]]:
+        from orchestrator import readonly
+
+        return readonly.history(reader, platform=platform, target=target, since=since, limit=limit)
+
+    async def slow(service: Any) -> list[dict[str, Any]]:
         return list(service.history(platform=platform, target=target, since=since, limit=limit))
 
-    changes = _with_service(as_json, body)
+    changes = cli_read.answer(as_json, quick, slow)
     print_json(changes) if as_json else render_changes(changes)
 
 
@@ -224,9 +262,10 @@ def undo(
         who = _who(as_actor)
         view = await service.undo(change_id=change_id, platform=platform, since=since, actor=who.actor,
                                   principal=who.principal, confirmed=yes or dry_run, dry_run=dry_run)
-        return await _confirm_or_cancel(service, view, yes, as_json)
+        return await _confirm_or_cancel(service, view, yes, as_json, shown)
 
-    _finish(_with_service(as_json, body), as_json)
+    shown: list[bool] = []
+    _finish(_with_service(as_json, body), as_json, plan_shown=bool(shown))
 
 
 @app.command()
@@ -266,126 +305,34 @@ def runs(
     as_json: JsonOpt = False,
 ) -> None:
     """Recent runs, or one run with its plan and changes."""
+    from orchestrator.interfaces import cli_read
     from orchestrator.interfaces.render import print_json, render_run
 
-    async def body(service: Any) -> Any:
+    def quick(reader: Any) -> Any:
+        from orchestrator import readonly
+
+        return readonly.view(reader, run_id) if run_id else readonly.runs(reader, status=status_filter)
+
+    async def slow(service: Any) -> Any:
         return service.view(run_id) if run_id else service.runs(status=status_filter)
 
-    data = _with_service(as_json, body)
+    data = cli_read.answer(as_json, quick, slow)
     if as_json:
         print_json(data)
     elif run_id:
         render_run(data)
     else:
-        for r in data:
-            typer.echo(f"{r['id']}  {r['created_at'][:19]}  {r['status']:<22} {r['actor']:<16} {r['text'][:60]}")
+        cli_read.echo_runs(data)
 
 
-@app.command()
-def actions(
-    platform: Annotated[str | None, typer.Option(help="Only this platform.")] = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """The action catalog: every action with its target, params, risk and inverse."""
-    from adapters.registry import all_specs, known_platforms
-    from orchestrator.interfaces.render import print_json
+def _register_catalog_commands() -> None:
+    """``actions``, ``parse`` and ``eval`` (orchestrator/interfaces/cli_catalog.py), listed here in ``--help``."""
+    from orchestrator.interfaces.cli_catalog import register
 
-    installed = set(known_platforms())
-    rows = [
-        {"id": s.id, "platform": s.platform, "summary": s.summary, "target": s.target, "risk": s.risk.value,
-         "reversible": s.reversible, "inverse": s.inverse_hint, "params": s.json_schema().get("properties", {}),
-         "required": s.json_schema().get("required", []), "examples": list(s.examples),
-         "installed": s.platform in installed}
-        for s in all_specs() if platform in (None, s.platform)
-    ]
-    if as_json:
-        print_json(rows)
-        return
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title="Actions")
-    for col in ("action", "target", "params", "risk", "inverse"):
-        table.add_column(col)
-    for r in rows:
-        params = ", ".join(f"{k}{'' if k in r['required'] else '?'}" for k in r["params"])
-        table.add_row(r["id"] + ("" if r["installed"] else " [dim](no adapter)[/]"), r["target"], params, r["risk"],
-                      r["inverse"] or "—")
-    Console().print(table)
+    register(app)
 
 
-def _parser_or_fail(name: str | None, as_json: bool) -> Any:
-    from orchestrator.config import get_settings
-    from orchestrator.errors import SophiaError
-    from orchestrator.parsing import get_parser
-
-    try:
-        return get_parser(name, get_settings())
-    except SophiaError as exc:
-        _fail(exc.to_dict(), as_json, exc.exit_code)
-
-
-@app.command()
-def parse(
-    text: Annotated[str, typer.Argument(help="The command to parse (nothing is run).")],
-    parser: Annotated[str | None, typer.Option(help="offline, llm or hybrid.")] = None,
-    inventory: Annotated[str | None, typer.Option(help='JSON file: {"platform.type": ["NAME", ...]}.')] = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Show how a command parses (the ParsedCommand), without planning or running it."""
-    import json
-
-    from orchestrator.interfaces.render import print_json
-
-    known: dict[str, list[str]] = {}
-    if inventory:
-        try:
-            known = json.loads(pathlib.Path(inventory).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            _fail({"code": "validation_failed", "message": f"can't read the inventory {inventory}: {exc}",
-                   "hint": 'give a JSON object like {"snowflake.warehouse": ["ETL_WH"]}'}, as_json, 4)
-    parsed = _parser_or_fail(parser, as_json).parse(text, known)
-    if as_json:
-        print_json(parsed.model_dump(mode="json"))
-    else:
-        typer.echo(f"[{parsed.parser}, confidence {parsed.confidence:.2f}]")
-        print_json(parsed.expect_shape())
-
-
-@app.command("eval")
-def eval_(
-    dataset: Annotated[str, typer.Option(help="A JSONL dataset in the DESIGN.md eval format.")],
-    parser: Annotated[str, typer.Option(help="offline, llm or hybrid.")] = "offline",
-    predictions: Annotated[str | None, typer.Option(help="Write one JSON line per case here.")] = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Score a parser on a dataset: exact match, per-field accuracy, unsafe executions, wrong changes."""
-    import json
-
-    from orchestrator.scoring.dataset import DatasetError, load_cases
-    from orchestrator.scoring.runner import evaluate, summarise, write_predictions
-
-    try:
-        cases = load_cases(dataset)
-    except (DatasetError, OSError) as exc:
-        _fail({"code": "validation_failed", "message": str(exc),
-               "hint": "each line must be a JSON case in the DESIGN.md eval format"}, as_json, 4)
-    results = evaluate(cases, _parser_or_fail(parser, as_json))
-    if predictions:
-        write_predictions(results, predictions)
-    summary = summarise(results) | {"dataset": dataset, "parser": parser}
-    if as_json:
-        sys.stdout.write(json.dumps(summary) + "\n")
-        return
-    for key in ("cases", "exact_match", "intent_accuracy", "action_accuracy", "target_accuracy",
-                "param_accuracy", "unsafe_executions", "wrong_changes"):
-        typer.echo(f"{key:>18}: {summary[key]}")
-    typer.echo(f"{'latency_ms':>18}: {summary['latency_ms']}")
-    for platform, row in summary["per_platform"].items():
-        typer.echo(f"  {platform:<14} {row['exact']}/{row['cases']}  ({row['exact_match']:.0%})")
-    for intent, row in summary["per_intent"].items():
-        typer.echo(f"  {intent:<14} {row['exact']}/{row['cases']} exact, {row['wrong_changes']} wrong changes,"
-                   f" {row['unsafe']} unsafe")
+_register_catalog_commands()
 
 
 @app.command()

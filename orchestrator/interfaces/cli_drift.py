@@ -4,9 +4,6 @@ Reverting stays where it is (``POST /v1/drift/{id}/revert``, the Slack button): 
 through the pipeline like any other change.
 """
 
-from __future__ import annotations
-
-import asyncio
 from typing import Annotated, Any
 
 import typer
@@ -45,6 +42,8 @@ def drift_scan(
                 return [r.to_json() for r in reports]
             finally:
                 await pool.aclose()
+
+        import asyncio
 
         return asyncio.run(go())
 

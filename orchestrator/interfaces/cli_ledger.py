@@ -4,8 +4,6 @@ Like ``cli.py``, nothing heavy loads at import: the helpers of ``cli.py`` and th
 imported inside the commands.
 """
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 import typer

@@ -5,8 +5,6 @@ Like ``cli.py``, nothing heavy loads at import: the helpers of ``cli.py`` and th
 imported inside the commands.
 """
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 import typer
@@ -134,12 +132,17 @@ def _console() -> Any:
 
 def approvals(as_json: JsonOpt = False) -> None:
     """Runs awaiting approval, with who may decide and when the request expires."""
-    cli = _cli()
+    from orchestrator.interfaces import cli_read
 
-    async def body(service: Any) -> list[dict[str, Any]]:
+    def quick(reader: Any) -> list[dict[str, Any]]:
+        from orchestrator import readonly
+
+        return readonly.approvals(reader)
+
+    async def slow(service: Any) -> list[dict[str, Any]]:
         return list(service.approvals())
 
-    pending = cli._with_service(as_json, body)
+    pending = cli_read.answer(as_json, quick, slow)
     if as_json:
         from orchestrator.interfaces.render import print_json
 

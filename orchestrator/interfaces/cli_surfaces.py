@@ -5,9 +5,6 @@ import heavy libraries only when run, take ``--json``, and map errors to codes a
 statuses.
 """
 
-from __future__ import annotations
-
-import asyncio
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
@@ -236,6 +233,8 @@ def _with_worker(as_json: bool, body: Callable[[Any], Any]) -> Any:
             finally:
                 await pool.aclose()
 
+        import asyncio
+
         return asyncio.run(go())
 
     return _store_call(as_json, run)
@@ -286,6 +285,7 @@ def webhooks_work(
         if once:
             await worker.drain()
         else:
+            import asyncio
             import threading
 
             stop = threading.Event()

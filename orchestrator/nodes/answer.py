@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from asyncio import to_thread
-from typing import Any
-
-from langgraph.runtime import Runtime
+from typing import TYPE_CHECKING, Any
 
 from orchestrator.deps import Deps
 from orchestrator.state import GraphState, Intent, ParsedCommand
+
+if TYPE_CHECKING:
+    from langgraph.runtime import Runtime  # a hint only: a dry run walks this node without LangGraph
 
 __all__ = ["answer"]
 

@@ -7,12 +7,13 @@ state, so the approve node shows the same request however often it re-runs.
 from __future__ import annotations
 
 from asyncio import to_thread
-from typing import Any
-
-from langgraph.runtime import Runtime
+from typing import TYPE_CHECKING, Any
 
 from orchestrator.deps import Deps
 from orchestrator.state import Decision, Effect, GraphState, Plan, Request
+
+if TYPE_CHECKING:
+    from langgraph.runtime import Runtime  # a hint only: a dry run walks this node without LangGraph
 
 __all__ = ["check_policy"]
 

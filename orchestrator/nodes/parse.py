@@ -10,12 +10,13 @@ state it returns (:mod:`orchestrator.secret_params`).
 from __future__ import annotations
 
 from asyncio import to_thread
-from typing import Any
-
-from langgraph.runtime import Runtime
+from typing import TYPE_CHECKING, Any
 
 from orchestrator.deps import Deps
 from orchestrator.state import GraphState, ParsedCommand, Request
+
+if TYPE_CHECKING:
+    from langgraph.runtime import Runtime  # a hint only: a dry run walks this node without LangGraph
 
 __all__ = ["parse"]
 

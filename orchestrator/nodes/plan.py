@@ -8,10 +8,8 @@ recorded inverses become the steps (an undo is a normal, policy-checked change).
 from __future__ import annotations
 
 from asyncio import to_thread
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from langgraph.runtime import Runtime
 from pydantic import ValidationError
 
 from adapters.catalog import ActionCall, format_validation_error
@@ -24,31 +22,15 @@ from orchestrator.errors import (
     ValidationFailedError,
 )
 from orchestrator.executor import comparable
+from orchestrator.since import parse_since
 from orchestrator.state import GraphState, Intent, ParsedCommand, Plan, Step
 from policies.freezes import LEDGER_PLATFORM
 from state.models import ChangeRecord, ChangeStatus
 
+if TYPE_CHECKING:
+    from langgraph.runtime import Runtime  # a hint only: a dry run walks this node without LangGraph
+
 __all__ = ["parse_since", "plan"]
-
-
-def parse_since(text: str) -> datetime:
-    """``14:00`` (today, UTC), ``2026-11-24T14:00``, ``30m`` / ``2h`` / ``1d`` ago."""
-    text = text.strip().lower()
-    now = datetime.now(UTC)
-    units = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
-    if text[:-1].isdigit() and text[-1] in units:
-        return now - timedelta(**{units[text[-1]]: int(text[:-1])})
-    try:
-        if len(text) <= 5 and ":" in text:
-            hour, minute = (int(x) for x in text.split(":"))
-            return now.replace(hour=hour, minute=minute, second=0, microsecond=0)
-        parsed = datetime.fromisoformat(text)
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    except ValueError as exc:
-        raise ValidationFailedError(
-            f"can't read the time {text!r}", hint="use HH:MM (UTC), an ISO timestamp, or 30m / 2h / 1d"
-        ) from exc
-
 
 _UNSET: Any = object()
 

@@ -474,7 +474,7 @@ class OfflineParser:
         except ValidationError as exc:
             errors = [{"field": ".".join(map(str, e["loc"])) or "params", "message": e["msg"]} for e in exc.errors()]
             return ParsedCommand(intent=Intent.CLARIFY, candidates=[spec.id], errors=errors, confidence=0.7,
-                                 message=format_validation_error(spec.id, exc) + " — what should it be?")
+                                 message=format_validation_error(spec.id, exc))
 
     def _unknown(self, masked: str, ranked: list[tuple[_Scored, dict[str, Any]]]) -> ParsedCommand:
         low = masked.lower()

@@ -67,7 +67,8 @@ def test_unknown_command_says_so_with_closest_actions(cli_env: dict[str, str]) -
     assert res.returncode == 3
     assert "didn't understand" in res.stderr and "closest actions:" in res.stderr
     _code, actions = jcli(cli_env, "actions")
-    listed = [line.strip("• ").strip() for line in res.stderr.splitlines() if line.strip().startswith("•")]
+    [hint] = [line for line in res.stderr.splitlines() if "closest actions:" in line]
+    listed = [name.strip() for name in hint.split("closest actions:", 1)[1].split(",")]
     assert listed and set(listed) <= {a["id"] for a in actions}
     assert "Traceback" not in res.stderr
     assert jcli(cli_env, "history")[1] == []

@@ -25,8 +25,8 @@ from orchestrator.state import Request
 
 pytestmark = pytest.mark.skipif(
     shutil.which("pulumi") is None,
-    reason="the pulumi CLI is not on PATH (it can't be installed on these machines); "
-           "tests/iac/test_runner.py covers the runner with a fake workspace",
+    reason="the pulumi CLI is not on PATH: install it (https://www.pulumi.com/docs/iac/download-install/) to run "
+           "these; tests/iac/test_runner.py covers the runner with a fake workspace",
 )
 
 

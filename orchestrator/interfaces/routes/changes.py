@@ -36,7 +36,7 @@ def check_since(since: str | None) -> None:
     """Refuse a ``since`` the pipeline can't read, with the accepted forms."""
     if since is None:
         return
-    from orchestrator.nodes.plan import parse_since
+    from orchestrator.since import parse_since
 
     try:
         parse_since(since)

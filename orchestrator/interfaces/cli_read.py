@@ -1,0 +1,89 @@
+"""The CLI's quick path for read-only commands, and their text output.
+
+``history``, ``runs``, ``approvals`` and a cached ``status`` answer from the state file
+(:mod:`orchestrator.readonly`) when they may, and start the service otherwise; either way the
+answer, its JSON and its errors are the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from state.reader import StateReader
+
+__all__ = ["ago", "answer", "echo_runs", "quick", "render_cached_status"]
+
+T = TypeVar("T")
+
+
+def quick(as_json: bool, fn: Callable[[StateReader], T]) -> tuple[bool, T | None]:
+    """``(True, fn(reader))`` when the quick path may answer, else ``(False, None)``."""
+    import sqlite3
+
+    from orchestrator.interfaces import cli
+
+    def from_file() -> tuple[bool, T | None]:
+        from orchestrator.config import get_settings
+        from orchestrator.readonly import open_reader
+
+        try:
+            reader = open_reader(get_settings())
+        except sqlite3.Error:
+            return False, None
+        if reader is None:
+            return False, None
+        try:
+            return True, fn(reader)
+        except sqlite3.Error:  # locked past the timeout, damaged: the service says so properly
+            return False, None
+        finally:
+            reader.close()
+
+    return cli._mapped(as_json, from_file)
+
+
+def answer(as_json: bool, fast: Callable[[StateReader], T], slow: Callable[[Any], Awaitable[T]]) -> T:
+    """``fast(reader)`` when the quick path may answer, else ``slow(service)`` on a started service."""
+    from orchestrator.interfaces import cli
+
+    answered, result = quick(as_json, fast)
+    return result if answered else cli._with_service(as_json, slow)  # type: ignore[return-value]
+
+
+def echo_runs(rows: list[dict[str, Any]]) -> None:
+    """One line per run: id, time, status, actor, command."""
+    import typer
+
+    for r in rows:
+        typer.echo(f"{r['id']}  {r['created_at'][:19]}  {r['status']:<22} {r['actor']:<16} {r['text'][:60]}")
+
+
+def ago(iso: str | None, now: datetime | None = None) -> str:
+    """``just now``, ``42 s ago``, ``5 min ago``, ``3 h ago``, ``2 d ago`` (or ``never``)."""
+    if not iso:
+        return "never"
+    seconds = int(((now or datetime.now(UTC)) - datetime.fromisoformat(iso)).total_seconds())
+    if seconds < 5:
+        return "just now"
+    for size, unit in ((86400, "d"), (3600, "h"), (60, "min")):
+        if seconds >= size:
+            return f"{seconds // size} {unit} ago"
+    return f"{seconds} s ago"
+
+
+def render_cached_status(statuses: list[dict[str, Any]]) -> None:
+    """The cached status: each platform with the age of its last check, then how to check now."""
+    import typer
+
+    from orchestrator.interfaces.render import render_status
+
+    render_status(statuses, ages={s["platform"]: ago(s.get("checked_at")) for s in statuses})
+    newest = max((s["checked_at"] for s in statuses if s.get("checked_at")), default=None,
+                 key=datetime.fromisoformat)
+    oldest = min((s["checked_at"] for s in statuses if s.get("checked_at")), default=None,
+                 key=datetime.fromisoformat)
+    span = ago(oldest) if oldest == newest else f"{ago(newest)} to {ago(oldest)}"
+    typer.echo(f"cached: checked {span}; `sophia-iac status --refresh` checks the platforms now")
