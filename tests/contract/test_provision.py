@@ -245,7 +245,8 @@ def test_skipped_contract_tests_end_the_session_in_a_banner() -> None:
     text = "\n".join(line for line, _ in terminal.lines)
     assert f"3 {BANNER} (1 ran)" in text
     assert f"    2  {no_prism}" in text and "pulumi" not in text
-    assert all(markup.get("red") for _, markup in terminal.lines)
+    # (a session that installed Prism first says so in one plain line: in a fresh clone it did)
+    assert all(markup.get("red") for line, markup in terminal.lines if not line.startswith("contract servers:"))
 
 
 def test_a_session_with_no_skipped_contract_test_says_so_quietly() -> None:
