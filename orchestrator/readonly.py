@@ -25,11 +25,14 @@ __all__ = ["STATUS_TYPE", "approvals", "cached_status", "history", "open_reader"
 STATUS_TYPE = "~status"
 
 
-def open_reader(settings: Settings) -> StateReader | None:
-    """A reader when the quick path may answer, else None (start the service instead)."""
+def open_reader(settings: Settings | str) -> StateReader | None:
+    """A reader when the quick path may answer, else None (start the service instead).
+
+    ``settings`` may be the state URL itself (the fast path reads it without ``Settings``).
+    """
     from state.reader import StateReader
 
-    reader = StateReader.open(settings.state_url)
+    reader = StateReader.open(settings if isinstance(settings, str) else settings.state_url)
     if reader is not None and reader.unsettled():
         reader.close()
         return None

@@ -44,12 +44,15 @@ def sqlite_path(url: str) -> Path | None:
 
 
 def _timestamp(value: Any) -> Any:
-    """A stored timestamp (``2026-12-07 12:31:04.088738``, UTC) as pydantic writes it in JSON."""
+    """A stored timestamp (``2026-12-07 12:31:04.088738``, UTC) as pydantic writes it in JSON.
+
+    That is ISO 8601 with ``Z`` for UTC (``2026-12-07T12:31:04.088738Z``); written here with the
+    standard library, since importing pydantic costs the quick path more than its whole answer.
+    ``tests/state/test_reader.py`` checks it against pydantic's own serialiser.
+    """
     if value is None:
         return None
-    from pydantic_core import to_jsonable_python
-
-    return to_jsonable_python(datetime.fromisoformat(value).replace(tzinfo=UTC))
+    return datetime.fromisoformat(value).replace(tzinfo=UTC).isoformat().removesuffix("+00:00") + "Z"
 
 
 _CONVERT = {

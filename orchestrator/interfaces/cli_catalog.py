@@ -27,18 +27,10 @@ def actions(
     as_json: JsonOpt = False,
 ) -> None:
     """The action catalog: every action with its target, params, risk and inverse."""
-    from adapters.registry import all_specs, known_platforms
+    from orchestrator.interfaces.catalog_rows import catalog_rows
     from orchestrator.interfaces.render import print_json, render_actions
 
-    installed = set(known_platforms())
-    rows = [
-        {"id": s.id, "platform": s.platform, "summary": s.summary, "target": s.target, "risk": s.risk.value,
-         "reversible": s.reversible, "inverse": s.inverse_hint, "params": schema.get("properties", {}),
-         "required": schema.get("required", []), "examples": list(s.examples),
-         "installed": s.platform in installed}
-        for s in all_specs() if platform in (None, s.platform)
-        for schema in [s.json_schema()]
-    ]
+    rows = catalog_rows(platform)
     if as_json:
         print_json(rows)
         return

@@ -148,22 +148,7 @@ def approvals(as_json: JsonOpt = False) -> None:
 
         print_json(pending)
         return
-    if not pending:
-        typer.echo("no run awaits approval")
-        return
-    from rich.markup import escape
-    from rich.table import Table
-
-    table = Table(title="Awaiting approval")
-    for col in ("run", "requested by", "command", "approvers", "needs", "expires (UTC)", "why"):
-        table.add_column(col)
-    for p in pending:
-        needs = f"{len(p.get('approvals') or [])}/{p.get('min_approvals', 1)}" + (" 4-eyes" if p.get("four_eyes") else "")
-        expires = str(p.get("expires_at", ""))[:16].replace("T", " ") + (" EXPIRED" if p.get("expired") else "")
-        why = "; ".join(r["rule"] for r in p.get("reasons", []))
-        table.add_row(p["run_id"], escape(str(p.get("requester", ""))), escape(p.get("text", "")[:60]),
-                      escape(", ".join(p.get("approvers") or []) or "any"), needs, expires, escape(why))
-    _console().print(table)
+    cli_read.render_approvals(pending)
 
 
 def request_changes(

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 if TYPE_CHECKING:
     from state.reader import StateReader
 
-__all__ = ["ago", "answer", "echo_runs", "quick", "render_cached_status"]
+__all__ = ["ago", "answer", "echo_runs", "printable", "quick", "render_approvals", "render_cached_status"]
 
 T = TypeVar("T")
 
@@ -53,12 +53,39 @@ def answer(as_json: bool, fast: Callable[[StateReader], T], slow: Callable[[Any]
     return result if answered else cli._with_service(as_json, slow)  # type: ignore[return-value]
 
 
+def printable(text: str) -> str:
+    """``text`` with control characters shown as ``\\xNN``: a command's text is untrusted, and
+    an escape sequence in it must not reach the terminal as one."""
+    return "".join(ch if ch.isprintable() or ch == " " else repr(ch)[1:-1] for ch in text)
+
+
 def echo_runs(rows: list[dict[str, Any]]) -> None:
     """One line per run: id, time, status, actor, command."""
-    import typer
-
     for r in rows:
-        typer.echo(f"{r['id']}  {r['created_at'][:19]}  {r['status']:<22} {r['actor']:<16} {r['text'][:60]}")
+        print(f"{r['id']}  {r['created_at'][:19]}  {r['status']:<22} {printable(r['actor']):<16} "
+              f"{printable(r['text'][:60])}", flush=True)
+
+
+def render_approvals(pending: list[dict[str, Any]]) -> None:
+    """Runs awaiting approval as a table: who asked, what, who may decide, what's needed, expiry, why."""
+    if not pending:
+        print("no run awaits approval", flush=True)
+        return
+    from rich.markup import escape
+    from rich.table import Table
+
+    from orchestrator.interfaces.render import _console
+
+    table = Table(title="Awaiting approval")
+    for col in ("run", "requested by", "command", "approvers", "needs", "expires (UTC)", "why"):
+        table.add_column(col)
+    for p in pending:
+        needs = f"{len(p.get('approvals') or [])}/{p.get('min_approvals', 1)}" + (" 4-eyes" if p.get("four_eyes") else "")
+        expires = str(p.get("expires_at", ""))[:16].replace("T", " ") + (" EXPIRED" if p.get("expired") else "")
+        why = "; ".join(r["rule"] for r in p.get("reasons", []))
+        table.add_row(p["run_id"], escape(str(p.get("requester", ""))), escape(printable(p.get("text", "")[:60])),
+                      escape(", ".join(p.get("approvers") or []) or "any"), needs, expires, escape(why))
+    _console().print(table)
 
 
 def ago(iso: str | None, now: datetime | None = None) -> str:
@@ -76,8 +103,6 @@ def ago(iso: str | None, now: datetime | None = None) -> str:
 
 def render_cached_status(statuses: list[dict[str, Any]]) -> None:
     """The cached status: each platform with the age of its last check, then how to check now."""
-    import typer
-
     from orchestrator.interfaces.render import render_status
 
     render_status(statuses, ages={s["platform"]: ago(s.get("checked_at")) for s in statuses})
@@ -86,4 +111,4 @@ def render_cached_status(statuses: list[dict[str, Any]]) -> None:
     oldest = min((s["checked_at"] for s in statuses if s.get("checked_at")), default=None,
                  key=datetime.fromisoformat)
     span = ago(oldest) if oldest == newest else f"{ago(newest)} to {ago(oldest)}"
-    typer.echo(f"cached: checked {span}; `sophia-iac status --refresh` checks the platforms now")
+    print(f"cached: checked {span}; `sophia-iac status --refresh` checks the platforms now", flush=True)

@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from orchestrator import readonly
 from orchestrator.config import Settings
@@ -200,3 +202,17 @@ def test_an_older_store_is_migrated_to_head_then_read(isolated_env: Path) -> Non
     assert reader is not None and [r["id"] for r in reader.runs()] == ["run_old"]
     reader.close()
     store.dispose()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.datetimes(min_value=datetime(1970, 1, 1), max_value=datetime(9999, 12, 31)))
+def test_timestamps_read_as_pydantic_serialises_them(moment: datetime) -> None:
+    """The stdlib conversion equals pydantic's, microseconds or none (the quick path can't import pydantic)."""
+    from pydantic_core import to_jsonable_python
+
+    from state.reader import _timestamp
+
+    stored = moment.strftime("%Y-%m-%d %H:%M:%S.%f")
+    assert _timestamp(stored) == to_jsonable_python(moment.replace(tzinfo=UTC))
+    assert _timestamp(moment.strftime("%Y-%m-%d %H:%M:%S")) == to_jsonable_python(
+        moment.replace(microsecond=0, tzinfo=UTC))
