@@ -63,13 +63,14 @@ async def platform_status(deps: Deps, platform: str | None) -> list[dict[str, An
 
 def history(
     deps: Deps, *, platform: str | None = None, target: str | None = None, since: str | None = None, limit: int = 50,
-    status: str | None = None,
+    status: str | None = None, before: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Recorded changes, newest first."""
+    """Recorded changes, newest first (only those older than the change ``before``: the next page)."""
     from orchestrator.since import parse_since
 
     changes = deps.store.ledger.list(
-        platform=platform, target=target, since=parse_since(since) if since else None, limit=limit, status=status
+        platform=platform, target=target, since=parse_since(since) if since else None, limit=limit, status=status,
+        before=before,
     )
     return [c.model_dump(mode="json", exclude={"prev_hash", "hash"}) for c in changes]
 

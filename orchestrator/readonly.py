@@ -40,12 +40,16 @@ def open_reader(settings: Settings | str) -> StateReader | None:
 
 
 def history(reader: StateReader, *, platform: str | None = None, target: str | None = None,
-            since: str | None = None, limit: int = 50, status: str | None = None) -> list[dict[str, Any]]:
-    """As :meth:`OrchestratorService.history`: recorded changes, newest first."""
+            since: str | None = None, limit: int = 50, status: str | None = None,
+            before: str | None = None) -> list[dict[str, Any]]:
+    """As :meth:`OrchestratorService.history`: recorded changes, newest first (older than ``before``)."""
     from orchestrator.since import parse_since
 
-    return reader.changes(platform=platform, target=target, status=status,
-                          since=parse_since(since) if since else None, limit=limit)
+    try:
+        return reader.changes(platform=platform, target=target, status=status,
+                              since=parse_since(since) if since else None, limit=limit, before=before)
+    except LookupError:
+        raise NotFoundError(f"no change {before}", hint="page on from a change id `history` listed") from None
 
 
 def runs(reader: StateReader, *, status: str | None = None, limit: int = 50) -> list[dict[str, Any]]:

@@ -326,11 +326,12 @@ class OrchestratorService:
         return await platform_status(self.deps, platform)
 
     def history(self, *, platform: str | None = None, target: str | None = None, since: str | None = None,
-                limit: int = 50, status: str | None = None) -> list[dict[str, Any]]:
-        """Recorded changes, newest first."""
+                limit: int = 50, status: str | None = None, before: str | None = None) -> list[dict[str, Any]]:
+        """Recorded changes, newest first; ``before``: the page after that change."""
         from orchestrator.queries import history
 
-        return history(self.deps, platform=platform, target=target, since=since, limit=limit, status=status)
+        return history(self.deps, platform=platform, target=target, since=since, limit=limit, status=status,
+                       before=before)
 
     def change(self, change_id: str) -> dict[str, Any]:
         """One change record."""

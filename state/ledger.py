@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import update
+from sqlalchemy import tuple_, update
 from sqlmodel import Session, col, select
 
 from orchestrator.errors import ConfigError, NotFoundError, ValidationFailedError
@@ -216,7 +216,7 @@ class Ledger:
 
     def get(self, change_id: str) -> ChangeRecord:
         """One change by id, or by a fragment of one that names exactly one change (``chg-5ccb8d``)."""
-        with self.store.session() as s:
+        with self.store.read_session() as s:
             change = s.get(ChangeRecord, change_id) or s.get(ChangeRecord, self.resolve_change_id(change_id))
         if change is None:
             raise NotFoundError(f"no change {change_id}", hint="list changes with `sophia-iac history`")
@@ -239,10 +239,23 @@ class Ledger:
         since: datetime | None = None,
         run_id: str | None = None,
         limit: int = 50,
+        before: str | None = None,
     ) -> list[ChangeRecord]:
-        """Changes, newest first, filtered."""
-        with self.store.session() as s:
-            q = select(ChangeRecord).order_by(col(ChangeRecord.created_at).desc(), col(ChangeRecord.seq).desc())
+        """Changes, newest first, filtered; ``before``: only those older than that change (the next page).
+
+        Raises:
+            NotFoundError: ``before`` names no change.
+        """
+        with self.store.read_session() as s:
+            q = select(ChangeRecord).order_by(col(ChangeRecord.created_at).desc(), col(ChangeRecord.seq).desc(),
+                                              col(ChangeRecord.id).desc())
+            if before:
+                anchor = s.exec(select(ChangeRecord.created_at, ChangeRecord.seq, ChangeRecord.id)
+                                .where(ChangeRecord.id == before)).first()
+                if anchor is None:
+                    raise NotFoundError(f"no change {before}", hint="page on from a change id `history` listed")
+                q = q.where(tuple_(col(ChangeRecord.created_at), col(ChangeRecord.seq), col(ChangeRecord.id))
+                            < tuple_(*anchor))
             if platform:
                 q = q.where(ChangeRecord.platform == platform)
             if target:

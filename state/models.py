@@ -104,7 +104,13 @@ class ChangeRecord(SQLModel, table=True):
     """The current state of one change; every transition is also a :class:`LedgerEntry`."""
 
     __tablename__ = "changes"
-    __table_args__ = (Index("ix_changes_platform_target", "platform", "target"),)
+    __table_args__ = (
+        Index("ix_changes_platform_target", "platform", "target"),
+        # history: newest first, overall / per platform / per target (migration 0005)
+        Index("ix_changes_created", "created_at", "seq", "id"),
+        Index("ix_changes_platform_created", "platform", "created_at", "seq", "id"),
+        Index("ix_changes_target_created", "target", "created_at", "seq", "id"),
+    )
 
     id: str = Field(primary_key=True, max_length=40)
     run_id: str = Field(index=True, max_length=40)

@@ -116,9 +116,20 @@ class StateReader:
 
     # -- changes and runs ------------------------------------------------------------------
     def changes(self, *, platform: str | None = None, target: str | None = None, status: str | None = None,
-                since: datetime | None = None, run_id: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
-        """Change records, newest first (as :meth:`state.ledger.Ledger.list`), without their hashes."""
+                since: datetime | None = None, run_id: str | None = None, limit: int = 50,
+                before: str | None = None) -> list[dict[str, Any]]:
+        """Change records, newest first (as :meth:`state.ledger.Ledger.list`), without their hashes.
+
+        Raises:
+            LookupError: ``before`` names no change (the caller steps aside for the service's error).
+        """
         where, args = [], []
+        if before:
+            anchor = self.conn.execute("SELECT created_at, seq, id FROM changes WHERE id = ?", (before,)).fetchone()
+            if anchor is None:
+                raise LookupError(before)
+            where.append("(created_at, seq, id) < (?, ?, ?)")
+            args.extend(anchor)
         for column, value in (("platform", platform), ("target", target), ("status", status), ("run_id", run_id)):
             if value:
                 where.append(f"{column} = ?")
@@ -127,7 +138,7 @@ class StateReader:
             where.append("created_at >= ?")
             args.append(since.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f"))
         sql = ("SELECT * FROM changes" + (" WHERE " + " AND ".join(where) if where else "")
-               + " ORDER BY created_at DESC, seq DESC LIMIT ?")
+               + " ORDER BY created_at DESC, seq DESC, id DESC LIMIT ?")
         rows = self._rows("changes", sql, (*args, limit))
         for row in rows:
             del row["prev_hash"], row["hash"]

@@ -126,6 +126,20 @@ class Store:
         except OperationalError as exc:
             raise self.unavailable(exc) from exc
 
+    @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """A session for reads only: each statement is its own transaction (no BEGIN and COMMIT round trips).
+
+        For queries whose statements needn't see one snapshot together, e.g. a page of history.
+        """
+        try:
+            with self.engine.connect() as conn:
+                conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+                with Session(bind=conn, expire_on_commit=False) as session:
+                    yield session
+        except OperationalError as exc:
+            raise self.unavailable(exc) from exc
+
     # -- runs ----------------------------------------------------------------------------
     def create_run(self, run: Run) -> Run:
         """Insert a new run."""

@@ -224,6 +224,8 @@ def history(
     target: Annotated[str | None, typer.Option(help="Only this resource.")] = None,
     since: Annotated[str | None, typer.Option(help="HH:MM (UTC), ISO time, or 30m / 2h / 1d.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 20,
+    before: Annotated[str | None, typer.Option(help="Only changes older than this one (the last id of a page: "
+                                                    "the next page).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Recorded changes, newest first."""
@@ -233,10 +235,10 @@ def history(
     def quick(reader: Any) -> list[dict[str, Any]]:
         from orchestrator import readonly
 
-        return readonly.history(reader, platform=platform, target=target, since=since, limit=limit)
+        return readonly.history(reader, platform=platform, target=target, since=since, limit=limit, before=before)
 
     async def slow(service: Any) -> list[dict[str, Any]]:
-        return list(service.history(platform=platform, target=target, since=since, limit=limit))
+        return list(service.history(platform=platform, target=target, since=since, limit=limit, before=before))
 
     changes = cli_read.answer(as_json, quick, slow)
     print_json(changes) if as_json else render_changes(changes)

@@ -38,7 +38,7 @@ class _Grammar:
 
 
 GRAMMARS: dict[str, _Grammar] = {
-    "history": _Grammar(("--platform", "--target", "--since", "--limit"), ints={"--limit": (1, 1000)}),
+    "history": _Grammar(("--platform", "--target", "--since", "--limit", "--before"), ints={"--limit": (1, 1000)}),
     "runs": _Grammar(("--status",), positional=1),
     "approvals": _Grammar(),
     "status": _Grammar(positional=1),
@@ -133,7 +133,7 @@ def _history(url: str, options: dict[str, Any], _: list[str], as_json: bool) -> 
 
     changes = _read(url, lambda r: readonly.history(
         r, platform=options.get("--platform"), target=options.get("--target"), since=options.get("--since"),
-        limit=options.get("--limit", 20)))
+        limit=options.get("--limit", 20), before=options.get("--before")))
     return None if changes is None else _printer(as_json, changes, render_changes)
 
 

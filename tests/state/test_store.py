@@ -44,6 +44,9 @@ def test_migrations_build_the_models_schema(store: Store) -> None:
     for table in SQLModel.metadata.sorted_tables:
         cols = {c["name"] for c in insp.get_columns(table.name)}
         assert cols == {c.name for c in table.columns}, table.name
+        built = {(i["name"], tuple(i["column_names"])) for i in insp.get_indexes(table.name)}
+        declared = {(i.name, tuple(c.name for c in i.columns)) for i in table.indexes}
+        assert declared <= built, (table.name, declared - built)
 
 
 def test_ledger_records_transitions_and_verifies(store: Store) -> None:

@@ -56,12 +56,15 @@ async def list_changes(
                               description="HH:MM (UTC), an ISO timestamp, or 30m / 2h / 1d ago."),
     status: Annotated[ChangeStatusName | None, Query(description="Only changes in this status.")] = None,
     limit: int = Query(default=50, ge=1, le=1000),
+    before: str | None = Query(default=None, min_length=1, max_length=40,
+                               description="Only changes older than this one: pass the last id of a page to get "
+                                           "the next (keyset pagination; stable while changes are added)."),
 ) -> Response:
-    """Changes recorded in the ledger, filtered."""
+    """Changes recorded in the ledger, filtered, newest first."""
     check_since(since)
     service = ctx(request).host.service
     rows = await run_in_threadpool(lambda: service.history(platform=platform, target=target, since=since,
-                                                           limit=limit, status=status))
+                                                           limit=limit, status=status, before=before))
     return json_response(rows)
 
 
