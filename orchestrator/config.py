@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "get_settings"]
@@ -22,6 +22,8 @@ class Settings(BaseSettings):
 
     home: Path = Field(default_factory=lambda: Path.home() / ".sophia-iac")
     database_url: str | None = None
+    #: A file holding the state store's URL (a mounted secret: the URL carries the password).
+    database_url_file: str | None = None
     env: str = "dev"
     actor: str | None = None
     default_environment: str = "prod"
@@ -31,6 +33,8 @@ class Settings(BaseSettings):
     #: How often the webhook worker settles pending / needs_reconcile changes by read-back (0 = never).
     reconcile_seconds: int = Field(default=300, ge=0)
     pgvector_url: str | None = None
+    #: A file holding the pgvector platform's URL (a mounted secret).
+    pgvector_url_file: str | None = None
     #: The embedded PostgreSQL stops after this long without clients (0 = runs until `sophia-iac pg stop`).
     pg_idle_seconds: float = Field(default=900, ge=0)
     #: As root, run a new embedded PostgreSQL in a user namespace (false: as `nobody`); see state/pgserver.py.
@@ -53,6 +57,26 @@ class Settings(BaseSettings):
     @classmethod
     def _expand_home(cls, value: object) -> object:
         return Path(str(value)).expanduser() if value else value
+
+    @model_validator(mode="after")
+    def _urls_from_files(self) -> Settings:
+        """``SOPHIA_DATABASE_URL_FILE`` / ``SOPHIA_PGVECTOR_URL_FILE``: read when the URL itself is unset.
+
+        A URL with a password is a secret, so it can come from a file (a container secret),
+        read by :func:`adapters.credentials.resolve_secret` like every credential: the value is
+        registered with the scrubber, and an unreadable or empty file is a ``ConfigError``
+        naming the variable. The URL set directly wins, as ``SOPHIA_<NAME>`` wins over
+        ``SOPHIA_<NAME>_FILE`` for credentials.
+        """
+        for field, platform in (("database_url", "database"), ("pgvector_url", "pgvector")):
+            path = getattr(self, f"{field}_file")
+            if getattr(self, field) or not (path or "").strip():
+                continue
+            from adapters.credentials import SecretRef, resolve_secret
+
+            ref = SecretRef(platform, "URL")
+            setattr(self, field, resolve_secret(ref, environ={ref.file_var: path}).reveal())
+        return self
 
     @property
     def state_url(self) -> str:

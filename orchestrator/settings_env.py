@@ -4,8 +4,9 @@
 pydantic-settings costs a command a third of a second. The fast path needs one value, the state
 URL, and reads it here the way ``Settings`` would: ``SOPHIA_DATABASE_URL``, else SQLite under
 ``SOPHIA_HOME`` (default ``~/.sophia-iac``). Where that reading could differ from ``Settings`` —
-a ``.env`` file in the working directory, a name in another case, an empty home — it answers
-None and the CLI takes the ordinary path. ``tests/orchestrator/test_settings_env.py`` holds the
+a ``.env`` file in the working directory, a name in another case, an empty home, a URL given
+as a file (``SOPHIA_DATABASE_URL_FILE``: reading it, and its errors, are ``Settings``' job) — it
+answers None and the CLI takes the ordinary path. ``tests/orchestrator/test_settings_env.py`` holds the
 two readings equal.
 """
 
@@ -17,7 +18,7 @@ from pathlib import Path
 
 __all__ = ["home_from_env", "state_url_from_env"]
 
-_NAMES = ("SOPHIA_HOME", "SOPHIA_DATABASE_URL")
+_NAMES = ("SOPHIA_HOME", "SOPHIA_DATABASE_URL", "SOPHIA_DATABASE_URL_FILE")
 
 
 def _usable(env: Mapping[str, str], cwd: Path | None) -> bool:
@@ -46,5 +47,7 @@ def state_url_from_env(environ: Mapping[str, str] | None = None, cwd: Path | Non
     database_url = env.get("SOPHIA_DATABASE_URL")
     if database_url:
         return database_url
+    if env.get("SOPHIA_DATABASE_URL_FILE", "").strip():
+        return None
     home = home_from_env(env, cwd)
     return None if home is None else f"sqlite:///{home / 'state.db'}"

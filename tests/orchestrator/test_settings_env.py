@@ -19,6 +19,8 @@ CASES: list[dict[str, str]] = [
     {"SOPHIA_DATABASE_URL": "sqlite:////tmp/x.db", "SOPHIA_HOME": "/srv/sophia"},
     {"SOPHIA_DATABASE_URL": "", "SOPHIA_HOME": "/srv/sophia"},
     {"SOPHIA_ENV": "prod", "SOPHIA_HOME": "/srv/sophia"},
+    {"SOPHIA_DATABASE_URL": "postgresql://u@db/sophia", "SOPHIA_DATABASE_URL_FILE": "/nowhere"},
+    {"SOPHIA_DATABASE_URL_FILE": " ", "SOPHIA_HOME": "/srv/sophia"},
 ]
 
 
@@ -40,10 +42,12 @@ def test_equals_settings(clean: Path, monkeypatch: pytest.MonkeyPatch, env: dict
 
 
 @pytest.mark.parametrize("env", [{"sophia_home": "/srv/other"}, {"Sophia_Database_Url": "postgresql://x/y"},
-                                 {"SOPHIA_HOME": ""}, {"SOPHIA_HOME": "  "}])
+                                 {"SOPHIA_HOME": ""}, {"SOPHIA_HOME": "  "},
+                                 {"SOPHIA_DATABASE_URL_FILE": "/run/secrets/database_url"},
+                                 {"sophia_database_url_file": "/run/secrets/database_url"}])
 def test_declines_where_settings_could_read_otherwise(clean: Path, monkeypatch: pytest.MonkeyPatch,
                                                       env: dict[str, str]) -> None:
-    """Names in another case (pydantic-settings ignores case) and an empty home: only Settings may say."""
+    """Names in another case (pydantic-settings ignores case), an empty home, a URL in a file: only Settings may say."""
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     assert state_url_from_env() is None
