@@ -1,0 +1,430 @@
+"""What an MCP tool call does: check the caller, audit, then go through the one pipeline.
+
+Thin like the other surfaces: arguments become a :class:`~orchestrator.state.Request` (with the
+parsed command, for catalog tools) and :class:`~orchestrator.service.OrchestratorService` does
+the rest — parse, plan, policy, approval, apply, ledger. What this module adds is the agent's
+contract:
+
+* **A change never blocks.** Without ``plan_token`` a change is a dry run: the answer is the
+  plan (before → after), the policy verdict and a plan token (:mod:`.mcp_tokens`). With the
+  token it is submitted for real, paused at the pipeline's own confirmation step, and confirmed
+  only if the fresh plan (every target observed again) has the same token; otherwise it is
+  cancelled and refused (``plan_changed``). Where approval is due the answer is "awaiting
+  approval: run R" with where to approve; MCP has no approve tool and ``sophia_do`` refuses
+  approve/reject, so a caller never approves its own run (and four-eyes holds anyway).
+* **Clients that support elicitation** get the confirmation as one: the change is planned for
+  real and paused at confirmation, the client is asked, and its answer confirms or cancels.
+* **Annotations are enforced.** A read tool runs as a dry run (it can't reach apply); a caller
+  may call only the tools its role lists; arguments are validated by the action's params model.
+* **Secrets** typed into a secret param are refused before anything is stored (the audit line
+  shows the placeholder). Every call is audited with the identity and the masked arguments.
+* Errors are ``{"code", "message", "hint", "details"}`` (:class:`ToolFailure`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from asyncio import to_thread
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+from orchestrator.errors import SophiaError
+from orchestrator.interfaces.mcp_tokens import check_token, plan_token
+from orchestrator.interfaces.mcp_tools import BUILTINS, ToolDef, select_tools
+
+if TYPE_CHECKING:
+    from orchestrator.service import OrchestratorService
+
+__all__ = ["Audit", "Backend", "Caller", "Confirmation", "McpSurface", "RateLimiter", "ToolFailure"]
+
+T = TypeVar("T")
+log = logging.getLogger("sophia_iac.mcp")
+Service = Callable[["OrchestratorService"], Awaitable[T]]
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling: the actor runs are recorded under, the real principal, the role, the session."""
+
+    actor: str
+    principal: str
+    role: str
+    session: str
+    via: str = "stdio"
+
+
+class Backend(Protocol):
+    """Runs ``fn(service)`` where the service lives (this loop over stdio, the host's loop over HTTP)."""
+
+    async def run(self, fn: Service[T]) -> T:
+        """``await fn(service)``."""
+        ...
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """A change paused at confirmation, to be asked of the client as an elicitation."""
+
+    run_id: str
+    message: str
+    answer: dict[str, Any]
+
+
+class ToolFailure(Exception):
+    """A tool call that ends in an error: ``error`` is ``{"code", "message", "hint", "details"}``."""
+
+    def __init__(self, error: dict[str, Any]) -> None:
+        super().__init__(error.get("message", ""))
+        self.error = {"code": error.get("code", "internal_error"), "message": error.get("message", ""),
+                      "hint": error.get("hint", ""), "details": error.get("details") or {}}
+
+    @classmethod
+    def of(cls, code: str, message: str, hint: str = "", **details: Any) -> ToolFailure:
+        """A failure from its parts."""
+        return cls({"code": code, "message": message, "hint": hint, "details": details})
+
+
+class RateLimiter:
+    """At most ``per_minute`` calls per session in any 60 s window."""
+
+    def __init__(self, per_minute: int = 120) -> None:
+        self.per_minute = per_minute
+        self._calls: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def check(self, session: str) -> None:
+        """Count a call, or refuse it (``rate_limited``) when the session is over its limit."""
+        now = time.monotonic()
+        with self._lock:
+            calls = self._calls.setdefault(session, deque())
+            while calls and now - calls[0] > 60:
+                calls.popleft()
+            if len(calls) >= self.per_minute:
+                wait = max(1, int(60 - (now - calls[0])) + 1)
+                raise ToolFailure.of("rate_limited", f"more than {self.per_minute} calls a minute in this session",
+                                     f"wait {wait} s and call again", retry_after=wait)
+            calls.append(now)
+
+
+class Audit:
+    """One JSON line per call, arguments masked: ``$SOPHIA_HOME/mcp-audit.jsonl`` and the log."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+
+    def record(self, caller: Caller, tool: str, args: dict[str, Any], outcome: str, **extra: Any) -> None:
+        """Append one entry (secret params masked, known secrets scrubbed)."""
+        from adapters.credentials import SCRUBBER
+
+        line = json.dumps({"at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "via": caller.via,
+                           "actor": caller.actor, "principal": caller.principal, "role": caller.role,
+                           "session": caller.session, "tool": tool, "args": _masked(tool, args),
+                           "outcome": outcome, **extra}, default=str, sort_keys=True)
+        line = SCRUBBER.scrub(line)
+        log.info("mcp call %s", line)
+        with self._lock:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a", encoding="utf-8") as fh:
+                fh.write(line + "\n")
+            self.path.chmod(0o600)
+
+
+def _masked(tool: str, args: dict[str, Any]) -> dict[str, Any]:
+    from orchestrator.secret_params import PLACEHOLDER, is_reference, secret_actions
+
+    secret = next((names for action, names in secret_actions().items() if action.replace(".", "_") == tool),
+                  frozenset())
+    return {k: (PLACEHOLDER if k in secret and v is not None and not is_reference(v) else v)
+            for k, v in args.items()}
+
+
+def _plan_out(view: dict[str, Any]) -> list[dict[str, Any]]:
+    steps = (view.get("plan") or {}).get("steps", [])
+    return [{"action": s["call"]["action"], "target": s["call"].get("target"), "params": s["call"].get("params"),
+             "risk": s.get("risk"), "environment": s.get("environment"), "before": s.get("before"),
+             "after": s.get("expected"), **({"undo_of": s["undo_of"]} if s.get("undo_of") else {})} for s in steps]
+
+
+def _verdict(view: dict[str, Any]) -> dict[str, Any]:
+    decision = view.get("decision") or {}
+    return {"effect": decision.get("effect"), "reasons": decision.get("reasons", []),
+            "approvers": decision.get("approvers", []), "four_eyes": decision.get("four_eyes", False)}
+
+
+def _failure(view: dict[str, Any]) -> ToolFailure:
+    """The error a finished-but-not-applied run ends with."""
+    status = view["status"]
+    parsed = view.get("parsed") or {}
+    if view.get("error"):
+        err = dict(view["error"])
+        err["details"] = {**(err.get("details") or {}), "run_id": view["run_id"]}
+        return ToolFailure(err)
+    if status in ("clarify", "refuse"):
+        if parsed.get("errors"):
+            return ToolFailure.of("validation_failed", parsed.get("message") or "invalid params",
+                                  "fix the value and call again", errors=parsed["errors"], run_id=view["run_id"])
+        code = "not_understood" if status == "clarify" else "refused"
+        hint = ("closest actions: " + ", ".join(parsed["candidates"])) if parsed.get("candidates") else \
+            "see the sophia://catalog resource for what can be done"
+        return ToolFailure.of(code, parsed.get("message") or status, hint, run_id=view["run_id"])
+    if status == "denied" or (view.get("decision") or {}).get("effect") == "deny":
+        reasons = "; ".join(r.get("message", r.get("rule", "")) for r in (view.get("decision") or {})
+                            .get("reasons", []))
+        return ToolFailure.of("policy_denied", f"policy denied this change: {reasons}".rstrip(": "),
+                              "see sophia_explain for the rules that fired", run_id=view["run_id"],
+                              policy=_verdict(view))
+    return ToolFailure.of("not_applied", f"run {view['run_id']} ended {status}", "see sophia_history",
+                          run_id=view["run_id"], status=status)
+
+
+def outcome(view: dict[str, Any]) -> dict[str, Any]:
+    """A run after its change was confirmed: applied, awaiting approval, or the error it ended with."""
+    run_id, status = view["run_id"], view["status"]
+    if status == "applied":
+        changes = [{"change_id": c["id"], "action": c["action"], "target": c["target"], "status": c["status"],
+                    "before": c.get("before"), "after": c.get("after"), "reversible": c.get("reversible")}
+                   for c in view.get("changes", [])]
+        return {"status": "applied", "run_id": run_id, "changes": changes,
+                "undo": "sophia_undo with change_id (or the last change on the platform)"}
+    if status == "awaiting_approval":
+        ask = view.get("awaiting") or (view.get("result") or {}).get("awaiting") or {}
+        return {"status": "awaiting_approval", "run_id": run_id,
+                "message": f"awaiting approval: run {run_id}",
+                "approve_with": {"cli": f"sophia-iac approve {run_id}", "rest": f"POST /v1/runs/{run_id}/approve",
+                                 "slack": f"the Approve button on the request in Slack, or /sophia approve {run_id}"},
+                "approvers": ask.get("approvers", []), "expires_at": ask.get("expires_at"),
+                "note": "someone other than you must approve; nothing has changed yet"}
+    raise _failure(view)
+
+
+class McpSurface:
+    """The MCP surface over one service: tool lists per caller and tool calls through the pipeline."""
+
+    def __init__(self, backend: Backend, audit: Audit, *, platforms: list[str] | None = None,
+                 read_only: bool = False, limiter: RateLimiter | None = None) -> None:
+        self.backend = backend
+        self.audit = audit
+        self.platforms = platforms
+        self.read_only = read_only
+        self.limiter = limiter or RateLimiter()
+        self._by_role: dict[str, dict[str, ToolDef]] = {}
+
+    def tools_for(self, caller: Caller) -> dict[str, ToolDef]:
+        """The tools ``caller`` sees (and may call), by name."""
+        if caller.role not in self._by_role:
+            tools = select_tools(platforms=self.platforms, read_only=self.read_only, role=caller.role)
+            self._by_role[caller.role] = {t.name: t for t in tools}
+        return self._by_role[caller.role]
+
+    async def call(self, caller: Caller, name: str, args: dict[str, Any], *, elicit: bool = False,
+                   answer: tuple[str, bool] | None = None) -> dict[str, Any] | Confirmation:
+        """Run tool ``name``; returns its structured result, or a :class:`Confirmation` to elicit.
+
+        ``answer``: the client's answer to an earlier confirmation, ``(run_id, apply?)``.
+
+        Raises:
+            ToolFailure: with the stable code and hint.
+        """
+        shown = dict(args)  # what the audit shows: a command's text once its secrets are withheld
+        try:
+            self.limiter.check(caller.session)
+            tool = self.tools_for(caller).get(name)
+            if tool is None:
+                known = name in {b.name for b in BUILTINS} or name in self.tools_for(
+                    Caller("", "", "admin", "", caller.via))
+                if known:
+                    raise ToolFailure.of("forbidden", f"{caller.actor} has role {caller.role}; {name} needs "
+                                         "operator (or this server is read-only)",
+                                         "use a key with role operator or higher")
+                raise ToolFailure.of("not_found", f"no tool {name!r}", "list the tools (tools/list)")
+            if answer is not None:
+                result: dict[str, Any] | Confirmation = await self._answer(caller, *answer)
+            else:
+                result = await self._dispatch(caller, tool, dict(args), elicit, shown)
+        except SophiaError as exc:
+            self.audit.record(caller, name, shown, exc.code)
+            raise ToolFailure(exc.to_dict()) from exc
+        except ToolFailure as exc:
+            self.audit.record(caller, name, shown, exc.error["code"])
+            raise
+        status = "awaiting_confirmation" if isinstance(result, Confirmation) else str(result.get("status", "ok"))
+        run_id = result.run_id if isinstance(result, Confirmation) else result.get("run_id")
+        self.audit.record(caller, name, shown, status, **({"run_id": run_id} if run_id else {}))
+        return result
+
+    # -- dispatch ------------------------------------------------------------------------
+    async def _dispatch(self, caller: Caller, tool: ToolDef, args: dict[str, Any], elicit: bool,
+                        shown: dict[str, Any]) -> dict[str, Any] | Confirmation:
+        token = args.pop("plan_token", None)
+        if tool.spec is not None:
+            return await self._action(caller, tool, args, token, elicit)
+        run = self.backend.run
+        if tool.name == "sophia_status":
+            return {"status": "ok", "platforms": await run(lambda s: s.status(args.get("platform")))}
+        if tool.name == "sophia_history":
+            limit = int(args.get("limit") or 20)
+            changes = await run(lambda s: to_thread(s.history, platform=args.get("platform"),
+                                                    target=args.get("target"), since=args.get("since"),
+                                                    limit=min(max(limit, 1), 200)))
+            return {"status": "ok", "changes": changes}
+        if tool.name == "sophia_approvals":
+            return {"status": "ok", "approvals": await run(lambda s: to_thread(s.approvals))}
+        if tool.name == "sophia_explain":
+            text = _text(args)
+            return {"status": "ok"} | await run(lambda s: to_thread(s.explain, text, actor=caller.actor))
+        if tool.name == "sophia_undo":
+            return await self._undo(caller, args, token, elicit)
+        if tool.name == "sophia_do":
+            return await self._do(caller, _text(args), token, elicit, shown)
+        raise ToolFailure.of("not_found", f"no tool {tool.name!r}", "list the tools (tools/list)")
+
+    async def _action(self, caller: Caller, tool: ToolDef, args: dict[str, Any], token: str | None,
+                      elicit: bool) -> dict[str, Any] | Confirmation:
+        from pydantic import ValidationError
+
+        from adapters.catalog import ActionCall, format_validation_error
+        from orchestrator.errors import ValidationFailedError
+        from orchestrator.secret_params import withhold_secrets
+        from orchestrator.state import Intent, ParsedCommand
+
+        spec = tool.spec
+        assert spec is not None
+        target = args.pop("target", None)
+        raw = ParsedCommand(intent=Intent.ACTION, actions=[ActionCall(action=spec.id, target=target, params=args)],
+                            parser="structured")
+        text = f"{spec.id} {target or ''} {json.dumps(args, sort_keys=True, default=str)}".strip()
+        withheld = withhold_secrets(text, raw)
+        if withheld.error is not None:  # refused here: no run, no checkpoint, no ledger row holds it
+            raise withheld.error
+        try:
+            call = spec.call(target, args)
+        except ValidationError as err:
+            raise ValidationFailedError(
+                format_validation_error(spec.id, err, spec.secret_params), hint=f"see {tool.name}'s input schema",
+                details={"errors": [{"field": ".".join(map(str, e["loc"])), "message": e["msg"]}
+                                    for e in err.errors()]}) from err
+        if spec.target_required and not target:
+            raise ValidationFailedError(f"{spec.id} needs a target ({spec.target})", hint=f"pass target: the "
+                                        f"{spec.target}", details={"field": "target"})
+        parsed = ParsedCommand(intent=Intent.ACTION, actions=[call], parser="structured")
+        if tool.read:
+            view = await self._submit(caller, text, parsed, dry_run=True)
+            if view["status"] != "dry_run" or view.get("error"):
+                raise _failure(view)
+            return {"status": "read", "run_id": view["run_id"],
+                    "results": [{"action": s["action"], "target": s["target"], "state": s["before"]}
+                                for s in _plan_out(view)]}
+        return await self._change(caller, lambda **kw: self._submit(caller, text, parsed, **kw), token, elicit)
+
+    async def _submit(self, caller: Caller, text: str, parsed: Any, *, dry_run: bool,
+                      confirmed: bool = True) -> dict[str, Any]:
+        from orchestrator.state import Request
+
+        request = Request(text=text, actor=caller.actor, principal=caller.principal, surface="mcp",
+                          dry_run=dry_run, confirmed=confirmed)
+        return dict(await self.backend.run(lambda s: s.submit(request, parsed)))
+
+    async def _change(self, caller: Caller, submit: Callable[..., Awaitable[dict[str, Any]]], token: str | None,
+                      elicit: bool) -> dict[str, Any] | Confirmation:
+        """Plan (no token), ask (elicitation), or apply what was planned (token)."""
+        if token is None and elicit:
+            view = await submit(dry_run=False, confirmed=False)
+            if view["status"] != "awaiting_confirmation":
+                raise _failure(view)
+            steps = _plan_out(view)
+            lines = "; ".join(f"{s['action']} {s['target'] or ''}: {s['before']} → {s['after']}" for s in steps)
+            verdict = _verdict(view)
+            message = (f"Apply run {view['run_id']}? {lines}. Policy: {verdict['effect']}"
+                       + (" (then another person must approve)" if verdict["effect"] == "require_approval" else ""))
+            return Confirmation(view["run_id"], message, {"plan": steps, "policy": verdict})
+        if token is None:
+            view = await submit(dry_run=True)
+            if view["status"] != "dry_run" or view.get("error") or _verdict(view)["effect"] == "deny":
+                raise _failure(view)
+            verdict = _verdict(view)
+            then = ("it will then await approval by someone else" if verdict["effect"] == "require_approval"
+                    else "it applies at once")
+            return {"status": "planned", "run_id": view["run_id"], "plan": _plan_out(view), "policy": verdict,
+                    "plan_token": plan_token(view["plan"], caller.actor),
+                    "next": f"call again with the same arguments and this plan_token to apply ({then}); "
+                            "nothing has changed yet"}
+        view = await submit(dry_run=False, confirmed=False)
+        if view["status"] != "awaiting_confirmation":
+            raise _failure(view)
+        run_id = view["run_id"]
+        try:
+            check_token(token, view["plan"], caller.actor)
+        except SophiaError:
+            await self.backend.run(lambda s: s.confirm(run_id, False))
+            raise
+        return outcome(dict(await self.backend.run(lambda s: s.confirm(run_id, True))))
+
+    async def _answer(self, caller: Caller, run_id: str, yes: bool) -> dict[str, Any]:
+        """The client's answer to a confirmation elicitation: confirm or cancel the caller's own run."""
+        run = await self.backend.run(lambda s: to_thread(s.view, run_id))
+        if run.get("actor") != caller.actor or run.get("status") != "awaiting_confirmation":
+            raise ToolFailure.of("approval_invalid", f"run {run_id} is not a change of yours awaiting confirmation",
+                                 "call the tool again to plan it anew")
+        view = dict(await self.backend.run(lambda s: s.confirm(run_id, yes)))
+        if not yes:
+            return {"status": "cancelled", "run_id": run_id, "message": "declined: nothing was changed"}
+        return outcome(view)
+
+    async def _undo(self, caller: Caller, args: dict[str, Any], token: str | None,
+                    elicit: bool) -> dict[str, Any] | Confirmation:
+        change_id, platform = args.get("change_id"), args.get("platform")
+
+        async def submit(*, dry_run: bool, confirmed: bool = True) -> dict[str, Any]:
+            return dict(await self.backend.run(lambda s: s.undo(
+                change_id=change_id, platform=platform, actor=caller.actor, principal=caller.principal,
+                surface="mcp", confirmed=confirmed, dry_run=dry_run)))
+
+        return await self._change(caller, submit, token, elicit)
+
+    async def _do(self, caller: Caller, text: str, token: str | None, elicit: bool,
+                  shown: dict[str, Any]) -> dict[str, Any] | Confirmation:
+        """A command in words: parsed once; changes take the plan → token path, questions are answered."""
+        from orchestrator.secret_params import withhold_secrets
+
+        parsed = await self.backend.run(lambda s: s._parse(text, None))  # the service's guarded parse
+        withheld = withhold_secrets(text, parsed)
+        shown["text"] = withheld.text
+        if withheld.error is not None:  # refused here: no run, no checkpoint, no ledger row holds it
+            raise withheld.error
+        intent = parsed.intent.value
+        if intent in ("approve", "reject", "freeze", "unfreeze"):
+            raise ToolFailure.of("refused", f"{intent} is not available to agents over MCP",
+                                 "a person decides approvals and freezes: sophia-iac approve RUN, "
+                                 "POST /v1/runs/RUN/approve, or Slack")
+        if intent in ("action", "undo") and parsed.actions and all(
+                _risk(c.action) == "read" for c in parsed.actions):
+            view = await self._submit(caller, text, parsed, dry_run=True)
+            if view["status"] != "dry_run" or view.get("error"):
+                raise _failure(view)
+            return {"status": "read", "run_id": view["run_id"], "results": _plan_out(view)}
+        if intent in ("action", "undo"):
+            return await self._change(caller, lambda **kw: self._submit(caller, text, parsed, **kw), token, elicit)
+        view = await self._submit(caller, text, parsed, dry_run=False)
+        if view["status"] in ("clarify", "refuse", "failed"):
+            raise _failure(view)
+        return {"status": view["status"], "run_id": view["run_id"], "result": view.get("result")}
+
+
+def _risk(action: str) -> str:
+    from adapters.registry import spec_for
+
+    return spec_for(action).risk.value
+
+
+def _text(args: dict[str, Any]) -> str:
+    text = args.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise ToolFailure.of("validation_failed", "text is required", "say what to do, in words", field="text")
+    return text
