@@ -1,0 +1,291 @@
+"""The MCP server with the official SDK's client, over a real stdio subprocess and real HTTP.
+
+Each scenario runs on both transports (``world`` is parametrised): ``sophia-iac mcp`` launched
+by the SDK's stdio client, and ``/mcp`` on the ``serve`` app served by uvicorn on a free port.
+State is real SQLite under a temporary ``SOPHIA_HOME``; pgvector is the real adapter on the
+session's PostgreSQL; approvals come from the real CLI in another process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+AGENT = "cli:agent"
+
+
+@dataclass
+class World:
+    """Where a transport's server keeps its state, and how to reach it."""
+
+    kind: str
+    home: Path
+    env: dict[str, str]
+    url: str | None = None
+    keys: dict[str, str] = field(default_factory=dict)
+    app: Any = None
+
+    def client(self, role: str = "operator", args: tuple[str, ...] = (), **kw: Any) -> Any:
+        """An SDK client: a new ``sophia-iac mcp`` subprocess (stdio), or one with ``role``'s key (HTTP)."""
+        from mcp import Client, StdioServerParameters
+
+        if self.kind == "stdio":
+            params = StdioServerParameters(command=sys.executable, cwd=ROOT, env=self.env | {"SOPHIA_ACTOR": AGENT},
+                                           args=["-m", "orchestrator.interfaces.cli", "mcp", *args])
+            return Client(params, **kw)
+        import httpx2
+        from mcp.client.streamable_http import streamable_http_client
+
+        http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {self.keys[role]}"},
+                                  timeout=httpx2.Timeout(30, read=300))
+        return Client(streamable_http_client(f"{self.url}/mcp", http_client=http), **kw)
+
+    @property
+    def actor(self) -> str:
+        return AGENT if self.kind == "stdio" else "api:agent"
+
+    def cli(self, *args: str, actor: str = "cli:bob") -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "orchestrator.interfaces.cli", *args], cwd=ROOT, text=True,
+                              env=self.env | {"SOPHIA_ACTOR": actor}, capture_output=True, timeout=120, check=False)
+
+    def runs(self) -> list[tuple[str, str, str]]:
+        db = sqlite3.connect(self.home / "state.db")
+        try:
+            return db.execute("SELECT id, surface, status FROM runs ORDER BY created_at").fetchall()
+        finally:
+            db.close()
+
+
+@pytest.fixture(scope="module", params=["stdio", "http"])
+def world(request: pytest.FixtureRequest, pg_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    home = tmp_path_factory.mktemp(f"mcp-{request.param}") / "home"
+    pg_url = pg_server.fresh_database()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SOPHIA_")}
+    env |= {"SOPHIA_HOME": str(home), "SOPHIA_PGVECTOR_URL": pg_url, "PYTHONPATH": str(ROOT)}
+    if request.param == "stdio":
+        yield World("stdio", home, env)
+        return
+    from orchestrator.config import Settings, get_settings
+    from orchestrator.interfaces.api import create_app
+    from state.identities import ApiKeys
+    from tests.interfaces.live import LiveServer
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SOPHIA_HOME", str(home))
+        get_settings.cache_clear()
+        app = create_app(Settings(home=home, pgvector_url=pg_url), worker=False, slack=False)
+        with LiveServer(app) as url:
+            keys = {role: ApiKeys(app.state.ctx.store).create(name=name, role=role)[1]
+                    for role, name in (("operator", "agent"), ("viewer", "watcher"))}
+            yield World("http", home, env, url, keys, app)
+    get_settings.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def _world_home(world: World, isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The in-process HTTP server reads settings (the ledger key's home) from the environment too."""
+    from orchestrator.config import get_settings
+
+    monkeypatch.setenv("SOPHIA_HOME", str(world.home))
+    get_settings.cache_clear()
+
+
+def data(result: Any) -> dict[str, Any]:
+    """A tool result's structured content; an error's is ``{"error": {...}}``."""
+    assert result.structured_content is not None, result
+    return dict(result.structured_content)
+
+
+def error(result: Any) -> dict[str, Any]:
+    assert result.is_error, result.structured_content
+    err = data(result)["error"]
+    assert result.content[0].text.startswith(f"{err['code']}: ")
+    return dict(err)
+
+
+async def plan_and_apply(client: Any, tool: str, args: dict[str, Any]) -> dict[str, Any]:
+    """Plan (no token), then apply with the token; returns the second answer."""
+    planned = data(await client.call_tool(tool, args))
+    assert planned["status"] == "planned", planned
+    return data(await client.call_tool(tool, args | {"plan_token": planned["plan_token"]}))
+
+
+async def indexes(client: Any) -> dict[str, Any]:
+    """The pgvector indexes as the platform shows them now (``sophia_status`` reads it)."""
+    status = data(await client.call_tool("sophia_status", {"platform": "pgvector"}))["platforms"][0]
+    assert status["platform"] == "pgvector" and status["healthy"], status
+    return {i["name"] if isinstance(i, dict) else i: i for i in status["inventory"]["index"]}
+
+
+def test_tools_and_annotations_match_the_catalog(world: World) -> None:
+    from adapters.registry import known_platforms, platform_specs
+
+    specs = {s.id.replace(".", "_"): s for p in known_platforms() for s in platform_specs(p)}
+    idempotent = {"set", "set_auto_suspend", "set_limit", "set_topic", "unset", "scale", "configure", "update",
+                  "enable", "disable", "activate", "deactivate", "archive", "unarchive", "suspend", "resume",
+                  "grant", "revoke", "track", "untrack", "add_member", "remove_member"}
+
+    async def go() -> None:
+        async with world.client() as client:
+            tools = {t.name: t for t in (await client.list_tools()).tools}
+            resources = {str(r.uri) for r in (await client.list_resources()).resources}
+        builtins = {"sophia_do", "sophia_status", "sophia_history", "sophia_explain", "sophia_undo",
+                    "sophia_approvals"}
+        assert set(tools) == set(specs) | builtins
+        for name, spec in specs.items():
+            ann, schema = tools[name].annotations, tools[name].input_schema
+            assert ann.read_only_hint is (spec.risk.value == "read"), name
+            assert ann.destructive_hint is (spec.risk.value == "destructive"), name
+            assert ann.idempotent_hint is (spec.risk.value == "read" or spec.verb in idempotent), name
+            assert ann.open_world_hint is True, name
+            assert tools[name].description.startswith(spec.summary.rstrip(".")), name
+            params = spec.params.model_json_schema()
+            assert set(params.get("properties", {})) <= set(schema["properties"]), name
+            assert set(params.get("required", [])) <= set(schema["required"]), name
+            assert ("target" in schema["required"]) is spec.target_required, name
+            assert ("plan_token" in schema["properties"]) is spec.mutating, name
+        for name in ("sophia_status", "sophia_history", "sophia_explain", "sophia_approvals"):
+            assert tools[name].annotations.read_only_hint is True
+        for name in ("sophia_do", "sophia_undo"):
+            assert tools[name].annotations.read_only_hint is False
+        assert {"sophia://ledger/recent", "sophia://approvals/pending", "sophia://catalog"} <= resources
+
+    asyncio.run(go())
+
+
+def test_a_read_then_a_change_that_applies_is_in_the_ledger_and_undone(world: World) -> None:
+    async def go() -> None:
+        async with world.client() as client:
+            assert "mcp-a" not in await indexes(client)  # a read
+            args = {"target": "mcp-a", "dimension": 8}
+            planned = data(await client.call_tool("pgvector_index_create", args))
+            assert planned["status"] == "planned" and planned["policy"]["effect"] == "allow"
+            assert planned["plan"][0]["before"] is None and planned["plan"][0]["after"]["dimension"] == 8
+            assert "mcp-a" not in await indexes(client)  # planning changed nothing
+            applied = data(await client.call_tool("pgvector_index_create", args | {"plan_token": planned["plan_token"]}))
+            assert applied["status"] == "applied", applied
+            change_id = applied["changes"][0]["change_id"]
+            assert (await indexes(client))["mcp-a"]
+            recent = json.loads((await client.read_resource("sophia://ledger/recent")).contents[0].text)
+            assert any(c["id"] == change_id and c["status"] == "applied" and c["actor"] == world.actor for c in recent)
+            one = json.loads((await client.read_resource(f"sophia://ledger/changes/{change_id}")).contents[0].text)
+            assert one["target"] == "mcp-a" and one["after"]["dimension"] == 8
+            undone = await plan_and_apply(client, "sophia_undo", {"change_id": change_id})
+            assert undone["status"] == "applied", undone
+            assert "mcp-a" not in await indexes(client)
+            history = data(await client.call_tool("sophia_history", {"target": "mcp-a"}))["changes"]
+            assert {c["id"]: c["status"] for c in history}[change_id] == "rolled_back"
+        audit = [json.loads(line) for line in (world.home / "mcp-audit.jsonl").read_text().splitlines()]
+        assert any(a["tool"] == "pgvector_index_create" and a["actor"] == world.actor and a["outcome"] == "applied"
+                   and a["args"]["target"] == "mcp-a" for a in audit)
+
+    asyncio.run(go())
+
+
+def test_a_destructive_change_awaits_approval_and_another_person_approves_it(world: World) -> None:
+    async def go() -> str:
+        async with world.client() as client:
+            assert (await plan_and_apply(client, "pgvector_index_create", {"target": "mcp-b", "dimension": 4})
+                    )["status"] == "applied"
+            planned = data(await client.call_tool("pgvector_index_delete", {"target": "mcp-b"}))
+            assert planned["policy"]["effect"] == "require_approval" and planned["policy"]["four_eyes"]
+            waiting = data(await client.call_tool("pgvector_index_delete",
+                                                  {"target": "mcp-b", "plan_token": planned["plan_token"]}))
+            run_id = waiting["run_id"]
+            assert waiting["status"] == "awaiting_approval" and waiting["message"] == f"awaiting approval: run {run_id}"
+            assert waiting["approve_with"]["cli"] == f"sophia-iac approve {run_id}"
+            assert "mcp-b" in await indexes(client)  # nothing changed
+            pending = json.loads((await client.read_resource("sophia://approvals/pending")).contents[0].text)
+            assert [p["run_id"] for p in pending] == [run_id]
+            own = error(await client.call_tool("sophia_do", {"text": f"approve run {run_id}"}))
+            assert own["code"] == "refused"  # the agent never approves its own run
+            assert "mcp-b" in await indexes(client)
+            return run_id
+
+    run_id = asyncio.run(go())
+    approved = world.cli("approve", run_id, "--json")
+    assert approved.returncode == 0, approved.stdout + approved.stderr
+    assert json.loads(approved.stdout)["status"] == "applied"
+
+    async def after() -> None:
+        async with world.client() as client:
+            assert "mcp-b" not in await indexes(client)
+            history = data(await client.call_tool("sophia_history", {"target": "mcp-b"}))["changes"]
+            assert [(c["action"], c["status"], c["actor"]) for c in history] == [
+                ("pgvector.index.delete", "applied", world.actor), ("pgvector.index.create", "applied", world.actor)]
+
+    asyncio.run(after())
+
+
+def test_a_stale_plan_token_is_refused(world: World) -> None:
+    async def go() -> None:
+        async with world.client() as client:
+            await plan_and_apply(client, "pgvector_index_create", {"target": "mcp-c", "dimension": 4})
+            args = {"target": "mcp-c", "m": 32, "ef_construction": 64}
+            stale = data(await client.call_tool("pgvector_index_configure", args))["plan_token"]
+            other = await plan_and_apply(client, "pgvector_index_configure", args | {"m": 24})
+            assert other["status"] == "applied"
+            refused = error(await client.call_tool("pgvector_index_configure", args | {"plan_token": stale}))
+            assert refused["code"] == "plan_changed" and "nothing was applied" in refused["message"]
+            assert (await indexes(client))["mcp-c"]["m"] == 24
+            history = data(await client.call_tool("sophia_history", {"target": "mcp-c"}))["changes"]
+            assert [c["params"].get("m") for c in history if c["action"] == "pgvector.index.configure"] == [24]
+            forged = error(await client.call_tool("pgvector_index_configure", args | {"plan_token": "pt1-" + "0" * 64}))
+            assert forged["code"] == "plan_changed"
+
+    asyncio.run(go())
+
+
+def test_a_secret_typed_in_is_refused_before_anything_is_stored(world: World) -> None:
+    literal = "hunter2-Zq8vT3kLm9Xw"
+    before = world.runs()
+
+    async def go() -> None:
+        async with world.client() as client:
+            typed = error(await client.call_tool("vercel_env_set", {"target": "web", "key": "API_KEY",
+                                                                    "value": literal}))
+            assert typed["code"] == "secret_in_command" and "secret://API_KEY" in typed["hint"]
+            said = error(await client.call_tool("sophia_do", {"text": f"set API_KEY to {literal} on web"}))
+            assert said["code"] == "secret_in_command"
+
+    asyncio.run(go())
+    assert world.runs() == before  # no run row: refused before anything was stored
+    for path in world.home.rglob("*"):
+        if path.is_file() and path.suffix != ".key":
+            assert literal.encode() not in path.read_bytes(), path
+    audit = (world.home / "mcp-audit.jsonl").read_text()
+    assert "secret_in_command" in audit and "[secret withheld]" in audit
+
+
+@pytest.mark.parametrize("world", ["http"], indirect=True)  # API keys are HTTP's identities
+def test_a_viewer_key_sees_only_reads_and_is_refused_a_change(world: World) -> None:
+    import httpx
+
+    before = world.runs()
+
+    async def go() -> None:
+        async with world.client("viewer") as client:
+            tools = (await client.list_tools()).tools
+            assert tools and all(t.annotations.read_only_hint for t in tools)
+            assert {"sophia_status", "sophia_history", "sophia_approvals"} <= {t.name for t in tools}
+            refused = error(await client.call_tool("pgvector_index_create", {"target": "mcp-v", "dimension": 4}))
+            assert refused["code"] == "forbidden"
+            assert error(await client.call_tool("sophia_do", {"text": "delete the vector index mcp-v"}))[
+                "code"] == "forbidden"
+            assert data(await client.call_tool("sophia_history", {}))["status"] == "ok"
+
+    asyncio.run(go())
+    assert world.runs() == before
+    anonymous = httpx.post(f"{world.url}/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+    assert anonymous.status_code == 401 and anonymous.json()["code"] == "unauthorized"
