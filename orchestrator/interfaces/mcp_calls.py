@@ -237,13 +237,13 @@ class McpSurface:
             self.limiter.check(caller.session)
             tool = self.tools_for(caller).get(name)
             if tool is None:
-                known = name in {b.name for b in BUILTINS} or name in self.tools_for(
-                    Caller("", "", "admin", "", caller.via))
-                if known:
-                    raise ToolFailure.of("forbidden", f"{caller.actor} has role {caller.role}; {name} needs "
-                                         "operator (or this server is read-only)",
-                                         "use a key with role operator or higher")
-                raise ToolFailure.of("not_found", f"no tool {name!r}", "list the tools (tools/list)")
+                if name not in self._all_names():
+                    raise ToolFailure.of("not_found", f"no tool {name!r}", "list the tools (tools/list)")
+                if self.read_only:
+                    raise ToolFailure.of("forbidden", f"{name} changes things and this server is read-only",
+                                         "use a server started without --read-only")
+                raise ToolFailure.of("forbidden", f"{caller.actor} has role {caller.role}; {name} needs operator",
+                                     "use a key with role operator or higher")
             if answer is not None:
                 result: dict[str, Any] | Confirmation = await self._answer(caller, *answer)
             else:
@@ -258,6 +258,12 @@ class McpSurface:
         run_id = result.run_id if isinstance(result, Confirmation) else result.get("run_id")
         self.audit.record(caller, name, shown, status, **({"run_id": run_id} if run_id else {}))
         return result
+
+    def _all_names(self) -> set[str]:
+        if "*" not in self._by_role:
+            every = select_tools(platforms=self.platforms, read_only=False, role="admin")
+            self._by_role["*"] = {t.name: t for t in every}
+        return set(self._by_role["*"]) | {b.name for b in BUILTINS}
 
     # -- dispatch ------------------------------------------------------------------------
     async def _dispatch(self, caller: Caller, tool: ToolDef, args: dict[str, Any], elicit: bool,

@@ -14,15 +14,54 @@ import os
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
+import threading
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 AGENT = "cli:agent"
+T = TypeVar("T")
+
+
+class Connected:
+    """One SDK client kept connected on its own event-loop thread, shared by a module's tests.
+
+    (A stdio client is a server subprocess; starting one per test would cost seconds each.)
+    """
+
+    def __init__(self, client: Any) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._close: asyncio.Event | None = None
+        self._error: BaseException | None = None
+        self.client = client
+        self.thread = threading.Thread(target=self.loop.run_until_complete, args=(self._main(),), daemon=True)
+        self.thread.start()
+        if not self._ready.wait(180) or self._error is not None:
+            raise RuntimeError(f"the MCP client did not connect: {self._error!r}")
+
+    async def _main(self) -> None:
+        self._close = asyncio.Event()
+        try:
+            async with self.client:
+                self._ready.set()
+                await self._close.wait()
+        except BaseException as exc:  # noqa: BLE001 - reported by __init__
+            self._error = exc
+            self._ready.set()
+
+    def run(self, fn: Callable[[Any], Awaitable[T]]) -> T:
+        """``await fn(client)`` on the client's loop."""
+        return asyncio.run_coroutine_threadsafe(fn(self.client), self.loop).result(300)
+
+    def close(self) -> None:
+        if self._close is not None:
+            self.loop.call_soon_threadsafe(self._close.set)
+        self.thread.join(60)
 
 
 @dataclass
@@ -35,6 +74,13 @@ class World:
     url: str | None = None
     keys: dict[str, str] = field(default_factory=dict)
     app: Any = None
+    shared: Connected | None = None
+
+    def run(self, fn: Callable[[Any], Awaitable[T]]) -> T:
+        """``await fn(client)`` with the module's shared operator client."""
+        if self.shared is None:
+            self.shared = Connected(self.client())
+        return self.shared.run(fn)
 
     def client(self, role: str = "operator", args: tuple[str, ...] = (), **kw: Any) -> Any:
         """An SDK client: a new ``sophia-iac mcp`` subprocess (stdio), or one with ``role``'s key (HTTP)."""
@@ -74,7 +120,10 @@ def world(request: pytest.FixtureRequest, pg_server: Any, tmp_path_factory: pyte
     env = {k: v for k, v in os.environ.items() if not k.startswith("SOPHIA_")}
     env |= {"SOPHIA_HOME": str(home), "SOPHIA_PGVECTOR_URL": pg_url, "PYTHONPATH": str(ROOT)}
     if request.param == "stdio":
-        yield World("stdio", home, env)
+        world = World("stdio", home, env)
+        yield world
+        if world.shared is not None:
+            world.shared.close()
         return
     from orchestrator.config import Settings, get_settings
     from orchestrator.interfaces.api import create_app
@@ -88,7 +137,10 @@ def world(request: pytest.FixtureRequest, pg_server: Any, tmp_path_factory: pyte
         with LiveServer(app) as url:
             keys = {role: ApiKeys(app.state.ctx.store).create(name=name, role=role)[1]
                     for role, name in (("operator", "agent"), ("viewer", "watcher"))}
-            yield World("http", home, env, url, keys, app)
+            world = World("http", home, env, url, keys, app)
+            yield world
+            if world.shared is not None:
+                world.shared.close()
     get_settings.cache_clear()
 
 
@@ -136,10 +188,9 @@ def test_tools_and_annotations_match_the_catalog(world: World) -> None:
                   "enable", "disable", "activate", "deactivate", "archive", "unarchive", "suspend", "resume",
                   "grant", "revoke", "track", "untrack", "add_member", "remove_member"}
 
-    async def go() -> None:
-        async with world.client() as client:
-            tools = {t.name: t for t in (await client.list_tools()).tools}
-            resources = {str(r.uri) for r in (await client.list_resources()).resources}
+    async def go(client: Any) -> None:
+        tools = {t.name: t for t in (await client.list_tools()).tools}
+        resources = {str(r.uri) for r in (await client.list_resources()).resources}
         builtins = {"sophia_do", "sophia_status", "sophia_history", "sophia_explain", "sophia_undo",
                     "sophia_approvals"}
         assert set(tools) == set(specs) | builtins
@@ -161,105 +212,100 @@ def test_tools_and_annotations_match_the_catalog(world: World) -> None:
             assert tools[name].annotations.read_only_hint is False
         assert {"sophia://ledger/recent", "sophia://approvals/pending", "sophia://catalog"} <= resources
 
-    asyncio.run(go())
+    world.run(go)
 
 
 def test_a_read_then_a_change_that_applies_is_in_the_ledger_and_undone(world: World) -> None:
-    async def go() -> None:
-        async with world.client() as client:
-            assert "mcp-a" not in await indexes(client)  # a read
-            args = {"target": "mcp-a", "dimension": 8}
-            planned = data(await client.call_tool("pgvector_index_create", args))
-            assert planned["status"] == "planned" and planned["policy"]["effect"] == "allow"
-            assert planned["plan"][0]["before"] is None and planned["plan"][0]["after"]["dimension"] == 8
-            assert "mcp-a" not in await indexes(client)  # planning changed nothing
-            applied = data(await client.call_tool("pgvector_index_create", args | {"plan_token": planned["plan_token"]}))
-            assert applied["status"] == "applied", applied
-            change_id = applied["changes"][0]["change_id"]
-            assert (await indexes(client))["mcp-a"]
-            recent = json.loads((await client.read_resource("sophia://ledger/recent")).contents[0].text)
-            assert any(c["id"] == change_id and c["status"] == "applied" and c["actor"] == world.actor for c in recent)
-            one = json.loads((await client.read_resource(f"sophia://ledger/changes/{change_id}")).contents[0].text)
-            assert one["target"] == "mcp-a" and one["after"]["dimension"] == 8
-            undone = await plan_and_apply(client, "sophia_undo", {"change_id": change_id})
-            assert undone["status"] == "applied", undone
-            assert "mcp-a" not in await indexes(client)
-            history = data(await client.call_tool("sophia_history", {"target": "mcp-a"}))["changes"]
-            assert {c["id"]: c["status"] for c in history}[change_id] == "rolled_back"
+    async def go(client: Any) -> None:
+        assert "mcp-a" not in await indexes(client)  # a read
+        args = {"target": "mcp-a", "dimension": 8}
+        planned = data(await client.call_tool("pgvector_index_create", args))
+        assert planned["status"] == "planned" and planned["policy"]["effect"] == "allow"
+        assert planned["plan"][0]["before"] is None and planned["plan"][0]["after"]["dimension"] == 8
+        assert "mcp-a" not in await indexes(client)  # planning changed nothing
+        applied = data(await client.call_tool("pgvector_index_create", args | {"plan_token": planned["plan_token"]}))
+        assert applied["status"] == "applied", applied
+        change_id = applied["changes"][0]["change_id"]
+        assert (await indexes(client))["mcp-a"]
+        recent = json.loads((await client.read_resource("sophia://ledger/recent")).contents[0].text)
+        assert any(c["id"] == change_id and c["status"] == "applied" and c["actor"] == world.actor for c in recent)
+        one = json.loads((await client.read_resource(f"sophia://ledger/changes/{change_id}")).contents[0].text)
+        assert one["target"] == "mcp-a" and one["after"]["dimension"] == 8
+        undone = await plan_and_apply(client, "sophia_undo", {"change_id": change_id})
+        assert undone["status"] == "applied", undone
+        assert "mcp-a" not in await indexes(client)
+        history = data(await client.call_tool("sophia_history", {"target": "mcp-a"}))["changes"]
+        assert {c["id"]: c["status"] for c in history}[change_id] == "rolled_back"
         audit = [json.loads(line) for line in (world.home / "mcp-audit.jsonl").read_text().splitlines()]
         assert any(a["tool"] == "pgvector_index_create" and a["actor"] == world.actor and a["outcome"] == "applied"
                    and a["args"]["target"] == "mcp-a" for a in audit)
 
-    asyncio.run(go())
+    world.run(go)
 
 
 def test_a_destructive_change_awaits_approval_and_another_person_approves_it(world: World) -> None:
-    async def go() -> str:
-        async with world.client() as client:
-            assert (await plan_and_apply(client, "pgvector_index_create", {"target": "mcp-b", "dimension": 4})
-                    )["status"] == "applied"
-            planned = data(await client.call_tool("pgvector_index_delete", {"target": "mcp-b"}))
-            assert planned["policy"]["effect"] == "require_approval" and planned["policy"]["four_eyes"]
-            waiting = data(await client.call_tool("pgvector_index_delete",
-                                                  {"target": "mcp-b", "plan_token": planned["plan_token"]}))
-            run_id = waiting["run_id"]
-            assert waiting["status"] == "awaiting_approval" and waiting["message"] == f"awaiting approval: run {run_id}"
-            assert waiting["approve_with"]["cli"] == f"sophia-iac approve {run_id}"
-            assert "mcp-b" in await indexes(client)  # nothing changed
-            pending = json.loads((await client.read_resource("sophia://approvals/pending")).contents[0].text)
-            assert [p["run_id"] for p in pending] == [run_id]
-            own = error(await client.call_tool("sophia_do", {"text": f"approve run {run_id}"}))
-            assert own["code"] == "refused"  # the agent never approves its own run
-            assert "mcp-b" in await indexes(client)
-            return run_id
+    async def go(client: Any) -> str:
+        assert (await plan_and_apply(client, "pgvector_index_create", {"target": "mcp-b", "dimension": 4})
+                )["status"] == "applied"
+        planned = data(await client.call_tool("pgvector_index_delete", {"target": "mcp-b"}))
+        assert planned["policy"]["effect"] == "require_approval" and planned["policy"]["four_eyes"]
+        waiting = data(await client.call_tool("pgvector_index_delete",
+                                              {"target": "mcp-b", "plan_token": planned["plan_token"]}))
+        run_id = waiting["run_id"]
+        assert waiting["status"] == "awaiting_approval" and waiting["message"] == f"awaiting approval: run {run_id}"
+        assert waiting["approve_with"]["cli"] == f"sophia-iac approve {run_id}"
+        assert "mcp-b" in await indexes(client)  # nothing changed
+        pending = json.loads((await client.read_resource("sophia://approvals/pending")).contents[0].text)
+        assert [p["run_id"] for p in pending] == [run_id]
+        own = error(await client.call_tool("sophia_do", {"text": f"approve run {run_id}"}))
+        assert own["code"] == "refused"  # the agent never approves its own run
+        assert "mcp-b" in await indexes(client)
+        return run_id
 
-    run_id = asyncio.run(go())
+    run_id = world.run(go)
     approved = world.cli("approve", run_id, "--json")
     assert approved.returncode == 0, approved.stdout + approved.stderr
     assert json.loads(approved.stdout)["status"] == "applied"
 
-    async def after() -> None:
-        async with world.client() as client:
-            assert "mcp-b" not in await indexes(client)
-            history = data(await client.call_tool("sophia_history", {"target": "mcp-b"}))["changes"]
-            assert [(c["action"], c["status"], c["actor"]) for c in history] == [
-                ("pgvector.index.delete", "applied", world.actor), ("pgvector.index.create", "applied", world.actor)]
+    async def after(client: Any) -> None:
+        assert "mcp-b" not in await indexes(client)
+        history = data(await client.call_tool("sophia_history", {"target": "mcp-b"}))["changes"]
+        assert [(c["action"], c["status"], c["actor"]) for c in history] == [
+            ("pgvector.index.delete", "applied", world.actor), ("pgvector.index.create", "applied", world.actor)]
 
-    asyncio.run(after())
+    world.run(after)
 
 
 def test_a_stale_plan_token_is_refused(world: World) -> None:
-    async def go() -> None:
-        async with world.client() as client:
-            await plan_and_apply(client, "pgvector_index_create", {"target": "mcp-c", "dimension": 4})
-            args = {"target": "mcp-c", "m": 32, "ef_construction": 64}
-            stale = data(await client.call_tool("pgvector_index_configure", args))["plan_token"]
-            other = await plan_and_apply(client, "pgvector_index_configure", args | {"m": 24})
-            assert other["status"] == "applied"
-            refused = error(await client.call_tool("pgvector_index_configure", args | {"plan_token": stale}))
-            assert refused["code"] == "plan_changed" and "nothing was applied" in refused["message"]
-            assert (await indexes(client))["mcp-c"]["m"] == 24
-            history = data(await client.call_tool("sophia_history", {"target": "mcp-c"}))["changes"]
-            assert [c["params"].get("m") for c in history if c["action"] == "pgvector.index.configure"] == [24]
-            forged = error(await client.call_tool("pgvector_index_configure", args | {"plan_token": "pt1-" + "0" * 64}))
-            assert forged["code"] == "plan_changed"
+    async def go(client: Any) -> None:
+        await plan_and_apply(client, "pgvector_index_create", {"target": "mcp-c", "dimension": 4})
+        args = {"target": "mcp-c", "m": 32, "ef_construction": 64}
+        stale = data(await client.call_tool("pgvector_index_configure", args))["plan_token"]
+        other = await plan_and_apply(client, "pgvector_index_configure", args | {"m": 24})
+        assert other["status"] == "applied"
+        refused = error(await client.call_tool("pgvector_index_configure", args | {"plan_token": stale}))
+        assert refused["code"] == "plan_changed" and "nothing was applied" in refused["message"]
+        assert (await indexes(client))["mcp-c"]["m"] == 24
+        history = data(await client.call_tool("sophia_history", {"target": "mcp-c"}))["changes"]
+        assert [c["params"].get("m") for c in history if c["action"] == "pgvector.index.configure"] == [24]
+        forged = error(await client.call_tool("pgvector_index_configure", args | {"plan_token": "pt1-" + "0" * 64}))
+        assert forged["code"] == "plan_changed"
 
-    asyncio.run(go())
+    world.run(go)
 
 
 def test_a_secret_typed_in_is_refused_before_anything_is_stored(world: World) -> None:
     literal = "hunter2-Zq8vT3kLm9Xw"
     before = world.runs()
 
-    async def go() -> None:
-        async with world.client() as client:
-            typed = error(await client.call_tool("vercel_env_set", {"target": "web", "key": "API_KEY",
-                                                                    "value": literal}))
-            assert typed["code"] == "secret_in_command" and "secret://API_KEY" in typed["hint"]
-            said = error(await client.call_tool("sophia_do", {"text": f"set API_KEY to {literal} on web"}))
-            assert said["code"] == "secret_in_command"
+    async def go(client: Any) -> None:
+        typed = error(await client.call_tool("vercel_env_set", {"target": "web", "key": "API_KEY",
+                                                                "value": literal}))
+        assert typed["code"] == "secret_in_command" and "secret://API_KEY" in typed["hint"]
+        said = error(await client.call_tool("sophia_do", {"text": f"set API_KEY to {literal} on web"}))
+        assert said["code"] == "secret_in_command"
 
-    asyncio.run(go())
+    world.run(go)
     assert world.runs() == before  # no run row: refused before anything was stored
     for path in world.home.rglob("*"):
         if path.is_file() and path.suffix != ".key":
@@ -289,3 +335,48 @@ def test_a_viewer_key_sees_only_reads_and_is_refused_a_change(world: World) -> N
     assert world.runs() == before
     anonymous = httpx.post(f"{world.url}/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
     assert anonymous.status_code == 401 and anonymous.json()["code"] == "unauthorized"
+
+
+def test_a_client_with_elicitation_confirms_in_an_elicitation(world: World) -> None:
+    import mcp_types as types
+
+    asked: list[str] = []
+    answers = [{"apply": True}, {"apply": False}]
+
+    async def on_elicit(context: Any, params: Any) -> Any:
+        asked.append(params.message)
+        return types.ElicitResult(action="accept", content=answers[len(asked) - 1])
+
+    async def go() -> None:
+        async with world.client(elicitation_callback=on_elicit) as client:
+            applied = data(await client.call_tool("pgvector_index_create", {"target": "mcp-e", "dimension": 4}))
+            assert applied["status"] == "applied", applied
+            assert "pgvector.index.create mcp-e: None → {" in asked[0] and "Policy: allow" in asked[0]
+            declined = data(await client.call_tool("pgvector_index_configure",
+                                                   {"target": "mcp-e", "m": 48, "ef_construction": 64}))
+            assert declined["status"] == "cancelled" and len(asked) == 2
+            assert (await indexes(client))["mcp-e"]["m"] == 16
+
+    asyncio.run(go())
+
+
+@pytest.mark.parametrize("world", ["stdio"], indirect=True)  # the flags of `sophia-iac mcp`
+def test_platforms_read_only_and_the_rate_limit_choose_what_a_server_exposes(world: World) -> None:
+    async def go() -> None:
+        async with world.client(args=("--platforms", "pgvector", "--read-only", "--rate", "4")) as client:
+            tools = (await client.list_tools()).tools
+            assert {t.name for t in tools} == {"sophia_status", "sophia_history", "sophia_explain",
+                                               "sophia_approvals"}
+            refused = error(await client.call_tool("pgvector_index_create", {"target": "mcp-r", "dimension": 4}))
+            assert refused["code"] == "forbidden"
+            for _ in range(3):
+                assert data(await client.call_tool("sophia_approvals", {}))["status"] == "ok"
+            limited = error(await client.call_tool("sophia_approvals", {}))
+            assert limited["code"] == "rate_limited" and limited["details"]["retry_after"] >= 1
+        async with world.client(args=("--platforms", "pgvector")) as client:
+            names = {t.name for t in (await client.list_tools()).tools}
+            assert names == {"pgvector_index_create", "pgvector_index_configure", "pgvector_index_delete",
+                             "sophia_do", "sophia_status", "sophia_history", "sophia_explain", "sophia_undo",
+                             "sophia_approvals"}
+
+    asyncio.run(go())
