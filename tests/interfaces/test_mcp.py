@@ -290,6 +290,8 @@ def test_a_stale_plan_token_is_refused(world: World) -> None:
         assert [c["params"].get("m") for c in history if c["action"] == "pgvector.index.configure"] == [24]
         forged = error(await client.call_tool("pgvector_index_configure", args | {"plan_token": "pt1-" + "0" * 64}))
         assert forged["code"] == "plan_changed"
+        invalid = error(await client.call_tool("pgvector_index_configure", args | {"m": 1000}))
+        assert invalid["code"] == "validation_failed" and "m: " in invalid["message"]
 
     world.run(go)
 
