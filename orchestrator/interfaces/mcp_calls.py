@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from orchestrator.errors import SophiaError
 from orchestrator.interfaces.mcp_tokens import check_token, plan_token
-from orchestrator.interfaces.mcp_tools import BUILTINS, ToolDef, select_tools
+from orchestrator.interfaces.mcp_tools import ToolDef, select_tools
 
 if TYPE_CHECKING:
     from orchestrator.service import OrchestratorService
@@ -57,6 +57,9 @@ class Caller:
     role: str
     session: str
     via: str = "stdio"
+    #: What this connection asked to see (HTTP: ``/mcp?platforms=a,b&read_only=true``); None: the server's choice.
+    platforms: tuple[str, ...] | None = None
+    read_only: bool = False
 
 
 class Backend(Protocol):
@@ -214,14 +217,18 @@ class McpSurface:
         self.platforms = platforms
         self.read_only = read_only
         self.limiter = limiter or RateLimiter()
-        self._by_role: dict[str, dict[str, ToolDef]] = {}
+        self._cache: dict[tuple[Any, ...], dict[str, ToolDef]] = {}
 
-    def tools_for(self, caller: Caller) -> dict[str, ToolDef]:
-        """The tools ``caller`` sees (and may call), by name."""
-        if caller.role not in self._by_role:
-            tools = select_tools(platforms=self.platforms, read_only=self.read_only, role=caller.role)
-            self._by_role[caller.role] = {t.name: t for t in tools}
-        return self._by_role[caller.role]
+    def tools_for(self, caller: Caller, *, role: str | None = None, read_only: bool | None = None) -> dict[str, ToolDef]:
+        """The tools ``caller`` sees (and may call), by name (``role``/``read_only``: override the caller's)."""
+        platforms = list(caller.platforms) if caller.platforms is not None else self.platforms
+        read_only = (self.read_only or caller.read_only) if read_only is None else read_only
+        role = role or caller.role
+        key = (role, tuple(platforms) if platforms is not None else None, read_only)
+        if key not in self._cache:
+            tools = select_tools(platforms=platforms, read_only=read_only, role=role)
+            self._cache[key] = {t.name: t for t in tools}
+        return self._cache[key]
 
     async def call(self, caller: Caller, name: str, args: dict[str, Any], *, elicit: bool = False,
                    answer: tuple[str, bool] | None = None) -> dict[str, Any] | Confirmation:
@@ -237,9 +244,9 @@ class McpSurface:
             self.limiter.check(caller.session)
             tool = self.tools_for(caller).get(name)
             if tool is None:
-                if name not in self._all_names():
+                if name not in self.tools_for(caller, role="admin", read_only=False):
                     raise ToolFailure.of("not_found", f"no tool {name!r}", "list the tools (tools/list)")
-                if self.read_only:
+                if self.read_only or caller.read_only:
                     raise ToolFailure.of("forbidden", f"{name} changes things and this server is read-only",
                                          "use a server started without --read-only")
                 raise ToolFailure.of("forbidden", f"{caller.actor} has role {caller.role}; {name} needs operator",
@@ -258,12 +265,6 @@ class McpSurface:
         run_id = result.run_id if isinstance(result, Confirmation) else result.get("run_id")
         self.audit.record(caller, name, shown, status, **({"run_id": run_id} if run_id else {}))
         return result
-
-    def _all_names(self) -> set[str]:
-        if "*" not in self._by_role:
-            every = select_tools(platforms=self.platforms, read_only=False, role="admin")
-            self._by_role["*"] = {t.name: t for t in every}
-        return set(self._by_role["*"]) | {b.name for b in BUILTINS}
 
     # -- dispatch ------------------------------------------------------------------------
     async def _dispatch(self, caller: Caller, tool: ToolDef, args: dict[str, Any], elicit: bool,

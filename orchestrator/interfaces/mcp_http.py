@@ -4,7 +4,9 @@ The same keys as REST (``sophia-iac keys create --role R --name N``), sent as
 ``Authorization: Bearer <key>`` or ``X-API-Key: <key>``: no key or an unknown or revoked one is
 a 401 before the MCP layer sees the request. Each key is an identity with a role — its actor is
 ``api:<name>``, as on REST — and a viewer key lists (and may call) only read tools. The rate
-limit counts per MCP session (per key when the client keeps none).
+limit counts per MCP session (per key when the client keeps none). A client chooses what it
+sees with the URL, as ``sophia-iac mcp`` does with flags: ``/mcp?platforms=pgvector,github``
+and ``/mcp?read_only=true``.
 
 :func:`mount` adds the route; the app's lifespan runs the session manager
 (:func:`session_manager`), and the calls reach the app's one service through its
@@ -86,7 +88,11 @@ async def _identify(ctx: Any) -> Caller:
     if who is None:  # only reachable if the route were mounted without _Authenticated
         raise AuthError("an API key is required", hint="send `Authorization: Bearer <key>`")
     session = request.headers.get("mcp-session-id") or ""
-    return Caller(who.actor, who.actor, who.role, f"{who.key_id}:{session}", via="http")
+    query = request.query_params
+    platforms = tuple(p.strip() for p in query.get("platforms", "").split(",") if p.strip()) or None
+    read_only = query.get("read_only", "").lower() in ("1", "true", "yes")
+    return Caller(who.actor, who.actor, who.role, f"{who.key_id}:{session}", via="http", platforms=platforms,
+                  read_only=read_only)
 
 
 def mount(app: FastAPI, *, platforms: list[str] | None = None, read_only: bool = False,

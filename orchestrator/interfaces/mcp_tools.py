@@ -46,9 +46,7 @@ IDEMPOTENT_VERBS = frozenset({
     "untrack", "add_member", "remove_member",
 })
 
-PLAN_TOKEN = {"type": "string", "description": "Leave out to get the plan (before → after), the policy verdict and "
-              "a plan_token; send that plan_token back to apply exactly that plan. Refused if the platform "
-              "changed since."}
+PLAN_TOKEN = {"type": "string", "description": "omit to plan; the plan's token applies it"}
 
 
 @dataclass(frozen=True)
@@ -91,7 +89,7 @@ def _describe(spec: ActionSpec) -> str:
     else:
         undo = f"undo: {spec.inverse_hint}" if spec.inverse_hint else ("undoable" if spec.reversible else
                                                                        "irreversible")
-        parts.append(f"Risk: {spec.risk.value} ({undo}). Plan first; apply with plan_token.")
+        parts.append(f"Risk: {spec.risk.value} ({undo}).")
     if spec.secret_params:
         parts.append(f"Secret params ({', '.join(sorted(spec.secret_params))}) take secret://NAME only.")
     if spec.examples:
@@ -99,9 +97,24 @@ def _describe(spec: ActionSpec) -> str:
     return " ".join(parts)
 
 
+def _compact(node: Any, names: bool = False) -> Any:
+    """A JSON schema without pydantic's generated ``title`` on every field (tokens in every client's context).
+
+    ``names``: ``node`` maps property names to schemas (a param may be *called* ``title``).
+    """
+    if isinstance(node, list):
+        return [_compact(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    if names:
+        return {k: _compact(v) for k, v in node.items()}
+    return {k: _compact(v, names=k in ("properties", "$defs")) for k, v in node.items()
+            if not (k == "title" and isinstance(v, str))}
+
+
 def action_tool(spec: ActionSpec) -> ToolDef:
     """The tool for one catalog action."""
-    schema = spec.json_schema()
+    schema = _compact(spec.json_schema())
     props: dict[str, Any] = {}
     required: list[str] = []
     if spec.target_required:
@@ -116,7 +129,7 @@ def action_tool(spec: ActionSpec) -> ToolDef:
                                     "additionalProperties": False}
     if "$defs" in schema:
         input_schema["$defs"] = schema["$defs"]
-    annotations = {"title": spec.id, "readOnlyHint": read, "destructiveHint": spec.risk.value == "destructive",
+    annotations = {"readOnlyHint": read, "destructiveHint": spec.risk.value == "destructive",
                    "idempotentHint": read or spec.verb in IDEMPOTENT_VERBS, "openWorldHint": True}
     return ToolDef(tool_name(spec.id), _describe(spec), input_schema, annotations, read, spec)
 

@@ -82,8 +82,8 @@ class World:
             self.shared = Connected(self.client())
         return self.shared.run(fn)
 
-    def client(self, role: str = "operator", args: tuple[str, ...] = (), **kw: Any) -> Any:
-        """An SDK client: a new ``sophia-iac mcp`` subprocess (stdio), or one with ``role``'s key (HTTP)."""
+    def client(self, role: str = "operator", args: tuple[str, ...] = (), query: str = "", **kw: Any) -> Any:
+        """An SDK client: a new ``sophia-iac mcp ARGS`` subprocess (stdio), or ``role``'s key on ``/mcp?QUERY``."""
         from mcp import Client, StdioServerParameters
 
         if self.kind == "stdio":
@@ -95,7 +95,7 @@ class World:
 
         http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {self.keys[role]}"},
                                   timeout=httpx2.Timeout(30, read=300))
-        return Client(streamable_http_client(f"{self.url}/mcp", http_client=http), **kw)
+        return Client(streamable_http_client(f"{self.url}/mcp{query}", http_client=http), **kw)
 
     @property
     def actor(self) -> str:
@@ -380,5 +380,20 @@ def test_platforms_read_only_and_the_rate_limit_choose_what_a_server_exposes(wor
             assert names == {"pgvector_index_create", "pgvector_index_configure", "pgvector_index_delete",
                              "sophia_do", "sophia_status", "sophia_history", "sophia_explain", "sophia_undo",
                              "sophia_approvals"}
+
+    asyncio.run(go())
+
+
+@pytest.mark.parametrize("world", ["http"], indirect=True)  # the URL's counterpart of the flags above
+def test_an_http_client_chooses_platforms_and_read_only_with_the_url(world: World) -> None:
+    async def go() -> None:
+        async with world.client(query="?platforms=pgvector") as client:
+            assert len((await client.list_tools()).tools) == 9
+        async with world.client(query="?platforms=pgvector&read_only=true") as client:
+            tools = (await client.list_tools()).tools
+            assert {t.name for t in tools} == {"sophia_status", "sophia_history", "sophia_explain",
+                                               "sophia_approvals"}
+            refused = error(await client.call_tool("pgvector_index_create", {"target": "mcp-q", "dimension": 4}))
+            assert refused["code"] == "forbidden" and "read-only" in refused["message"]
 
     asyncio.run(go())
