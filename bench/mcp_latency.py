@@ -74,11 +74,15 @@ async def _latencies(client: Any, n: int) -> dict[str, float]:
 
 async def _tool_lists(home: Path) -> None:
     print("tool list (as the client receives it over stdio)")
-    for args in ((), ("--platforms", "pgvector"), ("--platforms", "pgvector,github"), ("--read-only",)):
+    from adapters.registry import catalog_platforms
+
+    every = ("--platforms", ",".join(catalog_platforms()))
+    for args in ((), every, ("--platforms", "pgvector"), ("--platforms", "pgvector,github"), ("--read-only",)):
         async with _stdio(home, *args) as client:
             tools = (await client.list_tools()).tools
         text = json.dumps([t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in tools])
-        label = " ".join(args) or "(default: every platform with an adapter)"
+        label = "--platforms <all 18 in the catalog>" if args == every else (
+            " ".join(args) or "(default: every platform with an adapter)")
         print(f"  {label:<44} {len(tools):>3} tools  {len(text.encode()):>6} bytes  tokens {_tokens(text)}")
 
 
