@@ -339,8 +339,14 @@ def test_a_viewer_key_sees_only_reads_and_is_refused_a_change(world: World) -> N
     assert anonymous.status_code == 401 and anonymous.json()["code"] == "unauthorized"
 
 
-def test_a_client_with_elicitation_confirms_in_an_elicitation(world: World) -> None:
+# Protocol 2026-07-28 asks with an InputRequiredResult, the handshake era with elicitation/create
+# (exercised over HTTP, where a client costs no subprocess).
+@pytest.mark.parametrize(("world", "mode"), [("stdio", "auto"), ("http", "auto"), ("http", "legacy")],
+                         indirect=["world"])
+def test_a_client_with_elicitation_confirms_in_an_elicitation(world: World, mode: str) -> None:
     import mcp_types as types
+
+    target = f"mcp-e-{mode}"
 
     asked: list[str] = []
     answers = [{"apply": True}, {"apply": False}]
@@ -350,14 +356,15 @@ def test_a_client_with_elicitation_confirms_in_an_elicitation(world: World) -> N
         return types.ElicitResult(action="accept", content=answers[len(asked) - 1])
 
     async def go() -> None:
-        async with world.client(elicitation_callback=on_elicit) as client:
-            applied = data(await client.call_tool("pgvector_index_create", {"target": "mcp-e", "dimension": 4}))
+        async with world.client(elicitation_callback=on_elicit, mode=mode) as client:
+            assert client.protocol_version == "2026-07-28" if mode == "auto" else client.protocol_version < "2026"
+            applied = data(await client.call_tool("pgvector_index_create", {"target": target, "dimension": 4}))
             assert applied["status"] == "applied", applied
-            assert "pgvector.index.create mcp-e: None → {" in asked[0] and "Policy: allow" in asked[0]
+            assert f"pgvector.index.create {target}: None → {{" in asked[0] and "Policy: allow" in asked[0]
             declined = data(await client.call_tool("pgvector_index_configure",
-                                                   {"target": "mcp-e", "m": 48, "ef_construction": 64}))
+                                                   {"target": target, "m": 48, "ef_construction": 64}))
             assert declined["status"] == "cancelled" and len(asked) == 2
-            assert (await indexes(client))["mcp-e"]["m"] == 16
+            assert (await indexes(client))[target]["m"] == 16
 
     asyncio.run(go())
 
@@ -397,3 +404,22 @@ def test_an_http_client_chooses_platforms_and_read_only_with_the_url(world: Worl
             assert refused["code"] == "forbidden" and "read-only" in refused["message"]
 
     asyncio.run(go())
+
+
+def test_sophia_do_plans_a_command_in_words_and_applies_it_with_the_token(world: World) -> None:
+    async def go(client: Any) -> None:
+        text = {"text": "create a vector index called mcp-d with 4 dimensions"}
+        explained = data(await client.call_tool("sophia_explain", text))
+        assert explained["decision"]["effect"] == "allow" and explained["steps"][0]["action"] == "pgvector.index.create"
+        planned = data(await client.call_tool("sophia_do", text))
+        assert planned["status"] == "planned" and planned["plan"][0]["target"] == "mcp-d"
+        assert "mcp-d" not in await indexes(client)
+        wrong = error(await client.call_tool("sophia_do", {"text": "create a vector index called mcp-d with 8 "
+                                                          "dimensions", "plan_token": planned["plan_token"]}))
+        assert wrong["code"] == "plan_changed"  # the token is for 4 dimensions
+        applied = data(await client.call_tool("sophia_do", text | {"plan_token": planned["plan_token"]}))
+        assert applied["status"] == "applied" and (await indexes(client))["mcp-d"]["dimension"] == 4
+        answered = data(await client.call_tool("sophia_do", {"text": "what changed on pgvector?"}))
+        assert answered["status"] == "answered"
+
+    world.run(go)
