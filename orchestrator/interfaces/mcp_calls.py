@@ -35,13 +35,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from orchestrator.errors import SophiaError
+from orchestrator.interfaces.mcp_results import ToolFailure, failure, outcome, plan_out, verdict
 from orchestrator.interfaces.mcp_tokens import check_token, plan_token
 from orchestrator.interfaces.mcp_tools import ToolDef, select_tools
 
 if TYPE_CHECKING:
     from orchestrator.service import OrchestratorService
 
-__all__ = ["Audit", "Backend", "Caller", "Confirmation", "McpSurface", "RateLimiter", "ToolFailure"]
+__all__ = ["Audit", "Backend", "Caller", "Confirmation", "McpSurface", "RateLimiter"]
 
 T = TypeVar("T")
 log = logging.getLogger("sophia_iac.mcp")
@@ -77,20 +78,6 @@ class Confirmation:
     run_id: str
     message: str
     answer: dict[str, Any]
-
-
-class ToolFailure(Exception):
-    """A tool call that ends in an error: ``error`` is ``{"code", "message", "hint", "details"}``."""
-
-    def __init__(self, error: dict[str, Any]) -> None:
-        super().__init__(error.get("message", ""))
-        self.error = {"code": error.get("code", "internal_error"), "message": error.get("message", ""),
-                      "hint": error.get("hint", ""), "details": error.get("details") or {}}
-
-    @classmethod
-    def of(cls, code: str, message: str, hint: str = "", **details: Any) -> ToolFailure:
-        """A failure from its parts."""
-        return cls({"code": code, "message": message, "hint": hint, "details": details})
 
 
 class RateLimiter:
@@ -146,65 +133,6 @@ def _masked(tool: str, args: dict[str, Any]) -> dict[str, Any]:
                   frozenset())
     return {k: (PLACEHOLDER if k in secret and v is not None and not is_reference(v) else v)
             for k, v in args.items()}
-
-
-def _plan_out(view: dict[str, Any]) -> list[dict[str, Any]]:
-    steps = (view.get("plan") or {}).get("steps", [])
-    return [{"action": s["call"]["action"], "target": s["call"].get("target"), "params": s["call"].get("params"),
-             "risk": s.get("risk"), "environment": s.get("environment"), "before": s.get("before"),
-             "after": s.get("expected"), **({"undo_of": s["undo_of"]} if s.get("undo_of") else {})} for s in steps]
-
-
-def _verdict(view: dict[str, Any]) -> dict[str, Any]:
-    decision = view.get("decision") or {}
-    return {"effect": decision.get("effect"), "reasons": decision.get("reasons", []),
-            "approvers": decision.get("approvers", []), "four_eyes": decision.get("four_eyes", False)}
-
-
-def _failure(view: dict[str, Any]) -> ToolFailure:
-    """The error a finished-but-not-applied run ends with."""
-    status = view["status"]
-    parsed = view.get("parsed") or {}
-    if view.get("error"):
-        err = dict(view["error"])
-        err["details"] = {**(err.get("details") or {}), "run_id": view["run_id"]}
-        return ToolFailure(err)
-    if status in ("clarify", "refuse"):
-        if parsed.get("errors"):
-            return ToolFailure.of("validation_failed", parsed.get("message") or "invalid params",
-                                  "fix the value and call again", errors=parsed["errors"], run_id=view["run_id"])
-        code = "not_understood" if status == "clarify" else "refused"
-        hint = ("closest actions: " + ", ".join(parsed["candidates"])) if parsed.get("candidates") else \
-            "see the sophia://catalog resource for what can be done"
-        return ToolFailure.of(code, parsed.get("message") or status, hint, run_id=view["run_id"])
-    if status == "denied" or (view.get("decision") or {}).get("effect") == "deny":
-        reasons = "; ".join(r.get("message", r.get("rule", "")) for r in (view.get("decision") or {})
-                            .get("reasons", []))
-        return ToolFailure.of("policy_denied", f"policy denied this change: {reasons}".rstrip(": "),
-                              "see sophia_explain for the rules that fired", run_id=view["run_id"],
-                              policy=_verdict(view))
-    return ToolFailure.of("not_applied", f"run {view['run_id']} ended {status}", "see sophia_history",
-                          run_id=view["run_id"], status=status)
-
-
-def outcome(view: dict[str, Any]) -> dict[str, Any]:
-    """A run after its change was confirmed: applied, awaiting approval, or the error it ended with."""
-    run_id, status = view["run_id"], view["status"]
-    if status == "applied":
-        changes = [{"change_id": c["id"], "action": c["action"], "target": c["target"], "status": c["status"],
-                    "before": c.get("before"), "after": c.get("after"), "reversible": c.get("reversible")}
-                   for c in view.get("changes", [])]
-        return {"status": "applied", "run_id": run_id, "changes": changes,
-                "undo": "sophia_undo with change_id (or the last change on the platform)"}
-    if status == "awaiting_approval":
-        ask = view.get("awaiting") or (view.get("result") or {}).get("awaiting") or {}
-        return {"status": "awaiting_approval", "run_id": run_id,
-                "message": f"awaiting approval: run {run_id}",
-                "approve_with": {"cli": f"sophia-iac approve {run_id}", "rest": f"POST /v1/runs/{run_id}/approve",
-                                 "slack": f"the Approve button on the request in Slack, or /sophia approve {run_id}"},
-                "approvers": ask.get("approvers", []), "expires_at": ask.get("expires_at"),
-                "note": "someone other than you must approve; nothing has changed yet"}
-    raise _failure(view)
 
 
 class McpSurface:
@@ -324,10 +252,10 @@ class McpSurface:
         if tool.read:
             view = await self._submit(caller, text, parsed, dry_run=True)
             if view["status"] != "dry_run" or view.get("error"):
-                raise _failure(view)
+                raise failure(view)
             return {"status": "read", "run_id": view["run_id"],
                     "results": [{"action": s["action"], "target": s["target"], "state": s["before"]}
-                                for s in _plan_out(view)]}
+                                for s in plan_out(view)]}
         return await self._change(caller, lambda **kw: self._submit(caller, text, parsed, **kw), token, elicit)
 
     async def _submit(self, caller: Caller, text: str, parsed: Any, *, dry_run: bool,
@@ -344,27 +272,27 @@ class McpSurface:
         if token is None and elicit:
             view = await submit(dry_run=False, confirmed=False)
             if view["status"] != "awaiting_confirmation":
-                raise _failure(view)
-            steps = _plan_out(view)
+                raise failure(view)
+            steps = plan_out(view)
             lines = "; ".join(f"{s['action']} {s['target'] or ''}: {s['before']} → {s['after']}" for s in steps)
-            verdict = _verdict(view)
-            message = (f"Apply run {view['run_id']}? {lines}. Policy: {verdict['effect']}"
-                       + (" (then another person must approve)" if verdict["effect"] == "require_approval" else ""))
-            return Confirmation(view["run_id"], message, {"plan": steps, "policy": verdict})
+            policy = verdict(view)
+            message = (f"Apply run {view['run_id']}? {lines}. Policy: {policy['effect']}"
+                       + (" (then another person must approve)" if policy["effect"] == "require_approval" else ""))
+            return Confirmation(view["run_id"], message, {"plan": steps, "policy": policy})
         if token is None:
             view = await submit(dry_run=True)
-            if view["status"] != "dry_run" or view.get("error") or _verdict(view)["effect"] == "deny":
-                raise _failure(view)
-            verdict = _verdict(view)
-            then = ("it will then await approval by someone else" if verdict["effect"] == "require_approval"
+            if view["status"] != "dry_run" or view.get("error") or verdict(view)["effect"] == "deny":
+                raise failure(view)
+            policy = verdict(view)
+            then = ("it will then await approval by someone else" if policy["effect"] == "require_approval"
                     else "it applies at once")
-            return {"status": "planned", "run_id": view["run_id"], "plan": _plan_out(view), "policy": verdict,
+            return {"status": "planned", "run_id": view["run_id"], "plan": plan_out(view), "policy": policy,
                     "plan_token": plan_token(view["plan"], caller.actor),
                     "next": f"call again with the same arguments and this plan_token to apply ({then}); "
                             "nothing has changed yet"}
         view = await submit(dry_run=False, confirmed=False)
         if view["status"] != "awaiting_confirmation":
-            raise _failure(view)
+            raise failure(view)
         run_id = view["run_id"]
         try:
             check_token(token, view["plan"], caller.actor)
@@ -414,13 +342,13 @@ class McpSurface:
                 _risk(c.action) == "read" for c in parsed.actions):
             view = await self._submit(caller, text, parsed, dry_run=True)
             if view["status"] != "dry_run" or view.get("error"):
-                raise _failure(view)
-            return {"status": "read", "run_id": view["run_id"], "results": _plan_out(view)}
+                raise failure(view)
+            return {"status": "read", "run_id": view["run_id"], "results": plan_out(view)}
         if intent in ("action", "undo"):
             return await self._change(caller, lambda **kw: self._submit(caller, text, parsed, **kw), token, elicit)
         view = await self._submit(caller, text, parsed, dry_run=False)
         if view["status"] in ("clarify", "refuse", "failed"):
-            raise _failure(view)
+            raise failure(view)
         return {"status": view["status"], "run_id": view["run_id"], "result": view.get("result")}
 
 

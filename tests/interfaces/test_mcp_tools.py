@@ -6,7 +6,8 @@ import copy
 
 import pytest
 
-from orchestrator.interfaces.mcp_calls import RateLimiter, ToolFailure
+from orchestrator.interfaces.mcp_calls import RateLimiter
+from orchestrator.interfaces.mcp_results import ToolFailure
 from orchestrator.interfaces.mcp_tokens import PlanChangedError, check_token, plan_token
 from orchestrator.interfaces.mcp_tools import select_tools
 
