@@ -82,7 +82,7 @@ def outcome(view: dict[str, Any]) -> dict[str, Any]:
         return {"status": "awaiting_approval", "run_id": run_id,
                 "message": f"awaiting approval: run {run_id}",
                 "approve_with": {"cli": f"sophia-iac approve {run_id}", "rest": f"POST /v1/runs/{run_id}/approve",
-                                 "slack": f"the Approve button on the request in Slack, or /sophia approve {run_id}"},
+                                 "slack": f"/sophia approve run {run_id}"},
                 "approvers": ask.get("approvers", []), "expires_at": ask.get("expires_at"),
                 "note": "someone other than you must approve; nothing has changed yet"}
     raise failure(view)
