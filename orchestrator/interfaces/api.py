@@ -1,4 +1,4 @@
-"""The HTTP server: REST API (``/v1``), Slack app (``/slack``), webhooks, health and metrics.
+"""The HTTP server: REST API (``/v1``), MCP (``/mcp``), Slack app (``/slack``), webhooks, health and metrics.
 
 ``create_app()`` builds the FastAPI app; its lifespan starts the
 :class:`~orchestrator.interfaces.host.ServiceHost` (the one OrchestratorService, on its own
@@ -103,9 +103,12 @@ def stop_context(app: FastAPI) -> None:
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    from orchestrator.interfaces.mcp_http import session_manager
+
     await asyncio.to_thread(start_context, app)
     try:
-        yield
+        async with session_manager(app):  # /mcp's streamable-HTTP sessions
+            yield
     finally:
         context = getattr(app.state, "ctx", None)
         if context is not None and context.slack is not None:
@@ -139,6 +142,9 @@ def create_app(settings: Settings | None = None, *, host: ServiceHost | None = N
     install_error_handlers(app)
     for module in (runs, changes, platforms, drift, webhooks, slack_routes, health):
         app.include_router(module.router)
+    from orchestrator.interfaces.mcp_http import mount
+
+    mount(app)  # /mcp: the MCP server over streamable HTTP (API keys, like /v1)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

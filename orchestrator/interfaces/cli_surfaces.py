@@ -1,4 +1,4 @@
-"""CLI commands for the server surfaces: ``serve``, ``keys``, ``slack``, ``webhooks``.
+"""CLI commands for the server surfaces: ``serve``, ``mcp``, ``keys``, ``slack``, ``webhooks``.
 
 Registered on the main ``sophia-iac`` app by :func:`register`. Like the rest of the CLI they
 import heavy libraries only when run, take ``--json``, and map errors to codes and exit
@@ -70,6 +70,22 @@ def serve(
     from orchestrator.interfaces.api import serve as run
 
     run(host, port, worker=worker, log_level=log_level)
+
+
+def mcp(
+    platforms: Annotated[str | None, typer.Option(help="Only these platforms' actions, e.g. pgvector,github "
+                                                       "(default: every platform with an adapter).")] = None,
+    read_only: Annotated[bool, typer.Option("--read-only", help="List only read tools.")] = False,
+    rate: Annotated[int, typer.Option(min=1, help="Calls a minute allowed per session.")] = 120,
+) -> None:
+    """Serve MCP on stdin/stdout as the configured identity (for an MCP client to launch)."""
+    import asyncio
+
+    from orchestrator.interfaces.cli import _mapped
+    from orchestrator.interfaces.mcp_server import run_stdio
+
+    chosen = [p.strip() for p in platforms.split(",") if p.strip()] if platforms else None
+    _mapped(False, lambda: asyncio.run(run_stdio(platforms=chosen, read_only=read_only, per_minute=rate)))
 
 
 # -- keys --------------------------------------------------------------------------------
@@ -300,8 +316,9 @@ def webhooks_work(
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``serve``, ``keys``, ``slack``, ``webhooks`` and ``drift`` to the main CLI."""
+    """Add ``serve``, ``mcp``, ``keys``, ``slack``, ``webhooks`` and ``drift`` to the main CLI."""
     app.command("serve")(serve)
+    app.command("mcp")(mcp)
     app.add_typer(keys_app, name="keys")
     app.add_typer(slack_app, name="slack")
     app.add_typer(webhooks_app, name="webhooks")
