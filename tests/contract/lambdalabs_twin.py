@@ -10,7 +10,9 @@ SSH keys, filesystems and price list, picks the declared status (400 for a launc
 capacity, 404 for an unknown SSH key or id), applies what mutating requests ask for, and
 replaces Prism's example bodies with its own records. It plays Lambda's asynchronous launch: a
 new instance is ``booting`` for :attr:`~LambdaLabsTwin.boot_polls` listings, then ``active``; a
-terminated one is ``terminating`` for one listing, then ``terminated``. :meth:`fault` makes the
+terminated one is ``terminating`` for one listing, then ``terminated``; with
+:attr:`~LambdaLabsTwin.list_lag` a new instance is missing from that many listings first (a
+launch the listing does not show yet). :meth:`fault` makes the
 next matching requests answer an error, changing nothing: Prism's own answer where the contract
 declares the status, else (429, 503: the document states rate limits but declares neither) an
 answer in Lambda's error shape injected after Prism judged the request.
@@ -43,6 +45,7 @@ TYPES: dict[str, tuple[int, int, tuple[str, ...]]] = {
     "gpu_1x_a100_sxm4": (129, 1, ("us-west-1",)),
     "gpu_8x_a100": (1432, 8, ()),
     "gpu_8x_h100_sxm5": (2392, 8, ("us-east-1",)),
+    "gpu_8x_b200_sxm6": (3992, 8, ("us-east-1",)),
 }
 
 
@@ -76,9 +79,10 @@ class LambdaLabsTwin(FaultInjection, _Twin):
 
     document = FIXTURE
 
-    def __init__(self, boot_polls: int = 2) -> None:
+    def __init__(self, boot_polls: int = 2, list_lag: int = 0) -> None:
         super().__init__()
         self.boot_polls = boot_polls
+        self.list_lag = list_lag
         self._ids = (f"{n:032x}" for n in itertools.count(0xA0000001))
         self.instances: dict[str, dict[str, Any]] = {}
         for name, kind, region, status in (
@@ -100,7 +104,8 @@ class LambdaLabsTwin(FaultInjection, _Twin):
 
     def _add(self, name: str, kind: str, region: str, status: str) -> str:
         iid = next(self._ids)
-        self.instances[iid] = {"name": name, "type": kind, "region": region, "status": status, "polls": 0}
+        self.instances[iid] = {"name": name, "type": kind, "region": region, "status": status, "polls": 0,
+                               "hidden": self.list_lag if status == "booting" else 0}
         return iid
 
     def live(self, name: str) -> list[str]:
@@ -113,8 +118,9 @@ class LambdaLabsTwin(FaultInjection, _Twin):
         if code is not None:
             return self.forced(method, path, code)
         if path == "/api/v1/instances" and method == "GET":
+            shown = [i for i, v in self.instances.items() if not v["hidden"]]
             self._tick()
-            return None, ("instances", [self.instance(i) for i in self.instances])
+            return None, ("instances", [self.instance(i) for i in shown])
         if path == "/api/v1/instance-operations/launch" and isinstance(body, dict):
             return self._launch(body)
         if path == "/api/v1/instance-operations/terminate" and isinstance(body, dict):
@@ -156,7 +162,9 @@ class LambdaLabsTwin(FaultInjection, _Twin):
     def _tick(self) -> None:
         """One listing: booting instances count down to active, terminating ones end."""
         for inst in self.instances.values():
-            if inst["status"] == "booting":
+            if inst["hidden"]:
+                inst["hidden"] -= 1
+            elif inst["status"] == "booting":
                 inst["polls"] += 1
                 if inst["polls"] > self.boot_polls:
                     inst["status"] = "active"
