@@ -185,6 +185,10 @@ class LambdaLabsTwin(FaultInjection, _Twin):
             "file_system_names": [],
             "region": _region(inst["region"]),
             "instance_type": _type(inst["type"]),
+            "actions": {
+                op: {"available": inst["status"] == "active"}
+                for op in ("migrate", "rebuild", "restart", "cold_reboot", "terminate")
+            },
         }
 
     def injected_body(self, code: int) -> Any:
