@@ -8,8 +8,10 @@ These need neither Prism nor a network: the records below have the shapes Lambda
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+import httpx
 import pytest
 
 from adapters.credentials import credential_for
@@ -18,6 +20,7 @@ from adapters.registry import adapter_class, spec_for
 from orchestrator.errors import ConfigError, IrreversibleError, NotFoundError, ValidationFailedError
 from orchestrator.nodes.plan import _check_undoable
 from state.models import ChangeRecord, ChangeStatus
+from tests.contract.hostile_support import NASTY, offending
 
 ID_A, ID_B, ID_C = "a" * 32, "b" * 32, "c" * 32
 
@@ -141,3 +144,35 @@ def test_terminate_says_plainly_it_cannot_be_undone() -> None:
         _check_undoable(change)
     assert "irreversible" in err.value.hint
     assert "disk" in LambdaLabsAdapter.recreate_loses("instance", before)  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("hostile", NASTY, ids=range(len(NASTY)))
+def test_a_hostile_key_id_from_the_listing_stays_one_path_segment(
+    hostile: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Vendor answers are untrusted: the SSH key id a listing returns becomes a path segment.
+
+    A test double, said plainly: ``httpx.MockTransport`` plays Lambda's listing with a hostile id
+    (no contract server can be made to answer one); the oracle is what reaches the transport.
+    """
+    sent: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        if request.method == "GET":
+            return httpx.Response(200, json={"data": [{"id": hostile, "name": "laptop", "public_key": "k"}]})
+        return httpx.Response(200, json={"data": {}})
+
+    monkeypatch.setenv("SOPHIA_LAMBDALABS_BASE_URL", "http://lambda.test/base")
+    monkeypatch.setenv("SOPHIA_LAMBDALABS_TOKEN", "secret_unit_0123456789")
+    adapter = LambdaLabsAdapter(transport=httpx.MockTransport(answer))
+    call = spec_for("lambdalabs.ssh_key.remove").call("laptop")
+    try:
+        asyncio.run(adapter.execute(call, {"name": "laptop", "public_key": "k"}))
+    except ValidationFailedError:
+        pass  # refused before the DELETE: nothing left the path
+    for request in (r for r in sent if r.method == "DELETE"):
+        raw = request.url.raw_path.decode("ascii")
+        assert request.url.host == "lambda.test" and raw.startswith("/base/api/v1/ssh-keys/"), raw
+        segment = raw.removeprefix("/base/api/v1/ssh-keys/")
+        assert segment and "/" not in segment and offending(raw.removeprefix("/base")) is None, raw
