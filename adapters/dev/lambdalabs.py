@@ -36,18 +36,17 @@ How each action is carried out:
   pair: Lambda would return a private key); ``ssh_key.remove`` → ``DELETE
   /api/v1/ssh-keys/{id}``; each read back from the listing. Their inverses re-add / remove.
 
-Errors: ``{"error": {"code", "message", "suggestion"}}``; 401/403 →
+Errors (``{"error": {"code", "message", "suggestion"}}``): 401/403 →
 :class:`~adapters.http.PlatformAuthError` naming ``SOPHIA_LAMBDALABS_TOKEN``; a launch's 400
-(``insufficient-capacity``, ``quota-exceeded``, ``file-system-in-wrong-region``) and 404 (an
-unknown SSH key, type or region) are Lambda's own message; 429 and 5xx are retried by the
-shared client for reads and the DELETE only.
+(no capacity, quota, filesystem region) and 404 (unknown SSH key, type or region) carry
+Lambda's message; 429 and 5xx are retried by the shared client for reads and the DELETE only.
 
-The contract this is tested against is WRITTEN BY HAND (``tests/contract/fixtures/lambdalabs``)
-from Lambda's Cloud API document v1.10 and docs.lambda.ai/api/cloud, and checked against the
-vendor's document where a copy is at hand (its licence is unclear, so the project does not carry
-it). It shows the requests match the documentation, not that the live API accepts them. Known
-gaps: the document declares no 429 or 5xx although it states rate limits; its own prose example
-sends ``quantity``, which its schema no longer declares (not sent here).
+Tested against a contract WRITTEN BY HAND (``tests/contract/fixtures/lambdalabs``) from Lambda's
+Cloud API document v1.10 and docs.lambda.ai/api/cloud, checked against the vendor's document
+where a copy is at hand (its licence is unclear: not carried). That shows the requests match the
+documentation, not that the live API accepts them. Known gaps: the document declares no 429 or
+5xx though it states rate limits; its prose example sends ``quantity``, which its schema no
+longer declares (not sent here); whether the listing shows a launch at once is not documented.
 """
 
 from __future__ import annotations
@@ -409,9 +408,7 @@ class LambdaLabsAdapter(HttpAdapter):
         for inst in live:
             groups.setdefault(str(inst.get("name") or inst["id"]), []).append(inst)
         hourly = sum(_obj(i.get("instance_type")).get("price_cents_per_hour") or 0 for i in live) / 100
-        statuses = [
-            {"id": i["id"], "name": i.get("name"), "status": i.get("status"), "ip": i.get("ip")} for i in live
-        ]
+        statuses = [{k: i.get(k) for k in ("id", "name", "status", "ip")} for i in live]
         booting = sum(1 for i in live if i.get("status") == "booting")
         return PlatformStatus(
             "lambdalabs",
@@ -421,10 +418,8 @@ class LambdaLabsAdapter(HttpAdapter):
             inventory={
                 "instance": [group_state(n, g) for n, g in sorted(groups.items())],
                 "ssh_key": [{"name": k.get("name"), "public_key": k.get("public_key")} for k in keys],
-                "filesystem": [
-                    {"name": f.get("name"), "region": _obj(f.get("region")).get("name"), "mount_point": f.get("mount_point")}
-                    for f in filesystems
-                ],
+                "filesystem": [{"name": f.get("name"), "region": _obj(f.get("region")).get("name"),
+                                "mount_point": f.get("mount_point")} for f in filesystems],
             },
             details={
                 "circuit": self.http.breaker.snapshot(),
