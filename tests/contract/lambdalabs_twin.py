@@ -2,7 +2,8 @@
 
 Lambda's own document has no clear licence, so the project carries a contract written by hand
 (``fixtures/lambdalabs/openapi.yaml``, which cites the document and the docs pages);
-:func:`served` runs Prism on it, so these tests need Prism but not ``SOPHIA_SPECS_DIR``.
+:func:`shared_server` runs one Prism on it for the whole session (every Lambda Labs test module
+uses the same one), so these tests need Prism but not ``SOPHIA_SPECS_DIR``.
 
 :class:`LambdaLabsTwin` stands in for the platform (no Lambda Cloud can run here): Prism judges
 every request and answers with the contract's examples; the twin keeps the account's instances,
@@ -23,17 +24,18 @@ from __future__ import annotations
 import copy
 import itertools
 import re
-from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
-from .handwritten import FaultInjection, serve_fixture
+from .handwritten import FaultInjection
 from .prism import PrismServer
+from .provision import ensure_prism
 from .twins import _Twin
 
-__all__ = ["FIXTURE", "SSH_KEY", "TYPES", "LambdaLabsTwin", "served"]
+__all__ = ["FIXTURE", "SSH_KEY", "TYPES", "LambdaLabsTwin", "shared_server"]
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "lambdalabs" / "openapi.yaml"
 #: The SSH key every launch names (``SOPHIA_LAMBDALABS_SSH_KEY``).
@@ -49,9 +51,18 @@ TYPES: dict[str, tuple[int, int, tuple[str, ...]]] = {
 }
 
 
-def served() -> AbstractContextManager[PrismServer]:
-    """Prism serving the hand-written Lambda Labs contract (skips when Prism is not installed)."""
-    return serve_fixture(FIXTURE)
+_SERVERS: list[PrismServer] = []
+
+
+def shared_server(config: pytest.Config) -> PrismServer:
+    """The session's Prism serving the hand-written contract (skips when Prism can't be had)."""
+    if not _SERVERS:
+        server = PrismServer(FIXTURE, binary=ensure_prism())
+        server.launch()
+        config.add_cleanup(server.stop)
+        server.wait_ready()
+        _SERVERS.append(server)
+    return _SERVERS[0]
 
 
 def _region(name: str) -> dict[str, str]:

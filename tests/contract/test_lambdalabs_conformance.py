@@ -23,7 +23,7 @@ from adapters.registry import adapter_class, spec_for
 from adapters.testing import AdapterConformanceTests, run
 
 from .common import checked, closed_after
-from .lambdalabs_twin import SSH_KEY, LambdaLabsTwin, served
+from .lambdalabs_twin import SSH_KEY, LambdaLabsTwin, shared_server
 from .prism import PrismServer, RecordingTransport
 from .steered import Sleeps
 
@@ -32,10 +32,9 @@ KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForDocs1234 me@laptop"
 
 
 @pytest.fixture(scope="module")
-def lambdalabs_server() -> Iterator[PrismServer]:
-    """One Prism for this module, serving the hand-written contract."""
-    with served() as server:
-        yield server
+def lambdalabs_server(request: pytest.FixtureRequest) -> PrismServer:
+    """The session's Prism serving the hand-written contract."""
+    return shared_server(request.config)
 
 
 class TestLambdaLabsConformance(AdapterConformanceTests):

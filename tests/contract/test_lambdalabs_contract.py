@@ -38,7 +38,7 @@ from state.models import ChangeStatus
 from state.store import Store
 
 from .common import assert_catalog_covered, pointed_at, sent
-from .lambdalabs_twin import SSH_KEY, LambdaLabsTwin, served
+from .lambdalabs_twin import SSH_KEY, LambdaLabsTwin, shared_server
 from .prism import PrismServer, RecordingTransport, assert_no_request_violations, request_violations
 from .steered import Sleeps
 
@@ -58,10 +58,9 @@ CASES: dict[str, tuple[str, dict[str, Any], list[tuple[str, str]]]] = {
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[PrismServer]:
-    """One Prism for this module, serving the hand-written contract."""
-    with served() as prism:
-        yield prism
+def server(request: pytest.FixtureRequest) -> PrismServer:
+    """The session's Prism serving the hand-written contract."""
+    return shared_server(request.config)
 
 
 @pytest.fixture

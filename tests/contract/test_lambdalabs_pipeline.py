@@ -22,16 +22,16 @@ from orchestrator.service import OrchestratorService
 from tests.orchestrator.conftest import arun, req
 
 from .common import pointed_at
-from .lambdalabs_twin import SSH_KEY, LambdaLabsTwin, served
+from .lambdalabs_twin import SSH_KEY, LambdaLabsTwin, shared_server
 from .prism import PrismServer, RecordingTransport, assert_no_request_violations
 
 TOKEN = "secret_pipeline_0123456789abcdef01234567"
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[PrismServer]:
-    with served() as prism:
-        yield prism
+def server(request: pytest.FixtureRequest) -> PrismServer:
+    """The session's Prism serving the hand-written contract."""
+    return shared_server(request.config)
 
 
 @pytest.fixture
