@@ -77,6 +77,10 @@ def test_priced_plan_policy_apply_undo_and_an_irreversible_terminate(
                                          "params": {}}
             undo = await svc.undo(actor="cli:alice")
             assert undo["status"] == "applied", undo.get("error")
+            # Pinned as found: undoing a launch nothing has changed since runs its terminate as a plain
+            # change (orchestrator/nodes/plan.py), without four-eyes, though data written on the box's
+            # disk since the launch is lost with it: the state doesn't hold disk contents.
+            assert undo["plan"]["steps"][0]["risk"] == "change" and "unchanged since" in undo["plan"]["steps"][0]["note"]
             assert undo["result"]["verified"] == {change["id"]: True} and twin.live("eval-box") == []
             assert svc.change(change["id"])["status"] == "rolled_back"
 
