@@ -64,6 +64,9 @@ POLICIES: dict[str, HttpPolicy] = {
     "github": HttpPolicy(secondary_limits=True, max_concurrency=8),
     # SQL API: requestId makes a submission idempotent; resubmit with retry=true.
     "snowflake": HttpPolicy(idempotency_param="requestId", retry_flag_param="retry"),
+    # Lambda Cloud API v1.10: "generally limited to one request per second" (launch: one per 12 s,
+    # paced by the adapter); one at a time, and longer backoff when a 429 comes without Retry-After.
+    "lambdalabs": HttpPolicy(max_concurrency=1, backoff_base=1.0, max_attempts=5),
 }
 
 

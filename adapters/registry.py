@@ -32,6 +32,7 @@ BUILTIN: dict[str, str] = {
     "github": "adapters.dev.github:GitHubAdapter",
     "vercel": "adapters.dev.vercel:VercelAdapter",
     "figma": "adapters.dev.figma:FigmaAdapter",
+    "lambdalabs": "adapters.dev.lambdalabs:LambdaLabsAdapter",
     "slack": "adapters.ops.slack:SlackAdapter",
     "linear": "adapters.ops.linear:LinearAdapter",
     "asana": "adapters.ops.asana:AsanaAdapter",

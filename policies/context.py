@@ -1,6 +1,6 @@
 """The typed input to the policy engine: one change, who asks, where, when, and what is frozen.
 
-Rules see the CEL variables ``change``, ``before``, ``actor``, ``env``, ``now`` and ``run``
+Rules see the CEL variables ``change``, ``before``, ``expected``, ``actor``, ``env``, ``now`` and ``run``
 (:meth:`PolicyContext.cel_variables`). Active freezes are an input too (the store knows them;
 the engine stays pure), as is the per-actor change count, which the engine asks a callable for.
 """
@@ -114,6 +114,9 @@ class PolicyContext(BaseModel):
     Attributes:
         change: the change under review.
         before: the resource's observed state before the change (None if unknown or new).
+        expected: the state the plan predicts after the change (None: absent, or not planned —
+            ``policy explain`` reads nothing). What an adapter learns while planning rides here:
+            a Lambda Labs launch carries ``usd_per_hour`` (the type's price × count).
         actor: the requesting identity.
         env: the environment the target belongs to (``prod`` by default).
         now: evaluation time (tz-aware; naive values are taken as UTC).
@@ -125,6 +128,7 @@ class PolicyContext(BaseModel):
 
     change: ChangeInfo
     before: dict[str, Any] | None = None
+    expected: dict[str, Any] | None = None
     actor: ActorInfo
     env: str = "prod"
     now: datetime = Field(default_factory=lambda: datetime.now(UTC))
@@ -149,6 +153,7 @@ class PolicyContext(BaseModel):
                 "reversible": change.reversible,
             },
             "before": self.before,
+            "expected": self.expected,
             "actor": {
                 "id": self.actor.id,
                 "roles": list(self.actor.roles),

@@ -61,7 +61,7 @@ cel = _load_cel()
 Program: Any = cel.Program
 
 #: The variables a rule may reference (see :meth:`PolicyContext.cel_variables`).
-CEL_VARIABLES = frozenset({"change", "before", "actor", "env", "now", "run"})
+CEL_VARIABLES = frozenset({"change", "before", "expected", "actor", "env", "now", "run"})
 
 #: Functions native to the Rust CEL core.
 _NATIVE = frozenset({

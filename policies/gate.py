@@ -113,7 +113,8 @@ class PolicyGate:
             PolicyContext(
                 change=ChangeInfo(action=s.call.action, target=s.call.target, params=s.call.params, risk=s.risk,
                                   reversible=s.reversible),
-                before=s.before, actor=actor, env=env or self.environment(s.call.platform, s.call.target), now=now,
+                before=s.before, expected=s.expected, actor=actor,
+                env=env or self.environment(s.call.platform, s.call.target), now=now,
                 run=run,
                 freezes=freezes,
             )

@@ -206,8 +206,11 @@ def _probe_contexts() -> list[PolicyContext]:
                     params={"instance_type": "gpu_8x_a100", "region": "us-west-1", "count": 2}), operator, "staging"),
         (ChangeInfo(action="gong.call.list", params={"since": "2026-11-01"}, risk="read"), viewer, "prod"),
     ]
+    launch = {"name": "train", "instance_type": "gpu_8x_a100", "region": "us-west-1", "count": 2,
+              "unit_usd_per_hour": 14.32, "usd_per_hour": 28.64}
     return [
-        PolicyContext(change=c, actor=a, env=e, now=now, before={"size": "SMALL"} if i == 0 else None)
+        PolicyContext(change=c, actor=a, env=e, now=now, before={"size": "SMALL"} if i == 0 else None,
+                      expected=launch if c.action == "lambdalabs.instance.launch" else None)
         for i, (c, a, e) in enumerate(changes)
     ]
 

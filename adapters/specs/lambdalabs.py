@@ -1,7 +1,9 @@
 """Lambda Cloud actions: GPU instances and SSH keys.
 
-Before-states: instance ``{"id", "name", "instance_type", "region", "status"}``; ssh key
-``{"name", "public_key"}`` (a public key is not a secret).
+Before-states (``adapters/dev/lambdalabs.py``): instance ``{"name", "instance_type", "region",
+"count", "ids"}`` — the live instances with that name (or that id), without their status or IPs,
+which change by themselves; ssh key ``{"name", "public_key"}`` (a public key is not a secret). A
+launch's prediction also carries ``usd_per_hour`` (price × count) for the spend guardrail.
 """
 
 from __future__ import annotations

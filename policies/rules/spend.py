@@ -1,9 +1,13 @@
 """Built-in ``spend_cap``: money and GPUs above a threshold need approval (or are refused).
 
-Two measures, either or both: ``limit_usd`` compares a change's ``limit_usd`` param (a key
+Three measures, any or all: ``limit_usd`` compares a change's ``limit_usd`` param (a key
 that is present but null means *no limit*, which is over any cap); ``gpu_instances`` compares
-the ``count`` param of the GPU actions (``lambdalabs.instance.launch`` by default). Use the
-rule twice for a soft cap (``require_approval``) under a hard one (``deny``).
+the ``count`` param of the GPU actions (``lambdalabs.instance.launch`` by default);
+``usd_per_hour`` compares what a planned GPU action will cost an hour, ``expected.usd_per_hour``
+(the adapter reads the instance type's price when it plans: price × count). A planned GPU action
+whose plan carries no hourly price is over the cap (fail closed); a change that was not planned
+(``policy explain``, which reads nothing: no ``expected`` at all) is judged on the other measures.
+Use the rule twice for a soft cap (``require_approval``) under a hard one (``deny``).
 """
 
 from __future__ import annotations
@@ -23,12 +27,13 @@ class SpendCapConfig(BaseModel):
 
     limit_usd: float | None = Field(default=None, ge=0)
     gpu_instances: int | None = Field(default=None, ge=0)
+    usd_per_hour: float | None = Field(default=None, ge=0)
     gpu_actions: tuple[str, ...] = ("lambdalabs.instance.launch",)
 
     @model_validator(mode="after")
     def _some(self) -> SpendCapConfig:
-        if self.limit_usd is None and self.gpu_instances is None:
-            raise ValueError("set limit_usd, gpu_instances or both")
+        if self.limit_usd is None and self.gpu_instances is None and self.usd_per_hour is None:
+            raise ValueError("set limit_usd, gpu_instances, usd_per_hour or several")
         return self
 
 
@@ -44,7 +49,7 @@ def _number(value: object) -> float | None:
 
 
 class SpendCapRule(BuiltinRule):
-    """Fires when ``limit_usd`` or a GPU instance count goes over the configured cap."""
+    """Fires when ``limit_usd``, a GPU instance count or a GPU hourly price goes over the cap."""
 
     builtin = "spend_cap"
     Config = SpendCapConfig
@@ -70,6 +75,13 @@ class SpendCapRule(BuiltinRule):
                 problems.append(
                     f"{change.params.get('count', 1)} GPU instances is over the cap of {cap.gpu_instances}"
                 )
+        if cap.usd_per_hour is not None and change.action in cap.gpu_actions and inputs.ctx.expected is not None:
+            hourly = inputs.ctx.expected.get("usd_per_hour")
+            amount = None if hourly is None else _number(hourly)
+            if amount is None:
+                problems.append(f"the plan carries no hourly price to hold to the ${cap.usd_per_hour:g}/h cap")
+            elif amount > cap.usd_per_hour:
+                problems.append(f"${amount:g}/h is over the ${cap.usd_per_hour:g}/h cap")
         if not problems:
             return None
         message = "; ".join(problems)

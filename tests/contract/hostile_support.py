@@ -57,6 +57,7 @@ DOCS: dict[str, list[Path]] = {
     "portkey": [Path("portkey/openapi.yaml")],
     "asana": [FIXTURES / "asana/openapi.yaml"],
     "hubspot": [FIXTURES / "hubspot/openapi.yaml"],
+    "lambdalabs": [FIXTURES / "lambdalabs/openapi.yaml"],
     "pinecone": [Path("pinecone/db_control_2026-04.oas.yaml")],
 }
 _METHODS = {"get", "put", "post", "patch", "delete", "head", "options"}
@@ -231,6 +232,10 @@ BENIGN: dict[str, tuple[str, dict[str, Any]]] = {
     "linear.project.archive": ("Billing Revamp", {}),
     "linear.project.unarchive": ("Billing Revamp", {}),
     "linear.issue.create": ("ENG", {"title": "Checkout times out", "priority": 2}),
+    "lambdalabs.instance.launch": ("trainer-1", {"instance_type": "gpu_1x_a10", "region": "us-west-1", "count": 1}),
+    "lambdalabs.instance.terminate": ("trainer-1", {}),
+    "lambdalabs.ssh_key.add": ("laptop", {"public_key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForDocs1234"}),
+    "lambdalabs.ssh_key.remove": ("laptop", {}),
 }
 
 #: The before-state handed to ``execute``: ids a vendor answer would supply, replaced by hostile

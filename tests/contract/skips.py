@@ -18,7 +18,8 @@ from .provision import SKIP_TAG, known_outcome
 __all__ = ["ContractTally", "tally", "write_summary"]
 
 CONTRACT_DIR = "tests/contract/"
-#: The banner's title (``.ci/run`` fails on any ``SKIPPED`` line but the pulumi CLI's anyway).
+#: The banner's title (``.ci/run`` fails on any ``SKIPPED`` line but the pulumi CLI's and the
+#: unclear-licence documents' cross-checks anyway).
 BANNER = "CONTRACT TESTS SKIPPED"
 
 

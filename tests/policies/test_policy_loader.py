@@ -173,7 +173,7 @@ def test_python_tags_are_refused() -> None:
         ("  - id: fe\n    builtin: four_eyes\n    effect: allow\n", "takes effect require_approval or deny"),
         ("  - id: p\n    builtin: protected\n    config: {patterns: []}\n", "config.patterns"),
         ("  - id: p\n    builtin: protected\n    config: {patterns: ['x'], allow: [admin]}\n", "config.allow"),
-        ("  - id: s\n    builtin: spend_cap\n    config: {}\n", "set limit_usd, gpu_instances or both"),
+        ("  - id: s\n    builtin: spend_cap\n    config: {}\n", "set limit_usd, gpu_instances, usd_per_hour or several"),
         ("  - id: w\n    builtin: change_window\n    config: {tz: Mars/Base, windows: [{start: '09:00', end: '17:00'}]}\n",
          "unknown time zone"),
         ("  - id: w\n    builtin: change_window\n    config: {windows: [{days: [funday], start: '09:00', end: '17:00'}]}\n",
