@@ -235,6 +235,21 @@ async def test_a_skipped_contact_is_an_error_naming_apollos_reason(
     assert SEQ["Q4 Outbound"] not in twin.contacts["66e34b81740c50074e3d1b03"]["statuses"]
 
 
+@pytest.mark.parametrize("hostile", ["../contacts", "a/b", "x?y=1", "%2e%2e", "q4\r\nX-Injected: 1", ""])
+@pytest.mark.anyio
+async def test_an_id_in_apollos_answer_that_is_not_one_is_refused_before_sending(
+    adapter: ApolloAdapter, env: RecordingTransport, twin: ApolloTwin, hostile: str
+) -> None:
+    """Vendor answers are untrusted: a sequence id that could leave its path never reaches one."""
+    twin.sequences[hostile] = twin.sequences.pop(SEQ["Q4 Outbound"])
+    with pytest.raises(ValidationFailedError, match="is not an Apollo id"):
+        await adapter.configure(spec_for("apollo.contact.add_to_sequence").call(
+            "jane.doe@acme.com", {"sequence": "Q4 Outbound"}))
+    with pytest.raises(ValidationFailedError):
+        await adapter.configure(spec_for("apollo.sequence.activate").call("Q4 Outbound"))
+    assert mutations(env) == []
+
+
 @pytest.mark.parametrize(
     ("target", "sequence", "error", "message"),
     [
