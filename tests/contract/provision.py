@@ -100,8 +100,9 @@ def unclear_specs_dir() -> Path:
 def unclear_document(platform: str) -> Path:
     """The vendor's own document for an :data:`UNCLEAR` platform, or skip saying why it is absent.
 
-    The hook for those platforms' contract tests (none has an adapter yet): the project may not
-    carry these files, so their tests run only where a copy sits outside it.
+    The hook for those platforms' contract tests (Apollo's cross-check of its hand-written
+    contract, ``test_apollo_crosscheck``): the project may not carry these files, so those tests
+    run only where a copy sits outside it.
     """
     path = unclear_specs_dir() / platform / UNCLEAR[platform]
     if not path.is_file():
