@@ -13,12 +13,21 @@ from typing import Any
 import pytest
 
 from adapters.credentials import credential_for
-from adapters.data.apollo import ApolloAdapter, _apollo_id, contact_email, sequence_name, sequence_state
+from adapters.data.apollo import ApolloAdapter, apollo_id, contact_email, sequence_name, sequence_state
 from adapters.registry import adapter_class, spec_for
 from orchestrator.errors import NotFoundError, ValidationFailedError
 
-SEQUENCE: dict[str, Any] = {"id": "64a1f0c2e4b0a1000000a001", "name": "Q4 Outbound", "active": False, "archived": False}
-CONTACT: dict[str, Any] = {"id": "66e34b81740c50074e3d1b01", "email": "jane@acme.com", "sequences": ["Enterprise Nurture"]}
+SEQUENCE: dict[str, Any] = {
+    "id": "64a1f0c2e4b0a1000000a001",
+    "name": "Q4 Outbound",
+    "active": False,
+    "archived": False,
+}
+CONTACT: dict[str, Any] = {
+    "id": "66e34b81740c50074e3d1b01",
+    "email": "jane@acme.com",
+    "sequences": ["Enterprise Nurture"],
+}
 
 
 @pytest.fixture
@@ -30,7 +39,10 @@ def test_registered_in_the_data_stack() -> None:
     assert adapter_class("apollo") is ApolloAdapter
     assert ApolloAdapter.stack.value == "data"
     assert {s.id for s in ApolloAdapter.actions} == {
-        "apollo.sequence.activate", "apollo.sequence.deactivate", "apollo.contact.add_to_sequence"}
+        "apollo.sequence.activate",
+        "apollo.sequence.deactivate",
+        "apollo.contact.add_to_sequence",
+    }
 
 
 def test_the_key_goes_in_x_api_key_by_reference(tmp_path: Any) -> None:
@@ -50,10 +62,10 @@ def test_names_emails_and_ids() -> None:
     for bad in ("jane", "jane@acme", "a b@c.io", "a@b@c.io", "x" * 250 + "@a.io"):
         with pytest.raises(ValidationFailedError, match="not an email address"):
             contact_email(bad)
-    assert _apollo_id("64a1f0c2e4b0a1000000a001", "id") == "64a1f0c2e4b0a1000000a001"
+    assert apollo_id("64a1f0c2e4b0a1000000a001", "id") == "64a1f0c2e4b0a1000000a001"
     for bad in ("../x", "a/b", "x?y", "", None, 7, "x" * 65):
         with pytest.raises(ValidationFailedError, match="not an Apollo id") as err:
-            _apollo_id(bad, "id")
+            apollo_id(bad, "id")
         assert err.value.details["outcome"] == "unsent"
 
 
@@ -76,9 +88,12 @@ def test_reached_ignores_case_and_spacing_of_sequence_names_only(adapter: Apollo
     expected = adapter.predict(add, CONTACT)
     assert adapter.reached(add, expected, {**CONTACT, "sequences": ["Q4  Outbound", "Enterprise Nurture"]})
     assert not adapter.reached(add, expected, CONTACT), "the sequence is missing"
-    assert not adapter.reached(add, expected, {**CONTACT, "sequences": ["Q4 Outbound", "Enterprise Nurture", "X"]})
-    assert not adapter.reached(add, expected, {**CONTACT, "id": "other", "sequences": ["Q4 Outbound",
-                                                                                      "Enterprise Nurture"]})
+    assert not adapter.reached(
+        add, expected, {**CONTACT, "sequences": ["Q4 Outbound", "Enterprise Nurture", "X"]}
+    )
+    assert not adapter.reached(
+        add, expected, {**CONTACT, "id": "other", "sequences": ["Q4 Outbound", "Enterprise Nurture"]}
+    )
     assert not adapter.reached(add, expected, None)
     activate = spec_for("apollo.sequence.activate").call("Q4 Outbound")
     assert not adapter.reached(activate, {**SEQUENCE, "active": True}, SEQUENCE)
@@ -88,20 +103,56 @@ def test_reached_ignores_case_and_spacing_of_sequence_names_only(adapter: Apollo
     ("action", "target", "params", "before", "error", "message"),
     [
         ("apollo.sequence.activate", "Q4 Outbound", {}, None, NotFoundError, "no sequence named"),
-        ("apollo.sequence.activate", "Q4 Outbound", {}, {**SEQUENCE, "active": True}, ValidationFailedError,
-         "already active"),
-        ("apollo.sequence.activate", "Q4 Outbound", {}, {**SEQUENCE, "archived": True}, ValidationFailedError,
-         "archived"),
-        ("apollo.sequence.deactivate", "Q4 Outbound", {}, SEQUENCE, ValidationFailedError, "already inactive"),
-        ("apollo.contact.add_to_sequence", "jane@acme.com", {"sequence": "X"}, None, NotFoundError,
-         "no contact with the email"),
-        ("apollo.contact.add_to_sequence", "jane@acme.com", {"sequence": "enterprise  NURTURE"}, CONTACT,
-         ValidationFailedError, "already in the sequence"),
+        (
+            "apollo.sequence.activate",
+            "Q4 Outbound",
+            {},
+            {**SEQUENCE, "active": True},
+            ValidationFailedError,
+            "already active",
+        ),
+        (
+            "apollo.sequence.activate",
+            "Q4 Outbound",
+            {},
+            {**SEQUENCE, "archived": True},
+            ValidationFailedError,
+            "archived",
+        ),
+        (
+            "apollo.sequence.deactivate",
+            "Q4 Outbound",
+            {},
+            SEQUENCE,
+            ValidationFailedError,
+            "already inactive",
+        ),
+        (
+            "apollo.contact.add_to_sequence",
+            "jane@acme.com",
+            {"sequence": "X"},
+            None,
+            NotFoundError,
+            "no contact with the email",
+        ),
+        (
+            "apollo.contact.add_to_sequence",
+            "jane@acme.com",
+            {"sequence": "enterprise  NURTURE"},
+            CONTACT,
+            ValidationFailedError,
+            "already in the sequence",
+        ),
     ],
 )
 def test_precheck_refuses_before_anything_is_sent(
-    adapter: ApolloAdapter, action: str, target: str, params: dict[str, Any], before: Any,
-    error: type[Exception], message: str,
+    adapter: ApolloAdapter,
+    action: str,
+    target: str,
+    params: dict[str, Any],
+    before: Any,
+    error: type[Exception],
+    message: str,
 ) -> None:
     with pytest.raises(error, match=message) as err:
         adapter.precheck(spec_for(action).call(target, params), before)
@@ -111,13 +162,16 @@ def test_precheck_refuses_before_anything_is_sent(
 def test_precheck_lets_real_changes_through(adapter: ApolloAdapter) -> None:
     adapter.precheck(spec_for("apollo.sequence.activate").call("Q4 Outbound"), SEQUENCE)
     adapter.precheck(spec_for("apollo.sequence.deactivate").call("Q4 Outbound"), {**SEQUENCE, "active": True})
-    adapter.precheck(spec_for("apollo.contact.add_to_sequence").call("jane@acme.com", {"sequence": "Q4"}), CONTACT)
+    adapter.precheck(
+        spec_for("apollo.contact.add_to_sequence").call("jane@acme.com", {"sequence": "Q4"}), CONTACT
+    )
 
 
 def test_inverses_come_from_the_catalog() -> None:
     activate = spec_for("apollo.sequence.activate")
     call = activate.call("Q4 Outbound")
-    assert activate.derive_inverse(call, SEQUENCE, {**SEQUENCE, "active": True}) == \
-        spec_for("apollo.sequence.deactivate").call("Q4 Outbound")
+    assert activate.derive_inverse(call, SEQUENCE, {**SEQUENCE, "active": True}) == spec_for(
+        "apollo.sequence.deactivate"
+    ).call("Q4 Outbound")
     add = spec_for("apollo.contact.add_to_sequence")
     assert not add.reversible, "the catalog has no removal action: undo says so rather than guess"

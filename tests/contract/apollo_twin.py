@@ -2,8 +2,8 @@
 
 ``fixtures/apollo/openapi.yaml`` is written by hand from Apollo's API reference (it cites the
 pages; Apollo's own export may not be copied here, and ``test_apollo_crosscheck`` compares the
-two where the export is beside the checkout). :func:`served` runs Prism on it, so these tests
-need Prism but not the vendor document.
+two where the export is beside the checkout). :func:`shared_server` runs one Prism on it for a
+session, so these tests need Prism but not the vendor document.
 
 :class:`ApolloTwin` stands in for the platform (no Apollo can run here): Prism judges every
 request and answers with the contract's examples; the twin keeps the team's sequences, contacts
@@ -22,20 +22,21 @@ from __future__ import annotations
 
 import copy
 import re
-from contextlib import AbstractContextManager
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import httpx
 import jsonschema
+import pytest
 import yaml
 
-from .handwritten import FaultInjection, serve_fixture
+from .handwritten import FaultInjection
 from .prism import PrismServer
+from .provision import ensure_prism
 from .twins import _Twin
 
-__all__ = ["EMAIL_ACCOUNT", "FIXTURE", "SEQ", "ApolloTwin", "query_problems", "served"]
+__all__ = ["EMAIL_ACCOUNT", "FIXTURE", "SEQ", "ApolloTwin", "query_problems", "shared_server"]
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "apollo" / "openapi.yaml"
 EMAIL_ACCOUNT = "6630ffa2a7f52601c7578345"
@@ -49,9 +50,19 @@ SEQ = {
 }
 
 
-def served() -> AbstractContextManager[PrismServer]:
-    """Prism serving the hand-written Apollo contract (skips when Prism is not installed)."""
-    return serve_fixture(FIXTURE)
+_SHARED: dict[str, PrismServer] = {}
+
+
+def shared_server(config: pytest.Config) -> PrismServer:
+    """One Prism on the contract for the whole session (stopped at its end); skips without Prism."""
+    server = _SHARED.get("apollo")
+    if server is None:
+        server = PrismServer(FIXTURE, binary=ensure_prism())
+        server.launch()
+        server.wait_ready()  # stops the process itself when it fails
+        _SHARED["apollo"] = server
+        config.add_cleanup(lambda: _SHARED.pop("apollo").stop())
+    return server
 
 
 @cache
@@ -68,13 +79,21 @@ def _operations() -> tuple[tuple[str, re.Pattern[str], dict[str, tuple[bool, Any
 
     found = []
     for template, item in doc["paths"].items():
-        regex = re.compile("".join("[^/]+" if p.startswith("{") else re.escape(p)
-                                   for p in re.split(r"(\{[^}/]+\})", template)))
+        regex = re.compile(
+            "".join(
+                "[^/]+" if p.startswith("{") else re.escape(p) for p in re.split(r"(\{[^}/]+\})", template)
+            )
+        )
         for method, op in item.items():
-            params = [components["parameters"][p["$ref"].rsplit("/", 1)[-1]] if "$ref" in p else p
-                      for p in op.get("parameters", [])]
-            query = {p["name"]: (bool(p.get("required") or p.get("x-sophia-required")), inline(p["schema"]))
-                     for p in params if p["in"] == "query"}
+            params = [
+                components["parameters"][p["$ref"].rsplit("/", 1)[-1]] if "$ref" in p else p
+                for p in op.get("parameters", [])
+            ]
+            query = {
+                p["name"]: (bool(p.get("required") or p.get("x-sophia-required")), inline(p["schema"]))
+                for p in params
+                if p["in"] == "query"
+            }
             found.append((method.upper(), regex, query))
     return tuple(found)
 
@@ -132,11 +151,24 @@ class ApolloTwin(FaultInjection, _Twin):
         }
         self.contacts: dict[str, dict[str, Any]] = {
             "66e34b81740c50074e3d1b01": {"email": "jane.doe@acme.com", "statuses": {}},
-            "66e34b81740c50074e3d1b02": {"email": "bob@globex.io", "statuses": {SEQ["Enterprise Nurture"]: "finished"}},
-            "66e34b81740c50074e3d1b03": {"email": "ana@initech.com", "statuses": {SEQ["Enterprise Nurture"]: "active"}},
+            "66e34b81740c50074e3d1b02": {
+                "email": "bob@globex.io",
+                "statuses": {SEQ["Enterprise Nurture"]: "finished"},
+            },
+            "66e34b81740c50074e3d1b03": {
+                "email": "ana@initech.com",
+                "statuses": {SEQ["Enterprise Nurture"]: "active"},
+            },
         }
-        self.accounts = [{"id": EMAIL_ACCOUNT, "email": "outreach@example.com", "user_id": "66302798d03b9601c7934ebc",
-                          "active": True, "default": True}]
+        self.accounts = [
+            {
+                "id": EMAIL_ACCOUNT,
+                "email": "outreach@example.com",
+                "user_id": "66302798d03b9601c7934ebc",
+                "active": True,
+                "default": True,
+            }
+        ]
         self._stale: list[Any] = []
 
     def lag(self, searches: int) -> None:
@@ -151,9 +183,18 @@ class ApolloTwin(FaultInjection, _Twin):
         query = request.url.params
         if path == "/emailer_campaigns/search":
             words = query.get("q_name", "").casefold().split()  # keywords, each part of the name
-            found = [self.sequence(i) for i, s in self.sequences.items()
-                     if all(w in s["name"].casefold() for w in words)]
-            return None, ("page", "emailer_campaigns", found, query.get("page", "1"), query.get("per_page", "25"))
+            found = [
+                self.sequence(i)
+                for i, s in self.sequences.items()
+                if all(w in s["name"].casefold() for w in words)
+            ]
+            return None, (
+                "page",
+                "emailer_campaigns",
+                found,
+                query.get("page", "1"),
+                query.get("per_page", "25"),
+            )
         if m := re.fullmatch(r"/emailer_campaigns/([^/]+)/(approve|abort)", path):
             seq = self.sequences.get(m.group(1))
             if seq is None:
@@ -182,8 +223,13 @@ class ApolloTwin(FaultInjection, _Twin):
     def _add(self, seq_id: str, query: httpx.QueryParams) -> tuple[str | None, Any]:
         seq = self.sequences.get(seq_id)
         if seq is None or query.get("emailer_campaign_id") != seq_id:
-            return "422", ("error", "Please specify a emailer_campaign_id and send_email_from_email_account_id.")
-        if query.get("send_email_from_email_account_id") not in {a["id"] for a in self.accounts if a["active"]}:
+            return "422", (
+                "error",
+                "Please specify a emailer_campaign_id and send_email_from_email_account_id.",
+            )
+        if query.get("send_email_from_email_account_id") not in {
+            a["id"] for a in self.accounts if a["active"]
+        }:
             return "422", ("error", "These mailboxes are no longer active.")
         added, skipped = [], {}
         for contact_id in query.get_list("contact_ids[]"):
@@ -197,12 +243,21 @@ class ApolloTwin(FaultInjection, _Twin):
             else:
                 contact["statuses"][seq_id] = "active" if seq["active"] else "paused"
                 added.append(self.contact(contact_id, contact))
-        return None, ("raw", {"contacts": added, "skipped_contact_ids": skipped, "emailer_campaign": self.sequence(seq_id)})
+        return None, (
+            "raw",
+            {"contacts": added, "skipped_contact_ids": skipped, "emailer_campaign": self.sequence(seq_id)},
+        )
 
     def sequence(self, seq_id: str) -> dict[str, Any]:
         """The sequence as Apollo's search lists it."""
         s = self.sequences[seq_id]
-        return {"id": seq_id, "name": s["name"], "archived": s["archived"], "active": s["active"], "num_steps": 3}
+        return {
+            "id": seq_id,
+            "name": s["name"],
+            "archived": s["archived"],
+            "active": s["active"],
+            "num_steps": 3,
+        }
 
     @staticmethod
     def contact(contact_id: str, c: dict[str, Any]) -> dict[str, Any]:
@@ -211,7 +266,9 @@ class ApolloTwin(FaultInjection, _Twin):
             "id": contact_id,
             "email": c["email"],
             "emailer_campaign_ids": list(c["statuses"]),
-            "contact_campaign_statuses": [{"emailer_campaign_id": k, "status": v} for k, v in c["statuses"].items()],
+            "contact_campaign_statuses": [
+                {"emailer_campaign_id": k, "status": v} for k, v in c["statuses"].items()
+            ],
         }
 
     def fill(self, note: Any, body: Any) -> Any:
@@ -223,9 +280,15 @@ class ApolloTwin(FaultInjection, _Twin):
             _, key, records, page, per_page = note
             page, per_page = max(1, int(page)), max(1, int(per_page))
             total = max(1, -(-len(records) // per_page))
-            return {key: copy.deepcopy(records[(page - 1) * per_page: page * per_page]),
-                    "pagination": {"page": page, "per_page": per_page, "total_entries": len(records),
-                                   "total_pages": total}}
+            return {
+                key: copy.deepcopy(records[(page - 1) * per_page : page * per_page]),
+                "pagination": {
+                    "page": page,
+                    "per_page": per_page,
+                    "total_entries": len(records),
+                    "total_pages": total,
+                },
+            }
         return body
 
     def injected_body(self, code: int) -> Any:

@@ -29,7 +29,7 @@ from orchestrator.reconcile import reconcile_store
 from state.models import ChangeStatus
 from state.store import Store
 
-from .apollo_twin import SEQ, ApolloTwin, served
+from .apollo_twin import SEQ, ApolloTwin, shared_server
 from .common import checked, closed_after
 from .prism import PrismServer, RecordingTransport
 from .steered import Sleeps
@@ -38,10 +38,9 @@ TOKEN = "apollo-conformance-key-0c9d8e"
 
 
 @pytest.fixture(scope="module")
-def apollo_server() -> Iterator[PrismServer]:
-    """One Prism for this module, serving the hand-written contract."""
-    with served() as server:
-        yield server
+def apollo_server(request: pytest.FixtureRequest) -> PrismServer:
+    """The session's Prism serving the hand-written contract (shared with the contract tests)."""
+    return shared_server(request.config)
 
 
 class TestApolloConformance(AdapterConformanceTests):
@@ -58,7 +57,9 @@ class TestApolloConformance(AdapterConformanceTests):
         self, apollo_server: PrismServer, twin: ApolloTwin, monkeypatch: pytest.MonkeyPatch
     ) -> Iterator[RecordingTransport]:
         monkeypatch.delenv("SOPHIA_APOLLO_EMAIL_ACCOUNT_ID", raising=False)
-        with checked(monkeypatch, "apollo", apollo_server.base_url, TOKEN, twin.attach(RecordingTransport())) as t:
+        with checked(
+            monkeypatch, "apollo", apollo_server.base_url, TOKEN, twin.attach(RecordingTransport())
+        ) as t:
             yield t
 
     @pytest.fixture
@@ -80,11 +81,20 @@ class TestApolloConformance(AdapterConformanceTests):
     def test_existing_things_read_back(self, adapter: ApolloAdapter) -> None:
         observe = spec_for("apollo.sequence.activate").call
         assert run(adapter.observe(observe("ENTERPRISE NURTURE"))) == {
-            "id": SEQ["Enterprise Nurture"], "name": "Enterprise Nurture", "active": True, "archived": False}
+            "id": SEQ["Enterprise Nurture"],
+            "name": "Enterprise Nurture",
+            "active": True,
+            "archived": False,
+        }
         assert run(adapter.observe(observe("No Such Sequence"))) is None
-        contact = spec_for("apollo.contact.add_to_sequence").call("bob@globex.io", {"sequence": "Q4 Outbound"})
+        contact = spec_for("apollo.contact.add_to_sequence").call(
+            "bob@globex.io", {"sequence": "Q4 Outbound"}
+        )
         assert run(adapter.observe(contact)) == {
-            "id": "66e34b81740c50074e3d1b02", "email": "bob@globex.io", "sequences": ["Enterprise Nurture"]}
+            "id": "66e34b81740c50074e3d1b02",
+            "email": "bob@globex.io",
+            "sequences": ["Enterprise Nurture"],
+        }
 
     def test_a_lagging_read_back_is_never_recorded_applied(
         self, adapter: ApolloAdapter, twin: ApolloTwin, tmp_path: Path
@@ -93,7 +103,9 @@ class TestApolloConformance(AdapterConformanceTests):
         store = Store(f"sqlite:///{tmp_path / 'ledger.db'}")
         store.setup()
         try:
-            call = spec_for("apollo.contact.add_to_sequence").call("jane.doe@acme.com", {"sequence": "Q4 Outbound"})
+            call = spec_for("apollo.contact.add_to_sequence").call(
+                "jane.doe@acme.com", {"sequence": "Q4 Outbound"}
+            )
             # Three contact searches see the old membership: the plan's, the executor's, and the
             # read-back after the add; the reconciler's, later, sees the contact in the sequence.
             twin.lag(3)
@@ -111,10 +123,14 @@ class TestApolloConformance(AdapterConformanceTests):
         store = Store(f"sqlite:///{tmp_path / 'ledger.db'}")
         store.setup()
         try:
-            call = spec_for("apollo.contact.add_to_sequence").call("ana@initech.com", {"sequence": "Q4 Outbound"})
+            call = spec_for("apollo.contact.add_to_sequence").call(
+                "ana@initech.com", {"sequence": "Q4 Outbound"}
+            )
             recorded = run(apply_through_ledger(store, adapter, call))
             change = store.ledger.get(recorded["id"])
-            assert change.status == ChangeStatus.FAILED and "contacts_active_in_other_campaigns" in (change.error or "")
+            assert change.status == ChangeStatus.FAILED and "contacts_active_in_other_campaigns" in (
+                change.error or ""
+            )
             assert change.after == change.before, "read back: nothing changed"
         finally:
             store.dispose()

@@ -3,17 +3,20 @@
 ``fixtures/apollo/openapi.yaml`` describes, from Apollo's API reference (cited in the file), the
 seven operations the adapter uses, with strict request schemas (a closed search body, 24-hex
 ids, required query parameters). Every request must have zero request-side violations (body,
-header, path, query), and no query parameter the contract does not declare
-(:attr:`ApolloTwin.query_problems`: Prism can't check those). Prism is stateless, so :class:`ApolloTwin` chooses its declared
-answers and keeps the team's sequences and contacts; ``twin.fault`` forces errors.
+header, path, query), and its query string no problem by the contract
+(:attr:`ApolloTwin.query_problems`: what Prism can't check). Prism is stateless, so
+:class:`ApolloTwin` chooses its declared answers and keeps the team's sequences and contacts.
+Here: every action speaks the contract, dry runs, read-backs and inverses, refusals before
+sending, Apollo's skips and 422s, hostile ids in Apollo's answers, the sender mailbox. Errors,
+auth, status and the checks' own teeth are in :mod:`.test_apollo_errors`.
 """
+
+# The fixtures come from .apollo_fixtures (two modules share them): tests name them as parameters.
+# ruff: noqa: F811
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
-from contextlib import aclosing
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,61 +24,33 @@ import pytest
 
 from adapters.catalog import ActionCall
 from adapters.data.apollo import ApolloAdapter
-from adapters.http import PlatformAuthError
 from adapters.registry import spec_for
 from adapters.specs.apollo import ACTIONS
 from orchestrator.errors import AdapterError, ConfigError, NotFoundError, ValidationFailedError
 
-from .apollo_twin import EMAIL_ACCOUNT, FIXTURE, SEQ, ApolloTwin, query_problems, served
-from .common import assert_catalog_covered, pointed_at, sent
-from .handwritten import serve_fixture
-from .prism import PrismServer, RecordingTransport, assert_no_request_violations, request_violations
-from .steered import Sleeps
-
-TOKEN = "apollo-contract-key-7f3e9a1c"
-JANE = "66e34b81740c50074e3d1b01"
+from .apollo_fixtures import JANE, TOKEN, adapter, apollo_server, env, mutations, twin  # noqa: F401 (fixtures)
+from .apollo_twin import EMAIL_ACCOUNT, SEQ, ApolloTwin
+from .common import assert_catalog_covered, sent
+from .prism import RecordingTransport, assert_no_request_violations
 
 #: action → (target, params, the one mutating request)
 CASES: dict[str, tuple[str, dict[str, Any], tuple[str, str]]] = {
-    "apollo.sequence.activate": ("Q4 Outbound", {}, ("POST", f"/emailer_campaigns/{SEQ['Q4 Outbound']}/approve")),
+    "apollo.sequence.activate": (
+        "Q4 Outbound",
+        {},
+        ("POST", f"/emailer_campaigns/{SEQ['Q4 Outbound']}/approve"),
+    ),
     "apollo.sequence.deactivate": (
-        "Enterprise Nurture", {}, ("POST", f"/emailer_campaigns/{SEQ['Enterprise Nurture']}/abort")),
+        "Enterprise Nurture",
+        {},
+        ("POST", f"/emailer_campaigns/{SEQ['Enterprise Nurture']}/abort"),
+    ),
     "apollo.contact.add_to_sequence": (
-        "Jane.Doe@acme.com", {"sequence": "q4 outbound"},
-        ("POST", f"/emailer_campaigns/{SEQ['Q4 Outbound']}/add_contact_ids")),
+        "Jane.Doe@acme.com",
+        {"sequence": "q4 outbound"},
+        ("POST", f"/emailer_campaigns/{SEQ['Q4 Outbound']}/add_contact_ids"),
+    ),
 }
-READS = ("/emailer_campaigns/search", "/contacts/search", "/email_accounts")
-
-
-@pytest.fixture(scope="module")
-def apollo_server() -> Iterator[PrismServer]:
-    """One Prism for this module, serving the hand-written contract."""
-    with served() as server:
-        yield server
-
-
-@pytest.fixture
-def twin() -> Iterator[ApolloTwin]:
-    twin = ApolloTwin()
-    yield twin
-    assert twin.query_problems == [], "query strings the contract refuses"
-
-
-@pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch, apollo_server: PrismServer, twin: ApolloTwin) -> Iterator[RecordingTransport]:
-    monkeypatch.delenv("SOPHIA_APOLLO_EMAIL_ACCOUNT_ID", raising=False)
-    with pointed_at(monkeypatch, "apollo", apollo_server.base_url, TOKEN):
-        yield twin.attach(RecordingTransport())
-
-
-@pytest.fixture
-async def adapter(env: RecordingTransport) -> AsyncIterator[ApolloAdapter]:
-    async with aclosing(ApolloAdapter(transport=env, sleep=Sleeps())) as a:
-        yield a
-
-
-def mutations(env: RecordingTransport) -> list[tuple[str, str]]:
-    return [(m, p) for m, p in sent(env.exchanges) if not p.endswith(READS)]
 
 
 def test_every_catalog_action_has_a_contract_case() -> None:
@@ -84,7 +59,9 @@ def test_every_catalog_action_has_a_contract_case() -> None:
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("action", sorted(CASES))
-async def test_action_speaks_the_contract(action: str, adapter: ApolloAdapter, env: RecordingTransport) -> None:
+async def test_action_speaks_the_contract(
+    action: str, adapter: ApolloAdapter, env: RecordingTransport
+) -> None:
     target, params, mutation = CASES[action]
     result = await adapter.configure(ActionCall(action=action, target=target, params=params))
     assert assert_no_request_violations(env.exchanges) >= 3
@@ -97,7 +74,9 @@ async def test_action_speaks_the_contract(action: str, adapter: ApolloAdapter, e
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("action", sorted(CASES))
-async def test_dry_run_sends_nothing_mutating(action: str, adapter: ApolloAdapter, env: RecordingTransport) -> None:
+async def test_dry_run_sends_nothing_mutating(
+    action: str, adapter: ApolloAdapter, env: RecordingTransport
+) -> None:
     target, params, _ = CASES[action]
     result = await adapter.configure(ActionCall(action=action, target=target, params=params), dry_run=True)
     assert result.dry_run and result.after is None and result.before is not None
@@ -117,7 +96,9 @@ async def test_activate_reads_back_and_its_inverse_deactivates(
     assert result.before == {"id": seq, "name": "Q4 Outbound", "active": False, "archived": False}
     assert result.after == {**result.before, "active": True} and twin.sequences[seq]["active"] is True
     approve = next(ex for ex in env.exchanges if ex.request.url.path.endswith("/approve"))
-    assert approve.request.content == b"" and not approve.request.url.params, "the id travels in the path only"
+    assert approve.request.content == b"" and not approve.request.url.params, (
+        "the id travels in the path only"
+    )
     search = env.exchanges[-1].request  # the read-back: a search by the name Apollo shows
     assert search.url.path == "/emailer_campaigns/search" and search.url.params["q_name"] == "Q4 Outbound"
     assert result.inverse == ActionCall(action="apollo.sequence.deactivate", target="q4  outbound")
@@ -176,7 +157,9 @@ async def test_missing_and_ambiguous_sequences(adapter: ApolloAdapter, env: Reco
 
 
 @pytest.mark.anyio
-async def test_422_carries_apollos_message(adapter: ApolloAdapter, env: RecordingTransport, twin: ApolloTwin) -> None:
+async def test_422_carries_apollos_message(
+    adapter: ApolloAdapter, env: RecordingTransport, twin: ApolloTwin
+) -> None:
     """Activated by someone else between plan and apply: Apollo's 422 reaches the error, refused."""
     call = spec_for("apollo.sequence.activate").call("Q4 Outbound")
     before = await adapter.observe(call)
@@ -198,7 +181,10 @@ async def test_add_to_sequence_sends_the_ids_and_reads_the_contact_back(
     seq = SEQ["Q4 Outbound"]
     add = next(ex for ex in env.exchanges if ex.request.url.path.endswith("/add_contact_ids")).request
     assert add.url.params.multi_items() == [
-        ("emailer_campaign_id", seq), ("contact_ids[]", JANE), ("send_email_from_email_account_id", EMAIL_ACCOUNT)]
+        ("emailer_campaign_id", seq),
+        ("contact_ids[]", JANE),
+        ("send_email_from_email_account_id", EMAIL_ACCOUNT),
+    ]
     assert add.content == b""
     assert result.before == {"id": JANE, "email": "jane.doe@acme.com", "sequences": []}
     assert result.after == {"id": JANE, "email": "jane.doe@acme.com", "sequences": ["Q4 Outbound"]}
@@ -220,7 +206,10 @@ async def test_remove_from_sequence_restores_the_before_state(
     assert after == result.before and twin.contacts[JANE]["statuses"] == {}
     remove = next(ex for ex in env.exchanges if "remove_or_stop" in ex.request.url.path).request
     assert remove.url.params.multi_items() == [
-        ("emailer_campaign_ids[]", SEQ["Q4 Outbound"]), ("contact_ids[]", JANE), ("mode", "remove")]
+        ("emailer_campaign_ids[]", SEQ["Q4 Outbound"]),
+        ("contact_ids[]", JANE),
+        ("mode", "remove"),
+    ]
     assert_no_request_violations(env.exchanges)
 
 
@@ -243,8 +232,9 @@ async def test_an_id_in_apollos_answer_that_is_not_one_is_refused_before_sending
     """Vendor answers are untrusted: a sequence id that could leave its path never reaches one."""
     twin.sequences[hostile] = twin.sequences.pop(SEQ["Q4 Outbound"])
     with pytest.raises(ValidationFailedError, match="is not an Apollo id"):
-        await adapter.configure(spec_for("apollo.contact.add_to_sequence").call(
-            "jane.doe@acme.com", {"sequence": "Q4 Outbound"}))
+        await adapter.configure(
+            spec_for("apollo.contact.add_to_sequence").call("jane.doe@acme.com", {"sequence": "Q4 Outbound"})
+        )
     with pytest.raises(ValidationFailedError):
         await adapter.configure(spec_for("apollo.sequence.activate").call("Q4 Outbound"))
     assert mutations(env) == []
@@ -261,10 +251,17 @@ async def test_an_id_in_apollos_answer_that_is_not_one_is_refused_before_sending
 )
 @pytest.mark.anyio
 async def test_contact_refusals_send_no_mutation(
-    adapter: ApolloAdapter, env: RecordingTransport, target: str, sequence: str, error: type[Exception], message: str
+    adapter: ApolloAdapter,
+    env: RecordingTransport,
+    target: str,
+    sequence: str,
+    error: type[Exception],
+    message: str,
 ) -> None:
     with pytest.raises(error, match=message):
-        await adapter.configure(spec_for("apollo.contact.add_to_sequence").call(target, {"sequence": sequence}))
+        await adapter.configure(
+            spec_for("apollo.contact.add_to_sequence").call(target, {"sequence": sequence})
+        )
     assert mutations(env) == []
 
 
@@ -273,7 +270,9 @@ async def test_the_sender_mailbox(
     adapter: ApolloAdapter, env: RecordingTransport, twin: ApolloTwin, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     call = spec_for("apollo.contact.add_to_sequence").call("jane.doe@acme.com", {"sequence": "Q4 Outbound"})
-    twin.accounts.append({**twin.accounts[0], "id": "6630ffa2a7f52601c7578399", "email": "second@example.com"})
+    twin.accounts.append(
+        {**twin.accounts[0], "id": "6630ffa2a7f52601c7578399", "email": "second@example.com"}
+    )
     with pytest.raises(ConfigError, match="2 active default mailboxes") as err:
         await adapter.configure(call)
     assert "SOPHIA_APOLLO_EMAIL_ACCOUNT_ID" in err.value.hint and "second@example.com" in err.value.hint
@@ -286,154 +285,3 @@ async def test_the_sender_mailbox(
     monkeypatch.setenv("SOPHIA_APOLLO_EMAIL_ACCOUNT_ID", "../email_accounts")
     with pytest.raises(ConfigError, match="is not an Apollo id"):
         await adapter.email_account("apollo.contact.add_to_sequence")
-
-
-# -- errors, auth, status -------------------------------------------------------------------
-
-
-@pytest.mark.anyio
-async def test_429_without_retry_after_backs_off_then_succeeds(
-    adapter: ApolloAdapter, env: RecordingTransport, twin: ApolloTwin
-) -> None:
-    twin.fault("POST", r"/emailer_campaigns/[^/]+/approve", 429)
-    result = await adapter.configure(spec_for("apollo.sequence.activate").call("Q4 Outbound"))
-    assert [ex.response.status_code for ex in env.exchanges if ex.request.url.path.endswith("/approve")] == [429, 200]
-    waits = adapter.sleep.waits  # type: ignore[union-attr]
-    assert len(waits) == 1 and 0 <= waits[0] <= 0.5, "jittered backoff: Apollo documents no Retry-After"
-    assert result.after is not None and result.after["active"] is True
-
-
-@pytest.mark.anyio
-async def test_a_change_is_not_repeated_after_a_server_error_but_a_search_is(
-    adapter: ApolloAdapter, env: RecordingTransport, twin: ApolloTwin
-) -> None:
-    twin.fault("POST", "/emailer_campaigns/search", 503, times=2)
-    state = await adapter.observe(spec_for("apollo.sequence.activate").call("Q4 Outbound"))
-    assert state is not None and state["active"] is False
-    twin.fault("POST", r"/emailer_campaigns/[^/]+/approve", 503)
-    with pytest.raises(AdapterError, match="HTTP 503") as err:
-        await adapter.execute(spec_for("apollo.sequence.activate").call("Q4 Outbound"), state)
-    assert err.value.details["outcome"] == "unknown", "a 5xx may follow an applied change"
-    approves = [ex for ex in env.exchanges if ex.request.url.path.endswith("/approve")]
-    assert len(approves) == 1 and approves[0].response.headers.get("x-sophia-injected")
-
-
-@pytest.mark.anyio
-@pytest.mark.parametrize("code", [401, 403])
-async def test_auth_failures_name_the_credential_variable(
-    adapter: ApolloAdapter, env: RecordingTransport, twin: ApolloTwin, code: int
-) -> None:
-    twin.fault("POST", "/emailer_campaigns/search", code)
-    with pytest.raises(PlatformAuthError) as err:
-        await adapter.configure(spec_for("apollo.sequence.activate").call("Q4 Outbound"))
-    assert "SOPHIA_APOLLO_TOKEN" in err.value.hint and TOKEN not in json.dumps(err.value.to_dict())
-    assert [ex.response.status_code for ex in env.exchanges] == [code], "a refused key is not retried"
-
-
-@pytest.mark.anyio
-async def test_missing_key_is_a_config_error_naming_the_variable(
-    monkeypatch: pytest.MonkeyPatch, env: RecordingTransport
-) -> None:
-    monkeypatch.delenv("SOPHIA_APOLLO_TOKEN")
-    async with aclosing(ApolloAdapter(transport=env)) as adapter:
-        status = await adapter.get_status()
-    assert not status.configured and not status.healthy and "SOPHIA_APOLLO_TOKEN" in status.message
-    assert env.exchanges == []
-
-
-@pytest.mark.anyio
-async def test_prism_refuses_a_request_without_the_key(apollo_server: PrismServer) -> None:
-    """The contract requires x-api-key: proof that a keyless request would be caught."""
-    async with httpx.AsyncClient(base_url=apollo_server.base_url) as client:
-        response = await client.post("/emailer_campaigns/search")
-    assert response.status_code == 401 and request_violations(response)
-
-
-@pytest.mark.anyio
-@pytest.mark.parametrize(
-    ("path", "params", "body", "problem"),
-    [
-        ("/contacts/search", None, {"q_keywords": "jane@acme.com", "emails": ["x"]}, "emails"),
-        ("/contacts/search", None, {"per_page": 10}, "q_keywords"),
-        ("/emailer_campaigns/Q4 Outbound/approve", None, None, "sequence_id"),
-        (f"/emailer_campaigns/{SEQ['Q4 Outbound']}/add_contact_ids",
-         {"emailer_campaign_id": SEQ["Q4 Outbound"], "contact_ids[]": JANE}, None, "send_email_from_email_account_id"),
-        ("/emailer_campaigns/remove_or_stop_contact_ids",
-         {"emailer_campaign_ids[]": SEQ["Q4 Outbound"], "contact_ids[]": JANE, "mode": "delete"}, None, "mode"),
-    ],
-)
-async def test_the_contract_catches_wrong_requests(
-    apollo_server: PrismServer, path: str, params: Any, body: Any, problem: str
-) -> None:
-    """A misspelt field, a missing one, a name for an id, a missing mailbox, a bad mode: the checks can fail."""
-    transport = RecordingTransport()
-    async with httpx.AsyncClient(base_url=apollo_server.base_url, headers={"x-api-key": TOKEN},
-                                 transport=transport) as client:
-        await client.post(path, params=params, json=body)
-    with pytest.raises(AssertionError) as err:
-        assert_no_request_violations(transport.exchanges)
-    assert problem in str(err.value), str(err.value)
-
-
-@pytest.mark.parametrize(
-    ("path", "params", "problem"),
-    [
-        ("/emailer_campaigns/search", {"q_nmae": "Q4", "page": "1"}, "q_nmae is not declared"),
-        ("/emailer_campaigns/search", {"page": "0"}, "page: '0' does not match"),
-        (f"/emailer_campaigns/{SEQ['Q4 Outbound']}/add_contact_ids",
-         {"emailer_campaign_id": SEQ["Q4 Outbound"], "send_email_from_email_account_id": EMAIL_ACCOUNT},
-         "contact_ids[] is required"),
-        (f"/emailer_campaigns/{SEQ['Q4 Outbound']}/add_contact_ids",
-         {"emailer_campaign_id": SEQ["Q4 Outbound"], "contact_ids[]": ["jane.doe@acme.com"],
-          "send_email_from_email_account_id": EMAIL_ACCOUNT}, "'jane.doe@acme.com' does not match"),
-        ("/emailer_campaigns/remove_or_stop_contact_ids",
-         {"emailer_campaign_ids[]": SEQ["Q4 Outbound"], "contact_ids[]": JANE, "mode": ["remove", "stop"]},
-         "mode is given 2 times"),
-    ],
-)
-def test_the_query_check_catches_what_prism_cannot(path: str, params: dict[str, Any], problem: str) -> None:
-    """A misspelt name, a bad page, a missing or malformed bracketed id, a repeated mode."""
-    found = query_problems("POST", path, httpx.QueryParams(params))
-    assert any(problem in p for p in found), found
-
-
-def test_prism_cannot_read_bracketed_query_names(apollo_server: PrismServer, tmp_path: Path) -> None:
-    """Why the contract says x-sophia-required: Prism 5.14 finds no spelling of ``contact_ids[]``.
-
-    A copy of the contract with ``required: true`` is served; every spelling is reported
-    missing. If a later Prism reads them, this fails: then mark them ``required`` again.
-    """
-    copy = tmp_path / "openapi.yaml"
-    copy.write_text(FIXTURE.read_text().replace('"contact_ids[]", in: query, x-sophia-required: true',
-                                                '"contact_ids[]", in: query, required: true'))
-    query = f"emailer_campaign_id={SEQ['Q4 Outbound']}&send_email_from_email_account_id={EMAIL_ACCOUNT}"
-    with serve_fixture(copy) as server:
-        for spelling in ("contact_ids[]", "contact_ids%5B%5D", "contact_ids%5b%5d", "contact_ids"):
-            url = f"{server.base_url}/emailer_campaigns/{SEQ['Q4 Outbound']}/add_contact_ids?{query}&{spelling}={JANE}"
-            response = httpx.post(url, headers={"x-api-key": TOKEN})
-            assert response.status_code == 422, spelling
-            assert any("contact_ids%5b%5d" in v["message"] for v in request_violations(response)), spelling
-
-
-@pytest.mark.anyio
-async def test_status_lists_every_sequence(adapter: ApolloAdapter, env: RecordingTransport) -> None:
-    status = await adapter.get_status()
-    assert status.healthy and status.configured and "5 sequence(s), 2 active" in status.message
-    assert [s["name"] for s in status.inventory["sequence"]] == [
-        "Q4 Outbound", "Enterprise Nurture", "Webinar Follow-up", "Trial Nudges", "trial  NUDGES"]
-    assert status.inventory["sequence"][2] == {
-        "id": SEQ["Webinar Follow-up"], "name": "Webinar Follow-up", "active": False, "archived": True}
-    assert status.details["circuit"]["state"] == "closed"
-    assert_no_request_violations(env.exchanges)
-
-
-@pytest.mark.anyio
-async def test_searches_are_read_page_by_page(
-    adapter: ApolloAdapter, env: RecordingTransport, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(ApolloAdapter, "page_size", 2)
-    status = await adapter.get_status()
-    assert len(status.inventory["sequence"]) == 5
-    pages = [(ex.request.url.params["page"], ex.request.url.params["per_page"]) for ex in env.exchanges]
-    assert pages == [("1", "2"), ("2", "2"), ("3", "2")]
-    assert_no_request_violations(env.exchanges)

@@ -103,10 +103,14 @@ def _schema_differences(where: str, ours: Any, theirs: Any) -> list[str]:
     mine_types, vendor_types = _types(ours), _types(theirs)
     if mine_types and vendor_types and not mine_types <= vendor_types:
         found.append(f"{where}: type {sorted(mine_types)} where the vendor says {sorted(vendor_types)}")
-    if isinstance(theirs.get("enum"), list) and not set(ours.get("enum") or theirs["enum"]) <= set(theirs["enum"]):
+    if isinstance(theirs.get("enum"), list) and not set(ours.get("enum") or theirs["enum"]) <= set(
+        theirs["enum"]
+    ):
         found.append(f"{where}: enum {ours.get('enum')} beyond the vendor's {theirs['enum']}")
     if "array" in mine_types:
-        array_branch = next((b for b in [theirs, *(theirs.get("oneOf") or [])] if _types(b) == {"array"}), theirs)
+        array_branch = next(
+            (b for b in [theirs, *(theirs.get("oneOf") or [])] if _types(b) == {"array"}), theirs
+        )
         found += _schema_differences(f"{where}[]", ours.get("items"), array_branch.get("items"))
     named = _properties(ours)
     if named:
@@ -126,19 +130,29 @@ def _parameters(op: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
 def _operation_differences(where: str, ours: dict[str, Any], theirs: dict[str, Any]) -> list[str]:
     found = []
     if ours.get("operationId") != theirs.get("operationId"):
-        found.append(f"{where}: operationId {ours.get('operationId')!r}, the vendor's is {theirs.get('operationId')!r}")
+        found.append(
+            f"{where}: operationId {ours.get('operationId')!r}, the vendor's is {theirs.get('operationId')!r}"
+        )
     mine_params, vendor_params = _parameters(ours), _parameters(theirs)
     for key, param in mine_params.items():
         if key not in vendor_params:
             found.append(f"{where}: parameter {key[0]!r} in {key[1]} is not the vendor's")
             continue
-        found += _schema_differences(f"{where}: parameter {key[0]!r}", param.get("schema"), vendor_params[key].get("schema"))
+        found += _schema_differences(
+            f"{where}: parameter {key[0]!r}", param.get("schema"), vendor_params[key].get("schema")
+        )
     for key, param in vendor_params.items():
-        required = key in mine_params and (mine_params[key].get("required") or mine_params[key].get("x-sophia-required"))
+        required = key in mine_params and (
+            mine_params[key].get("required") or mine_params[key].get("x-sophia-required")
+        )
         if param.get("required") and not required:
             found.append(f"{where}: the vendor requires parameter {key[0]!r} in {key[1]}")
-    ours_body = _inline({}, ((ours.get("requestBody") or {}).get("content") or {}).get("application/json", {})).get("schema")
-    theirs_body = (((theirs.get("requestBody") or {}).get("content") or {}).get("application/json") or {}).get("schema")
+    ours_body = _inline(
+        {}, ((ours.get("requestBody") or {}).get("content") or {}).get("application/json", {})
+    ).get("schema")
+    theirs_body = (
+        ((theirs.get("requestBody") or {}).get("content") or {}).get("application/json") or {}
+    ).get("schema")
     if ours_body is not None and theirs_body is None:
         found.append(f"{where}: a JSON body the vendor does not declare")
     elif ours_body is not None:
@@ -155,7 +169,9 @@ def _operation_differences(where: str, ours: dict[str, Any], theirs: dict[str, A
             if vendor_content is None:
                 found.append(f"{where}: {status} {media} is not the vendor's")
             else:
-                found += _schema_differences(f"{where}: {status}", content.get("schema"), vendor_content.get("schema"))
+                found += _schema_differences(
+                    f"{where}: {status}", content.get("schema"), vendor_content.get("schema")
+                )
     return found
 
 
@@ -179,15 +195,23 @@ def differences(mine: dict[str, Any], vendor: dict[str, Any]) -> list[str]:
         elif {name: []} not in (vendor.get("security") or []):
             found.append(f"security scheme {name!r} is not one the vendor accepts everywhere")
     vendor_servers = [s.get("url") for s in vendor.get("servers") or []]
-    found += [f"server {s['url']} is not the vendor's {vendor_servers}" for s in mine["servers"] if s["url"] not in vendor_servers]
+    found += [
+        f"server {s['url']} is not the vendor's {vendor_servers}"
+        for s in mine["servers"]
+        if s["url"] not in vendor_servers
+    ]
     return found
 
 
-def test_the_hand_written_contract_agrees_with_apollos_document(mine: dict[str, Any], vendor: dict[str, Any]) -> None:
+def test_the_hand_written_contract_agrees_with_apollos_document(
+    mine: dict[str, Any], vendor: dict[str, Any]
+) -> None:
     found = differences(mine, vendor)
     unexpected = [d for d in found if d not in KNOWN]
     stale = [d for d in KNOWN if d not in found]
-    assert not unexpected, "the hand-written contract says what Apollo's document does not:\n" + "\n".join(unexpected)
+    assert not unexpected, "the hand-written contract says what Apollo's document does not:\n" + "\n".join(
+        unexpected
+    )
     assert not stale, f"KNOWN lists differences that are gone: {stale}"
 
 
@@ -198,29 +222,61 @@ def test_the_adapter_talks_to_apollos_server(vendor: dict[str, Any]) -> None:
 @pytest.mark.parametrize(
     ("edit", "expected"),
     [
-        (lambda d: d["paths"]["/emailer_campaigns/search"]["post"]["parameters"][0].update(name="q_nmae"),
-         "parameter 'q_nmae' in query is not the vendor's"),
-        (lambda d: d["paths"]["/contacts/search"]["post"]["requestBody"]["content"]["application/json"]["schema"]
-         ["properties"].update(emails={"type": "array"}), "body.emails: not in the vendor's schema"),
-        (lambda d: d["paths"]["/contacts/search"]["post"]["requestBody"]["content"]["application/json"]["schema"]
-         ["properties"].update(per_page={"type": "string"}), "body.per_page: type ['string']"),
-        (lambda d: d["paths"]["/emailer_campaigns/{sequence_id}/add_contact_ids"]["post"]["parameters"].pop(3),
-         "the vendor requires parameter 'send_email_from_email_account_id'"),
-        (lambda d: d["paths"]["/emailer_campaigns/remove_or_stop_contact_ids"]["post"]["parameters"][0].pop("x-sophia-required"),
-         "the vendor requires parameter 'emailer_campaign_ids[]'"),
-        (lambda d: d["components"]["schemas"]["Sequence"]["properties"].update(paused={"type": "boolean"}),
-         "emailer_campaigns[].paused: not in the vendor's schema"),
-        (lambda d: d["components"]["schemas"]["Sequence"]["properties"].update(active={"type": "string"}),
-         "emailer_campaigns[].active: type ['string']"),
-        (lambda d: d["paths"]["/emailer_campaigns/{sequence_id}/approve"]["post"]["responses"].update({"404": {}}),
-         "status 404 is not the vendor's"),
-        (lambda d: d["components"]["securitySchemes"]["apiKey"].update(name="X-Api-Token"),
-         "security scheme 'apiKey'"),
-        (lambda d: d["paths"].update({"/emailer_campaigns/{sequence_id}": {"get": {"responses": {}}}}),
-         "GET /emailer_campaigns/{sequence_id}: not in the vendor's document"),
+        (
+            lambda d: d["paths"]["/emailer_campaigns/search"]["post"]["parameters"][0].update(name="q_nmae"),
+            "parameter 'q_nmae' in query is not the vendor's",
+        ),
+        (
+            lambda d: d["paths"]["/contacts/search"]["post"]["requestBody"]["content"]["application/json"][
+                "schema"
+            ]["properties"].update(emails={"type": "array"}),
+            "body.emails: not in the vendor's schema",
+        ),
+        (
+            lambda d: d["paths"]["/contacts/search"]["post"]["requestBody"]["content"]["application/json"][
+                "schema"
+            ]["properties"].update(per_page={"type": "string"}),
+            "body.per_page: type ['string']",
+        ),
+        (
+            lambda d: d["paths"]["/emailer_campaigns/{sequence_id}/add_contact_ids"]["post"][
+                "parameters"
+            ].pop(3),
+            "the vendor requires parameter 'send_email_from_email_account_id'",
+        ),
+        (
+            lambda d: d["paths"]["/emailer_campaigns/remove_or_stop_contact_ids"]["post"]["parameters"][
+                0
+            ].pop("x-sophia-required"),
+            "the vendor requires parameter 'emailer_campaign_ids[]'",
+        ),
+        (
+            lambda d: d["components"]["schemas"]["Sequence"]["properties"].update(paused={"type": "boolean"}),
+            "emailer_campaigns[].paused: not in the vendor's schema",
+        ),
+        (
+            lambda d: d["components"]["schemas"]["Sequence"]["properties"].update(active={"type": "string"}),
+            "emailer_campaigns[].active: type ['string']",
+        ),
+        (
+            lambda d: d["paths"]["/emailer_campaigns/{sequence_id}/approve"]["post"]["responses"].update(
+                {"404": {}}
+            ),
+            "status 404 is not the vendor's",
+        ),
+        (
+            lambda d: d["components"]["securitySchemes"]["apiKey"].update(name="X-Api-Token"),
+            "security scheme 'apiKey'",
+        ),
+        (
+            lambda d: d["paths"].update({"/emailer_campaigns/{sequence_id}": {"get": {"responses": {}}}}),
+            "GET /emailer_campaigns/{sequence_id}: not in the vendor's document",
+        ),
     ],
 )
-def test_the_crosscheck_can_fail(mine: dict[str, Any], vendor: dict[str, Any], edit: Any, expected: str) -> None:
+def test_the_crosscheck_can_fail(
+    mine: dict[str, Any], vendor: dict[str, Any], edit: Any, expected: str
+) -> None:
     """A misspelt name, an invented field, a wrong type, a dropped requirement, a made-up status or path."""
     edited = copy.deepcopy(mine)
     edit(edited)
