@@ -61,14 +61,14 @@ class ApolloAdapter(HttpAdapter):
     async def _search(
         self,
         path: str,
-        key: str,
+        field: str,
         *,
         action: str,
         target: str | None,
         query: Mapping[str, str] | None = None,
         body: Mapping[str, Any] | None = None,
     ) -> list[dict[str, Any]]:
-        """Every record under ``key`` of a paginated Apollo search (a POST that reads)."""
+        """Every record under ``field`` of a paginated Apollo search (a POST that reads)."""
         records: list[dict[str, Any]] = []
         for page in range(1, self.max_pages + 1):
             paging = {"page": page, "per_page": self.page_size}
@@ -84,10 +84,10 @@ class ApolloAdapter(HttpAdapter):
                 idempotency_key=f"read-{uuid.uuid4()}",
             )
             data = obj(reply.data)
-            found = data.get(key)
+            found = data.get(field)
             if not isinstance(found, list):
                 raise AdapterError(
-                    f"apollo answered {path} without a {key} list (during {action})",
+                    f"apollo answered {path} without a {field} list (during {action})",
                     hint="Apollo or a proxy in front of it is misbehaving; retry later",
                     details={"platform": "apollo", "action": action},
                 )
