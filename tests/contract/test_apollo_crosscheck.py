@@ -36,6 +36,7 @@ import pytest
 import yaml
 
 from adapters.data.apollo import DEFAULT_BASE_URL
+from adapters.data.apollo.records import ALREADY_THERE
 
 from .apollo_twin import FIXTURE
 from .provision import unclear_document
@@ -217,6 +218,27 @@ def test_the_hand_written_contract_agrees_with_apollos_document(
 
 def test_the_adapter_talks_to_apollos_server(vendor: dict[str, Any]) -> None:
     assert DEFAULT_BASE_URL in [s.get("url") for s in vendor.get("servers") or []]
+
+
+def test_the_skip_reasons_the_adapter_and_twin_use_are_apollos(vendor: dict[str, Any]) -> None:
+    """``contacts_already_exists_in_current_campaign`` (read back, not an error) and the twin's
+    skips are reasons Apollo's document lists for ``skipped_contact_ids``."""
+    op = vendor["paths"]["/emailer_campaigns/{sequence_id}/add_contact_ids"]["post"]
+    schema = op["responses"]["200"]["content"]["application/json"]["schema"]
+    skipped = schema["properties"]["skipped_contact_ids"]["properties"]
+    reasons = set(next(iter(skipped.values()))["x-enumDescriptions"])
+    assert {ALREADY_THERE, "contact_not_found", "contacts_active_in_other_campaigns"} <= reasons
+
+
+def test_the_twins_refusals_are_apollos_words(vendor: dict[str, Any]) -> None:
+    """The 422 texts the twin answers with are the examples Apollo documents."""
+    text = json.dumps(vendor["paths"])
+    for said in (
+        "The sequence is already active.",
+        "The sequence is already inactive.",
+        "These mailboxes are no longer active.",
+    ):
+        assert said in text, said
 
 
 @pytest.mark.parametrize(
