@@ -241,6 +241,8 @@ class ApolloTwin(FaultInjection, _Twin):
             elif "active" in contact["statuses"].values():
                 skipped[contact_id] = "contacts_active_in_other_campaigns"
             else:
+                # Apollo's own example: added to an inactive sequence, a contact is "paused"
+                # ("inactive_reason": "Sequence inactive").
                 contact["statuses"][seq_id] = "active" if seq["active"] else "paused"
                 added.append(self.contact(contact_id, contact))
         return None, (
