@@ -427,6 +427,7 @@ CREDENTIAL_TYPES: dict[str, CredentialFactory] = {
     "portkey": _header("portkey", "x-portkey-api-key"),
     "figma": _header("figma", "X-Figma-Token"),
     "pinecone": _header("pinecone", "Api-Key"),
+    "apollo": _header("apollo", "x-api-key"),
 }
 
 

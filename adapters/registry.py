@@ -29,6 +29,7 @@ BUILTIN: dict[str, str] = {
     "pgvector": "adapters.ai.pgvector:PgVectorAdapter",
     "snowflake": "adapters.data.snowflake:SnowflakeAdapter",
     "hubspot": "adapters.data.hubspot:HubSpotAdapter",
+    "apollo": "adapters.data.apollo:ApolloAdapter",
     "github": "adapters.dev.github:GitHubAdapter",
     "vercel": "adapters.dev.vercel:VercelAdapter",
     "figma": "adapters.dev.figma:FigmaAdapter",

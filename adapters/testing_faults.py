@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,9 +48,15 @@ FAULT_KINDS = ("lost", "5xx_after", "timeout_before", "429", "twice")
 _READ_SQL = re.compile(r"\s*(SHOW|DESC|DESCRIBE|SELECT)\b", re.IGNORECASE)
 
 
-def is_mutating(request: httpx.Request) -> bool:
-    """Whether a request may change the platform (GraphQL queries and read SQL are POSTs that don't)."""
+def is_mutating(request: httpx.Request, read_only_posts: Collection[str] = ()) -> bool:
+    """Whether a request may change the platform (GraphQL queries and read SQL are POSTs that don't).
+
+    ``read_only_posts``: path endings of POST operations the vendor documents as reads (Apollo's
+    searches), from the adapter's ``read_only_posts``.
+    """
     if request.method in ("GET", "HEAD", "OPTIONS"):
+        return False
+    if request.method == "POST" and read_only_posts and request.url.path.endswith(tuple(read_only_posts)):
         return False
     try:
         body = json.loads(request.content or b"null")
@@ -102,10 +108,11 @@ class FaultInjector(Protocol):
 class FaultTransport(httpx.AsyncBaseTransport):
     """Wraps the adapter's transport; injects ``kind`` into the first mutating request once armed."""
 
-    def __init__(self, inner: httpx.AsyncBaseTransport, kind: str) -> None:
+    def __init__(self, inner: httpx.AsyncBaseTransport, kind: str, read_only_posts: Collection[str] = ()) -> None:
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault {kind!r}")
         self.inner, self.kind = inner, kind
+        self.read_only_posts = tuple(read_only_posts)
         self.armed = False
         self.tally = Tally()
         self.schedule: list[str | None] = []
@@ -126,12 +133,12 @@ class FaultTransport(httpx.AsyncBaseTransport):
 
     async def _deliver(self, request: httpx.Request) -> httpx.Response:
         response = await self.inner.handle_async_request(request)
-        if is_mutating(request) and not _keyed(request):
+        if is_mutating(request, self.read_only_posts) and not _keyed(request):
             self.tally.delivered.append((request.method, request.url.path, request.content, response.status_code))
         return response
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        mutating = is_mutating(request)
+        mutating = is_mutating(request, self.read_only_posts)
         self.tally.seen += mutating
         kind = self.schedule.pop(0) if self.armed and mutating and self.schedule else None
         if kind is None:
@@ -206,7 +213,7 @@ class FaultMatrixTests:
         inner = getattr(adapter, "transport", None)
         assert isinstance(inner, httpx.AsyncBaseTransport), (
             f"{type(adapter).__name__} has no httpx transport: override install_faults for it")
-        faults = FaultTransport(inner, kind)
+        faults = FaultTransport(inner, kind, getattr(type(adapter), "read_only_posts", ()))
         adapter.transport = faults  # type: ignore[attr-defined]
         try:
             yield faults

@@ -1,7 +1,8 @@
 """Apollo actions: sequences and adding contacts to them.
 
-Before-states: sequence ``{"id", "name", "active"}``; contact (target = email)
-``{"email", "sequences"}``.
+Before-states: sequence ``{"id", "name", "active", "archived"}``; contact (target = email)
+``{"id", "email", "sequences"}`` (the names of the sequences it is in). The adapter is
+:mod:`adapters.data.apollo`.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 The oracle is the vendor's own document: every path template (and method) it declares, read
 from the same files the contract tests serve with Prism (the hand-written contracts for
-Asana and HubSpot). A request "stays on its path" when
+Asana, HubSpot and Apollo). A request "stays on its path" when
 
 * its URL is under the adapter's base URL,
 * its (method, path) matches a template the adapter uses with *benign* input (learnt by
@@ -31,6 +31,7 @@ from .prism import specs_dir
 __all__ = [
     "BASE",
     "BEFORE",
+    "BEFORE_BY_ACTION",
     "BENIGN",
     "NASTY",
     "Recorder",
@@ -56,6 +57,7 @@ DOCS: dict[str, list[Path]] = {
     "openrouter": [Path("openrouter/openapi.yaml")],
     "portkey": [Path("portkey/openapi.yaml")],
     "asana": [FIXTURES / "asana/openapi.yaml"],
+    "apollo": [FIXTURES / "apollo/openapi.yaml"],
     "hubspot": [FIXTURES / "hubspot/openapi.yaml"],
     "lambdalabs": [FIXTURES / "lambdalabs/openapi.yaml"],
     "pinecone": [Path("pinecone/db_control_2026-04.oas.yaml")],
@@ -236,6 +238,9 @@ BENIGN: dict[str, tuple[str, dict[str, Any]]] = {
     "lambdalabs.instance.terminate": ("trainer-1", {}),
     "lambdalabs.ssh_key.add": ("laptop", {"public_key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForDocs1234"}),
     "lambdalabs.ssh_key.remove": ("laptop", {}),
+    "apollo.sequence.activate": ("Q4 Outbound", {}),
+    "apollo.sequence.deactivate": ("Q4 Outbound", {}),
+    "apollo.contact.add_to_sequence": ("jane@acme.com", {"sequence": "Q4 Outbound"}),
 }
 
 #: The before-state handed to ``execute``: ids a vendor answer would supply, replaced by hostile
@@ -260,6 +265,10 @@ BEFORE: dict[str, Any] = {
     "production_deployment_id": "dpl_old",
     "previous_deployment_id": "dpl_prev",
 }
+
+#: What an action's before-state must hold besides :data:`BEFORE` for ``execute`` to send
+#: anything (deactivating needs an active sequence: an inactive one is refused before sending).
+BEFORE_BY_ACTION: dict[str, dict[str, Any]] = {"apollo.sequence.deactivate": {"active": True}}
 
 #: Strings that tried, one way or another, to leave a path.
 NASTY: tuple[str, ...] = (

@@ -100,9 +100,9 @@ def unclear_specs_dir() -> Path:
 def unclear_document(platform: str) -> Path:
     """The vendor's own document for an :data:`UNCLEAR` platform, or skip saying why it is absent.
 
-    The hook for those platforms' contract tests (Lambda Labs: its hand-written contract is checked
-    against the vendor's document; Gong and Apollo have no adapter yet): the project may not
-    carry these files, so their tests run only where a copy sits outside it.
+    The hook for those platforms' contract tests (the cross-checks of Lambda Labs' and Apollo's
+    hand-written contracts against the vendors' documents; Gong has no adapter yet): the project
+    may not carry these files, so their tests run only where a copy sits outside it.
     """
     path = unclear_specs_dir() / platform / UNCLEAR[platform]
     if not path.is_file():

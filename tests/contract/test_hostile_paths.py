@@ -37,6 +37,7 @@ from orchestrator.errors import ValidationFailedError
 from .hostile_support import (
     BASE,
     BEFORE,
+    BEFORE_BY_ACTION,
     BEFORE_IDS,
     BENIGN,
     NASTY,
@@ -51,6 +52,7 @@ from .provision import SKIP_TAG, specs_dir
 TALLY = Tally()
 PER_ACTION = 20
 ENV = {
+    "SOPHIA_APOLLO_EMAIL_ACCOUNT_ID": "6630ffa2a7f52601c7578345",
     "SOPHIA_ASANA_WORKSPACE": "1200000000000001",
     "SOPHIA_FIGMA_WEBHOOK_PASSCODE": "figma-passcode",
     "SOPHIA_GITHUB_WEBHOOK_SECRET": "gh-secret",
@@ -108,7 +110,8 @@ def _learn(platform: str, loop: asyncio.AbstractEventLoop) -> None:
         recorder = Recorder()
         adapter = _adapter(platform, recorder)
         loop.run_until_complete(
-            _drive(adapter, ActionCall(action=action, target=target, params=params), BEFORE)
+            _drive(adapter, ActionCall(action=action, target=target, params=params),
+                   {**BEFORE, **BEFORE_BY_ACTION.get(action, {})})
         )
         unknown = learn(TALLY, platform, recorder.requests)
         assert not unknown, f"benign {action} sent requests its vendor document does not declare: {unknown}"
@@ -126,7 +129,7 @@ def _slots(action: str) -> list[str]:
 
 def _place(action: str, slot: str, value: str) -> tuple[ActionCall, dict[str, Any]]:
     target, params = BENIGN[action]
-    params, before = dict(params), dict(BEFORE)
+    params, before = dict(params), {**BEFORE, **BEFORE_BY_ACTION.get(action, {})}
     kind, _, name = slot.partition(":")
     if kind == "target":
         first, _, last = target.partition("/")
