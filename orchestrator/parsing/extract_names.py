@@ -66,15 +66,38 @@ def _trim(candidate: str) -> str:
 _CONNECTORS = frozenset({"with", "in", "on", "for", "to", "from", "and", "then", "at", "using", "of", "by"})
 
 
+def _lower_tail(masked: str, end: int) -> str:
+    """The lower-case words that finish a Title-Case name ("Webinar follow-up", "Board deck"), or "".
+
+    Only up to a clear boundary — the end, punctuation, a connector ("in", "for", …) or a
+    platform word — and only words that could be part of a name; otherwise nothing is added.
+    """
+    platform = "|".join(map(re.escape, sorted(_PLATFORM_WORDS, key=len, reverse=True)))
+    stop = "|".join(sorted(_CONNECTORS))
+    tail = re.match(rf"((?:\s+(?-i:[a-z][\w&'-]*))(?:\s+(?-i:[A-Za-z0-9][\w&'-]*)){{0,3}}?)"
+                    rf"(?=\s*(?:$|[.,;:!?)]|\s+(?:{stop}|{platform})\b))", masked[end:], re.IGNORECASE)
+    if tail is None:
+        return ""
+    words = tail.group(1).split()
+    if any(w.lower() in NOT_NAMES | _CONNECTORS or w.isdigit() for w in words):  # "dim 384" is a param
+        return ""
+    return " " + " ".join(words)
+
+
 def name_after(masked: str, anchors: str, quoted: list[ex.Quoted]) -> str | None:
     """The name right after one of the ``anchors`` (a regex alternation), e.g. ``called|named``.
 
     After "called"/"named"/"titled" any word is a name ("an index called a"); after a resource
-    noun, common words are not ("the index with …").
+    noun, common words are not ("the index with …"). A Title-Case name may finish in lower case
+    ("sequence Webinar follow-up in apollo"): see :func:`_lower_tail`.
     """
     explicit = anchors == "called|named|titled"
     for match in re.finditer(rf"\b(?:{anchors})\s+(?:(?:called|named|titled)\s+)?{NAME}", masked, re.IGNORECASE):
-        candidate = match.group(1).strip(" .,:;!?)(") if explicit else _trim(match.group(1))
+        found = match.group(1)
+        # a Title-Case name in words, not an identifier ("SupportTickets", "ETL_WH", "v2.1")
+        if re.fullmatch(_TITLE_WORD + r"(?:\s+\S+)*", found) and not re.search(r"[\d_./@]|\w[A-Z]", found):
+            found += _lower_tail(masked, match.end(1))
+        candidate = found.strip(" .,:;!?)(") if explicit else _trim(found)
         if explicit and candidate and candidate.split()[0].lower() not in _CONNECTORS:
             return unquote(_trim(candidate) or candidate.split()[0], quoted)
         if candidate and _ok(candidate):

@@ -100,3 +100,17 @@ def test_the_verb_said_once_for_two_and_other_loose_shapes(text: str, want: list
 ])
 def test_teams_titles_and_stages_as_people_say_them(text: str, want: dict[str, Any]) -> None:
     assert _steps(text) == [want]
+
+
+@pytest.mark.parametrize(("text", "target"), [
+    ("deactivate sequence Webinar follow-up in apollo", "Webinar follow-up"),
+    ("pause the apollo sequence Webinar follow-up", "Webinar follow-up"),
+    ("archive the asana project Board deck Q4 and tell the team", "Board deck Q4"),
+    ("deactivate sequence Webinar now please", "Webinar"),  # words that are never part of a name end it
+    ("create weaviate collection SupportTickets dim 384", "SupportTickets"),  # an identifier, then a param
+])
+def test_a_title_case_name_may_finish_in_lower_case(text: str, target: str) -> None:
+    """With no inventory to match against, a name said after its noun is kept whole up to a clear boundary."""
+    parsed = OfflineParser().parse(text, {})
+    assert parsed.intent.value == "action", parsed
+    assert parsed.actions[0].target == target
