@@ -91,6 +91,9 @@ _PRONOUNS = frozenset({"it", "its", "them", "they", "him", "her", "this", "that"
 #: Verbs that take something away: never chosen unless said.
 _REMOVING = frozenset({"archive", "delete", "drop", "terminate", "disable", "suspend", "deactivate", "revoke",
                        "remove", "remove_member", "untrack", "unset", "destroy"})
+#: Words that take away without a verb of the catalog: never read as a create or an add.
+_NOT_ANYMORE = re.compile(r"\b(?:shouldn'?t|should not|no longer|any ?more|not need|doesn'?t need|don'?t need|"
+                          r"get rid of|without)\b", re.IGNORECASE)
 #: Resources whose target is always an email address.
 _EMAIL_TARGETS = frozenset({"apollo.contact", "usergems.contact"})
 
@@ -381,9 +384,11 @@ class OfflineParser:
                 ranked = [ranked[tie]] + [r for i, r in enumerate(ranked) if i != tie]
             required = [n for n, f in best.spec.params.model_fields.items() if f.is_required()]
             complete = all(n in found for n in required) if required else bool(found)
-            if (best.spec.mutating and not best.verb_said and best.any_verb and not ctx.target
-                    and best.spec.verb in ("create", "launch") and not complete):
-                # the verb said is no verb of this change ("bump the limit a bit" is no create): ask
+            adding = best.spec.verb in ("create", "launch") or best.spec.verb in _TOWARD
+            if (best.spec.mutating and not best.verb_said and not ctx.target and not complete and adding
+                    and (best.any_verb or _NOT_ANYMORE.search(clause))):
+                # the verb said is no verb of this change ("bump the limit a bit" is no create), or no
+                # verb at all and the words take away ("jane shouldn't be on acme/web anymore"): ask
                 options = [r.spec.id for r, _ in ranked[:3]]
                 return _clarify(f"not sure which change you mean: {', '.join(options)}? say what to do, with "
                                 "the value", options)

@@ -52,3 +52,14 @@ def test_a_figma_file_key_is_not_the_word_after_file() -> None:
 def test_no_amount_no_change_and_never_a_create(text: str) -> None:
     parsed = OfflineParser().parse(text)
     assert parsed.intent.value == "clarify", parsed
+
+
+@pytest.mark.parametrize("text", ["jane shouldn't be on the acme/web repo anymore",
+                                  "we don't need the ANALYTICS_WH warehouse anymore",
+                                  "the billing-bot key is no longer needed in portkey"])
+def test_words_that_take_away_are_never_a_create(text: str) -> None:
+    """No verb of the catalog, and the words say less, not more: ask rather than create or add."""
+    parsed = OfflineParser().parse(text)
+    assert parsed.intent.value != "action" or all(
+        c.action.rsplit(".", 1)[1] not in ("create", "launch", "add", "add_member", "invite", "grant")
+        for c in parsed.actions), parsed
