@@ -184,12 +184,24 @@ def _inflect(word: str) -> str:
     return f"{word}(?:s|es|ed|ing{double})?"
 
 
+#: Particles of phrasal verbs that take away, which may come after the object: "take priya off",
+#: "turn it off". ("on", "up" and "back" stay joined: "turn X back on" is its own phrase.)
+_PARTICLES = frozenset({"off", "out", "down", "away"})
+
+
 def _phrase_re(phrase: str) -> re.Pattern[str]:
     if not phrase[0].isalnum():
         return re.compile(re.escape(phrase))
     words = phrase.split()
+    if len(words) == 2 and words[1] in _PARTICLES:  # the object may sit between verb and particle
+        return re.compile(rf"(?<![\w-]){_inflect(words[0])}\s+(?:[\w@./'-]+\s+){{0,5}}?{words[1]}(?![\w-])")
     body = r"\s+".join([_inflect(words[0]), *map(re.escape, words[1:])])
     return re.compile(rf"(?<![\w-]){body}(?![\w-])")
+
+
+#: A be-verb right before a verb makes it a state, not a request: "ANALYTICS_WH is suspended".
+_STATE_BEFORE = re.compile(r"\b(?:is|are|was|were|been|being|isn'?t|aren'?t|wasn'?t|weren'?t)"
+                           r"(?:\s+(?:now|already|still|currently|not|all|just))?\s*$")
 
 
 @lru_cache(maxsize=1)
@@ -265,12 +277,15 @@ def verb_hits(verb: str, low: str) -> tuple[float, int, int]:
     for index, (phrase, pattern) in enumerate(_verb_patterns(verb)):
         single = " " not in phrase
         match = next((m for m in pattern.finditer(low)
-                      if not (single and _NOUN_BEFORE.search(low, max(0, m.start() - 30), m.start()))), None)
+                      if not (single and _NOUN_BEFORE.search(low, max(0, m.start() - 30), m.start()))
+                      and not _STATE_BEFORE.search(low, max(0, m.start() - 30), m.start())), None)
         if match:
             if index == 0:
                 score = 2.0
             elif phrase in WEAK_VERBS:
                 score = 1.0
+            elif len(match.group(0).split()) > len(phrase.split()):
+                score = 1.2  # a phrasal verb around its object ("take priya off"): weaker than said whole
             else:
                 score = 1.8 if (" " in phrase or "-" in phrase) else 1.5
             if score > best or (score == best and match.start() < where):

@@ -91,6 +91,9 @@ _PRONOUNS = frozenset({"it", "its", "them", "they", "him", "her", "this", "that"
 #: Verbs that take something away: never chosen unless said.
 _REMOVING = frozenset({"archive", "delete", "drop", "terminate", "disable", "suspend", "deactivate", "revoke",
                        "remove", "remove_member", "untrack", "unset", "destroy"})
+#: "to" and an amount or a size: a removing verb said this way lowers something ("drop ETL_WH to small").
+_DOWN_TO = re.compile(r"\b(?:down |back )?to\s+(?:[$£€]?\d|(?:x{1,4}-?|extra[ -]?)?(?:small|large)\b|medium\b|"
+                      r"x{1,4}l\b|tiny\b|zero\b|nothing\b)", re.IGNORECASE)
 #: Words that take away without a verb of the catalog: never read as a create or an add.
 _NOT_ANYMORE = re.compile(r"\b(?:shouldn'?t|should not|no longer|any ?more|not need|doesn'?t need|don'?t need|"
                           r"get rid of|without)\b", re.IGNORECASE)
@@ -172,6 +175,8 @@ def _score(spec: ActionSpec, low: str, words: set[str], plats: list[str], res: C
         score -= 1.5  # "pull the ANALYST role from JSMITH" takes away
     if spec.verb in _AWAY and re.search(r"\b(?:to|into|onto)\b", low) and not re.search(r"\b(?:from|off|out of)\b", low):
         score -= 1.5
+    if spec.verb in _REMOVING and _DOWN_TO.search(low):
+        score -= 3.0  # "drop ETL_WH to small", "cut the limit down to $20": lower it, not remove it
     if spec.verb in ("create", "launch") and key in known and not re.search(r"\b(?:called|named)\b", low):
         score -= 2.0  # it exists already: this is about that one, not a new one
     if key in _EMAIL_TARGETS and not ex.emails(low):

@@ -63,3 +63,31 @@ def test_words_that_take_away_are_never_a_create(text: str) -> None:
     assert parsed.intent.value != "action" or all(
         c.action.rsplit(".", 1)[1] not in ("create", "launch", "add", "add_member", "invite", "grant")
         for c in parsed.actions), parsed
+
+
+@pytest.mark.parametrize(("text", "action"), [
+    ("take priya off the data-eng team on github", "github.team.remove_member"),
+    ("turn the Q4 Outbound sequence off in apollo", "apollo.sequence.deactivate"),
+    ("shut ETL_WH down for the weekend", "snowflake.warehouse.suspend"),
+    ("turn FINANCE_WH back on", "snowflake.warehouse.resume"),
+])
+def test_a_phrasal_verb_around_its_object(text: str, action: str) -> None:
+    """"take X off", "turn X off", "shut X down": the particle after the object still says the verb."""
+    parsed = OfflineParser().parse(text)
+    assert action in [c.action for c in parsed.actions] + parsed.candidates or action in (parsed.message or ""), parsed
+    assert not any(c.action.endswith(("add_member", "activate", "drop")) and c.action != action
+                   for c in parsed.actions), parsed
+
+
+@pytest.mark.parametrize("text", ["ANALYTICS_WH is suspended but finance needs it today",
+                                  "the acme/web repo was archived by mistake last week, finance still uses it"])
+def test_a_state_described_is_no_request_for_it(text: str) -> None:
+    """"is suspended" says how things are; doing it again is never the answer."""
+    parsed = OfflineParser().parse(text)
+    assert not any(c.action.endswith((".suspend", ".archive")) for c in parsed.actions), parsed
+
+
+def test_a_removing_verb_with_a_new_size_lowers_rather_than_removes() -> None:
+    parsed = OfflineParser().parse("drop ETL_WH to small over the weekend")
+    assert "snowflake.warehouse.drop" not in [c.action for c in parsed.actions], parsed
+    assert [c.action for c in OfflineParser().parse("drop ETL_WH").actions] == ["snowflake.warehouse.drop"]
