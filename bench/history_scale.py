@@ -107,31 +107,32 @@ def main() -> None:
         cursor = page[-1].id if page else None
         queries: list[tuple[str, Callable[[], Any], str, tuple[Any, ...]]] = [
             ("history (newest 20)", lambda: ledger.list(limit=20),
-             "SELECT * FROM changes ORDER BY created_at DESC, seq DESC LIMIT 20", ()),
+             "SELECT * FROM changes ORDER BY created_at DESC, seq DESC, id DESC LIMIT 20", ()),
             ("history --platform", lambda: ledger.list(platform=picks["platform"], limit=20),
-             "SELECT * FROM changes WHERE platform = %s ORDER BY created_at DESC, seq DESC LIMIT 20",
+             "SELECT * FROM changes WHERE platform = %s ORDER BY created_at DESC, seq DESC, id DESC LIMIT 20",
              (picks["platform"],)),
             ("history --platform --target", lambda: ledger.list(platform=picks["platform"], target=picks["target"],
                                                                limit=20),
-             "SELECT * FROM changes WHERE platform = %s AND target = %s ORDER BY created_at DESC, seq DESC LIMIT 20",
+             "SELECT * FROM changes WHERE platform = %s AND target = %s ORDER BY created_at DESC, seq DESC, id DESC LIMIT 20",
              (picks["platform"], picks["target"])),
             ("history --target", lambda: ledger.list(target=picks["target"], limit=20),
-             "SELECT * FROM changes WHERE target = %s ORDER BY created_at DESC, seq DESC LIMIT 20", (picks["target"],)),
+             "SELECT * FROM changes WHERE target = %s ORDER BY created_at DESC, seq DESC, id DESC LIMIT 20", (picks["target"],)),
             ("history --since 2h", lambda: ledger.list(since=since, limit=20),
-             "SELECT * FROM changes WHERE created_at >= %s ORDER BY created_at DESC, seq DESC LIMIT 20", (since,)),
+             "SELECT * FROM changes WHERE created_at >= %s ORDER BY created_at DESC, seq DESC, id DESC LIMIT 20", (since,)),
             ("history --status needs_reconcile", lambda: ledger.list(status="needs_reconcile", limit=20),
-             "SELECT * FROM changes WHERE status = %s ORDER BY created_at DESC, seq DESC LIMIT 20",
+             "SELECT * FROM changes WHERE status = %s ORDER BY created_at DESC, seq DESC, id DESC LIMIT 20",
              ("needs_reconcile",)),
             ("run's changes", lambda: ledger.list(run_id=picks["run_id"], limit=500),
-             "SELECT * FROM changes WHERE run_id = %s ORDER BY created_at DESC, seq DESC LIMIT 500",
+             "SELECT * FROM changes WHERE run_id = %s ORDER BY created_at DESC, seq DESC, id DESC LIMIT 500",
              (picks["run_id"],)),
             ("change lookup", lambda: ledger.get(picks["change_id"]),
              "SELECT * FROM changes WHERE id = %s", (picks["change_id"],)),
         ]
-        if cursor and "before" in ledger.list.__code__.co_varnames:
+        if cursor:
             queries.append(("history, next page (keyset)", lambda: ledger.list(limit=20, before=cursor),
-                            "SELECT * FROM changes WHERE (created_at, seq) < (SELECT created_at, seq FROM changes "
-                            "WHERE id = %s) ORDER BY created_at DESC, seq DESC LIMIT 20", (cursor,)))
+                            ("SELECT * FROM changes WHERE (created_at, seq, id) < (SELECT created_at, seq, id "
+                             "FROM changes WHERE id = %s) ORDER BY created_at DESC, seq DESC, id DESC LIMIT 20"),
+                            (cursor,)))
         rows = []
         with psycopg.connect(url, autocommit=True) as conn:
             for label, fn, sql, params in queries:
