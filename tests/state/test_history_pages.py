@@ -32,7 +32,7 @@ def _pages(fetch: object, size: int, **filters: object) -> list[list[str]]:
     pages: list[list[str]] = []
     before = None
     while True:
-        page = [c if isinstance(c, str) else c for c in fetch(limit=size, before=before, **filters)]  # type: ignore[operator]
+        page = list(fetch(limit=size, before=before, **filters))  # type: ignore[operator]
         if not page:
             return pages
         pages.append(page)
