@@ -182,12 +182,11 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
 
 
 def serve(host: str = "127.0.0.1", port: int = 8000, *, worker: bool = True, log_level: str = "info") -> None:
-    """Run the server with uvicorn until interrupted."""
+    """Run the server with uvicorn until interrupted (logs: :func:`orchestrator.logs.configure_logging`)."""
     import uvicorn
 
-    from adapters.credentials import ScrubbingFilter
+    from orchestrator.logs import configure_logging
 
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(ScrubbingFilter())
-    uvicorn.run(create_app(worker=worker), host=host, port=port, log_level=log_level, access_log=False)
+    configure_logging(log_level)  # SOPHIA_LOG_FORMAT=json for JSON lines; ids and scrubbing either way
+    uvicorn.run(create_app(worker=worker), host=host, port=port, log_level=log_level, access_log=False,
+                log_config=None)  # uvicorn's loggers propagate to the root handler above
