@@ -30,8 +30,8 @@ __all__ = ["IDS", "ContextFilter", "JsonFormatter", "TextFormatter", "bind", "co
 IDS = ("run_id", "change_id", "delivery_id")
 _VARS: dict[str, ContextVar[str | None]] = {name: ContextVar(f"sophia_{name}", default=None) for name in IDS}
 #: Record attributes that are not extra fields.
-_STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime",
-                                                                                   "trace_id", "span_id", *IDS}
+_STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
+    "message", "asctime", "trace_id", "span_id", "color_message", *IDS}  # color_message: uvicorn's ANSI copy
 
 
 @contextmanager

@@ -30,7 +30,6 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from functools import wraps
-from inspect import iscoroutinefunction
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
@@ -239,6 +238,8 @@ def traced_node(name: str, node: F) -> F:
     The wrapper keeps the node's signature and annotations (``functools.wraps``): LangGraph reads
     them to pass ``runtime`` and to draw the node's exits.
     """
+    from inspect import iscoroutinefunction
+
     attributes = {"sophia.node": name}
     if iscoroutinefunction(node):
         @wraps(node)

@@ -82,6 +82,29 @@ def test_an_applied_change_nests_step_and_adapter_calls_under_apply(service_fact
     assert all(s.status.status_code != StatusCode.ERROR for s in finished)
 
 
+def test_a_pause_is_not_an_error_and_the_resume_is_a_run_span_of_its_own(service_factory: Factory,
+                                                                        spans: Any) -> None:
+    from opentelemetry.trace import StatusCode
+
+    async def flow() -> tuple[dict[str, Any], dict[str, Any]]:
+        async with service_factory() as svc:
+            asked = await svc.submit(req("create a vector index called docs with 3 dimensions", confirmed=False))
+            return asked, await svc.confirm(asked["run_id"], True)
+
+    asked, done = arun(flow())
+    assert (asked["status"], done["status"]) == ("awaiting_confirmation", "applied")
+    finished = list(spans.get_finished_spans())
+    submitted, resumed = sorted((s for s in finished if s.name == "sophia.run"), key=lambda s: s.start_time)
+    assert submitted.attributes["sophia.run_id"] == resumed.attributes["sophia.run_id"] == asked["run_id"]
+    assert (submitted.attributes["sophia.run.phase"], resumed.attributes["sophia.run.phase"]) == ("submit", "resume")
+    assert submitted.attributes["sophia.run.status"] == "awaiting_confirmation"
+    first = children(finished, submitted)
+    assert [s.name for s in first] == ["node.parse", "node.plan", "node.check_policy", "node.confirm"]
+    assert first[-1].attributes["sophia.interrupted"] is True and first[-1].status.status_code == StatusCode.UNSET
+    # LangGraph runs the paused node again on resume, then goes on.
+    assert [s.name for s in children(finished, resumed)] == ["node.confirm", "node.apply", "node.report"]
+
+
 def test_a_failed_call_marks_its_spans_in_error_and_leaks_no_secret(service_factory: Factory, spans: Any) -> None:
     """A fault at the driver boundary (as tests/adapters/test_pgvector.py's ``PgFaults`` injects
     ``timeout_before``), whose message carries a resolved credential."""
