@@ -15,7 +15,10 @@ imported (the CLI's read path must not pay for it). Two things turn it on:
 The tree: ``sophia.run`` (``sophia.run_id``) → ``node.<name>`` → ``apply.step`` (the change
 id and its settled ledger status) → ``adapter.<op>`` (``sophia.platform``, ``sophia.action``,
 ``sophia.target``, ``sophia.outcome``) → ``HTTP <METHOD>`` (client kind, OTel HTTP semantic
-conventions). Webhooks: ``webhook.receive`` at the door, ``webhook.process`` in the worker.
+conventions). Webhooks: ``webhook.receive`` at the door, ``webhook.process`` in the worker. In
+the server, FastAPI's own request span (its native telemetry, given this provider: see
+:func:`orchestrator.interfaces.api.create_app`) is the parent of everything a request does, and
+carries an incoming W3C ``traceparent``.
 
 **Secrets.** Attributes carry names only — platform, action, target, ids, statuses — never param
 values. A failure sets the span's status to error with an ``exception`` event whose message is
@@ -44,6 +47,7 @@ __all__ = [
     "adapter_span",
     "enabled",
     "mark_error",
+    "provider",
     "reset",
     "span",
     "traced_node",
@@ -101,6 +105,11 @@ def enabled() -> bool:
     """Whether spans are recorded in this process."""
     tracer = _tracer if _tracer is not _UNSET else _resolve()
     return tracer is not None
+
+
+def provider() -> TracerProvider | None:
+    """The tracer provider spans go to (None: tracing is off); FastAPI's request spans use it too."""
+    return _provider if enabled() else None
 
 
 def use_exporter(exporter: SpanExporter) -> TracerProvider:

@@ -130,7 +130,8 @@ def create_app(settings: Settings | None = None, *, host: ServiceHost | None = N
     from orchestrator.interfaces.routes import changes, drift, health, platforms, runs, webhooks
     from orchestrator.interfaces.routes import slack as slack_routes
 
-    app = FastAPI(title="sophia-iac", version=_version(), description=DESCRIPTION, lifespan=_lifespan)
+    app = FastAPI(title="sophia-iac", version=_version(), description=DESCRIPTION, lifespan=_lifespan,
+                  **_telemetry())
     app.state.options = {"settings": settings or get_settings(), "host": host, "slack": slack,
                          "slack_poster": slack_poster, "worker": worker, "worker_config": worker_config}
     app.state.metrics = Metrics()
@@ -141,6 +142,22 @@ def create_app(settings: Settings | None = None, *, host: ServiceHost | None = N
         app.include_router(module.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def _telemetry() -> dict[str, Any]:
+    """FastAPI's request spans on our tracer provider, when tracing is on and FastAPI has native telemetry.
+
+    Off (or an older FastAPI), nothing is passed: FastAPI then finds no configured provider and
+    adds nothing. Its metrics and logs stay off: Prometheus (``/metrics``) and our logs cover them.
+    """
+    import inspect
+
+    from orchestrator.tracing import provider
+
+    found = provider()
+    if found is None or "telemetry" not in inspect.signature(FastAPI.__init__).parameters:
+        return {}
+    return {"telemetry": {"tracer_provider": found, "metrics": False, "logs": False}}
 
 
 def _version() -> str:

@@ -15,15 +15,24 @@ from tests.interfaces.test_webhooks import post, signed
 from tests.otel import children, everything_said, named
 
 
-def test_a_delivery_is_traced_at_the_door_and_in_the_worker(api: Api, spans: Any) -> None:
+def test_a_delivery_is_traced_at_the_door_and_in_the_worker(spans: Any, api: Api) -> None:
+    """(``spans`` before ``api``: the app is built with tracing on, so FastAPI's request span is there.)"""
     payload = {"resource": {"type": "repo", "name": "acme/web", "state": {"name": "acme/web", "archived": False}}}
     body, headers = signed("github", payload, delivery="d-trace-1")
     assert post(api, "github", body, headers).json()["status"] == "accepted"
     assert post(api, "github", body, headers).json()["status"] == "duplicate"
     assert post(api, "github", body.replace(b"acme/web", b"acme/api"), headers).status_code == 401
 
-    first, again, tampered = named(list(spans.get_finished_spans()), "webhook.receive")
-    assert first.kind == SpanKind.SERVER
+    finished = list(spans.get_finished_spans())
+    first, again, tampered = named(finished, "webhook.receive")
+    by_id = {s.context.span_id: s for s in finished}
+    chain = [first]
+    while chain[-1].parent is not None:
+        chain.append(by_id[chain[-1].parent.span_id])
+    assert [s.name for s in chain] == ["webhook.receive", "fastapi.endpoint", "POST /webhooks/{platform}"]
+    request = chain[-1]  # FastAPI's own server span, on our provider
+    assert request.kind == SpanKind.SERVER and request.attributes["http.request.method"] == "POST"
+    assert request.attributes["url.path"] == "/webhooks/github"
     assert {k: first.attributes[k] for k in ("sophia.platform", "sophia.webhook.delivery_id",
                                             "sophia.webhook.verified", "sophia.webhook.outcome",
                                             "http.response.status_code")} == {

@@ -58,7 +58,7 @@ async def receive_webhook(request: Request, platform: str = Path(min_length=1, m
     hook = WebhookRequest(headers={k.lower(): v for k, v in request.headers.items()}, body=body,
                           path=request.url.path, received_at=received_at)
     with span("webhook.receive", {"sophia.platform": platform, "http.request.method": "POST",
-                                  "http.route": "/webhooks/{platform}"}, kind="server") as current:
+                                  "http.route": "/webhooks/{platform}"}) as current:
         try:
             result = await run_in_threadpool(ingest, Inbox(context.store), platform, hook)
         except SophiaError as exc:
