@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ENDPOINT_VARS",
     "adapter_span",
+    "carry",
     "enabled",
     "mark_error",
     "provider",
@@ -239,6 +240,41 @@ def _outcome_span(name: str, attributes: dict[str, Any], call: ActionCall | None
             raise
         if current is not None and "sophia.outcome" not in (getattr(current, "attributes", None) or {}):
             current.set_attribute("sophia.outcome", "ok")
+
+
+def carry() -> Callable[[], AbstractContextManager[None]]:
+    """What is current here — the span and the log ids — to re-enter on another thread or loop.
+
+    Call it where the work is handed over; use the result as ``with carried():`` where it runs
+    (the service host runs a REST/Slack request's run on its own loop, whose tasks don't inherit
+    the request's context).
+    """
+    from orchestrator.logs import bind, current_ids
+
+    ids = current_ids()
+    parent = None
+    if enabled():
+        from opentelemetry import context
+
+        parent = context.get_current()
+
+    @contextmanager
+    def carried() -> Iterator[None]:
+        token = None
+        if parent is not None:
+            from opentelemetry import context
+
+            token = context.attach(parent)
+        try:
+            with bind(**ids):
+                yield
+        finally:
+            if token is not None:
+                from opentelemetry import context
+
+                context.detach(token)
+
+    return carried
 
 
 def traced_node(name: str, node: F) -> F:

@@ -1,4 +1,4 @@
-"""A webhook delivery's spans: at the door (verified, duplicate, rejected) and in the worker."""
+"""Spans in the server: a webhook delivery (at the door and in the worker), a run a REST call starts."""
 
 from __future__ import annotations
 
@@ -68,3 +68,20 @@ def test_a_delivery_is_traced_at_the_door_and_in_the_worker(spans: Any, api: Api
     from tests.interfaces.conftest import WEBHOOK_SECRETS
 
     assert WEBHOOK_SECRETS["github"] not in everything_said(finished)
+
+
+def test_a_run_started_over_rest_is_traced_under_its_request(spans: Any, api: Api) -> None:
+    response = api.client.post("/v1/commands", json={"text": "create a vector index called dry with 8 dims",
+                                                     "dry_run": True}, headers=api.h("operator"))
+    assert response.status_code == 200 and response.json()["status"] == "dry_run"
+    finished = list(spans.get_finished_spans())
+    by_id = {s.context.span_id: s for s in finished}
+    (run,) = named(finished, "sophia.run")
+    assert run.attributes["sophia.run_id"] == response.json()["run_id"]
+    assert run.attributes["sophia.surface"] == "api"
+    chain = [run]
+    while chain[-1].parent is not None:
+        chain.append(by_id[chain[-1].parent.span_id])
+    assert chain[-1].name == "POST /v1/commands" and chain[-1].kind == SpanKind.SERVER
+    said = everything_said(finished)
+    assert not [name for name, key in api.keys.items() if key in said]  # no API key in any span
