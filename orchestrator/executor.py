@@ -112,7 +112,7 @@ class Executor:
                       "sophia.action": step.call.action, "sophia.target": step.call.target,
                       "sophia.undo_of": step.undo_of}
         with span("apply.step", attributes, call=step.call) as current:
-            holder: list[ChangeRecord] = []
+            holder: list[ChangeRecord] = []  # the step's record as it settles, read even when the step raises
             try:
                 change = await self._step(run_id, step, actor, outcome, planned, holder)
             finally:

@@ -75,8 +75,12 @@ def test_ids_come_from_context_and_secrets_are_scrubbed(json_lines: io.StringIO)
     assert "delivery_id" not in outside and outside["message"] == "outside"
 
 
-def test_text_is_the_default_and_still_names_the_ids(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("SOPHIA_LOG_FORMAT", raising=False)
+@pytest.mark.parametrize("setting", [None, "json"])
+def test_sophia_log_format_chooses_text_by_default_or_json(monkeypatch: pytest.MonkeyPatch, setting: str | None) -> None:
+    if setting is None:
+        monkeypatch.delenv("SOPHIA_LOG_FORMAT", raising=False)
+    else:
+        monkeypatch.setenv("SOPHIA_LOG_FORMAT", setting)
     root = logging.getLogger()
     saved = list(root.handlers), root.level
     stream = io.StringIO()
@@ -90,4 +94,7 @@ def test_text_is_the_default_and_still_names_the_ids(monkeypatch: pytest.MonkeyP
         for handler in saved[0]:
             root.addHandler(handler)
         root.setLevel(saved[1])
-    assert stream.getvalue().rstrip().endswith("sophia.test: hello [run_id=run_abc]")
+    if setting is None:
+        assert stream.getvalue().rstrip().endswith("sophia.test: hello [run_id=run_abc]")
+    else:
+        assert json.loads(stream.getvalue())["run_id"] == "run_abc"
