@@ -8,8 +8,9 @@ imported (the CLI's read path must not pay for it). Two things turn it on:
   environment: the first span builds a ``TracerProvider`` that batches spans to that endpoint
   over OTLP/HTTP (``opentelemetry-exporter-otlp-proto-http``, the ``otel`` extra; the SDK reads
   the other standard ``OTEL_*`` variables itself, and ``OTEL_SERVICE_NAME`` names the service,
-  ``sophia-iac`` by default). Without the exporter package, an error is logged once and tracing
-  stays off: telemetry never stops a change;
+  ``sophia-iac`` by default; ``OTEL_SDK_DISABLED=true`` or ``OTEL_TRACES_EXPORTER=none`` keep it
+  off). Without the exporter package, an error is logged once and tracing stays off: telemetry
+  never stops a change;
 * :func:`use_exporter` (tests: the SDK's ``InMemorySpanExporter``), which wins over the env.
 
 The tree: ``sophia.run`` (``sophia.run_id``) → ``node.<name>`` → ``apply.step`` (the change
@@ -76,7 +77,7 @@ def _resolve() -> Tracer | None:
     with _lock:
         if _tracer is not _UNSET:
             return _tracer
-        if not any(os.environ.get(var, "").strip() for var in ENDPOINT_VARS):
+        if not any(os.environ.get(var, "").strip() for var in ENDPOINT_VARS) or _switched_off():
             _tracer = None
             return None
         try:
@@ -92,6 +93,12 @@ def _resolve() -> Tracer | None:
         _provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
         _tracer = _provider.get_tracer(TRACER_NAME)
         return _tracer
+
+
+def _switched_off() -> bool:
+    """The standard off switches: ``OTEL_SDK_DISABLED=true`` or ``OTEL_TRACES_EXPORTER=none``."""
+    return (os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true"
+            or os.environ.get("OTEL_TRACES_EXPORTER", "").strip().lower() == "none")
 
 
 def _new_provider() -> TracerProvider:
@@ -122,10 +129,10 @@ def use_exporter(exporter: SpanExporter) -> TracerProvider:
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
     with _lock:
-        provider = _new_provider()
-        provider.add_span_processor(SimpleSpanProcessor(exporter))
-        _provider, _tracer = provider, provider.get_tracer(TRACER_NAME)
-        return provider
+        made = _new_provider()
+        made.add_span_processor(SimpleSpanProcessor(exporter))
+        _provider, _tracer = made, made.get_tracer(TRACER_NAME)
+        return made
 
 
 def reset() -> None:

@@ -198,6 +198,18 @@ def test_with_nothing_configured_no_span_is_made_and_otel_is_not_imported(servic
     assert type(trace.get_tracer_provider()).__name__ == "ProxyTracerProvider"  # nothing set one globally either
 
 
+@pytest.mark.parametrize("switch", [("OTEL_SDK_DISABLED", "true"), ("OTEL_TRACES_EXPORTER", "none")])
+def test_the_standard_switches_keep_tracing_off_with_an_endpoint_set(monkeypatch: pytest.MonkeyPatch,
+                                                                     switch: tuple[str, str]) -> None:
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9")
+    monkeypatch.setenv(*switch)
+    tracing.reset()
+    try:
+        assert not tracing.enabled() and tracing.provider() is None
+    finally:
+        tracing.reset()
+
+
 class _Collector(BaseHTTPRequestHandler):
     received: ClassVar[list[tuple[str, str, int]]] = []
 
