@@ -123,7 +123,9 @@ def test_a_failed_call_marks_its_spans_in_error_and_leaks_no_secret(service_fact
                 raise psycopg.errors.QueryCanceled(f"canceling statement due to statement timeout ({secret})")
 
             adapter.execute = refused  # type: ignore[method-assign]
-            return await svc.submit(req("create a vector index called docs with 3 dimensions"))
+            view = await svc.submit(req("create a vector index called docs with 3 dimensions"))
+            view["reconciled"] = await svc.reconcile()  # the unknown outcome, settled by read-back
+            return view
 
     view = arun(flow())
     # A driver error may have landed: read back shows the before-state, so the outcome stays unknown.
@@ -143,6 +145,11 @@ def test_a_failed_call_marks_its_spans_in_error_and_leaks_no_secret(service_fact
     assert step.attributes["sophia.change.status"] == "needs_reconcile"
     reads = [s for s in children(finished, step) if s.name == "adapter.observe"]
     assert len(reads) == 2  # the before-state, then the read-back after the failure
+    (settled,) = view["reconciled"]
+    (again,) = named(finished, "reconcile.change")
+    assert again.attributes["sophia.change_id"] == settled["change_id"] == view["changes"][0]["id"]
+    assert again.attributes["sophia.change.status"] == settled["status"]
+    assert [s.name for s in children(finished, again)] == ["adapter.observe"]
     assert secret not in everything_said(finished)
 
 
