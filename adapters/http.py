@@ -69,6 +69,7 @@ from adapters.http_policy import (
 )
 from adapters.paths import api_path, check_path, segment
 from orchestrator.errors import AdapterError, ConfigError, NotFoundError, SophiaError, ValidationFailedError
+from orchestrator.tracing_http import answered, http_span
 
 __all__ = [
     "USER_AGENT",
@@ -367,14 +368,16 @@ class PlatformClient:
                 except SophiaError as exc:
                     raise _with_outcome(exc, delivered, "unsent") from None
                 try:
-                    response = await self._pool().request(
-                        method,
-                        path,
-                        params=query or None,
-                        json=json,
-                        data=data,
-                        headers={**auth, **extra},
-                    )
+                    with http_span(method, self.base_url, attempt, ctx.platform, action) as sent:
+                        response = await self._pool().request(
+                            method,
+                            path,
+                            params=query or None,
+                            json=json,
+                            data=data,
+                            headers={**auth, **extra},
+                        )
+                        answered(sent, response.status_code)
                 except httpx.TransportError as exc:
                     self.breaker.record_failure()
                     unsent = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))

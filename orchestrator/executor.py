@@ -15,6 +15,7 @@ before the platform is called, and the outcome after it returns.
 
 from __future__ import annotations
 
+import logging
 from asyncio import to_thread
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -23,8 +24,10 @@ from adapters.base import State
 from adapters.catalog import ActionCall, ActionSpec
 from orchestrator.errors import AdapterError, SophiaError
 from orchestrator.faults import fault_point
+from orchestrator.logs import bind
 from orchestrator.settle import VOLATILE, comparable, finish_undo, settle_answered, settle_by_read_back
 from orchestrator.state import Plan, Step
+from orchestrator.tracing import adapter_span, span, traced_observe
 from state.locks import lock_key
 from state.models import ChangeRecord, ChangeStatus
 from state.store import new_id
@@ -35,6 +38,7 @@ if TYPE_CHECKING:
 __all__ = ["VOLATILE", "ApplyOutcome", "Executor", "comparable", "redact"]
 
 REDACTED = "***redacted***"
+_log = logging.getLogger(__name__)
 
 
 def redact(spec: ActionSpec, params: dict[str, Any]) -> dict[str, Any]:
@@ -103,13 +107,33 @@ class Executor:
     async def _apply_step(
         self, run_id: str, step: Step, actor: str, outcome: ApplyOutcome, *, planned: bool = True
     ) -> ChangeRecord:
+        """One step in an ``apply.step`` span that ends with the change's settled ledger status."""
+        attributes = {"sophia.step": step.seq, "sophia.platform": step.call.platform,
+                      "sophia.action": step.call.action, "sophia.target": step.call.target,
+                      "sophia.undo_of": step.undo_of}
+        with span("apply.step", attributes, call=step.call) as current:
+            holder: list[ChangeRecord] = []  # the step's record as it settles, read even when the step raises
+            try:
+                change = await self._step(run_id, step, actor, outcome, planned, holder)
+            finally:
+                if holder:
+                    _log.info("change %s (%s on %s): %s", holder[-1].id, step.call.action, step.call.target,
+                              holder[-1].status, extra={"change_id": holder[-1].id})
+                    if current is not None:
+                        current.set_attribute("sophia.change_id", holder[-1].id)
+                        current.set_attribute("sophia.change.status", str(holder[-1].status))
+            return change
+
+    async def _step(
+        self, run_id: str, step: Step, actor: str, outcome: ApplyOutcome, planned: bool, holder: list[ChangeRecord]
+    ) -> ChangeRecord:
         from adapters.registry import spec_for
 
         store = self.deps.store
         call = step.call
         spec = spec_for(call.action)
         adapter = self.deps.adapters.get(call.platform)
-        before = await adapter.observe(call)
+        before = await traced_observe(adapter, call)
         if planned and comparable(before) != comparable(step.before):
             raise AdapterError(
                 f"{call.action}: {call.target} changed since the plan was made ({comparable(step.before)} → "
@@ -124,11 +148,15 @@ class Executor:
             before=before, expected=expected, reversible=spec.reversible, risk=spec.risk.value,
             actor=actor, undo_of=step.undo_of,
         ))
+        holder.append(change)
         fault_point("after_pending")
         try:
-            after = await adapter.execute(call, before)
+            with bind(change_id=change.id), adapter_span("execute", call.platform, call,
+                                                         **{"sophia.change_id": change.id}):
+                after = await adapter.execute(call, before)
         except Exception as exc:
             change = await settle_by_read_back(store, adapter, change, call, exc)
+            holder.append(change)
             if change.status == ChangeStatus.FAILED:
                 outcome.changes.append(_public(change))
                 if isinstance(exc, SophiaError):
@@ -141,6 +169,7 @@ class Executor:
         else:
             fault_point("after_call")
             change = await to_thread(settle_answered, store, adapter, change, call, after)
+            holder.append(change)
         fault_point("after_outcome")
         if change.status == ChangeStatus.APPLIED:
             await to_thread(self._note_inventory, call, spec, change.after)

@@ -167,16 +167,28 @@ class InboxWorker:
 
     async def process(self, event: InboxEvent) -> tuple[str, list[Drift]]:
         """Handle one event: adapter → inventory → drift; returns a summary and the new drift."""
-        adapter = self.adapters.get(event.platform)
-        request = WebhookRequest(headers=dict(event.headers or {}), body=event.body,
-                                 path=f"/webhooks/{event.platform}", received_at=event.received_at)
-        result = await adapter.handle_webhook(request)
-        drift = await asyncio.to_thread(self.detector.apply, adapter, list(result.changes), inbox_id=event.id)
-        for item in drift:
-            await self._notify(item)
-        summary = result.summary or f"{result.event_type}: {len(result.changes)} change(s)"
-        if drift:
-            summary += f"; drift: {', '.join(d.id for d in drift)}"
+        from orchestrator.logs import bind
+        from orchestrator.tracing import adapter_span, span
+
+        attributes = {"sophia.platform": event.platform, "sophia.webhook.delivery_id": event.delivery_id,
+                      "sophia.webhook.event_type": event.event_type, "sophia.webhook.inbox_id": event.id,
+                      "sophia.webhook.attempt": event.attempts}
+        with bind(delivery_id=event.delivery_id), span("webhook.process", attributes) as current:
+            adapter = self.adapters.get(event.platform)
+            request = WebhookRequest(headers=dict(event.headers or {}), body=event.body,
+                                     path=f"/webhooks/{event.platform}", received_at=event.received_at)
+            with adapter_span("handle_webhook", event.platform):
+                result = await adapter.handle_webhook(request)
+            drift = await asyncio.to_thread(self.detector.apply, adapter, list(result.changes), inbox_id=event.id)
+            for item in drift:
+                await self._notify(item)
+            summary = result.summary or f"{result.event_type}: {len(result.changes)} change(s)"
+            if drift:
+                summary += f"; drift: {', '.join(d.id for d in drift)}"
+            if current is not None:
+                current.set_attribute("sophia.webhook.changes", len(result.changes))
+                current.set_attribute("sophia.webhook.drift", len(drift))
+            log.info("webhook %s/%s processed: %s", event.platform, event.delivery_id, summary)
         return summary, drift
 
     async def _notify(self, drift: Drift) -> None:

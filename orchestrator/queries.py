@@ -8,6 +8,7 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.errors import SophiaError
+from orchestrator.tracing import adapter_span
 
 if TYPE_CHECKING:
     from orchestrator.deps import Deps
@@ -18,7 +19,10 @@ __all__ = ["help_text", "history", "platform_status"]
 async def _one_status(deps: Deps, platform: str) -> dict[str, Any]:
     try:
         adapter = deps.adapters.get(platform)
-        status = await adapter.get_status()
+        with adapter_span("get_status", platform) as current:
+            status = await adapter.get_status()
+            if current is not None and not status.healthy:
+                current.set_attribute("sophia.outcome", "unhealthy")
     except SophiaError as exc:
         data = {"platform": platform, "healthy": False, "configured": False, "message": str(exc), "inventory": {},
                 "drift": []}

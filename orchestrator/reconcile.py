@@ -14,7 +14,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.errors import NotFoundError, SophiaError
+from orchestrator.logs import bind
 from orchestrator.settle import finish_undo, reconcile_change
+from orchestrator.tracing import span
 from state.locks import lock_key
 from state.models import ChangeStatus
 
@@ -62,9 +64,14 @@ async def reconcile_store(store: Store, adapters: AdapterPool, *, limit: int = 1
         if change.status == ChangeStatus.PENDING and await to_thread(
                 store.locks.holder_alive, lock_key(change.platform, change.target)):
             continue
+        attributes = {"sophia.change_id": change.id, "sophia.run_id": change.run_id, "sophia.platform": change.platform,
+                      "sophia.action": change.action, "sophia.target": change.target, "sophia.was": str(change.status)}
         try:
-            status = await reconcile_change(store, adapters.get(change.platform), change,
-                                            examined=kinds.get(change.id) == "reconcile")
+            with bind(run_id=change.run_id, change_id=change.id), span("reconcile.change", attributes) as current:
+                status = await reconcile_change(store, adapters.get(change.platform), change,
+                                                examined=kinds.get(change.id) == "reconcile")
+                if current is not None:
+                    current.set_attribute("sophia.change.status", str(status))
         except SophiaError as exc:
             settled.append({"change_id": change.id, "status": change.status, "error": exc.message})
             continue

@@ -21,6 +21,7 @@ awaited in order.
 from __future__ import annotations
 
 import asyncio
+import logging
 from asyncio import to_thread
 from collections.abc import Iterator
 from contextlib import AsyncExitStack, contextmanager
@@ -35,11 +36,33 @@ __all__ = ["OrchestratorService", "RunView"]
 
 RunView = dict[str, Any]
 
+_log = logging.getLogger(__name__)
+
 AWAITING = {"confirm": "awaiting_confirmation", "approval": "awaiting_approval"}
 
 
 def _psycopg_url(url: str) -> str:
     return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+@contextmanager
+def _run_span(run_id: str, phase: str, request: Request | None = None) -> Iterator[Any]:
+    """The ``sophia.run`` span (every node's parent) with ``run_id`` bound for logs."""
+    from orchestrator.logs import bind
+    from orchestrator.tracing import span
+
+    attributes: dict[str, Any] = {"sophia.run_id": run_id, "sophia.run.phase": phase}
+    if request is not None:
+        attributes |= {"sophia.surface": request.surface, "sophia.dry_run": request.dry_run}
+    with bind(run_id=run_id), span("sophia.run", attributes) as current:
+        yield current
+
+
+def _ended(current: Any, view: RunView) -> None:
+    """Record how a run ended on its span, and log it."""
+    if current is not None:
+        current.set_attribute("sophia.run.status", str(view.get("status")))
+    _log.info("run %s: %s", view.get("run_id"), view.get("status"))
 
 
 class OrchestratorService:
@@ -151,14 +174,16 @@ class OrchestratorService:
         await to_thread(self.store.create_run, run)
         state: dict[str, Any] = {"run_id": run_id, "request": request.model_copy(update={"text": safe.text})
                                  .model_dump(mode="json"), "parsed": safe.parsed.model_dump(mode="json")}
-        if request.dry_run:  # never pauses: the same nodes and routes, without LangGraph or a checkpoint
-            from orchestrator.walk import walk_dry_run
+        with _run_span(run_id, "submit", request) as current:
+            if request.dry_run:  # never pauses: the same nodes and routes, without LangGraph or a checkpoint
+                from orchestrator.walk import walk_dry_run
 
-            out = await walk_dry_run(state, self.deps)
-        else:
-            graph = await self.pipeline()
-            out = await graph.ainvoke(state, self._config(run_id), context=self.deps, durability="sync")
-        view = await self._settle(run_id, out)
+                out = await walk_dry_run(state, self.deps)
+            else:
+                graph = await self.pipeline()
+                out = await graph.ainvoke(state, self._config(run_id), context=self.deps, durability="sync")
+            view = await self._settle(run_id, out)
+            _ended(current, view)
         delegate = (view.get("result") or {}).get("delegate")
         if delegate in ("freeze", "unfreeze"):
             return await self._freeze_delegate(run_id, request, view["result"])
@@ -276,8 +301,12 @@ class OrchestratorService:
         from langgraph.types import Command
 
         graph = await self.pipeline()
-        out = await graph.ainvoke(Command(resume=answer), self._config(run_id), context=self.deps, durability="sync")
-        return await self._settle(run_id, out)
+        with _run_span(run_id, "resume") as current:
+            out = await graph.ainvoke(Command(resume=answer), self._config(run_id), context=self.deps,
+                                      durability="sync")
+            view = await self._settle(run_id, out)
+            _ended(current, view)
+        return view
 
     @staticmethod
     def _config(run_id: str) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from adapters.base import PlatformAdapter, State
 from adapters.catalog import ActionCall
 from orchestrator.errors import SophiaError, outcome_unknown
+from orchestrator.tracing import traced_observe
 from state.models import ChangeRecord, ChangeStatus
 
 if TYPE_CHECKING:
@@ -73,7 +74,7 @@ async def settle_by_read_back(store: Store, adapter: PlatformAdapter, change: Ch
     """Record the outcome of a call that raised: read the target back and believe it."""
     error = _describe(exc)
     try:
-        observed = await adapter.observe(call)
+        observed = await traced_observe(adapter, call)
     except Exception as read_exc:  # noqa: BLE001 - unknown outcome: recorded, settled later
         return await to_thread(
             store.ledger.transition, change.id, ChangeStatus.NEEDS_RECONCILE,
@@ -105,7 +106,7 @@ async def finish_undo(store: Store, adapter: PlatformAdapter, undo: ChangeRecord
     # Read back the way the original change saw its target (a create's view of a key may differ
     # from a disable's), so "back at the before-state" compares like with like.
     try:
-        observed: Any = await adapter.observe(_call(original))
+        observed: Any = await traced_observe(adapter, _call(original))
         verified = comparable(observed) == comparable(original.before)
         seen = f"read back {comparable(observed)}"
     except Exception as exc:  # noqa: BLE001 - unverified: the original stays as it was
@@ -133,7 +134,7 @@ async def reconcile_change(store: Store, adapter: PlatformAdapter, change: Chang
         SophiaError: the platform could not be read (the row is left as it was).
     """
     call = _call(change)
-    observed = await adapter.observe(call)
+    observed = await traced_observe(adapter, call)
     if adapter.reached(call, change.expected, observed):
         settled = await to_thread(_applied, store, change, call, observed, kind="reconcile",
                                   note="settled by the reconciler: read back, the platform shows the change")

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.routing import after_parse, after_plan, after_policy
+from orchestrator.tracing import span
 
 if TYPE_CHECKING:
     from orchestrator.deps import Deps
@@ -31,6 +32,8 @@ class _Runtime:
 async def walk_dry_run(state: dict[str, Any], deps: Deps) -> dict[str, Any]:
     """Run a dry run's nodes (parse → plan → check_policy → report, or parse → answer → report).
 
+    Each node runs inside a ``node.<name>`` span, as in the graph (:mod:`orchestrator.tracing`).
+
     Returns the final state, as ``graph.ainvoke`` would.
     """
     if not state.get("request", {}).get("dry_run"):
@@ -47,10 +50,12 @@ async def walk_dry_run(state: dict[str, Any], deps: Deps) -> dict[str, Any]:
     state = dict(state)
     node = "parse"
     while node != "report":
-        state.update(await nodes[node](state, runtime))  # type: ignore[arg-type, operator]
+        with span(f"node.{node}", {"sophia.node": node}):
+            state.update(await nodes[node](state, runtime))  # type: ignore[arg-type, operator]
         following = routes[node](state)  # type: ignore[arg-type]
         if following != "report" and following not in nodes:
             raise RuntimeError(f"a dry run was routed from {node} to {following}")
         node = following
-    state.update(report(state))  # type: ignore[arg-type]
+    with span("node.report", {"sophia.node": "report"}):
+        state.update(report(state))  # type: ignore[arg-type]
     return state

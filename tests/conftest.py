@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.otel import spans  # noqa: F401  (fixture: spans in the SDK's in-memory exporter)
 from tests.pg import PgServer
 
 ISOLATED_PREFIXES = ("SOPHIA_",)

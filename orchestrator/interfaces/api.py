@@ -133,7 +133,8 @@ def create_app(settings: Settings | None = None, *, host: ServiceHost | None = N
     from orchestrator.interfaces.routes import changes, drift, health, platforms, runs, webhooks
     from orchestrator.interfaces.routes import slack as slack_routes
 
-    app = FastAPI(title="sophia-iac", version=_version(), description=DESCRIPTION, lifespan=_lifespan)
+    app = FastAPI(title="sophia-iac", version=_version(), description=DESCRIPTION, lifespan=_lifespan,
+                  **_telemetry())
     app.state.options = {"settings": settings or get_settings(), "host": host, "slack": slack,
                          "slack_poster": slack_poster, "worker": worker, "worker_config": worker_config}
     app.state.metrics = Metrics()
@@ -147,6 +148,22 @@ def create_app(settings: Settings | None = None, *, host: ServiceHost | None = N
     mount(app)  # /mcp: the MCP server over streamable HTTP (API keys, like /v1)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def _telemetry() -> dict[str, Any]:
+    """FastAPI's request spans on our tracer provider, when tracing is on and FastAPI has native telemetry.
+
+    Off (or an older FastAPI), nothing is passed: FastAPI then finds no configured provider and
+    adds nothing. Its metrics and logs stay off: Prometheus (``/metrics``) and our logs cover them.
+    """
+    import inspect
+
+    from orchestrator.tracing import provider
+
+    found = provider()
+    if found is None or "telemetry" not in inspect.signature(FastAPI.__init__).parameters:
+        return {}
+    return {"telemetry": {"tracer_provider": found, "metrics": False, "logs": False}}
 
 
 def _version() -> str:
@@ -188,12 +205,11 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
 
 
 def serve(host: str = "127.0.0.1", port: int = 8000, *, worker: bool = True, log_level: str = "info") -> None:
-    """Run the server with uvicorn until interrupted."""
+    """Run the server with uvicorn until interrupted (logs: :func:`orchestrator.logs.configure_logging`)."""
     import uvicorn
 
-    from adapters.credentials import ScrubbingFilter
+    from orchestrator.logs import configure_logging
 
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(ScrubbingFilter())
-    uvicorn.run(create_app(worker=worker), host=host, port=port, log_level=log_level, access_log=False)
+    configure_logging(log_level)  # SOPHIA_LOG_FORMAT=json for JSON lines; ids and scrubbing either way
+    uvicorn.run(create_app(worker=worker), host=host, port=port, log_level=log_level, access_log=False,
+                log_config=None)  # uvicorn's loggers propagate to the root handler above

@@ -88,9 +88,18 @@ class ServiceHost:
         loop.close()
 
     def submit(self, fn: Callable[[OrchestratorService], Awaitable[T]]) -> Future[T]:
-        """Schedule ``fn(service)`` on the service loop; a concurrent future for its result."""
+        """Schedule ``fn(service)`` on the service loop; a concurrent future for its result.
+
+        The caller's span and log ids go with it (:func:`orchestrator.tracing.carry`), so a run a
+        request starts is traced under that request.
+        """
+        from orchestrator.tracing import carry
+
+        carried = carry()
+
         async def runner() -> T:
-            return await fn(self.service)
+            with carried():
+                return await fn(self.service)
 
         return asyncio.run_coroutine_threadsafe(runner(), self.loop)
 

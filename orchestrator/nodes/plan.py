@@ -24,6 +24,7 @@ from orchestrator.errors import (
 from orchestrator.executor import comparable
 from orchestrator.since import parse_since
 from orchestrator.state import GraphState, Intent, ParsedCommand, Plan, Step
+from orchestrator.tracing import traced_observe
 from policies.freezes import LEDGER_PLATFORM
 from state.models import ChangeRecord, ChangeStatus
 
@@ -53,7 +54,7 @@ async def _step(deps: Deps, seq: int, call: ActionCall, undo_of: str | None = No
         ) from err
     adapter = deps.adapters.get(spec.platform)
     if before is _UNSET:
-        before = await adapter.observe(call)
+        before = await traced_observe(adapter, call)
     adapter.precheck(call, before)
     expected = adapter.predict(call, before)
     return Step(
@@ -125,7 +126,7 @@ async def _undo_plan(deps: Deps, parsed: ParsedCommand) -> Plan:
             step = await _step(deps, len(steps) + 1, inverse, undo_of=change.id, before=current)
         else:
             step = await _step(deps, len(steps) + 1, inverse, undo_of=change.id)
-            current = await deps.adapters.get(change.platform).observe(step.call)
+            current = await traced_observe(deps.adapters.get(change.platform), step.call)
         if comparable(current) != comparable(change.after):
             later = " (after the later changes in this undo are undone)" if key in left else ""
             raise AdapterError(

@@ -37,7 +37,7 @@ BATCH = ("import contextlib, io, json, os, sys\n"
          "            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)\n"
          "    results.append([code, out.getvalue(), err.getvalue()])\n"
          "print(json.dumps({{'results': results, 'modules': sorted(sys.modules)}}))\n")
-SLOW = ("typer", "pydantic", "pydantic_settings", "pydantic_core", "sqlalchemy", "langgraph")
+SLOW = ("typer", "pydantic", "pydantic_settings", "pydantic_core", "sqlalchemy", "langgraph", "opentelemetry")
 
 
 def run(env: dict[str, str], cwd: Path, module: str, argvs: list[list[str]]) -> tuple[list[tuple[int, str, str]], set[str]]:

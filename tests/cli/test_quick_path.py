@@ -23,7 +23,7 @@ RUN_AND_LIST = ("import atexit, json, os, sys\n"
                 "from orchestrator.interfaces.cli import main\n"
                 "sys.argv = ['sophia-iac', *sys.argv[1:]]\n"
                 "main()\n")
-HEAVY = ("langgraph", "langchain_core", "sqlalchemy", "sqlmodel", "alembic", "psycopg")
+HEAVY = ("langgraph", "langchain_core", "sqlalchemy", "sqlmodel", "alembic", "psycopg", "opentelemetry")
 
 
 def _seed(home: Path) -> dict[str, str]:
@@ -127,6 +127,7 @@ def test_dry_run_walks_the_pipeline_without_langgraph(env: dict[str, str], tmp_p
     assert view["decision"]["effect"] == "allow"
     assert "langgraph" not in loaded and "langchain_core" not in loaded
     assert "alembic" not in loaded  # the store is at head: nothing to migrate
+    assert "opentelemetry" not in loaded  # no OTEL_EXPORTER_OTLP_ENDPOINT: tracing is off and costs no import
 
 
 def test_status_is_served_from_the_last_check_until_refresh(env: dict[str, str], tmp_path: Path, pg_url: str) -> None:

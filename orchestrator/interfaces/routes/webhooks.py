@@ -14,6 +14,7 @@ from adapters.base import WebhookRejectedError, WebhookRequest
 from orchestrator.errors import SophiaError
 from orchestrator.interfaces.routes.common import _problem_doc, ctx
 from orchestrator.interfaces.schemas import WebhookAck
+from orchestrator.tracing import span
 from state.inbox import Inbox
 
 __all__ = ["router"]
@@ -56,11 +57,31 @@ async def receive_webhook(request: Request, platform: str = Path(min_length=1, m
     body = await request.body()
     hook = WebhookRequest(headers={k.lower(): v for k, v in request.headers.items()}, body=body,
                           path=request.url.path, received_at=received_at)
-    try:
-        result = await run_in_threadpool(ingest, Inbox(context.store), platform, hook)
-    except SophiaError as exc:
-        context.metrics.webhooks.labels(platform if exc.code != "not_found" else "unknown", exc.code).inc()
-        raise
-    outcome = "duplicate" if result.duplicate else "accepted"
-    context.metrics.webhooks.labels(platform, outcome).inc()
+    with span("webhook.receive", {"sophia.platform": platform, "http.request.method": "POST",
+                                  "http.route": "/webhooks/{platform}"}) as current:
+        try:
+            result = await run_in_threadpool(ingest, Inbox(context.store), platform, hook)
+        except SophiaError as exc:
+            context.metrics.webhooks.labels(platform if exc.code != "not_found" else "unknown", exc.code).inc()
+            _note(current, verified=False, outcome=exc.code, status=exc.http_status)
+            raise
+        outcome = "duplicate" if result.duplicate else "accepted"
+        context.metrics.webhooks.labels(platform, outcome).inc()
+        _note(current, verified=True, outcome=outcome, status=200, delivery_id=result.delivery_id,
+              event_type=result.event_type)
     return JSONResponse({"status": outcome, "platform": platform, "delivery_id": result.delivery_id})
+
+
+def _note(current: Any, *, verified: bool, outcome: str, status: int, delivery_id: str | None = None,
+          event_type: str | None = None) -> None:
+    """The delivery's verdict on its span (a no-op when tracing is off)."""
+    if current is None:
+        return
+    current.set_attribute("sophia.webhook.verified", verified)
+    current.set_attribute("sophia.webhook.outcome", outcome)
+    current.set_attribute("sophia.webhook.duplicate", outcome == "duplicate")
+    current.set_attribute("http.response.status_code", status)
+    if delivery_id is not None:
+        current.set_attribute("sophia.webhook.delivery_id", delivery_id)
+    if event_type is not None:
+        current.set_attribute("sophia.webhook.event_type", event_type)
