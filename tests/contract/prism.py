@@ -83,6 +83,7 @@ class PrismServer:
         self.process: subprocess.Popen[str] | None = None
         self.log: deque[str] = deque(maxlen=200)
         self._ready = threading.Event()
+        self._said_ready = False
         self.started_in = 0.0
 
     @property
@@ -113,8 +114,9 @@ class PrismServer:
         for line in self.process.stdout:
             self.log.append(line.rstrip())
             if READY in line:
+                self._said_ready = True
                 self._ready.set()
-        self._ready.set()
+        self._ready.set()  # its output ended: wait_ready needn't wait out the timeout
 
     def wait_ready(self, timeout: float = START_TIMEOUT) -> None:
         """Block until Prism says it is listening.
@@ -122,7 +124,10 @@ class PrismServer:
         Raises:
             PrismError: with Prism's last log lines when it exits or times out first.
         """
-        if not self._ready.wait(timeout) or self.process is None or self.process.poll() is not None:
+        # Readiness is Prism saying so: a process whose output ended without it failed, even if its
+        # exit status isn't in yet (under load the pipe closes before the process is reaped).
+        if not self._ready.wait(timeout) or not self._said_ready or self.process is None \
+                or self.process.poll() is not None:
             tail = "\n".join(list(self.log)[-15:])
             self.stop()
             raise PrismError(f"prism did not start for {self.spec} within {timeout:.0f} s:\n{tail}")

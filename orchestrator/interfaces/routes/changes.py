@@ -47,7 +47,7 @@ def check_since(since: str | None) -> None:
 
 
 @router.get("/v1/changes", response_model=list[ChangeOut], operation_id="listChanges",
-            summary="Recorded changes, newest first", responses=problems())
+            summary="Recorded changes, newest first", responses=problems(404))
 async def list_changes(
     request: Request, who: Viewer,
     platform: str | None = Query(default=None, max_length=60, description="Only this platform."),
