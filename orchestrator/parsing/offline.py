@@ -94,6 +94,11 @@ _REMOVING = frozenset({"archive", "delete", "drop", "terminate", "disable", "sus
 #: "to" and an amount or a size: a removing verb said this way lowers something ("drop ETL_WH to small").
 _DOWN_TO = re.compile(r"\b(?:down |back )?to\s+(?:[$£€]?\d|(?:x{1,4}-?|extra[ -]?)?(?:small|large)\b|medium\b|"
                       r"x{1,4}l\b|tiny\b|zero\b|nothing\b)", re.IGNORECASE)
+#: "make the/it/that … expire / private / smaller": a causative make, about something that exists.
+_MAKE_IT = re.compile(r"\bmake\s+(?:the|it(?!\s+an?\b)|this|that|these|those|our|my|its|their)\b"
+                      r"(?![^.?!;]*\b(?:called|named)\b)[^.?!;]{0,50}?\b(?:expire|"
+                      r"private|public|read-?only|inactive|active|bigger|smaller|larger|cheaper|faster|slower|"
+                      r"stop|go away|last|work)\b", re.IGNORECASE)
 #: Words that take away without a verb of the catalog: never read as a create or an add.
 _NOT_ANYMORE = re.compile(r"\b(?:shouldn'?t|should not|no longer|any ?more|not need|doesn'?t need|don'?t need|"
                           r"get rid of|without)\b", re.IGNORECASE)
@@ -389,6 +394,11 @@ class OfflineParser:
                 ranked = [ranked[tie]] + [r for i, r in enumerate(ranked) if i != tie]
             required = [n for n, f in best.spec.params.model_fields.items() if f.is_required()]
             complete = all(n in found for n in required) if required else bool(found)
+            if best.spec.verb in ("create", "launch") and _MAKE_IT.search(clause):
+                # "make the portkey key prod-gateway expire": a change to one that exists, never a create
+                options = [r.spec.id for r, _ in ranked[:3] if r.spec.id != best.spec.id][:3]
+                return _clarify(f"not sure which change you mean: {', '.join(options)}? say what to do to "
+                                "it", options)
             adding = best.spec.verb in ("create", "launch") or best.spec.verb in _TOWARD
             if (best.spec.mutating and not best.verb_said and not ctx.target and not complete and adding
                     and (best.any_verb or _NOT_ANYMORE.search(clause))):

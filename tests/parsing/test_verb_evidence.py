@@ -91,3 +91,15 @@ def test_a_removing_verb_with_a_new_size_lowers_rather_than_removes() -> None:
     parsed = OfflineParser().parse("drop ETL_WH to small over the weekend")
     assert "snowflake.warehouse.drop" not in [c.action for c in parsed.actions], parsed
     assert [c.action for c in OfflineParser().parse("drop ETL_WH").actions] == ["snowflake.warehouse.drop"]
+
+
+@pytest.mark.parametrize(("text", "creates"), [
+    ("can you make the portkey key prod-gateway expire? it leaked", False),
+    ("make the acme/web repo private", False),
+    ("make a private repo acme/new-thing", True),
+    ("make it a private repo called acme/thing2", True),
+])
+def test_a_causative_make_is_no_create(text: str, creates: bool) -> None:
+    """"make the X expire / private" changes one that exists; "make a X" and "make … called X" create."""
+    parsed = OfflineParser().parse(text)
+    assert any(c.action.endswith(".create") for c in parsed.actions) is creates, parsed
