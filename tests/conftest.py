@@ -54,6 +54,26 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
 
 
 @pytest.fixture(scope="session", autouse=True)
+def contract_servers_early(request: pytest.FixtureRequest) -> None:
+    """Launch the session's Prism servers with its first test, not its first contract test.
+
+    Prism takes a minute or more over a large document (Figma's) on a busy machine; launched
+    here, it boots while the tests before the contract tests run, instead of holding up the
+    first test that needs it. Nothing starts when no selected test needs Prism, and anything
+    that goes wrong here is left for the contract tests themselves to report (skip or fail).
+    """
+    from tests.contract.conftest import session_pool, wanted_specs
+    from tests.contract.provision import specs_dir
+
+    if not wanted_specs(request.session) or not specs_dir().is_dir():
+        return
+    try:
+        session_pool(specs_dir(), request)
+    except (Exception, pytest.skip.Exception):  # noqa: BLE001 - reported by the tests that need it
+        return
+
+
+@pytest.fixture(scope="session", autouse=True)
 def no_embedded_postgres_left(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """The session ends with no embedded PostgreSQL running on its temporary folders: any left is stopped, and fails it."""
     yield

@@ -42,18 +42,28 @@ def _close_pools() -> None:
     _POOLS.clear()
 
 
+def wanted_specs(session: pytest.Session) -> set[tuple[str, str]]:
+    """The ``(platform, file)`` specs the selected test modules name in ``PRISM_SPECS``."""
+    modules = {item.module for item in session.items if getattr(item, "module", None) is not None}
+    return {spec for module in modules for spec in getattr(module, "PRISM_SPECS", ())}
+
+
+def session_pool(specs_root: Path, request: pytest.FixtureRequest) -> PrismPool:
+    """The session's pool, made (and every wanted server launched) on first call; stopped at the end."""
+    pool = _POOLS.get(specs_root)
+    if pool is None:
+        pool = _POOLS[specs_root] = PrismPool(specs_root, ensure_prism())
+        request.config.add_cleanup(_close_pools)
+        pool.prestart(wanted_specs(request.session))
+    return pool
+
+
 @pytest.fixture(scope="session")
 def prism(specs_root: Path, request: pytest.FixtureRequest) -> PrismPool:
     """Start-once Prism servers for the whole session; all stopped when it ends.
 
     Test modules name the spec files they use in ``PRISM_SPECS = [(platform, file), …]``; all
-    of them are launched together when the first contract test starts.
+    of them are launched together with the session's first test (``tests/conftest.py``), or
+    else when the first contract test starts.
     """
-    binary = ensure_prism()
-    pool = _POOLS.get(specs_root)
-    if pool is None:
-        pool = _POOLS[specs_root] = PrismPool(specs_root, binary)
-        request.config.add_cleanup(_close_pools)
-        modules = {item.module for item in request.session.items if getattr(item, "module", None) is not None}
-        pool.prestart(spec for module in modules for spec in getattr(module, "PRISM_SPECS", ()))
-    return pool
+    return session_pool(specs_root, request)

@@ -134,15 +134,29 @@ class PrismServer:
         self.started_in = time.monotonic() - self._started
 
     def stop(self) -> None:
-        """Terminate this server's process group (the one it was started in)."""
+        """Terminate this server's process group (the one it was started in), and reap it."""
+        self.reap(self.terminate())
+
+    def terminate(self) -> subprocess.Popen[str] | None:
+        """Send the process group SIGTERM; the process to :meth:`reap` (None if it had ended)."""
         proc, self.process = self.process, None
         forget(self.port)
         if proc is None or proc.poll() is not None:
-            return
+            return None
         try:
             os.killpg(proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return None
+        return proc
+
+    @staticmethod
+    def reap(proc: subprocess.Popen[str] | None) -> None:
+        """Wait for a terminated process (SIGKILL after 10 s)."""
+        if proc is None:
+            return
+        try:
             proc.wait(timeout=10)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
+        except subprocess.TimeoutExpired:
             try:
                 os.killpg(proc.pid, signal.SIGKILL)
             except ProcessLookupError:
@@ -204,9 +218,10 @@ class PrismPool:
         return [self.servers[p] for p in wanted]
 
     def close(self) -> None:
-        """Stop every server this pool started."""
-        for server in [*self.servers.values(), *self._launched.values()]:
-            server.stop()
+        """Stop every server this pool started: all told at once, then each waited for."""
+        ending = [server.terminate() for server in [*self.servers.values(), *self._launched.values()]]
+        for proc in ending:
+            PrismServer.reap(proc)
         self.servers.clear()
         self._launched.clear()
 
