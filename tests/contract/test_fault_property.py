@@ -28,14 +28,11 @@ from adapters.ai.pinecone import PineconeAdapter
 from adapters.catalog import ActionCall
 from adapters.registry import spec_for
 from adapters.testing import run
-from adapters.testing_faults import FAULT_KINDS, FaultTransport, _OnePool, apply_through_ledger
-from orchestrator.errors import SophiaError
-from orchestrator.reconcile import reconcile_store
-from orchestrator.settle import comparable
-from state.models import ChangeStatus
+from adapters.testing_faults import FAULT_KINDS, FaultTransport
 from state.store import Store
 
 from .common import pointed_at
+from .fault_steps import assert_settled_as_observed, fault_step
 from .pinecone_twin import DOCUMENT, PineconeTwin
 from .prism import PrismPool, PrismServer, RecordingTransport
 from .steered import Sleeps
@@ -87,29 +84,7 @@ def test_every_mutating_request_has_one_record_that_matches_the_platform(
 
 def _step(store: Store, adapter: PineconeAdapter, faults: FaultTransport, call: ActionCall,
           schedule: list[str | None]) -> None:
-    records = len(store.ledger.list(limit=1000))
-    tally = faults.arm(schedule)
-    try:
-        run(apply_through_ledger(store, adapter, call))
-    except SophiaError as exc:  # refused before anything was recorded (e.g. create over an existing one)
-        assert exc.code in ("validation_failed", "not_found"), exc
-    finally:
-        faults.disarm()
-    new = len(store.ledger.list(limit=1000)) - records
-    where = f"{call.action} {call.target} under {schedule}"
-    if tally.seen:
-        assert new == 1, f"{where}: {tally.seen} mutating request(s) on the wire, {new} ledger record(s)"
-    assert new <= 1, f"{where}: one step, {new} records"
-    run(reconcile_store(store, _OnePool(adapter)))  # type: ignore[arg-type]
-    if new:
-        change = store.ledger.list(limit=1)[0]
-        observed = run(adapter.observe(call))
-        assert change.status in (ChangeStatus.APPLIED, ChangeStatus.FAILED), (
-            f"{where}: {change.status} after reconcile ({change.error})")
-        if change.status == ChangeStatus.APPLIED:
-            assert adapter.reached(call, change.expected, observed), f"{where}: applied, platform shows {observed}"
-        else:
-            assert comparable(observed) == comparable(change.before), (
-                f"{where}: failed, platform shows {observed}, not {change.before}")
-    assert not tally.duplicates(), f"{where}: applied twice {tally.duplicates()}"
+    step = fault_step(store, adapter, faults, call, schedule)
+    assert_settled_as_observed(step, adapter)
+    assert not step.tally.duplicates(), f"{step.where}: applied twice {step.tally.duplicates()}"
 

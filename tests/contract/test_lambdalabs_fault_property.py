@@ -27,14 +27,12 @@ from adapters.catalog import ActionCall
 from adapters.dev.lambdalabs import LambdaLabsAdapter
 from adapters.registry import spec_for
 from adapters.testing import run
-from adapters.testing_faults import FAULT_KINDS, FaultTransport, _OnePool, apply_through_ledger
-from orchestrator.errors import SophiaError
-from orchestrator.reconcile import reconcile_store
-from orchestrator.settle import comparable
+from adapters.testing_faults import FAULT_KINDS, FaultTransport
 from state.models import ChangeStatus
 from state.store import Store
 
 from .common import pointed_at
+from .fault_steps import assert_settled_as_observed, fault_step
 from .lambdalabs_twin import SSH_KEY, LambdaLabsTwin, shared_server
 from .prism import PrismServer, RecordingTransport
 from .steered import Sleeps
@@ -83,35 +81,15 @@ def test_every_mutating_request_has_one_record_that_matches_the_platform(
 
 def _step(store: Store, adapter: LambdaLabsAdapter, faults: FaultTransport, call: ActionCall,
           schedule: list[str | None]) -> None:
-    records = len(store.ledger.list(limit=1000))
-    tally = faults.arm(schedule)
-    try:
-        run(apply_through_ledger(store, adapter, call))
-    except SophiaError as exc:  # refused before anything was recorded (a name in use, nothing to terminate)
-        assert exc.code in ("validation_failed", "not_found"), exc
-    finally:
-        faults.disarm()
-    new = len(store.ledger.list(limit=1000)) - records
-    where = f"{call.action} {call.target} under {schedule}"
-    if tally.seen:
-        assert new == 1, f"{where}: {tally.seen} mutating request(s) on the wire, {new} ledger record(s)"
-    assert new <= 1, f"{where}: one step, {new} records"
-    run(reconcile_store(store, _OnePool(adapter)))  # type: ignore[arg-type]
-    if new:
-        change = store.ledger.list(limit=1)[0]
-        observed = run(adapter.observe(call))
+    step = fault_step(store, adapter, faults, call, schedule)
+    where, change, observed, tally = step.where, step.change, step.observed, step.tally
+    if change is not None:
         wanted = call.params.get("count", 1)
         partial = (call.action.endswith(".launch") and observed is not None and 0 < observed["count"] < wanted)
-        if change.status == ChangeStatus.NEEDS_RECONCILE and partial:
+        unsettled_partial = change.status == ChangeStatus.NEEDS_RECONCILE and partial
+        if unsettled_partial:
             assert "launched 1 of 2" in (change.error or "") or "neither" in (change.error or ""), change.error
-        else:
-            assert change.status in (ChangeStatus.APPLIED, ChangeStatus.FAILED), (
-                f"{where}: {change.status} after reconcile ({change.error})")
-        if change.status == ChangeStatus.APPLIED:
-            assert adapter.reached(call, change.expected, observed), f"{where}: applied, platform shows {observed}"
-        elif change.status == ChangeStatus.FAILED:
-            assert comparable(observed) == comparable(change.before), (
-                f"{where}: failed, platform shows {observed}, not {change.before}")
+        assert_settled_as_observed(step, adapter, settled_only=not unsettled_partial)
     launches = sum(1 for m, p, _, s in tally.delivered if p.endswith("/launch") and 200 <= s < 300)
     assert launches <= call.params.get("count", 1 if call.action.endswith(".launch") else 0), (
         f"{where}: {launches} launch(es) applied")
