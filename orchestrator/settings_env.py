@@ -28,15 +28,17 @@ def _usable(env: Mapping[str, str], cwd: Path | None) -> bool:
     return not any(key.upper() in _NAMES and key not in _NAMES for key in env)
 
 
-def home_from_env(environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> Path | None:
-    """What ``Settings().home`` would be, or None when only ``Settings`` can say for sure."""
-    env = os.environ if environ is None else environ
-    if not _usable(env, cwd):
-        return None
+def _home(env: Mapping[str, str]) -> Path | None:
     home = env.get("SOPHIA_HOME")
     if home is None:
         return Path.home() / ".sophia-iac"
     return Path(home).expanduser() if home.strip() else None
+
+
+def home_from_env(environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> Path | None:
+    """What ``Settings().home`` would be, or None when only ``Settings`` can say for sure."""
+    env = os.environ if environ is None else environ
+    return _home(env) if _usable(env, cwd) else None
 
 
 def state_url_from_env(environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> str | None:
@@ -49,5 +51,5 @@ def state_url_from_env(environ: Mapping[str, str] | None = None, cwd: Path | Non
         return database_url
     if env.get("SOPHIA_DATABASE_URL_FILE", "").strip():
         return None
-    home = home_from_env(env, cwd)
+    home = _home(env)
     return None if home is None else f"sqlite:///{home / 'state.db'}"

@@ -19,6 +19,7 @@ from sqlmodel import Session, col, delete, select
 
 from orchestrator.errors import BusyError
 from state.models import Lock, utcnow
+from state.pg_watchdog import pid_alive
 
 if TYPE_CHECKING:
     from state.store import Store
@@ -31,16 +32,6 @@ HOST = socket.gethostname()
 def lock_key(platform: str, target: str | None) -> str:
     """``platform:target`` (targets compare case-insensitively)."""
     return f"{platform}:{(target or '*').lower()}"
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 @dataclass(frozen=True)
@@ -62,7 +53,7 @@ class LockManager:
         """Expired, or held by a process on this host that no longer exists."""
         if lock.expires_at <= utcnow():
             return True
-        return lock.host == HOST and lock.pid > 0 and not _pid_alive(lock.pid)
+        return lock.host == HOST and lock.pid > 0 and not pid_alive(lock.pid)
 
     def acquire(self, keys: list[str], *, holder: str, run_id: str | None, ttl_seconds: int) -> Lease:
         """Take every lock in ``keys`` or none of them.

@@ -55,7 +55,8 @@ def cmdline(pid: int) -> list[str] | None:
     return [part.decode(errors="replace") for part in raw.split(b"\0")[:-1]]
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists (one we may not signal counts as alive)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -69,7 +70,7 @@ def is_postmaster(pid: int, data_dir: Path) -> bool:
     """Whether ``pid`` is a postmaster, and not of another data directory (a reused pid is not)."""
     argv = cmdline(pid)
     if argv is None:
-        return _alive(pid)
+        return pid_alive(pid)
     if not argv or Path(argv[0]).name != "postgres":
         return False
     if "-D" in argv[:-1]:
