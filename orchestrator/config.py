@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     drift_scan_seconds: int = Field(default=900, ge=0)
     #: How often the webhook worker settles pending / needs_reconcile changes by read-back (0 = never).
     reconcile_seconds: int = Field(default=300, ge=0)
+    #: How long a webhook worker holds a claimed event; a worker that dies mid-event leaves it to another after this.
+    webhook_lease_seconds: float = Field(default=300, gt=0)
+    #: How often an idle webhook worker looks for new events.
+    webhook_poll_seconds: float = Field(default=1.0, gt=0)
     pgvector_url: str | None = None
     #: A file holding the pgvector platform's URL (a mounted secret).
     pgvector_url_file: str | None = None

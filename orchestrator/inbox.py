@@ -142,6 +142,12 @@ class WorkerConfig:
     #: when the adapters' settings don't say (``SOPHIA_RECONCILE_SECONDS``).
     reconcile_every_seconds: float = 300.0
 
+    @classmethod
+    def from_settings(cls, settings: Any) -> WorkerConfig:
+        """The lease and poll interval from ``SOPHIA_WEBHOOK_LEASE_SECONDS`` / ``SOPHIA_WEBHOOK_POLL_SECONDS``."""
+        return cls(lease_seconds=float(getattr(settings, "webhook_lease_seconds", cls.lease_seconds)),
+                   poll_seconds=float(getattr(settings, "webhook_poll_seconds", cls.poll_seconds)))
+
 
 def _worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -304,7 +310,7 @@ def run_worker_thread(store: Store, settings: Any, notifier: DriftNotifier | Non
     def main() -> None:
         async def body() -> None:
             pool = AdapterPool(settings)
-            worker = InboxWorker(store, pool, notifier=notifier, config=config or WorkerConfig())
+            worker = InboxWorker(store, pool, notifier=notifier, config=config or WorkerConfig.from_settings(settings))
             try:
                 await worker.run(stop)
             finally:

@@ -240,12 +240,13 @@ def _with_worker(as_json: bool, body: Callable[[Any], Any]) -> Any:
 
     def run(store: Any) -> Any:
         from orchestrator.deps import AdapterPool
-        from orchestrator.inbox import InboxWorker
+        from orchestrator.inbox import InboxWorker, WorkerConfig
 
         async def go() -> Any:
             pool = AdapterPool(get_settings())
             try:
-                return await body(InboxWorker(store, pool, notifier=_notifier(store)))
+                return await body(InboxWorker(store, pool, notifier=_notifier(store),
+                                              config=WorkerConfig.from_settings(get_settings())))
             finally:
                 await pool.aclose()
 

@@ -9,7 +9,8 @@ with these (said here so nobody mistakes them for product code):
 * :class:`VendorHook` subclasses named ``github`` / ``vercel`` / ``linear`` — verify with the
   shared verifiers (:mod:`adapters.webhooks`) exactly as a vendor adapter would, and report
   ``{"resource": {"type", "name", "state"}}`` from the body as an observed change. A body
-  ``{"fail": N}`` makes the handler raise for the first N attempts (DLQ tests); every call
+  ``{"fail": N}`` makes the handler raise for the first N attempts (DLQ tests), ``{"sleep": S}``
+  makes it wait S seconds (``"sleep_once": true``: on the first attempt only); every call
   is appended to ``$SOPHIA_HOME/hook_calls.log`` or, on PostgreSQL, the ``hook_calls`` table.
 """
 
@@ -112,6 +113,8 @@ class VendorHook(PlatformAdapter):
         hook = verify(self.name, request, webhook_secret(self.name), now=request.received_at.timestamp())
         calls = record_call(self.name, hook.delivery_id)
         delay = float(hook.payload.get("sleep", 0))
+        if hook.payload.get("sleep_once") and calls > 1:  # only the first attempt is slow
+            delay = 0.0
         if delay:
             await asyncio.sleep(delay)
         if calls <= int(hook.payload.get("fail", 0)):
