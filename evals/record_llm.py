@@ -97,6 +97,23 @@ def _parser(kind: str, settings: Any, replay: bool, timeout: float) -> Any:
     return HybridParser(settings, llm=llm)
 
 
+@contextmanager
+def _recorded_catalog(pinned: bool) -> Iterator[None]:
+    """Replaying or extending: build prompts from the catalog the cassettes were recorded with.
+
+    ``meta.json``'s ``actions``; actions appended since are not shown to the model, so the
+    requests are the recorded ones. They are measured with the LLM once someone re-records.
+    """
+    actions = load_meta().get("actions") if pinned and META.is_file() else None
+    if not actions:
+        yield
+        return
+    from orchestrator.parsing.llm_context import catalog_as_recorded
+
+    with catalog_as_recorded(actions):
+        yield
+
+
 def _stats(values: list[float]) -> dict[str, float]:
     if not values:
         return {"median": 0.0, "max": 0.0}
@@ -111,7 +128,7 @@ def run(dataset: str, kind: str, settings: Any, record_mode: str, *, replay: boo
     parser = _parser(kind, settings, replay, timeout)
     results, calls, prompt_tokens, completion_tokens, llm_seconds = [], [], [], [], []
     cases = load_cases(DATASETS[dataset])
-    with _cassette(dataset, record_mode):
+    with _recorded_catalog(replay or record_mode == "new_episodes"), _cassette(dataset, record_mode):
         for case in cases:
             started = time.perf_counter()
             parsed = parser.parse(case.text, inventory=dict(case.inventory))
@@ -175,6 +192,10 @@ def main(argv: list[str] | None = None) -> int:
             meta = {"datasets": []}  # a new model or prompt: every old cassette is stale
         meta |= {"model": settings.llm_model, "prompt_version": PROMPT_VERSION,
                  "recorded": dt.date.today().isoformat()}
+        if record_mode == "all":  # a full recording shows the model today's catalog
+            from adapters.registry import all_specs
+
+            meta["actions"] = sorted(spec.id for spec in all_specs())
     if meta.get("prompt_version") != PROMPT_VERSION:
         print(f"cassettes are for {meta.get('prompt_version')}, prompts are {PROMPT_VERSION}: re-record",
               file=sys.stderr)

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
@@ -137,14 +138,47 @@ def _spec_words(spec: ActionSpec) -> frozenset[str]:
     return frozenset(words(" ".join(parts)))
 
 
-@lru_cache(maxsize=1)
+#: When set, the model is shown only these actions: the catalog a set of cassettes was recorded
+#: with (see :func:`catalog_as_recorded`). None: the whole catalog.
+_PINNED: frozenset[str] | None = None
+
+
+@contextmanager
+def catalog_as_recorded(action_ids: Iterable[str]) -> Iterator[None]:
+    """Build prompts from only ``action_ids``, as they were when a cassette was recorded.
+
+    Actions appended to the catalog later change every prompt (the relevance weights are
+    computed over the whole catalog), so replaying recorded answers needs the catalog the
+    model actually saw. Unknown ids are an error: an action may be appended, never renamed.
+    """
+    global _PINNED
+    ids = frozenset(action_ids)
+    unknown = ids - {spec.id for spec in all_specs()}
+    if unknown:
+        raise ValueError(f"actions no longer in the catalog: {sorted(unknown)}")
+    previous, _PINNED = _PINNED, ids
+    try:
+        yield
+    finally:
+        _PINNED = previous
+
+
 def _index() -> tuple[tuple[ActionSpec, frozenset[str]], ...]:
-    return tuple((spec, _spec_words(spec)) for spec in all_specs())
+    return _index_of(_PINNED)
 
 
-@lru_cache(maxsize=1)
+@lru_cache(maxsize=4)
+def _index_of(pinned: frozenset[str] | None) -> tuple[tuple[ActionSpec, frozenset[str]], ...]:
+    return tuple((spec, _spec_words(spec)) for spec in all_specs() if pinned is None or spec.id in pinned)
+
+
 def _idf() -> dict[str, float]:
-    index = _index()
+    return _idf_of(_PINNED)
+
+
+@lru_cache(maxsize=4)
+def _idf_of(pinned: frozenset[str] | None) -> dict[str, float]:
+    index = _index_of(pinned)
     counts: dict[str, int] = {}
     for _spec, bag in index:
         for word in bag:

@@ -70,3 +70,40 @@ def test_replayed_split_meets_the_floor(split: str, kind: str, no_network: None)
     if kind == "llm":
         assert summary["llm"]["calls_per_command"]["max"] <= 2
         assert summary["llm"]["prompt_tokens_per_call"]["max"] <= 2500
+
+
+def test_an_action_appended_after_recording_leaves_the_replayed_prompts_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cassettes hold prompts built from the catalog of their day (meta.json ``actions``).
+
+    An appended action changes the relevance weights of every prompt; under the recorded
+    catalog the prompts are byte-for-byte what was recorded, and without it they are not.
+    """
+    from adapters.catalog import ActionSpec
+    from adapters.registry import all_specs
+    from orchestrator.parsing import llm_context as ctx
+
+    meta = load_meta()
+    assert set(meta["actions"]) <= {s.id for s in all_specs()}
+    texts = ["scale ETL_WH to large", "rotate the portkey key prod-gateway", "list gong users",
+             "archive the repo payready/api on github", "create a vector index called docs with 384 dims"]
+
+    def prompts() -> list[str]:
+        ctx._index_of.cache_clear()
+        ctx._idf_of.cache_clear()
+        with ctx.catalog_as_recorded(meta["actions"]):
+            pinned = [ctx.describe_actions(ctx.relevant_specs(t)) for t in texts]
+        return [*pinned, *(ctx.describe_actions(ctx.relevant_specs(t)) for t in texts)]
+
+    before = prompts()
+    extra = ActionSpec(id="gong.user.deactivate", summary="Deactivate a Gong user (appended)", target="user email",
+                       examples=("deactivate the gong user ana@initech.com", "turn off gong for bob"))
+    monkeypatch.setattr(ctx, "all_specs", lambda: [*all_specs(), extra])
+    after = prompts()
+    ctx._index_of.cache_clear()
+    ctx._idf_of.cache_clear()
+    n = len(texts)
+    assert after[:n] == before[:n]  # recorded catalog: the same prompts
+    assert after[n:] != before[n:]  # today's catalog: they change (which is why the pin exists)
+    with pytest.raises(ValueError, match="no longer in the catalog"):
+        with ctx.catalog_as_recorded(["gong.user.renamed"]):
+            pass
