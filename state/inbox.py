@@ -16,9 +16,9 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, text, update
+from sqlalchemy import bindparam, delete, text, update
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import col, select
 
 from orchestrator.errors import ApprovalError, NotFoundError
@@ -45,6 +45,17 @@ UPDATE webhook_inbox SET status = 'processing', locked_by = :worker, locked_unti
 RETURNING id
 """)
 
+#: The inbox insert on PostgreSQL as plain SQL: building and caching the Core statement cost
+#: more CPU than the round trip (it is the webhook endpoint's hot path).
+_ADD_PG = text("""
+INSERT INTO webhook_inbox (platform, delivery_id, event_type, headers, body, received_at, status, attempts,
+                           next_attempt_at)
+VALUES (:platform, :delivery_id, :event_type, :headers, :body, :received_at, 'pending', 0, :received_at)
+ON CONFLICT (platform, delivery_id) DO NOTHING
+RETURNING id
+""").bindparams(bindparam("headers", type_=InboxEvent.__table__.c.headers.type),  # type: ignore[attr-defined]
+                bindparam("received_at", type_=InboxEvent.__table__.c.received_at.type))  # type: ignore[attr-defined]
+
 _CLAIM_SQLITE = text("""
 UPDATE webhook_inbox SET status = 'processing', locked_by = :worker, locked_until = :until,
        attempts = attempts + 1
@@ -69,6 +80,23 @@ class Inbox:
         """Store a verified delivery; returns ``(id, True)`` if new, ``(None, False)`` if a duplicate."""
         kept = {k.lower(): v for k, v in headers.items() if k.lower() not in STORED_HEADER_DENYLIST}
         now = received_at or utcnow()
+        if self.store.dialect == "postgresql":
+            values = {"platform": platform, "delivery_id": delivery_id[:300], "event_type": event_type[:200],
+                      "headers": kept, "body": body, "received_at": now}
+            for attempt in (1, 2):
+                try:
+                    with self.store.autocommit_engine.connect() as pg:
+                        row = pg.execute(_ADD_PG, values).first()
+                    break
+                except DBAPIError as exc:
+                    # A pooled connection the server closed (restart, failover): retry once on a new
+                    # one; the insert is idempotent, so a first attempt that did land reads as duplicate.
+                    if attempt == 1 and exc.connection_invalidated:
+                        continue
+                    if isinstance(exc, OperationalError) or exc.connection_invalidated:
+                        raise self.store.unavailable(exc) from exc
+                    raise
+            return (int(row[0]), True) if row is not None else (None, False)
         table = InboxEvent.__table__  # type: ignore[attr-defined]
         # One statement, committed on its own (autocommit): one round trip on the hot path.
         with self._autocommit() as conn:

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -112,9 +113,26 @@ class Store:
             hint="check SOPHIA_DATABASE_URL and that the database is running; nothing was changed",
         )
 
+    @cached_property
+    def autocommit_engine(self) -> Engine:
+        """An engine whose connections are in autocommit from birth, for one-statement writes.
+
+        On PostgreSQL, switching a pooled connection to autocommit and back costs statements of
+        its own on every checkout; the webhook inbox's insert, the hot path, uses this instead.
+        No ping before each use either (a round trip per write): a caller retries once when its
+        connection turns out to be dead (``connection_invalidated``), which is safe for the
+        idempotent writes that use it. SQLite shares :attr:`engine`.
+        """
+        if self.dialect != "postgresql":
+            return self.engine
+        return create_engine(self.url, pool_pre_ping=False, isolation_level="AUTOCOMMIT",
+                             connect_args={"connect_timeout": 5})
+
     def dispose(self) -> None:
         """Close pooled connections."""
         self.engine.dispose()
+        if "autocommit_engine" in self.__dict__ and self.autocommit_engine is not self.engine:
+            self.autocommit_engine.dispose()
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -143,6 +143,7 @@ def create_app(settings: Settings | None = None, *, host: ServiceHost | None = N
     install_error_handlers(app)
     for module in (runs, changes, platforms, drift, webhooks, slack_routes, health):
         app.include_router(module.router)
+    app.router.routes.insert(0, webhooks.fast_route())  # the hot path, matched first (see fast_route)
     from orchestrator.interfaces.mcp_http import mount
 
     mount(app)  # /mcp: the MCP server over streamable HTTP (API keys, like /v1)

@@ -137,3 +137,20 @@ def test_processed_rows_are_pruned_after_the_retention(store: Store) -> None:
                .values(received_at=utcnow() - timedelta(days=8)))
     assert inbox.prune() == 1
     assert [e.delivery_id for e in inbox.events()] == ["new"]
+
+
+def test_an_inbox_insert_survives_a_connection_the_server_closed(store: Store) -> None:
+    """The insert's pooled connection has no ping before use: a dead one is replaced and retried once."""
+    inbox = Inbox(store)
+    assert inbox.add("github", "before", "push", {}, b"{}")[1]
+    if store.dialect != "postgresql":
+        return  # SQLite has no server to close the connection
+    from sqlalchemy import text
+
+    with store.engine.connect() as admin:  # another pool: close every other backend on this database
+        closed = admin.execute(text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                    "WHERE datname = current_database() AND pid <> pg_backend_pid()")).scalar()
+    assert closed and closed >= 1
+    assert inbox.add("github", "after", "push", {}, b"{}")[1]  # new, stored, no error
+    assert inbox.add("github", "after", "push", {}, b"{}") == (None, False)
+    assert {e.delivery_id for e in inbox.events()} == {"before", "after"}
