@@ -104,6 +104,5 @@ def test_an_action_appended_after_recording_leaves_the_replayed_prompts_alone(mo
     n = len(texts)
     assert after[:n] == before[:n]  # recorded catalog: the same prompts
     assert after[n:] != before[n:]  # today's catalog: they change (which is why the pin exists)
-    with pytest.raises(ValueError, match="no longer in the catalog"):
-        with ctx.catalog_as_recorded(["gong.user.renamed"]):
-            pass
+    with pytest.raises(ValueError, match="no longer in the catalog"), ctx.catalog_as_recorded(["gong.user.renamed"]):
+        pass
