@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from adapters.base import PlatformAdapter, PlatformStatus, State, matches
+from adapters.base import PlatformAdapter, PlatformStatus, matches
 from adapters.catalog import ActionCall, ActionSpec, Risk, Stack
 from adapters.testing_faults import FaultMatrixTests
 
@@ -53,16 +53,6 @@ class AdapterConformanceTests(FaultMatrixTests):
     The fault matrix (:mod:`adapters.testing_faults`) comes with it: HTTP adapters need
     nothing more; others override ``install_faults``.
     """
-
-    def platform_state(self, adapter: PlatformAdapter, call: ActionCall) -> State:
-        """What the platform shows for ``call``'s target: ``observe``, for an adapter that can read back.
-
-        An adapter with ``read_back`` False can't: its test module overrides this with the
-        test's own view of the platform.
-        """
-        if not type(adapter).read_back:
-            raise NotImplementedError(f"{type(adapter).__name__} can't read back: override platform_state")
-        return run(adapter.observe(call))
 
     def test_declarations(self, adapter: PlatformAdapter) -> None:
         cls = type(adapter)

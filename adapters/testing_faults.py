@@ -44,7 +44,7 @@ from typing import Any, Protocol
 import httpx
 import pytest
 
-from adapters.base import PlatformAdapter
+from adapters.base import PlatformAdapter, State
 from adapters.catalog import ActionCall
 
 __all__ = ["FAULT_KINDS", "FaultInjector", "FaultMatrixTests", "FaultTransport", "Tally", "apply_through_ledger", "is_mutating"]
@@ -209,6 +209,18 @@ class _OnePool:
 class FaultMatrixTests:
     """Mixed into :class:`adapters.testing.AdapterConformanceTests` (see the module doc)."""
 
+    def platform_state(self, adapter: PlatformAdapter, call: ActionCall) -> State:
+        """What the platform shows for ``call``'s target: ``observe``, for an adapter that can read back.
+
+        An adapter with ``read_back`` False can't: its test module overrides this with the
+        test's own view of the platform.
+        """
+        from adapters.testing import run
+
+        if not type(adapter).read_back:
+            raise NotImplementedError(f"{type(adapter).__name__} can't read back: override platform_state")
+        return run(adapter.observe(call))
+
     @pytest.fixture(params=FAULT_KINDS)
     def fault_kind(self, request: pytest.FixtureRequest) -> str:
         return str(request.param)
@@ -220,11 +232,11 @@ class FaultMatrixTests:
         assert isinstance(inner, httpx.AsyncBaseTransport), (
             f"{type(adapter).__name__} has no httpx transport: override install_faults for it")
         faults = FaultTransport(inner, kind, getattr(type(adapter), "read_only_posts", ()))
-        adapter.transport = faults  # type: ignore[attr-defined]
+        adapter.transport = faults
         try:
             yield faults
         finally:
-            adapter.transport = inner  # type: ignore[attr-defined]
+            adapter.transport = inner
 
     def test_fault_matrix(self, adapter: PlatformAdapter, scenario: list[ActionCall], fault_kind: str,
                           tmp_path: Path) -> None:
@@ -245,7 +257,7 @@ class FaultMatrixTests:
                         run(adapter.configure(call))
                         continue
                     call = adapter.spec(call.action).call(call.target, call.params)
-                    shown = None if type(adapter).read_back else self.platform_state(adapter, call)  # type: ignore[attr-defined]
+                    shown = None if type(adapter).read_back else self.platform_state(adapter, call)
                     tally = faults.arm()
                     recorded = run(apply_through_ledger(store, adapter, call))
                     faults.disarm()
@@ -280,7 +292,7 @@ class FaultMatrixTests:
         from orchestrator.settle import comparable
         from state.models import ChangeStatus
 
-        observed = self.platform_state(adapter, call)  # type: ignore[attr-defined]
+        observed = self.platform_state(adapter, call)
         assert change.verified is not True, f"{where}: recorded verified without a read-back"
         assert not tally.duplicates(), f"{where}: applied twice: {tally.duplicates()}"
         assert change.status in (ChangeStatus.APPLIED, ChangeStatus.FAILED, ChangeStatus.NEEDS_RECONCILE), (

@@ -147,7 +147,9 @@ class UserGemsAdapter(HttpAdapter):
     async def do_contact_track(self, call: ActionCall, before: State) -> State:
         """``POST /contact`` with the email; returns UserGems' acknowledgement (not a state)."""
         email = contact_email(call.target, call.action)
-        reply = await self.http.request("POST", "/contact", action=call.action, target=email, json={"email": email})
+        reply = await self.http.request(
+            "POST", "/contact", action=call.action, target=email, json={"email": email}
+        )
         return {"email": email, "acknowledged": _message(reply.data)}
 
     async def do_contact_untrack(self, call: ActionCall, before: State) -> State:
@@ -167,8 +169,12 @@ class UserGemsAdapter(HttpAdapter):
         try:
             contacts = await asyncio.to_thread(recorded_contacts, self.settings.state_url)
         except Exception as exc:  # noqa: BLE001 - the ledger, not UserGems, could not be read
-            return PlatformStatus("usergems", healthy=False, message=f"sophia's ledger could not be read: {exc}",
-                                  details={"source": "sophia's ledger", "verified": False})
+            return PlatformStatus(
+                "usergems",
+                healthy=False,
+                message=f"sophia's ledger could not be read: {exc}",
+                details={"source": "sophia's ledger", "verified": False},
+            )
         unknown = sum(1 for c in contacts if c["tracked"] is None)
         message = (
             f"{len(contacts) - unknown} contact(s) tracked as sophia itself recorded it"
@@ -181,6 +187,11 @@ class UserGemsAdapter(HttpAdapter):
             healthy=True,
             message=message,
             inventory={"contact": contacts},
-            details={"source": "sophia's ledger", "verified": False, "credential_checked": False,
-                     "base_url": self.http.base_url, "circuit": self.http.breaker.snapshot()},
+            details={
+                "source": "sophia's ledger",
+                "verified": False,
+                "credential_checked": False,
+                "base_url": self.http.base_url,
+                "circuit": self.http.breaker.snapshot(),
+            },
         )

@@ -44,9 +44,13 @@ class TestUserGemsConformance(AdapterConformanceTests):
     twin: UserGemsTwin
 
     @pytest.fixture
-    def transport(self, usergems_server: PrismServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[RecordingTransport]:
+    def transport(
+        self, usergems_server: PrismServer, monkeypatch: pytest.MonkeyPatch
+    ) -> Iterator[RecordingTransport]:
         self.twin = UserGemsTwin()
-        with checked(monkeypatch, "usergems", usergems_server.base_url, TOKEN, self.twin.attach(RecordingTransport())) as t:
+        with checked(
+            monkeypatch, "usergems", usergems_server.base_url, TOKEN, self.twin.attach(RecordingTransport())
+        ) as t:
             yield t
         assert self.twin.query_problems == []
 
@@ -70,7 +74,9 @@ class TestUserGemsConformance(AdapterConformanceTests):
         assert adapter_class("usergems") is UserGemsAdapter
         assert UserGemsAdapter.read_back is False
 
-    def test_observe_asks_nothing_and_knows_nothing(self, adapter: UserGemsAdapter, transport: RecordingTransport) -> None:
+    def test_observe_asks_nothing_and_knows_nothing(
+        self, adapter: UserGemsAdapter, transport: RecordingTransport
+    ) -> None:
         call = spec_for("usergems.contact.track").call("bob@globex.io")
         assert run(adapter.observe(call)) == {"email": "bob@globex.io", "tracked": None}
         assert transport.exchanges == []
