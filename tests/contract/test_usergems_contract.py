@@ -25,10 +25,10 @@ from state.models import ChangeStatus
 from state.store import Store
 
 from .prism import RecordingTransport
-from .usergems_fixtures import TOKEN, adapter, env, store, twin, usergems_server
+from .usergems_fixtures import TOKEN, adapter, env, migrated, store, twin, usergems_server
 from .usergems_twin import UserGemsTwin
 
-__all__ = ["adapter", "env", "store", "twin", "usergems_server"]  # fixtures, imported for pytest
+__all__ = ["adapter", "env", "migrated", "store", "twin", "usergems_server"]  # fixtures, imported for pytest
 
 TRACK = spec_for("usergems.contact.track")
 UNTRACK = spec_for("usergems.contact.untrack")

@@ -9,6 +9,7 @@ records retry waits, and a fresh ledger (SQLite under ``tmp_path``).
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from .prism import PrismServer, RecordingTransport
 from .steered import Sleeps
 from .usergems_twin import UserGemsTwin, shared_server
 
-__all__ = ["TOKEN", "adapter", "env", "store", "twin", "usergems_server"]
+__all__ = ["TOKEN", "adapter", "env", "migrated", "store", "twin", "usergems_server"]
 
 TOKEN = "usergems-contract-key-4b1d9e"
 
@@ -53,11 +54,22 @@ def env(
         yield t
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    """A fresh ledger, where the adapter's settings point (``get_status`` reads it)."""
-    s = Store(f"sqlite:///{tmp_path / 'state.db'}")
+@pytest.fixture(scope="module")
+def migrated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty ledger at the head revision, migrated once per module (copied by ``store``)."""
+    path = tmp_path_factory.mktemp("usergems-ledger") / "state.db"
+    s = Store(f"sqlite:///{path}")
     s.setup()
+    s.dispose()
+    return path
+
+
+@pytest.fixture
+def store(tmp_path: Path, migrated: Path) -> Iterator[Store]:
+    """A fresh ledger, where the adapter's settings point (``get_status`` reads it)."""
+    shutil.copyfile(migrated, tmp_path / "state.db")
+    s = Store(f"sqlite:///{tmp_path / 'state.db'}")
+    s.setup()  # already at the head revision: a check, no migration
     yield s
     s.dispose()
 
