@@ -142,6 +142,12 @@ class PlatformAdapter(ABC):
     #: re-create would *not* bring back (``{"repo": "contents, issues and settings are not
     #: restored"}``). Drift never offers re-creating such a resource as a revert.
     content_on_delete: ClassVar[Mapping[str, str]] = {}
+    #: False: the platform offers no way to read a change back (UserGems' API only accepts
+    #: writes). ``execute`` then returns what the platform's answer says, not an observed state;
+    #: the ledger records an acknowledged change ``applied`` with ``verified`` False (shown as
+    #: "unverified"), a lost answer ``needs_reconcile`` that no reconciler can settle, and an undo
+    #: never marks what it undoes ``rolled_back`` (:mod:`orchestrator.settle`).
+    read_back: ClassVar[bool] = True
 
     def __init__(self, settings: Settings | None = None) -> None:
         if settings is None:

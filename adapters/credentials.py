@@ -428,6 +428,7 @@ CREDENTIAL_TYPES: dict[str, CredentialFactory] = {
     "figma": _header("figma", "X-Figma-Token"),
     "pinecone": _header("pinecone", "Api-Key"),
     "apollo": _header("apollo", "x-api-key"),
+    "usergems": _header("usergems", "X-Api-Key"),
 }
 
 

@@ -5,7 +5,9 @@ reverse, each compensation itself a recorded change. Outcomes are settled by rea
 (:mod:`orchestrator.settle`): a call whose answer was lost is ``applied`` if the platform shows
 it, ``needs_reconcile`` while that is unknown, ``failed`` only when the platform reads back as
 before. An undo step marks the change it undoes ``rolled_back`` only when read-back shows that
-change's before-state again.
+change's before-state again. A platform with no read-back (``adapter.read_back`` False) gets
+``applied`` changes marked unverified (``verified`` False), kept out of the inventory of observed
+states, and undos that never mark anything ``rolled_back``.
 
 Store and ledger calls are synchronous (SQLAlchemy); they run in a worker thread
 (``asyncio.to_thread``) so other runs on the same event loop keep moving. Each is awaited
@@ -171,7 +173,7 @@ class Executor:
             change = await to_thread(settle_answered, store, adapter, change, call, after)
             holder.append(change)
         fault_point("after_outcome")
-        if change.status == ChangeStatus.APPLIED:
+        if change.status == ChangeStatus.APPLIED and change.verified is not False:  # unverified: not observed
             await to_thread(self._note_inventory, call, spec, change.after)
         if step.undo_of:
             outcome.verified[step.undo_of] = await finish_undo(store, adapter, change)
@@ -182,6 +184,13 @@ class Executor:
                 hint=f"recorded as needs_reconcile; `sophia-iac reconcile` reads {call.platform} back and "
                      f"settles it (see `sophia-iac history`)",
                 details={"change_id": change.id, "status": change.status},
+            )
+        if step.undo_of and not outcome.verified[step.undo_of] and not adapter.read_back:
+            raise AdapterError(
+                f"the undo of {step.undo_of} was acknowledged by {call.platform}, which has no read-back: it "
+                f"can't be proved, so {step.undo_of} stays applied and this undo is recorded unverified",
+                hint=f"check {call.target} in {call.platform} by hand; `sophia-iac history` shows what sophia sent",
+                details={"change_id": change.id, "undo_of": step.undo_of, "verified": False},
             )
         if step.undo_of and not outcome.verified[step.undo_of]:
             raise AdapterError(

@@ -11,6 +11,11 @@
 * An undo: the change it undoes becomes ``rolled_back`` only when the undo applied and reading
   that change's target back shows its before-state; the verdict (``verified``) is written to the
   undo's own record. A failed or unverified undo leaves the original as it was.
+* A platform with no read-back (``adapter.read_back`` False: UserGems) can't prove anything:
+  an acknowledged call is ``applied`` with ``verified`` False ("unverified" in ``history``); a
+  refused one ``failed`` on the strength of the refusal; any other failure ``needs_reconcile``,
+  which the reconciler notes once and leaves (nothing can settle it); an undo's verdict is
+  always False, so what it undoes is never marked ``rolled_back``.
 """
 
 from __future__ import annotations
@@ -27,7 +32,8 @@ from state.models import ChangeRecord, ChangeStatus
 if TYPE_CHECKING:
     from state.store import Store
 
-__all__ = ["VOLATILE", "comparable", "finish_undo", "reconcile_change", "settle_answered", "settle_by_read_back"]
+__all__ = ["VOLATILE", "comparable", "finish_undo", "no_read_back", "reconcile_change", "settle_answered",
+           "settle_by_read_back"]
 
 VOLATILE = frozenset({"rows", "updated_at", "created_at", "last_modified", "etag"})
 
@@ -43,18 +49,31 @@ def _call(change: ChangeRecord) -> ActionCall:
     return ActionCall(action=change.action, target=change.target, params=change.params or {})
 
 
+def no_read_back(platform: str) -> str:
+    """Why a change on ``platform`` (an adapter with ``read_back`` False) is not verified."""
+    return (f"unverified: {platform} has no read-back, so this records what sophia sent and {platform}"
+            " acknowledged, not a state read back")
+
+
 def _applied(store: Store, change: ChangeRecord, call: ActionCall, observed: State, *, kind: str | None = None,
-             note: str | None = None) -> ChangeRecord:
+             note: str | None = None, verified: bool | None = None) -> ChangeRecord:
     from adapters.registry import spec_for
 
     inverse = spec_for(change.action).derive_inverse(call, change.before, observed)
+    extra = {} if verified is None else {"verified": verified}
     return store.ledger.transition(change.id, ChangeStatus.APPLIED, kind=kind, after=observed,
-                                   inverse=inverse.model_dump(mode="json") if inverse else None, error=note)
+                                   inverse=inverse.model_dump(mode="json") if inverse else None, error=note,
+                                   **extra)
 
 
 def settle_answered(store: Store, adapter: PlatformAdapter, change: ChangeRecord, call: ActionCall,
                     after: State) -> ChangeRecord:
-    """Record the outcome of a call that answered, from the state it read back."""
+    """Record the outcome of a call that answered, from the state it read back.
+
+    With no read-back, ``after`` is the platform's acknowledgement: ``applied``, unverified.
+    """
+    if not adapter.read_back:
+        return _applied(store, change, call, after, note=no_read_back(adapter.name), verified=False)
     if adapter.reached(call, change.expected, after):
         return _applied(store, change, call, after)
     return store.ledger.transition(
@@ -73,6 +92,14 @@ async def settle_by_read_back(store: Store, adapter: PlatformAdapter, change: Ch
                               exc: BaseException) -> ChangeRecord:
     """Record the outcome of a call that raised: read the target back and believe it."""
     error = _describe(exc)
+    if not adapter.read_back:
+        if outcome_unknown(exc):
+            return await to_thread(
+                store.ledger.transition, change.id, ChangeStatus.NEEDS_RECONCILE,
+                error=f"{error}; {adapter.name} has no read-back, so whether it landed can't be known: it stays "
+                      f"needs_reconcile (check {adapter.name} by hand, or send the command again)")
+        return await to_thread(store.ledger.transition, change.id, ChangeStatus.FAILED,
+                               error=f"{error}; {adapter.name} refused it (no read-back: this rests on its answer)")
     try:
         observed = await traced_observe(adapter, call)
     except Exception as read_exc:  # noqa: BLE001 - unknown outcome: recorded, settled later
@@ -103,6 +130,12 @@ async def finish_undo(store: Store, adapter: PlatformAdapter, undo: ChangeRecord
     if undo.status != ChangeStatus.APPLIED or not undo.undo_of:
         return False
     original = await to_thread(store.ledger.get, undo.undo_of)
+    if not adapter.read_back:
+        note = (f"{adapter.name} has no read-back: the undo was acknowledged but can't be proved, so "
+                f"{original.id} stays {original.status}")
+        await to_thread(store.ledger.transitions, (undo.id, undo.status, "verify", {"verified": False, "error": note}))
+        undo.verified, undo.error = False, note
+        return False
     # Read back the way the original change saw its target (a create's view of a key may differ
     # from a disable's), so "back at the before-state" compares like with like.
     try:
@@ -134,6 +167,12 @@ async def reconcile_change(store: Store, adapter: PlatformAdapter, change: Chang
         SophiaError: the platform could not be read (the row is left as it was).
     """
     call = _call(change)
+    if not adapter.read_back:  # nothing to read: noted once, left for a person
+        if not examined:
+            await to_thread(store.ledger.transition, change.id, ChangeStatus.NEEDS_RECONCILE, kind="reconcile",
+                            error=f"{adapter.name} has no read-back: the reconciler can't settle this; check "
+                                  f"{adapter.name} by hand (or send the command again)")
+        return ChangeStatus.NEEDS_RECONCILE
     observed = await traced_observe(adapter, call)
     if adapter.reached(call, change.expected, observed):
         settled = await to_thread(_applied, store, change, call, observed, kind="reconcile",

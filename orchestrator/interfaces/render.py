@@ -7,7 +7,7 @@ import os
 import sys
 from typing import Any
 
-__all__ = ["diff_text", "print_error", "print_json", "render_actions", "render_changes", "render_run", "render_status"]
+__all__ = ["change_status", "diff_text", "print_error", "print_json", "render_actions", "render_changes", "render_run", "render_status"]
 
 
 def print_json(data: Any) -> None:
@@ -69,6 +69,13 @@ def render_plan(plan: dict[str, Any], decision: dict[str, Any] | None) -> None:
         con.print(f"Policy: [bold]{decision['effect']}[/] — {escape(reasons)}")
 
 
+def change_status(change: dict[str, Any]) -> str:
+    """A change's status as shown: ``applied (unverified)`` when it could not be read back."""
+    if change.get("status") == "applied" and change.get("verified") is False and not change.get("undo_of"):
+        return "applied (unverified)"
+    return str(change["status"])
+
+
 def render_changes(changes: list[dict[str, Any]], title: str = "Changes") -> None:
     """Change records as a table."""
     from rich.markup import escape
@@ -81,7 +88,7 @@ def render_changes(changes: list[dict[str, Any]], title: str = "Changes") -> Non
         after = c.get("after") if c.get("status") != "pending" else c.get("expected")
         note = f" (undo of {c['undo_of']})" if c.get("undo_of") else ""
         table.add_row(c["id"], str(c["created_at"])[5:19].replace("T", " "), c["action"] + note,
-                      escape(str(c.get("target") or "")), c["status"], escape(c["actor"]),
+                      escape(str(c.get("target") or "")), change_status(c), escape(c["actor"]),
                       escape(diff_text(c.get("before"), after)))
     _console().print(table)
 
@@ -192,7 +199,8 @@ def render_run(view: dict[str, Any], *, show_plan: bool = True) -> None:
     verified = result.get("verified") or {}
     for change_id, ok in verified.items():
         con.print(f"undo of {change_id}: " + ("[green]verified[/] — the platform matches its before-state"
-                                              if ok else "[red]read-back differs from the before-state[/]"))
+                                              if ok else "[red]not verified[/] — the read-back differs from the before-state,"
+                                                 " or the platform has no read-back"))
     for comp in result.get("compensations") or []:
         con.print(f"compensation of {comp['change_id']}: {comp['status']}")
     line = {

@@ -58,6 +58,7 @@ DOCS: dict[str, list[Path]] = {
     "portkey": [Path("portkey/openapi.yaml")],
     "asana": [FIXTURES / "asana/openapi.yaml"],
     "apollo": [FIXTURES / "apollo/openapi.yaml"],
+    "usergems": [FIXTURES / "usergems/openapi.yaml"],
     "hubspot": [FIXTURES / "hubspot/openapi.yaml"],
     "lambdalabs": [FIXTURES / "lambdalabs/openapi.yaml"],
     "pinecone": [Path("pinecone/db_control_2026-04.oas.yaml")],
@@ -241,6 +242,8 @@ BENIGN: dict[str, tuple[str, dict[str, Any]]] = {
     "apollo.sequence.activate": ("Q4 Outbound", {}),
     "apollo.sequence.deactivate": ("Q4 Outbound", {}),
     "apollo.contact.add_to_sequence": ("jane@acme.com", {"sequence": "Q4 Outbound"}),
+    "usergems.contact.track": ("jane@acme.com", {}),
+    "usergems.contact.untrack": ("jane@acme.com", {}),
 }
 
 #: The before-state handed to ``execute``: ids a vendor answer would supply, replaced by hostile
