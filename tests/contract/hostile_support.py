@@ -61,6 +61,7 @@ DOCS: dict[str, list[Path]] = {
     "hubspot": [FIXTURES / "hubspot/openapi.yaml"],
     "lambdalabs": [FIXTURES / "lambdalabs/openapi.yaml"],
     "pinecone": [Path("pinecone/db_control_2026-04.oas.yaml")],
+    "estuary": [FIXTURES / "estuary/openapi.yaml"],
 }
 _METHODS = {"get", "put", "post", "patch", "delete", "head", "options"}
 
@@ -241,6 +242,10 @@ BENIGN: dict[str, tuple[str, dict[str, Any]]] = {
     "apollo.sequence.activate": ("Q4 Outbound", {}),
     "apollo.sequence.deactivate": ("Q4 Outbound", {}),
     "apollo.contact.add_to_sequence": ("jane@acme.com", {"sequence": "Q4 Outbound"}),
+    "estuary.capture.enable": ("acmeCo/postgres-orders", {}),
+    "estuary.capture.disable": ("acmeCo/postgres-orders", {}),
+    "estuary.materialization.enable": ("acmeCo/snowflake-orders", {}),
+    "estuary.materialization.disable": ("acmeCo/snowflake-orders", {}),
 }
 
 #: The before-state handed to ``execute``: ids a vendor answer would supply, replaced by hostile
