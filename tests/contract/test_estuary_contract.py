@@ -317,3 +317,20 @@ async def test_without_the_supabase_key_it_says_which_variable(
         await adapter.observe(ActionCall(action="estuary.capture.disable", target="acmeCo/postgres-orders"))
     status = await adapter.get_status()
     assert not status.healthy and not status.configured
+
+
+@pytest.mark.anyio
+async def test_losing_sight_of_a_queued_publication_leaves_the_outcome_unknown(
+    adapter: EstuaryAdapter, twin: EstuaryTwin
+) -> None:
+    """The publication was queued, then status reads are refused (the token expired while waiting).
+
+    The error is a definite 401, but the publication may yet land: the outcome must stay unknown.
+    """
+    call = ActionCall(action="estuary.capture.disable", target="acmeCo/postgres-orders")
+    before = await adapter.observe(call)
+    twin.fault("GET", "/rest/v1/publications", 401, times=20)
+    with pytest.raises(PlatformAuthError) as caught:
+        await adapter.execute(call, before)
+    assert caught.value.details["outcome"] == "unknown" and outcome_unknown(caught.value)
+    assert [p["status"] for p in twin.publications.values()] == ["queued"]

@@ -182,7 +182,11 @@ class EstuaryAdapter(EstuaryClient):
         publication = flow_id(
             obj(rows[0] if isinstance(rows, list) and rows else rows).get("id"), "a publication id"
         )
-        outcome = await self._wait(publication, name, action)
+        try:
+            outcome = await self._wait(publication, name, action)
+        except SophiaError as exc:
+            exc.details["outcome"] = "unknown"  # the publication is queued: it may yet land
+            raise
         if outcome in FAILED_JOBS:
             said = await self._draft_errors(draft, name, action)
             await self._tidy(name, action, {"id": f"eq.{draft}"})
