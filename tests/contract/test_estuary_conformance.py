@@ -50,7 +50,7 @@ class TestEstuaryConformance(AdapterConformanceTests):
     @pytest.fixture
     def twin(self) -> Iterator[EstuaryTwin]:
         twin = EstuaryTwin()
-        twin.eager = True
+        twin.eager, twin.polls = True, 0
         yield twin
         assert twin.query_problems == [] and twin.validation_errors == []
 

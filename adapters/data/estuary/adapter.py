@@ -202,7 +202,9 @@ class EstuaryAdapter(EstuaryClient):
                     "outcome": "refused",
                 },
             )
-        return await self._observe(call)
+        # Read back. No publication of ours can be queued now (checked above; this one ended).
+        node = await self._node(name, action)
+        return spec_state(node, kind) if node is not None else None
 
     async def _wait(self, publication: str, name: str, action: str) -> str:
         """Poll the publication until it leaves ``queued``; its ``job_status.type``.
