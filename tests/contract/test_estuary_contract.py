@@ -334,3 +334,15 @@ async def test_losing_sight_of_a_queued_publication_leaves_the_outcome_unknown(
         await adapter.execute(call, before)
     assert caught.value.details["outcome"] == "unknown" and outcome_unknown(caught.value)
     assert [p["status"] for p in twin.publications.values()] == ["queued"]
+
+
+@pytest.mark.anyio
+async def test_an_access_token_refused_early_is_exchanged_again_once(
+    adapter: EstuaryAdapter, twin: EstuaryTwin
+) -> None:
+    adapter._access = ("eyJ.revoked.token", 4102444800.0)  # cached, not expired, but refused
+    state = await adapter.observe(
+        ActionCall(action="estuary.capture.disable", target="acmeCo/postgres-orders")
+    )
+    assert state == {"name": "acmeCo/postgres-orders", "enabled": True}
+    assert twin.exchanges == 1 and adapter._access is not None and adapter._access[0] == ACCESS

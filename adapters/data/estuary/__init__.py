@@ -7,7 +7,8 @@ Refresh Token"), the same one ``flowctl auth token --token`` takes and flowctl r
 ``FLOW_AUTH_TOKEN``. It decodes to ``{"id", "secret"}`` and is exchanged, as flowctl does
 (estuary/flow ``crates/flow-client/src/user_auth.rs``, ``exchange_refresh_token``), with
 ``POST /rest/v1/rpc/generate_access_token {"refresh_token_id", "secret"}`` for a short-lived
-access token (a JWT, about an hour), cached until a minute before its ``exp``. Any other value
+access token (a JWT, about an hour), cached until a minute before its ``exp``; a 401 on a
+cached one exchanges the refresh token once more and resends (a 401 was not acted on). Any other value
 is sent as the bearer as it is: an access token, or a service account's ``flow_sa_`` API key
 (which Estuary's schema says may be presented as ``Authorization: Bearer``).
 ``SOPHIA_ESTUARY_SUPABASE_KEY`` is the control plane's public Supabase ``anon`` key, which its

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from adapters.credentials import SCRUBBER, SecretRef, resolve_secret, scrub
-from adapters.http import HttpAdapter, PlatformClient
+from adapters.http import HttpAdapter, PlatformAuthError, PlatformClient, Reply
 from orchestrator.errors import AdapterError, ConfigError
 
 from .records import (
@@ -110,6 +110,33 @@ class EstuaryClient(HttpAdapter):
         self._access = (token, jwt_expiry(token))
         return token
 
+    async def _send(
+        self,
+        client: PlatformClient,
+        method: str,
+        path: str,
+        *,
+        action: str,
+        headers: Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> Reply:
+        """One request with the access token; a 401 on an exchanged (cached) token exchanges once more.
+
+        A 401 means the request was not acted on, so sending it again is safe, change or not.
+        """
+        for attempt in (1, 2):
+            cached = self._access is not None
+            auth = {"Authorization": f"Bearer {await self._bearer(action)}"}
+            try:
+                return await client.request(
+                    method, path, action=action, headers={**(headers or {}), **auth}, **kwargs
+                )
+            except PlatformAuthError as exc:
+                if attempt == 2 or not cached or exc.details.get("status") != 401:
+                    raise
+                self._access = None  # expired early or revoked: exchange the refresh token again
+        raise AssertionError("unreachable")
+
     async def _rest(
         self,
         method: str,
@@ -122,13 +149,11 @@ class EstuaryClient(HttpAdapter):
         read: bool = False,
     ) -> Any:
         """One PostgREST call on ``/rest/v1/<table>`` with the access token; returns the JSON body."""
-        headers = {
-            "apikey": self._supabase_key(),
-            "Authorization": f"Bearer {await self._bearer(action)}",
-        }
+        headers = {"apikey": self._supabase_key()}
         if method == "POST":
             headers["Prefer"] = "return=representation"
-        reply = await self.pg.request(
+        reply = await self._send(
+            self.pg,
             method,
             f"{REST}/{table}",
             action=action,
@@ -144,7 +169,8 @@ class EstuaryClient(HttpAdapter):
     ) -> dict[str, Any]:
         """Send one :data:`DOCUMENTS` query; return ``data`` or raise naming action and target."""
         text = DOCUMENTS[document]
-        reply = await self.http.request(
+        reply = await self._send(
+            self.http,
             "POST",
             "/api/graphql",
             action=action,
@@ -154,7 +180,6 @@ class EstuaryClient(HttpAdapter):
                 "variables": dict(variables),
                 "operationName": text.split()[1].split("(")[0],
             },
-            headers={"Authorization": f"Bearer {await self._bearer(action)}"},
             idempotency_key=f"read-{uuid.uuid4()}",  # a query is a read, safe to repeat (nothing is sent)
         )
         body = obj(reply.data)
