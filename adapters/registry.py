@@ -31,6 +31,7 @@ BUILTIN: dict[str, str] = {
     "hubspot": "adapters.data.hubspot:HubSpotAdapter",
     "apollo": "adapters.data.apollo:ApolloAdapter",
     "usergems": "adapters.data.usergems:UserGemsAdapter",
+    "estuary": "adapters.data.estuary:EstuaryAdapter",
     "github": "adapters.dev.github:GitHubAdapter",
     "vercel": "adapters.dev.vercel:VercelAdapter",
     "figma": "adapters.dev.figma:FigmaAdapter",

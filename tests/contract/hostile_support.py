@@ -62,6 +62,7 @@ DOCS: dict[str, list[Path]] = {
     "hubspot": [FIXTURES / "hubspot/openapi.yaml"],
     "lambdalabs": [FIXTURES / "lambdalabs/openapi.yaml"],
     "pinecone": [Path("pinecone/db_control_2026-04.oas.yaml")],
+    "estuary": [FIXTURES / "estuary/openapi.yaml"],
 }
 _METHODS = {"get", "put", "post", "patch", "delete", "head", "options"}
 
@@ -244,6 +245,10 @@ BENIGN: dict[str, tuple[str, dict[str, Any]]] = {
     "apollo.contact.add_to_sequence": ("jane@acme.com", {"sequence": "Q4 Outbound"}),
     "usergems.contact.track": ("jane@acme.com", {}),
     "usergems.contact.untrack": ("jane@acme.com", {}),
+    "estuary.capture.enable": ("acmeCo/postgres-orders", {}),
+    "estuary.capture.disable": ("acmeCo/postgres-orders", {}),
+    "estuary.materialization.enable": ("acmeCo/snowflake-orders", {}),
+    "estuary.materialization.disable": ("acmeCo/snowflake-orders", {}),
 }
 
 #: The before-state handed to ``execute``: ids a vendor answer would supply, replaced by hostile
