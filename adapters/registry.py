@@ -30,6 +30,7 @@ BUILTIN: dict[str, str] = {
     "snowflake": "adapters.data.snowflake:SnowflakeAdapter",
     "hubspot": "adapters.data.hubspot:HubSpotAdapter",
     "apollo": "adapters.data.apollo:ApolloAdapter",
+    "gong": "adapters.data.gong:GongAdapter",
     "github": "adapters.dev.github:GitHubAdapter",
     "vercel": "adapters.dev.vercel:VercelAdapter",
     "figma": "adapters.dev.figma:FigmaAdapter",
