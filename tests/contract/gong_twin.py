@@ -39,7 +39,12 @@ FIXTURE = Path(__file__).resolve().parent / "fixtures" / "gong" / "openapi.yaml"
 ACCESS = "/v2/calls/users-access"
 #: Seeded ids.
 CALL = {"intro": "7782342274025937895", "demo": "1283746501928374650", "old": "5550001112223334445"}
-USER = {"jane": "234599484848423", "bob": "234599484848424", "ana": "234599484848425", "cy": "234599484848426"}
+USER = {
+    "jane": "234599484848423",
+    "bob": "234599484848424",
+    "ana": "234599484848425",
+    "cy": "234599484848426",
+}
 
 _SHARED: dict[str, PrismServer] = {}
 
@@ -119,12 +124,19 @@ class GongTwin(FaultInjection, _Twin):
         self.users: dict[str, dict[str, Any]] = {
             USER["jane"]: {"emailAddress": "jane.doe@acme.com", "active": True, "emailAliases": []},
             USER["bob"]: {"emailAddress": "bob@globex.io", "active": True, "emailAliases": []},
-            USER["ana"]: {"emailAddress": "ana@initech.com", "active": True, "emailAliases": ["ana.s@initech.com"]},
+            USER["ana"]: {
+                "emailAddress": "ana@initech.com",
+                "active": True,
+                "emailAliases": ["ana.s@initech.com"],
+            },
             USER["cy"]: {"emailAddress": "cy@acme.com", "active": False, "emailAliases": []},
         }
         self.access: dict[str, set[str]] = {CALL["demo"]: {USER["bob"]}}
         self.profile_access: dict[str, set[str]] = {CALL["intro"]: {USER["ana"]}}
-        self.workspaces = [{"id": "623457276584334", "name": "Sales"}, {"id": "623457276584335", "name": "CS"}]
+        self.workspaces = [
+            {"id": "623457276584334", "name": "Sales"},
+            {"id": "623457276584335", "name": "CS"},
+        ]
 
     def route(self, method: str, path: str, body: Any, request: httpx.Request) -> tuple[str | None, Any]:
         query = request.url.params
@@ -135,7 +147,9 @@ class GongTwin(FaultInjection, _Twin):
         if path == "/v2/calls":
             start, end = (datetime.fromisoformat(query.get(k, "")) for k in ("fromDateTime", "toDateTime"))
             found = [
-                {"id": i, **c} for i, c in self.calls.items() if start <= datetime.fromisoformat(c["started"]) < end
+                {"id": i, **c}
+                for i, c in self.calls.items()
+                if start <= datetime.fromisoformat(c["started"]) < end
             ]
             return ("404", None) if not found else (None, ("page", "calls", found, query.get("cursor")))
         if m := re.fullmatch(r"/v2/calls/([0-9]+)", path):
@@ -156,7 +170,9 @@ class GongTwin(FaultInjection, _Twin):
             return None, ("raw", {"callAccessList": listed})
         if path == ACCESS and method in ("PUT", "DELETE") and isinstance(body, dict):
             for item in body.get("callAccessList", []):
-                if item.get("callId") not in self.calls or not set(item.get("userIds", [])) <= set(self.users):
+                if item.get("callId") not in self.calls or not set(item.get("userIds", [])) <= set(
+                    self.users
+                ):
                     return "400", None
             for item in body["callAccessList"]:
                 held = self.access.setdefault(item["callId"], set())

@@ -56,7 +56,9 @@ class TestGongConformance(AdapterConformanceTests):
     def transport(
         self, gong_server: PrismServer, twin: GongTwin, monkeypatch: pytest.MonkeyPatch
     ) -> Iterator[RecordingTransport]:
-        with checked(monkeypatch, "gong", gong_server.base_url, TOKEN, twin.attach(RecordingTransport())) as t:
+        with checked(
+            monkeypatch, "gong", gong_server.base_url, TOKEN, twin.attach(RecordingTransport())
+        ) as t:
             yield t
 
     @pytest.fixture

@@ -82,15 +82,18 @@ def test_the_documented_limits_the_adapter_relies_on_are_gongs(vendor: dict[str,
     """The grant's "no effect" case, the revoke's API-only scope, the POST's API-only listing."""
     item = vendor["paths"][ACCESS]
     assert "the request will have no effect" in item["put"]["description"]
-    assert "can only remove access previously given by the /v2/calls/users-access API" in (
-        item["delete"]["description"]
+    assert (
+        "can only remove access previously given by the /v2/calls/users-access API"
+        in (item["delete"]["description"])
     )
     assert "doesn't cover user that have access for other reasons" in item["post"]["description"]
     assert "Retry-After" in vendor["info"]["description"]
 
 
 def _body(doc: dict[str, Any], method: str) -> dict[str, Any]:
-    schema: dict[str, Any] = doc["paths"][ACCESS][method]["requestBody"]["content"]["application/json"]["schema"]
+    schema: dict[str, Any] = doc["paths"][ACCESS][method]["requestBody"]["content"]["application/json"][
+        "schema"
+    ]
     return schema
 
 
@@ -106,7 +109,9 @@ def _body(doc: dict[str, Any], method: str) -> dict[str, Any]:
             "the vendor requires parameter 'toDateTime'",
         ),
         (
-            lambda d: _body(d, "post")["properties"]["filter"]["properties"].update(userIds={"type": "array"}),
+            lambda d: _body(d, "post")["properties"]["filter"]["properties"].update(
+                userIds={"type": "array"}
+            ),
             "body.filter.userIds: not in the vendor's schema",
         ),
         (
@@ -131,7 +136,9 @@ def _body(doc: dict[str, Any], method: str) -> dict[str, Any]:
         ),
     ],
 )
-def test_the_crosscheck_can_fail(mine: dict[str, Any], vendor: dict[str, Any], edit: Any, expected: str) -> None:
+def test_the_crosscheck_can_fail(
+    mine: dict[str, Any], vendor: dict[str, Any], edit: Any, expected: str
+) -> None:
     """A misspelt name, a dropped requirement, an invented field, a wrong type, status, scheme or path."""
     edited = copy.deepcopy(mine)
     edit(edited)

@@ -28,7 +28,7 @@ from .records import (
     user_email,
     user_state,
 )
-from .webhook import verify_gong
+from .webhook import unwrap, verify_gong
 
 __all__ = ["GongAdapter"]
 
@@ -263,12 +263,12 @@ class GongAdapter(HttpAdapter):
         return verify_gong(request)
 
     async def handle_webhook(self, request: WebhookRequest) -> WebhookResult:
-        """Verify again (as at the door) and summarise the call Gong reports.
+        """Verify again (as at the door, from the stored envelope) and summarise the call Gong reports.
 
         The call's data (title, parties, transcript links) is untrusted text and is not
         interpreted; calls are not resources this adapter changes, so no changes are reported.
         """
-        verified = self.verify_webhook(request)
+        verified = self.verify_webhook(unwrap(request))
         meta = obj(obj(verified.payload.get("callData")).get("metaData"))
         call_id = meta.get("id")
         shown = str(call_id) if isinstance(call_id, str) and call_id.isdigit() else "unknown"

@@ -40,12 +40,14 @@ from adapters.credentials import webhook_secret
 from adapters.webhooks import VerifiedWebhook
 from orchestrator.errors import ConfigError
 
-__all__ = ["ALGORITHM", "URL_VAR", "public_key", "verify_gong"]
+__all__ = ["ALGORITHM", "ENVELOPE", "URL_VAR", "public_key", "unwrap", "verify_gong"]
 
 ALGORITHM = "RS256"
 URL_VAR = "SOPHIA_GONG_WEBHOOK_URL"
 #: Seconds of clock difference allowed on ``exp`` and ``iat``.
 LEEWAY = 30
+#: How a stored delivery begins: the token follows, then a newline, then the raw body.
+ENVELOPE = b"sophia-gong-jwt/1\n"
 
 
 def _reject(why: str, hint: str = "only Gong's signed deliveries are accepted") -> WebhookRejectedError:
@@ -157,7 +159,22 @@ def verify_gong(request: WebhookRequest, *, now: float | None = None) -> Verifie
     if not isinstance(payload, dict):
         raise _reject("body is not a JSON object")
     delivery = "jwt-" + hashlib.sha256(token.encode()).hexdigest()[:40]
-    return VerifiedWebhook("gong", delivery, "call", payload)
+    stored = ENVELOPE + token.encode() + b"\n" + request.body
+    return VerifiedWebhook("gong", delivery, "call", payload, stored_body=stored)
+
+
+def unwrap(request: WebhookRequest) -> WebhookRequest:
+    """A stored delivery (:data:`ENVELOPE`) as it was received: the token back in ``Authorization``.
+
+    Any other request is returned as it is (and verified as it is).
+    """
+    if request.header("authorization") or not request.body.startswith(ENVELOPE):
+        return request
+    token, sep, body = request.body[len(ENVELOPE) :].partition(b"\n")
+    if not sep:
+        return request
+    headers = {**request.headers, "authorization": token.decode("ascii", "replace")}
+    return WebhookRequest(headers=headers, body=body, path=request.path, received_at=request.received_at)
 
 
 def _received(request: WebhookRequest) -> float:
