@@ -73,7 +73,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
         examples=(
             "give jane.doe@acme.com access to gong call 7782342274025937895",
             "grant bob@globex.io access to the gong call 1283746501928374650",
-            "let ana@initech.com listen to gong call 5550001112223334445",
+            "share gong call 5550001112223334445 with ana@initech.com",
         ),
     ),
     ActionSpec(
