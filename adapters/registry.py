@@ -32,6 +32,7 @@ BUILTIN: dict[str, str] = {
     "apollo": "adapters.data.apollo:ApolloAdapter",
     "usergems": "adapters.data.usergems:UserGemsAdapter",
     "estuary": "adapters.data.estuary:EstuaryAdapter",
+    "gong": "adapters.data.gong:GongAdapter",
     "github": "adapters.dev.github:GitHubAdapter",
     "vercel": "adapters.dev.vercel:VercelAdapter",
     "figma": "adapters.dev.figma:FigmaAdapter",
