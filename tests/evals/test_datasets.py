@@ -91,10 +91,16 @@ def test_coverage() -> None:
     assert any(c.intent == "refuse" and re.search(r"[\"'].*ignore", c.text, re.IGNORECASE) for _, c in ALL)
 
 
+#: Actions appended to the catalog after the held-out split was frozen: dev covers them, and only
+#: its owner (who never sees the parser) may add held-out cases. Each entry is a debt to them.
+APPENDED_AFTER_HELDOUT = frozenset({"gong.call.access.grant", "gong.call.access.revoke"})
+
+
 @pytest.mark.parametrize("split", sorted(SPLITS))
 def test_every_action_in_each_split(split: str) -> None:
     actions = {s["action"] for c in load_cases(SPLITS[split]) for s in c.expect.get("actions", [])}
-    assert {s.id for s in all_specs()} <= actions
+    exempt = APPENDED_AFTER_HELDOUT if split == "heldout" else frozenset()
+    assert {s.id for s in all_specs()} - exempt <= actions
 
 
 def test_heldout_never_copies_examples_or_dev() -> None:
