@@ -341,6 +341,11 @@ def _apollo_sequence_target(m: str, q: Q) -> str | None:
     return unquote(found, q) if found else None
 
 
+def _gong_call(m: str, q: Q, a: str) -> Any:
+    """A Gong call's id: the digits after "call" ("gong call 7782342274025937895", "call #778…")."""
+    return _first(r"\bcall\s+(?:id\s+)?#?(\d{6,20})\b", m) or _first(r"\b(\d{12,20})\b", m)
+
+
 _EXTRACTORS: dict[str, Callable[[str, Q, str], Any]] = {
     "size": _size, "auto_suspend_seconds": _seconds, "seconds": _seconds, "role": _role,
     "object_type": _object_type, "label": _label, "type": _prop_type, "probability": _probability,
@@ -353,6 +358,7 @@ _EXTRACTORS: dict[str, Callable[[str, Q, str], Any]] = {
     "metric": _metric, "m": _m, "ef_construction": _ef, "replicas": _replicas, "topic": _topic,
     "users": _users, "team": _team, "title": _title, "priority": _priority, "name": _task_name,
     "assignee": _assignee,
+    "call": _gong_call,
 }
 
 
@@ -449,6 +455,9 @@ def target_for(spec: ActionSpec, masked: str, quoted: Q, params: dict[str, Any])
         found = ex.owner_repos(m)
         return found[0] if found else None
     if spec.platform == "usergems" or spec.id == "apollo.contact.add_to_sequence":
+        found = ex.emails(m)
+        return found[0] if found else None
+    if key == "gong.call.access":
         found = ex.emails(m)
         return found[0] if found else None
     if spec.platform == "estuary":

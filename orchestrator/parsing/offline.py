@@ -103,7 +103,7 @@ _MAKE_IT = re.compile(r"\bmake\s+(?:the|it(?!\s+an?\b)|this|that|these|those|our
 _NOT_ANYMORE = re.compile(r"\b(?:shouldn'?t|should not|no longer|any ?more|not need|doesn'?t need|don'?t need|"
                           r"get rid of|without)\b", re.IGNORECASE)
 #: Resources whose target is always an email address.
-_EMAIL_TARGETS = frozenset({"apollo.contact", "usergems.contact"})
+_EMAIL_TARGETS = frozenset({"apollo.contact", "usergems.contact", "gong.call.access"})
 
 
 @dataclass

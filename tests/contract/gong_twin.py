@@ -6,7 +6,9 @@ it is beside the checkout). :func:`shared_server` runs one Prism on it for a ses
 
 :class:`GongTwin` stands in for the platform (no Gong can run here): Prism judges every request
 and answers with the contract's examples; the twin keeps the company's calls, users and
-workspaces, picks the declared status (404 for an empty range), pages listings by
+individual call access, picks the declared status (404 for an unknown call or an empty range),
+applies what PUT/DELETE ``/v2/calls/users-access`` ask for (a grant to a user who already has
+access by sharing or permission profile has no effect, as Gong documents), pages listings by
 cursor (:attr:`GongTwin.page` records a page; tests set it to 2 to exercise paging), and fills its records into Prism's
 answers. Prism ignores query parameters a document does not declare, so the twin checks every
 query string against the contract itself (:attr:`GongTwin.query_problems`, asserted empty).
@@ -34,6 +36,7 @@ from .twins import _Twin
 __all__ = ["CALL", "FIXTURE", "USER", "GongTwin", "shared_server"]
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "gong" / "openapi.yaml"
+ACCESS = "/v2/calls/users-access"
 #: Seeded ids.
 CALL = {"intro": "7782342274025937895", "demo": "1283746501928374650", "old": "5550001112223334445"}
 USER = {
@@ -97,10 +100,12 @@ def query_problems(method: str, path: str, params: httpx.QueryParams) -> list[st
 
 
 class GongTwin(FaultInjection, _Twin):
-    """Calls, users and workspaces of a Gong company, and queued faults.
+    """Calls, users and individual call access of a Gong company, and queued faults.
 
     Seeded: calls ``intro`` (2026-12-01), ``demo`` (2026-12-03) and ``old`` (2026-10-01); users
-    jane, bob, ana (with the alias ana.s@initech.com) and cy (inactive); two workspaces.
+    jane, bob, ana (with the alias ana.s@initech.com) and cy (inactive). Bob holds individual
+    access to ``demo``; ana can see ``intro`` through her permission profile (not individual
+    access: Gong's grant has no effect for her there).
     """
 
     document = FIXTURE
@@ -126,6 +131,8 @@ class GongTwin(FaultInjection, _Twin):
             },
             USER["cy"]: {"emailAddress": "cy@acme.com", "active": False, "emailAliases": []},
         }
+        self.access: dict[str, set[str]] = {CALL["demo"]: {USER["bob"]}}
+        self.profile_access: dict[str, set[str]] = {CALL["intro"]: {USER["ana"]}}
         self.workspaces = [
             {"id": "623457276584334", "name": "Sales"},
             {"id": "623457276584335", "name": "CS"},
@@ -145,11 +152,36 @@ class GongTwin(FaultInjection, _Twin):
                 if start <= datetime.fromisoformat(c["started"]) < end
             ]
             return ("404", None) if not found else (None, ("page", "calls", found, query.get("cursor")))
+        if m := re.fullmatch(r"/v2/calls/([0-9]+)", path):
+            call = self.calls.get(m.group(1))
+            return ("404", None) if call is None else (None, ("raw", {"call": {"id": m.group(1), **call}}))
         if path == "/v2/users":
             users = [{"id": i, **u} for i, u in self.users.items()]
             return None, ("page", "users", users, query.get("cursor"))
         if path == "/v2/workspaces":
             return None, ("raw", {"workspaces": copy.deepcopy(self.workspaces)})
+        if path == ACCESS and method == "POST" and isinstance(body, dict):
+            ids = body.get("filter", {}).get("callIds", [])
+            listed = [
+                {"callId": c, "users": [{"userId": u} for u in sorted(self.access.get(c, set()))]}
+                for c in ids
+                if c in self.calls
+            ]
+            return None, ("raw", {"callAccessList": listed})
+        if path == ACCESS and method in ("PUT", "DELETE") and isinstance(body, dict):
+            for item in body.get("callAccessList", []):
+                if item.get("callId") not in self.calls or not set(item.get("userIds", [])) <= set(
+                    self.users
+                ):
+                    return "400", None
+            for item in body["callAccessList"]:
+                held = self.access.setdefault(item["callId"], set())
+                for user in item["userIds"]:
+                    if method == "DELETE":
+                        held.discard(user)
+                    elif user not in self.profile_access.get(item["callId"], set()):
+                        held.add(user)  # "If a user already has access … the request will have no effect."
+            return None, ("raw", {})
         return None, None
 
     def fill(self, note: Any, body: Any) -> Any:

@@ -59,6 +59,7 @@ DOCS: dict[str, list[Path]] = {
     "asana": [FIXTURES / "asana/openapi.yaml"],
     "apollo": [FIXTURES / "apollo/openapi.yaml"],
     "usergems": [FIXTURES / "usergems/openapi.yaml"],
+    "gong": [FIXTURES / "gong/openapi.yaml"],
     "hubspot": [FIXTURES / "hubspot/openapi.yaml"],
     "lambdalabs": [FIXTURES / "lambdalabs/openapi.yaml"],
     "pinecone": [Path("pinecone/db_control_2026-04.oas.yaml")],
@@ -249,6 +250,8 @@ BENIGN: dict[str, tuple[str, dict[str, Any]]] = {
     "estuary.capture.disable": ("acmeCo/postgres-orders", {}),
     "estuary.materialization.enable": ("acmeCo/snowflake-orders", {}),
     "estuary.materialization.disable": ("acmeCo/snowflake-orders", {}),
+    "gong.call.access.grant": ("jane@acme.com", {"call": "7782342274025937895"}),
+    "gong.call.access.revoke": ("jane@acme.com", {"call": "7782342274025937895"}),
 }
 
 #: The before-state handed to ``execute``: ids a vendor answer would supply, replaced by hostile
@@ -277,6 +280,9 @@ BEFORE: dict[str, Any] = {
 #: What an action's before-state must hold besides :data:`BEFORE` for ``execute`` to send
 #: anything (deactivating needs an active sequence: an inactive one is refused before sending).
 BEFORE_BY_ACTION: dict[str, dict[str, Any]] = {"apollo.sequence.deactivate": {"active": True}}
+#: Gong's access changes take the call and the user's id from the before-state.
+BEFORE_BY_ACTION["gong.call.access.grant"] = {"call": "7782342274025937895", "user_id": "234599484848423"}
+BEFORE_BY_ACTION["gong.call.access.revoke"] = {**BEFORE_BY_ACTION["gong.call.access.grant"], "access": True}
 
 #: Strings that tried, one way or another, to leave a path.
 NASTY: tuple[str, ...] = (

@@ -3,13 +3,15 @@
 Stand-in, said plainly: no Gong can run here, so the platform is a contract WRITTEN BY HAND from
 Gong's API reference (``fixtures/gong/openapi.yaml``) served by Prism — every request checked,
 zero request-side violations and zero query-string problems asserted at teardown — with a small
-state model (:class:`~tests.contract.gong_twin.GongTwin`) steering Prism's stateless answers.
+state model (:class:`~tests.contract.gong_twin.GongTwin`) steering Prism's stateless answers, so
+apply → read back → undo → read back can be observed. The fault matrix injects its faults into
+the changes (PUT and DELETE ``/v2/calls/users-access``), never into the access read (a POST that
+only reads: ``GongAdapter.read_only_posts``).
 
-Gong's actions here are reads, so the scenario is the two reads, and the fault matrix (whose
-subject is a change request: there is none) is replaced by a check that nothing is mutating;
-retries of reads are tested in ``test_gong_contract``. Beyond the suite: the reads answer with
-the calls in the range (paged by cursor; Gong's 404 for an empty range is an empty list) and the
-users.
+Beyond the suite: the reads answer with the calls in the range (paged by cursor; Gong's 404 for
+an empty range is an empty list) and the users; through the real executor and ledger, a grant
+Gong documents as having no effect (the user already sees the call through a permission
+profile) is never recorded ``applied``.
 """
 
 from __future__ import annotations
@@ -23,9 +25,12 @@ from adapters.catalog import ActionCall
 from adapters.data.gong import GongAdapter
 from adapters.registry import adapter_class, spec_for
 from adapters.testing import AdapterConformanceTests, run
+from adapters.testing_faults import apply_through_ledger
+from state.models import ChangeStatus
+from state.store import Store
 
 from .common import checked, closed_after
-from .gong_twin import CALL, GongTwin, shared_server
+from .gong_twin import CALL, USER, GongTwin, shared_server
 from .prism import PrismServer, RecordingTransport
 from .steered import Sleeps
 
@@ -39,7 +44,7 @@ def gong_server(request: pytest.FixtureRequest) -> PrismServer:
 
 
 class TestGongConformance(AdapterConformanceTests):
-    """The suite, plus: registered, and what the reads answer."""
+    """The suite, plus: registered, the reads, and a grant Gong ignores never recorded applied."""
 
     @pytest.fixture
     def twin(self) -> Iterator[GongTwin]:
@@ -64,17 +69,9 @@ class TestGongConformance(AdapterConformanceTests):
     @pytest.fixture
     def scenario(self) -> list[ActionCall]:
         return [
-            spec_for("gong.user.list").call(None),
-            spec_for("gong.call.list").call(None, {"since": "2026-11-30"}),
+            spec_for("gong.call.access.grant").call("Jane.Doe@acme.com", {"call": CALL["intro"]}),
+            spec_for("gong.call.access.revoke").call("bob@globex.io", {"call": CALL["demo"]}),
         ]
-
-    def test_fault_matrix(
-        self, adapter: GongAdapter, scenario: list[ActionCall], fault_kind: str, tmp_path: Path
-    ) -> None:
-        """No Gong action changes anything: there is no change request to fault, and nothing reaches
-        the ledger. (The suite's matrix asserts a fault was injected, which needs a change.)"""
-        assert not [s.id for s in type(adapter).actions if s.mutating]
-        assert not [c.action for c in scenario if adapter.spec(c.action).mutating]
 
     def test_registered(self) -> None:
         assert adapter_class("gong") is GongAdapter
@@ -101,3 +98,26 @@ class TestGongConformance(AdapterConformanceTests):
         twin.calls.clear()
         found = run(adapter.observe(spec_for("gong.call.list").call(None, {"since": "7d"})))
         assert found is not None and found["count"] == 0 and found["calls"] == []
+
+    def test_access_reads_back(self, adapter: GongAdapter) -> None:
+        call = spec_for("gong.call.access.grant").call("ANA.S@initech.com", {"call": CALL["demo"]})
+        assert run(adapter.observe(call)) == {
+            "user": "ana.s@initech.com",
+            "user_id": USER["ana"],
+            "call": CALL["demo"],
+            "access": False,
+        }
+
+    def test_a_grant_gong_ignores_is_never_recorded_applied(
+        self, adapter: GongAdapter, twin: GongTwin, tmp_path: Path
+    ) -> None:
+        """Ana sees the intro call through her permission profile: Gong's grant has no effect."""
+        store = Store(f"sqlite:///{tmp_path / 'ledger.db'}")
+        store.setup()
+        try:
+            call = spec_for("gong.call.access.grant").call("ana@initech.com", {"call": CALL["intro"]})
+            recorded = run(apply_through_ledger(store, adapter, call))
+            assert recorded["status"] != ChangeStatus.APPLIED, recorded
+            assert USER["ana"] not in twin.access.get(CALL["intro"], set())
+        finally:
+            store.dispose()

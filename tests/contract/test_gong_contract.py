@@ -2,31 +2,36 @@
 
 Stand-in, said plainly: the contract is written by hand from Gong's API reference (see the
 fixture's header), served by Prism, with :class:`~tests.contract.gong_twin.GongTwin` for state.
-Every exchange is checked for request-side violations and every query string against the
-contract. Beyond the conformance suite: the credential scheme and the range sent, 5xx retried on
-reads, 403 naming the setting, 429 honoured, and the ``since`` forms resolved to Gong's instants.
+Every exchange is checked for request-side violations (Prism's, and strict mode's closed bodies)
+and every query string against the contract. Beyond the conformance suite: the exact requests a
+grant makes, the credential scheme, refusals before anything is sent, errors naming the setting,
+429 honoured, and the ``since`` forms resolved to Gong's instants.
 """
 
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
+import pydantic
 import pytest
 
+from adapters.catalog import ActionCall
 from adapters.data.gong import GongAdapter, since_instant
 from adapters.http import PlatformAuthError
 from adapters.registry import spec_for
 from adapters.testing import run
-from orchestrator.errors import ValidationFailedError
+from orchestrator.errors import NotFoundError, ValidationFailedError
 
-from .common import checked
-from .gong_twin import GongTwin, shared_server
+from .common import checked, sent
+from .gong_twin import CALL, USER, GongTwin, shared_server
 from .prism import PrismServer, RecordingTransport
 from .steered import Sleeps
 
 TOKEN = "gong-contract-key:gong-contract-secret-7f3e9a1c"
+ACCESS = "/v2/calls/users-access"
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +59,42 @@ def adapter(env: RecordingTransport) -> Iterator[GongAdapter]:
     adapter = GongAdapter(transport=env, sleep=Sleeps())
     yield adapter
     run(adapter.aclose())
+
+
+def grant(email: str, call: str) -> ActionCall:
+    return spec_for("gong.call.access.grant").call(email, {"call": call})
+
+
+def test_a_grant_sends_gongs_body_with_basic_auth_and_reads_back(
+    adapter: GongAdapter, env: RecordingTransport, twin: GongTwin
+) -> None:
+    result = run(adapter.configure(grant("jane.doe@acme.com", CALL["intro"])))
+    assert result.after is not None and result.after["access"] is True
+    assert USER["jane"] in twin.access[CALL["intro"]]
+    (put,) = [ex.request for ex in env.exchanges if ex.request.method == "PUT"]
+    assert json.loads(put.content) == {
+        "callAccessList": [{"callId": CALL["intro"], "userIds": [USER["jane"]]}]
+    }
+    assert put.headers["authorization"] == "Basic " + base64.b64encode(TOKEN.encode()).decode()
+    assert sent(env.exchanges)[-1] == ("POST", ACCESS), "read back after the change"
+    assert result.inverse == spec_for("gong.call.access.revoke").call(
+        "jane.doe@acme.com", {"call": CALL["intro"]}
+    )
+
+
+def test_refusals_happen_before_anything_changes(adapter: GongAdapter, env: RecordingTransport) -> None:
+    with pytest.raises(NotFoundError, match="not found"):
+        run(adapter.configure(grant("jane.doe@acme.com", "9999999999")))
+    with pytest.raises(NotFoundError, match="no Gong user has"):
+        run(adapter.configure(grant("nobody@acme.com", CALL["intro"])))
+    with pytest.raises(ValidationFailedError, match="already has"):
+        run(adapter.configure(grant("bob@globex.io", CALL["demo"])))
+    revoke = spec_for("gong.call.access.revoke").call("jane.doe@acme.com", {"call": CALL["demo"]})
+    with pytest.raises(ValidationFailedError, match="holds no"):
+        run(adapter.configure(revoke))
+    with pytest.raises(pydantic.ValidationError):
+        spec_for("gong.call.access.grant").call("jane.doe@acme.com", {"call": "../v2/users"})
+    assert [m for m, _ in sent(env.exchanges) if m in ("PUT", "DELETE")] == []
 
 
 def test_reads_send_basic_auth_and_gongs_utc_range(adapter: GongAdapter, env: RecordingTransport) -> None:

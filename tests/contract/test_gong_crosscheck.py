@@ -27,6 +27,7 @@ from .provision import unclear_document
 from .test_apollo_crosscheck import _inline, differences
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "gong" / "openapi.yaml"
+ACCESS = "/v2/calls/users-access"
 
 #: Differences kept on purpose: (the difference as :func:`differences` words it) → why.
 KNOWN: dict[str, str] = {
@@ -64,9 +65,29 @@ def test_the_hand_written_contract_agrees_with_gongs_document(
 
 
 def test_every_operation_the_adapter_sends_is_in_the_contract(mine: dict[str, Any]) -> None:
-    """The three operations the adapter's package doc names, and no others."""
+    """The seven operations the adapter's package doc names, and no others."""
     declared = {(m.upper(), p) for p, item in mine["paths"].items() for m in item}
-    assert declared == {("GET", "/v2/calls"), ("GET", "/v2/users"), ("GET", "/v2/workspaces")}
+    assert declared == {
+        ("GET", "/v2/calls"),
+        ("GET", "/v2/calls/{id}"),
+        ("GET", "/v2/users"),
+        ("GET", "/v2/workspaces"),
+        ("PUT", ACCESS),
+        ("POST", ACCESS),
+        ("DELETE", ACCESS),
+    }
+
+
+def test_the_documented_limits_the_adapter_relies_on_are_gongs(vendor: dict[str, Any]) -> None:
+    """The grant's "no effect" case, the revoke's API-only scope, the POST's API-only listing."""
+    item = vendor["paths"][ACCESS]
+    assert "the request will have no effect" in item["put"]["description"]
+    assert (
+        "can only remove access previously given by the /v2/calls/users-access API"
+        in (item["delete"]["description"])
+    )
+    assert "doesn't cover user that have access for other reasons" in item["post"]["description"]
+    assert "Retry-After" in vendor["info"]["description"]
 
 
 def test_the_documented_behaviours_the_adapter_relies_on_are_gongs(vendor: dict[str, Any]) -> None:
@@ -76,6 +97,13 @@ def test_the_documented_behaviours_the_adapter_relies_on_are_gongs(vendor: dict[
         "No calls found for the specified period"
     )
     assert "cursor" in vendor["components"]["schemas"]["Records"]["properties"]
+
+
+def _body(doc: dict[str, Any], method: str) -> dict[str, Any]:
+    schema: dict[str, Any] = doc["paths"][ACCESS][method]["requestBody"]["content"]["application/json"][
+        "schema"
+    ]
+    return schema
 
 
 @pytest.mark.parametrize(
@@ -90,21 +118,21 @@ def test_the_documented_behaviours_the_adapter_relies_on_are_gongs(vendor: dict[
             "the vendor requires parameter 'toDateTime'",
         ),
         (
-            lambda d: d["paths"]["/v2/users"]["get"]["parameters"].append(
-                {"name": "limit", "in": "query", "schema": {"type": "integer"}}
+            lambda d: _body(d, "post")["properties"]["filter"]["properties"].update(
+                userIds={"type": "array"}
             ),
-            "parameter 'limit' in query is not the vendor's",
+            "body.filter.userIds: not in the vendor's schema",
         ),
         (
-            lambda d: d["components"]["schemas"]["Call"]["properties"].update(host={"type": "string"}),
-            "calls[].host: not in the vendor's schema",
+            lambda d: _body(d, "post")["properties"].pop("filter"),
+            "the vendor requires body field 'filter'",
         ),
         (
             lambda d: d["components"]["schemas"]["User"]["properties"].update(active={"type": "string"}),
             "users[].active: type ['string']",
         ),
         (
-            lambda d: d["paths"]["/v2/users"]["get"]["responses"].update({"404": {}}),
+            lambda d: d["paths"][ACCESS]["put"]["responses"].update({"404": {}}),
             "status 404 is not the vendor's",
         ),
         (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -10,36 +11,44 @@ from typing import Any, ClassVar
 from adapters.base import PlatformStatus, State, WebhookRequest, WebhookResult
 from adapters.catalog import ActionCall, Stack
 from adapters.credentials import SecretRef, resolve_secret
-from adapters.http import HttpAdapter
+from adapters.http import HttpAdapter, api_path
 from adapters.specs.gong import ACTIONS
 from adapters.webhooks import VerifiedWebhook
-from orchestrator.errors import AdapterError, SophiaError
+from orchestrator.errors import AdapterError, NotFoundError, SophiaError, ValidationFailedError
 
 from .records import (
     DEFAULT_BASE_URL,
+    access_state,
     call_summary,
+    gong_id,
     iso,
     obj,
     since_instant,
+    unsent,
+    user_email,
     user_state,
 )
 from .webhook import unwrap, verify_gong
 
 __all__ = ["GongAdapter"]
 
+ACCESS = "/v2/calls/users-access"
+
 
 class GongAdapter(HttpAdapter):
-    """Gong calls and users (reads), health and inventory, and signed webhooks."""
+    """Gong calls and users (reads), a user's individual access to a call, signed webhooks."""
 
     name: ClassVar[str] = "gong"
     display_name: ClassVar[str] = "Gong"
     stack: ClassVar[Stack] = Stack.DATA
     actions = ACTIONS
-    resource_types: ClassVar[tuple[str, ...]] = ("call", "user", "workspace")
+    resource_types: ClassVar[tuple[str, ...]] = ("call", "call.access", "user", "workspace")
     supports_webhooks: ClassVar[bool] = True
     supports_dry_run: ClassVar[bool] = True
 
     api_base_url: ClassVar[str | None] = DEFAULT_BASE_URL
+    #: ``POST /v2/calls/users-access`` only reads (who holds access): never counted as a change.
+    read_only_posts: ClassVar[tuple[str, ...]] = (ACCESS,)
     #: Most pages read for one listing (Gong pages by cursor); more is an error, never a silent cut.
     max_pages: ClassVar[int] = 50
 
@@ -111,6 +120,55 @@ class GongAdapter(HttpAdapter):
         users = [user_state(r) for r in await self._users(call.action)]
         return {"count": len(users), "users": users}
 
+    async def _user_id(self, email: str, action: str) -> str:
+        found = [r for r in await self._users(action) if _emails(r) & {email}]
+        if len(found) != 1:
+            why = "no Gong user has" if not found else f"{len(found)} Gong users have"
+            raise unsent(
+                NotFoundError(
+                    f"gong: {why} the email {email!r}",
+                    hint="check the address; `sophia-iac gong user list` lists users",
+                    details={"platform": "gong", "action": action, "target": email},
+                )
+            )
+        return gong_id(found[0].get("id"), "user id")
+
+    async def _holders(self, call_id: str, action: str, email: str) -> list[str]:
+        """The ids of the users holding individual (API-given) access to the call."""
+        reply = await self.http.request(
+            "POST",
+            ACCESS,
+            action=action,
+            target=email,
+            json={"filter": {"callIds": [call_id]}},
+            # A read, safe to repeat after a 5xx or a timeout (Gong takes no idempotency key:
+            # this only tells the shared client so; nothing is sent).
+            idempotency_key=f"read-{uuid.uuid4()}",
+        )
+        entries = obj(reply.data).get("callAccessList")
+        if not isinstance(entries, list):
+            raise AdapterError(
+                f"gong answered {ACCESS} without a callAccessList (during {action})",
+                hint="Gong or a proxy in front of it is misbehaving; retry later",
+                details={"platform": "gong", "action": action},
+            )
+        return [
+            str(obj(u).get("userId"))
+            for e in entries
+            if obj(e).get("callId") == call_id
+            for u in obj(e).get("users") or []
+        ]
+
+    async def observe_call_access(self, call: ActionCall) -> State:
+        """``{"user", "user_id", "call", "access"}``; an unknown call or user is ``NotFoundError``."""
+        email = user_email(call.target)
+        call_id = gong_id(call.params.get("call"), "call")
+        await self.http.request(
+            "GET", api_path("/v2/calls/{id}", id=call_id), action=call.action, target=call_id
+        )
+        user_id = await self._user_id(email, call.action)
+        return access_state(email, user_id, call_id, await self._holders(call_id, call.action, email))
+
     async def do_call_list(self, call: ActionCall, before: State) -> State:
         """A read: the calls now."""
         return await self.observe_call(call)
@@ -119,15 +177,60 @@ class GongAdapter(HttpAdapter):
         """A read: the users now."""
         return await self.observe_user(call)
 
+    # -- changes ---------------------------------------------------------------------------
+
+    async def _change(self, call: ActionCall, before: State, method: str) -> State:
+        self.precheck(call, before)
+        assert before is not None  # observe raises for an unknown user or call
+        email = user_email(call.target)
+        call_id = gong_id(before.get("call"), "call")
+        user_id = gong_id(before.get("user_id"), "user id")
+        await self.http.request(
+            method,
+            ACCESS,
+            action=call.action,
+            target=email,
+            json={"callAccessList": [{"callId": call_id, "userIds": [user_id]}]},
+        )
+        return access_state(email, user_id, call_id, await self._holders(call_id, call.action, email))
+
+    async def do_call_access_grant(self, call: ActionCall, before: State) -> State:
+        """``PUT /v2/calls/users-access``, then read the call's access list back."""
+        return await self._change(call, before, "PUT")
+
+    async def do_call_access_revoke(self, call: ActionCall, before: State) -> State:
+        """``DELETE /v2/calls/users-access``, then read the call's access list back."""
+        return await self._change(call, before, "DELETE")
+
     # -- planning --------------------------------------------------------------------------
 
+    def precheck(self, call: ActionCall, before: State) -> None:
+        """Refuse a grant the user already holds and a revoke of access not given through the API."""
+        if not call.action.startswith("gong.call.access.") or before is None:
+            return
+        grant = call.action == "gong.call.access.grant"
+        if bool(before.get("access")) == grant:
+            said = "already has" if grant else "holds no"
+            raise unsent(
+                ValidationFailedError(
+                    f"gong: {before.get('user')} {said} individual access to call {before.get('call')}",
+                    hint="nothing to do"
+                    if grant
+                    else "only access given through the API can be revoked here (sharing and permission profiles are not)",
+                )
+            )
+
     def predict(self, call: ActionCall, before: State) -> State:
-        """Reads leave everything as it was."""
-        return before
+        """Reads leave everything as it was; grant/revoke set ``access``."""
+        if not call.action.startswith("gong.call.access."):
+            return before
+        return {**(before or {}), "access": call.action == "gong.call.access.grant"}
 
     def reached(self, call: ActionCall, expected: State, observed: State) -> bool:
-        """A read always reached its answer (a listing taken twice may differ: calls keep coming)."""
-        return True
+        """A read always reached its answer; a change when ``access`` (and the rest) read back as predicted."""
+        if not call.action.startswith("gong.call.access."):
+            return True
+        return super().reached(call, expected, observed)
 
     # -- status ----------------------------------------------------------------------------
 

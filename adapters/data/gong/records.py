@@ -1,6 +1,8 @@
-"""Gong's records as the adapter states them, and the times its listings take.
+"""Gong's records as the adapter states them, the checks on what goes into a request, and times.
 
-:func:`since_instant` turns the catalog's canonical ``since`` forms
+Targets and params come from command text and LLM output, ids from Gong's answers: all are
+checked here before they reach a path segment, a query value or a body (:func:`gong_id`,
+:func:`user_email`). :func:`since_instant` turns the catalog's canonical ``since`` forms
 (``7d``, ``monday``, ``2026-11-30``, ``09:00`` …) into the ISO-8601 instant Gong's
 ``fromDateTime`` takes.
 """
@@ -13,25 +15,63 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from adapters.specs._fields import WEEKDAYS
-from orchestrator.errors import ValidationFailedError
+from orchestrator.errors import SophiaError, ValidationFailedError
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "ID",
+    "access_state",
     "call_summary",
+    "gong_id",
     "iso",
     "obj",
     "since_instant",
+    "unsent",
+    "user_email",
     "user_state",
 ]
 
 #: Gong's API root (each company may have its own: Gong's API page shows it; set
 #: ``SOPHIA_GONG_BASE_URL`` to that).
 DEFAULT_BASE_URL = "https://api.gong.io"
+#: Gong ids are numeric strings of up to 20 digits (call, user, workspace ids).
+ID = re.compile(r"^[0-9]{1,20}$")
+_EMAIL = re.compile(r"^[^@\s/\\?#%]{1,64}@[^@\s/\\?#%]+\.[^@\s/\\?#%]+$")
 
 
 def obj(value: object) -> dict[str, Any]:
     """``value`` if it is a JSON object, else an empty one (Gong's answers are untrusted)."""
     return value if isinstance(value, dict) else {}
+
+
+def unsent(exc: SophiaError) -> SophiaError:
+    """``exc`` marked as raised before any change was sent (the executor then trusts read-back)."""
+    exc.details.setdefault("outcome", "unsent")
+    return exc
+
+
+def gong_id(value: object, what: str) -> str:
+    """A Gong id (digits only, ≤ 20), or a refusal naming ``what``: nothing is sent."""
+    text = str(value).strip() if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
+    if not ID.match(text):
+        raise ValidationFailedError(
+            f"gong: {what} {str(value)[:60]!r} is not a Gong id (digits only)",
+            hint="Gong's ids are numbers; copy the call id from the call's URL in Gong",
+            details={"field": what, "outcome": "unsent"},
+        )
+    return text
+
+
+def user_email(target: str | None) -> str:
+    """The user's email (lower case), or a refusal when the target is not one address."""
+    email = (target or "").strip().lower()
+    if len(email) > 254 or not _EMAIL.match(email):
+        raise ValidationFailedError(
+            f"gong: {target!r} is not an email address",
+            hint="name the Gong user by their email address",
+            details={"field": "target"},
+        )
+    return email
 
 
 def user_state(raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -50,6 +90,11 @@ def call_summary(raw: Mapping[str, Any]) -> dict[str, Any]:
         "primary_user_id": raw.get("primaryUserId"),
         "url": raw.get("url"),
     }
+
+
+def access_state(email: str, user_id: str, call_id: str, users: list[str]) -> dict[str, Any]:
+    """A user's individual (API-granted) access to one call."""
+    return {"user": email, "user_id": user_id, "call": call_id, "access": user_id in users}
 
 
 def iso(moment: datetime) -> str:
