@@ -153,6 +153,8 @@ SAMPLES: dict[str, tuple[str | None, dict[str, Any]]] = {
     "hubspot.pipeline.stage.create": ("Enterprise", {"label": "Negotiation", "probability": "60%"}),
     "gong.call.list": (None, {"since": "monday"}),
     "apollo.contact.add_to_sequence": ("jane@acme.com", {"sequence": "Q4 Outbound"}),
+    "gong.call.access.grant": ("jane@acme.com", {"call": "7782342274025937895"}),
+    "gong.call.access.revoke": ("jane@acme.com", {"call": "7782342274025937895"}),
     "vercel.env.set": ("web", {"key": "API_URL", "value": "https://api.example.com"}),
     "vercel.env.unset": ("web", {"key": "API_URL", "environment": "prod"}),
     "vercel.deployment.promote": ("web", {"deployment_id": "dpl_8fK2mQx9"}),
