@@ -27,8 +27,20 @@ __all__ = ["SCHEMA_ROUTE", "SnowflakeDeepTwin", "SnowflakeRouting"]
 SCHEMA_ROUTE = re.compile(r"^/api/v2/databases/[^/]+/schemas")
 _NAME = r'"((?:[^"]|"")+)"'
 _MONITOR_COLUMNS = (
-    "name", "credit_quota", "used_credits", "remaining_credits", "level", "frequency", "start_time",
-    "end_time", "notify_at", "suspend_at", "suspend_immediately_at", "created_on", "owner", "comment",
+    "name",
+    "credit_quota",
+    "used_credits",
+    "remaining_credits",
+    "level",
+    "frequency",
+    "start_time",
+    "end_time",
+    "notify_at",
+    "suspend_at",
+    "suspend_immediately_at",
+    "created_on",
+    "owner",
+    "comment",
     "notify_users",
 )
 
@@ -58,7 +70,11 @@ def _result(body: Any, columns: tuple[str, ...], rows: list[list[Any]]) -> Any:
         "numRows": len(rows),
         "rowType": [{"name": c, "type": "TEXT", "nullable": True} for c in columns],
     }
-    return {**body, "resultSetMetaData": meta, "data": [[None if v is None else str(v) for v in r] for r in rows]}
+    return {
+        **body,
+        "resultSetMetaData": meta,
+        "data": [[None if v is None else str(v) for v in r] for r in rows],
+    }
 
 
 class SnowflakeDeepTwin(SnowflakeTwin):
@@ -129,7 +145,7 @@ class SnowflakeDeepTwin(SnowflakeTwin):
         if m := re.fullmatch(rf"DESCRIBE USER {_NAME}", sql):
             user = _unquote(m.group(1))
             return (None, ("user", user)) if user in self.users else ("422", ("unknown_user", user))
-        if m := re.fullmatch(rf'CREATE USER {_NAME}( EMAIL = \?)?(?: DEFAULT_ROLE = {_NAME})?', sql):
+        if m := re.fullmatch(rf"CREATE USER {_NAME}( EMAIL = \?)?(?: DEFAULT_ROLE = {_NAME})?", sql):
             user = _unquote(m.group(1))
             if user in self.users:
                 return "422", ("failed", f"User '{user}' already exists.")
@@ -155,7 +171,11 @@ class SnowflakeDeepTwin(SnowflakeTwin):
             monitor = _unquote(m.group(1))
             if monitor in self.monitors:
                 return "422", ("failed", f"Resource monitor '{monitor}' already exists.")
-            self.monitors[monitor] = {"credit_quota": int(m.group(2)), "frequency": m.group(3), "suspend_at": 100}
+            self.monitors[monitor] = {
+                "credit_quota": int(m.group(2)),
+                "frequency": m.group(3),
+                "suspend_at": 100,
+            }
             return None, None
         if m := re.fullmatch(rf"ALTER WAREHOUSE {_NAME} SET RESOURCE_MONITOR = {_NAME}", sql):
             warehouse, monitor = _unquote(m.group(1)), _unquote(m.group(2))
@@ -190,18 +210,40 @@ class SnowflakeDeepTwin(SnowflakeTwin):
         kind = note[0]
         if kind == "schema":
             (db, name) = note[1]
-            return {**body, "name": name, "database_name": db, "dropped_on": None,
-                    "data_retention_time_in_days": self.schemas[(db, name)]["retention"]}
+            return {
+                **body,
+                "name": name,
+                "database_name": db,
+                "dropped_on": None,
+                "data_retention_time_in_days": self.schemas[(db, name)]["retention"],
+            }
         if kind == "schemas":
             _, db, history = note
             template = _template(body)
-            rows = [{**template, "name": n, "database_name": d, "dropped_on": None,
-                     "data_retention_time_in_days": v["retention"]} for (d, n), v in sorted(self.schemas.items())
-                    if d == db]
+            rows = [
+                {
+                    **template,
+                    "name": n,
+                    "database_name": d,
+                    "dropped_on": None,
+                    "data_retention_time_in_days": v["retention"],
+                }
+                for (d, n), v in sorted(self.schemas.items())
+                if d == db
+            ]
             if history:
-                rows += [{**template, "name": n, "database_name": d, "dropped_on": v["dropped_on"],
-                          "data_retention_time_in_days": v["retention"]}
-                         for (d, n), versions in sorted(self.dropped.items()) if d == db for v in versions]
+                rows += [
+                    {
+                        **template,
+                        "name": n,
+                        "database_name": d,
+                        "dropped_on": v["dropped_on"],
+                        "data_retention_time_in_days": v["retention"],
+                    }
+                    for (d, n), versions in sorted(self.dropped.items())
+                    if d == db
+                    for v in versions
+                ]
             return rows
         if kind == "user":
             props = self.users[note[1]]
@@ -218,12 +260,21 @@ class SnowflakeDeepTwin(SnowflakeTwin):
             for name, props in sorted(self.monitors.items()):
                 if re.match(pattern, name, re.IGNORECASE):
                     row = dict.fromkeys(_MONITOR_COLUMNS)
-                    row.update(name=name, credit_quota=f"{props['credit_quota']}.00", frequency=props["frequency"],
-                               suspend_at=f"{props['suspend_at']}%", level="WAREHOUSE")
+                    row.update(
+                        name=name,
+                        credit_quota=f"{props['credit_quota']}.00",
+                        frequency=props["frequency"],
+                        suspend_at=f"{props['suspend_at']}%",
+                        level="WAREHOUSE",
+                    )
                     rows.append([row[c] for c in _MONITOR_COLUMNS])
             return _result(body, _MONITOR_COLUMNS, rows)
         if kind == "missing":
-            return {**body, "code": "002003", "message": f"Object '{note[1]}' does not exist or not authorized."}
+            return {
+                **body,
+                "code": "002003",
+                "message": f"Object '{note[1]}' does not exist or not authorized.",
+            }
         if kind == "failed":
             return {**body, "code": "002002", "message": note[1]}
         filled = super().fill(note, body)

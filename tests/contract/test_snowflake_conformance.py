@@ -19,8 +19,8 @@ from adapters.testing import AdapterConformanceTests, run
 
 from .common import checked, closed_after
 from .prism import PrismPool, RecordingTransport, assert_no_request_violations
-from .steered import Sleeps
 from .snowflake_twin import SnowflakeDeepTwin, SnowflakeRouting
+from .steered import Sleeps
 
 PRISM_SPECS = [
     ("snowflake", "sqlapi.yaml"),
