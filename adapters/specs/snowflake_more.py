@@ -147,7 +147,7 @@ MORE_ACTIONS: tuple[ActionSpec, ...] = (
         inverse_hint=f"none automatic: snowflake.schema.undrop, {_RETENTION}",
         examples=(
             "drop schema ANALYTICS.TMP",
-            "delete the snowflake schema RAW.OLD_EVENTS",
+            "delete the snowflake schema RAW.LEGACY_EVENTS",
             "get rid of schema MARKETING.SCRATCH",
         ),
     ),
@@ -159,7 +159,7 @@ MORE_ACTIONS: tuple[ActionSpec, ...] = (
         inverse_hint="schema.drop",
         examples=(
             "undrop schema ANALYTICS.TMP",
-            "restore the dropped snowflake schema RAW.OLD_EVENTS",
+            "restore the dropped snowflake schema RAW.LEGACY_EVENTS",
             "bring back schema MARKETING.SCRATCH with undrop",
         ),
     ),
@@ -184,7 +184,7 @@ MORE_ACTIONS: tuple[ActionSpec, ...] = (
         inverse_hint="none: create the user again and re-grant its roles by hand",
         examples=(
             "drop the snowflake user JDOE",
-            "delete snowflake user OLD_SERVICE",
+            "delete snowflake user BATCH_BOT",
             "remove the snowflake user TEMP_CONTRACTOR",
         ),
     ),
@@ -197,7 +197,7 @@ MORE_ACTIONS: tuple[ActionSpec, ...] = (
         examples=(
             "disable the snowflake user JDOE",
             "lock out snowflake user CONTRACTOR_1",
-            "deactivate snowflake user OLD_SERVICE",
+            "deactivate snowflake user BATCH_BOT",
         ),
     ),
     ActionSpec(
@@ -209,7 +209,7 @@ MORE_ACTIONS: tuple[ActionSpec, ...] = (
         examples=(
             "enable the snowflake user JDOE",
             "re-enable snowflake user CONTRACTOR_1",
-            "unlock snowflake user OLD_SERVICE",
+            "unlock snowflake user BATCH_BOT",
         ),
     ),
     ActionSpec(
@@ -223,7 +223,7 @@ MORE_ACTIONS: tuple[ActionSpec, ...] = (
         examples=(
             "cap ETL_WH at 200 credits a month",
             "create a resource monitor ANALYTICS_MONITOR with 500 credits a month on warehouse ANALYTICS_WH",
-            "limit REPORTING_WH to 50 credits per week",
+            "cap REPORTING_WH at 50 credits per week",
         ),
     ),
     ActionSpec(
@@ -247,7 +247,7 @@ MORE_ACTIONS: tuple[ActionSpec, ...] = (
         inverse_hint="none: create it again (its used-credit count starts from 0)",
         examples=(
             "drop the resource monitor ETL_WH_MONITOR",
-            "delete snowflake resource monitor OLD_MONITOR",
+            "delete snowflake resource monitor TRIAL_MONITOR",
             "remove resource monitor TEMP_MONITOR",
         ),
     ),

@@ -94,7 +94,19 @@ def test_coverage() -> None:
 @pytest.mark.parametrize("split", sorted(SPLITS))
 def test_every_action_in_each_split(split: str) -> None:
     actions = {s["action"] for c in load_cases(SPLITS[split]) for s in c.expect.get("actions", [])}
-    assert {s.id for s in all_specs()} <= actions
+    waiting = AWAITING_HELDOUT if split == "heldout" else frozenset()
+    assert {s.id for s in all_specs()} - waiting <= actions
+    assert not waiting & actions, "now in the held-out split: take them off AWAITING_HELDOUT"
+
+
+#: Actions added after the held-out split was written (issue 14). Helpers may not read or edit
+#: held-out files, so their cases must come from someone who has not seen the parser; until then
+#: they are named here, and only for the held-out split.
+AWAITING_HELDOUT = frozenset({
+    "snowflake.schema.create", "snowflake.schema.drop", "snowflake.schema.undrop",
+    "snowflake.user.create", "snowflake.user.drop", "snowflake.user.disable", "snowflake.user.enable",
+    "snowflake.resource_monitor.create", "snowflake.resource_monitor.set_quota", "snowflake.resource_monitor.drop",
+})
 
 
 def test_heldout_never_copies_examples_or_dev() -> None:
