@@ -21,7 +21,23 @@ __all__ = ["SNOWFLAKE_EXTRACTORS", "SNOWFLAKE_KEYS", "snowflake_target"]
 Q = list[ex.Quoted]
 _IDENT = r"[A-Za-z_][A-Za-z0-9_$]*"
 _SCHEMA = rf"(?<![\w@.])({_IDENT}\.{_IDENT})(?![\w@]|\.\w)"
-_SKIP = {"the", "a", "an", "with", "called", "named", "to", "in", "on", "for", "of", "from", "and", "at", "snowflake"}
+_SKIP = {
+    "the",
+    "a",
+    "an",
+    "with",
+    "called",
+    "named",
+    "to",
+    "in",
+    "on",
+    "for",
+    "of",
+    "from",
+    "and",
+    "at",
+    "snowflake",
+}
 SNOWFLAKE_KEYS = frozenset({"snowflake.schema", "snowflake.user", "snowflake.resource_monitor"})
 
 
