@@ -114,8 +114,8 @@ def _flip(action_id: str, *, when_disabled: bool) -> InverseFn:
     def derive(
         call: ActionCall, before: Mapping[str, Any] | None, after: Mapping[str, Any] | None
     ) -> ActionCall | None:
-        if not before or before.get("disabled") is not when_disabled:
-            return None
+        if not before or before.get("disabled") is (not when_disabled):
+            return None  # already in the state the call asked for: nothing to undo
         return ActionCall(action=action_id, target=call.target, params={})
 
     return derive
