@@ -16,7 +16,7 @@ import re
 
 from orchestrator.errors import ValidationFailedError
 
-__all__ = ["identifier", "quoted", "rest_name", "schema_parts", "strict_name", "string_literal"]
+__all__ = ["identifier", "quoted", "rest_name", "schema_parts", "strict_name"]
 
 _UNQUOTED = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,254}$")
 _QUOTED = re.compile(r'^"([^"]|"")+"$')
@@ -67,11 +67,6 @@ def strict_name(name: str | None, what: str = "name") -> str:
 def quoted(name: str | None, what: str = "name") -> str:
     """``"JDOE"``: the strict name, double-quoted, inner quotes doubled (SQL text only)."""
     return '"' + strict_name(name, what).replace('"', '""') + '"'
-
-
-def string_literal(value: str) -> str:
-    """``'…'`` with ``'`` and ``\\`` doubled (Snowflake string escapes); for strict names only."""
-    return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
 def schema_parts(target: str | None) -> tuple[str, str]:
