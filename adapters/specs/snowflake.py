@@ -1,4 +1,5 @@
-"""Snowflake actions: warehouses, databases and role grants.
+"""Snowflake actions: warehouses, databases and role grants (schemas, users and resource
+monitors are in :mod:`adapters.specs.snowflake_more`, appended to :data:`ACTIONS`).
 
 Before-states the adapter records (the inverse functions read these keys):
 
@@ -17,6 +18,7 @@ from pydantic import Field, field_validator
 
 from adapters.catalog import ActionSpec, Params, Risk, inverse_same_target, restore_fields
 from adapters.specs._fields import duration_seconds, swap_with_params
+from adapters.specs.snowflake_more import MORE_ACTIONS
 
 __all__ = [
     "ACTIONS",
@@ -230,4 +232,5 @@ ACTIONS: tuple[ActionSpec, ...] = (
             "remove role REPORTER from BOB in snowflake",
         ),
     ),
+    *MORE_ACTIONS,
 )

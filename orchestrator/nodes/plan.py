@@ -101,9 +101,13 @@ def _check_undoable(change: ChangeRecord) -> None:
                                     ChangeStatus.PENDING, ChangeStatus.NEEDS_RECONCILE)
                                 else "only applied changes can be undone")
     if not change.reversible or not change.inverse:
+        from adapters.registry import spec_for
+
+        said = spec_for(change.action).inverse_hint  # e.g. where a vendor's own undrop applies
         raise IrreversibleError(
             f"change {change.id} ({change.action} on {change.target}) can't be undone automatically",
-            hint="it is irreversible; restore by hand, or from a backup" if change.risk == "destructive"
+            hint=(f"it is irreversible; undo: {said}" if said.startswith("none") else
+                  "it is irreversible; restore by hand, or from a backup") if change.risk == "destructive"
             else "its before-state was not enough to derive an inverse",
         )
 

@@ -106,6 +106,9 @@ RESOURCE_NOUNS: dict[str, tuple[str, ...]] = {
     "project": ("linear.project", "asana.project", "vercel.env", "vercel.deployment", "vercel.domain"),
     "issue": ("linear.issue",), "ticket": ("linear.issue",), "bug": ("linear.issue",), "bugs": ("linear.issue",),
     "task": ("asana.task",),
+    "schema": ("snowflake.schema",), "schemas": ("snowflake.schema",),
+    "monitor": ("snowflake.resource_monitor",), "quota": ("snowflake.resource_monitor",),
+    "credits": ("snowflake.resource_monitor",), "user": ("snowflake.user",),
 }
 
 #: catalog verb → phrases that mean it (the verb itself is always included).
@@ -123,8 +126,8 @@ VERB_SYNONYMS: dict[str, tuple[str, ...]] = {
     "drop": ("delete", "remove", "get rid of", "destroy", "nuke", "trash", "purge", "blow away", "erase"),
     "grant": ("give", "assign", "share"),
     "revoke": ("take away", "take the", "strip", "remove", "pull", "withdraw", "stop sharing", "unshare"),
-    "enable": ("turn on", "re-enable", "reenable", "start", "resume", "switch on", "back on"),
-    "disable": ("turn off", "stop", "pause", "switch off", "halt", "deactivate", "on hold", "suspend"),
+    "enable": ("turn on", "re-enable", "reenable", "start", "resume", "switch on", "back on", "unlock"),
+    "disable": ("turn off", "stop", "pause", "switch off", "halt", "deactivate", "on hold", "suspend", "lock out"),
     "archive": ("retire", "archiving", "remove", "delete", "get rid of", "put in the archive", "move to the archive", "in the archive",
                 "to the archive", "into the archive"),
     "unarchive": ("un-archive", "restore", "bring back", "reopen"),
@@ -154,6 +157,8 @@ VERB_SYNONYMS: dict[str, tuple[str, ...]] = {
     "invite": ("add", "pull", "bring", "into"),
     "set_topic": ("topic",),
     "set_limit": ("limit", "cap", "raise", "lower", "increase", "decrease", "set"),
+    "undrop": ("un-drop", "restore", "recover", "bring back"),
+    "set_quota": ("quota", "raise", "lower", "increase", "decrease", "change", "set"),
 }
 
 STOPWORDS = frozenset(

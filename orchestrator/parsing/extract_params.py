@@ -16,6 +16,7 @@ from adapters.catalog import ActionSpec
 from orchestrator.parsing import extract as ex
 from orchestrator.parsing.extract_lexicon import STOPWORDS
 from orchestrator.parsing.extract_names import NAME, name_after, name_before, name_near, unquote
+from orchestrator.parsing.extract_snowflake import SNOWFLAKE_EXTRACTORS, SNOWFLAKE_KEYS, snowflake_target
 
 __all__ = ["params_for", "target_for"]
 
@@ -359,6 +360,7 @@ _EXTRACTORS: dict[str, Callable[[str, Q, str], Any]] = {
     "users": _users, "team": _team, "title": _title, "priority": _priority, "name": _task_name,
     "assignee": _assignee,
     "call": _gong_call,
+    **SNOWFLAKE_EXTRACTORS,
 }
 
 
@@ -451,6 +453,8 @@ def target_for(spec: ActionSpec, masked: str, quoted: Q, params: dict[str, Any])
                 or _first(r"\b(?:give|grant|assign)\s+(?!the\b|user\b|role\b|an?\b)([A-Za-z][\w.-]*)\s+the\b", m)
                 or _not_param(_first(r"\b(?:to|from)\s+(?!the\b)([A-Za-z][\w.@-]*)\s*[.!?]*$", m), params)
                 or _not_param(_first(r"\b(?:to|from)\s+(?!the\b)([A-Za-z][\w.@-]*)", m), params))
+    if key in SNOWFLAKE_KEYS:
+        return snowflake_target(spec, m, quoted, params)
     if spec.platform == "github":
         found = ex.owner_repos(m)
         return found[0] if found else None

@@ -147,6 +147,8 @@ SAMPLES: dict[str, tuple[str | None, dict[str, Any]]] = {
     "snowflake.warehouse.set_auto_suspend": ("ETL_WH", {"seconds": "5 minutes"}),
     "snowflake.role.grant": ("JSMITH", {"role": "analyst"}),
     "snowflake.role.revoke": ("JSMITH", {"role": "analyst"}),
+    "snowflake.resource_monitor.create": ("ETL_WH_MONITOR", {"credit_quota": 200, "warehouse": "etl_wh"}),
+    "snowflake.resource_monitor.set_quota": ("ETL_WH_MONITOR", {"credit_quota": "300 credits"}),
     "hubspot.property.create": ("renewal_date", {"object_type": "deal", "label": "Renewal Date", "type": "date"}),
     "hubspot.property.update": ("renewal_date", {"object_type": "deals", "label": "Contract Renewal"}),
     "hubspot.property.archive": ("old_field", {"object_type": "contacts"}),
@@ -192,6 +194,7 @@ BEFORE: dict[str, Any] = {
     "event_type": "FILE_UPDATE", "endpoint": "https://old.example.com/f", "fallback": ["openai"],
     "loadbalance": None, "retry": 2, "limit_usd": 50.0, "replicas": 1, "topic": "old topic",
     "m": 16, "ef_construction": 64,
+    "credit_quota": 120,
 }
 AFTER: dict[str, Any] = {"hook_id": 777, "id": "888"}
 

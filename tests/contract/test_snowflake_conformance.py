@@ -2,7 +2,7 @@
 
 Stand-in, said plainly: no Snowflake can run here, so the platform is Snowflake's published
 contracts served by Prism (every request checked, zero request-side violations asserted at
-teardown) with a small state model (:class:`~tests.contract.twins.SnowflakeTwin`) choosing
+teardown) with a small state model (:class:`~tests.contract.snowflake_twin.SnowflakeDeepTwin`) choosing
 the declared answers and the values in them, so apply → read back → undo can be observed.
 """
 
@@ -19,27 +19,32 @@ from adapters.testing import AdapterConformanceTests, run
 
 from .common import checked, closed_after
 from .prism import PrismPool, RecordingTransport, assert_no_request_violations
+from .snowflake_twin import SnowflakeDeepTwin, SnowflakeRouting
 from .steered import Sleeps
-from .twins import SnowflakeTwin
 
-PRISM_SPECS = [("snowflake", "sqlapi.yaml"), ("snowflake", "warehouse.yaml"), ("snowflake", "database.yaml")]
+PRISM_SPECS = [
+    ("snowflake", "sqlapi.yaml"),
+    ("snowflake", "warehouse.yaml"),
+    ("snowflake", "database.yaml"),
+    ("snowflake", "schema.yaml"),
+]
 
 
 class TestSnowflakeConformance(AdapterConformanceTests):
     """The suite, plus: the whole scenario speaks the contract."""
 
     @pytest.fixture
-    def twin(self) -> SnowflakeTwin:
-        return SnowflakeTwin()
+    def twin(self) -> SnowflakeDeepTwin:
+        return SnowflakeDeepTwin()
 
     @pytest.fixture
     def transport(
-        self, prism: PrismPool, monkeypatch: pytest.MonkeyPatch, twin: SnowflakeTwin
+        self, prism: PrismPool, monkeypatch: pytest.MonkeyPatch, twin: SnowflakeDeepTwin
     ) -> Iterator[RecordingTransport]:
-        sql, wh, db = prism.serve("snowflake", "sqlapi.yaml", "warehouse.yaml", "database.yaml")
-        recording = twin.attach(
-            RecordingTransport(routes={"/api/v2/warehouses": wh.base_url, "/api/v2/databases": db.base_url})
-        )
+        sql, wh, db, sch = prism.serve("snowflake", "sqlapi.yaml", "warehouse.yaml", "database.yaml", "schema.yaml")
+        routing = SnowflakeRouting(routes={"/api/v2/warehouses": wh.base_url, "/api/v2/databases": db.base_url})
+        routing.schema_base = sch.base_url
+        recording = twin.attach(routing)
         with checked(monkeypatch, "snowflake", sql.base_url, "sf-conformance-token-123", recording) as transport:
             yield transport
 
@@ -62,6 +67,16 @@ class TestSnowflakeConformance(AdapterConformanceTests):
             call("role.grant", "jsmith", role="analyst"),
             call("role.revoke", "jsmith", role="analyst"),
             call("database.create", "MARKETING"),
+            call("schema.create", "MARKETING.STAGING"),
+            call("schema.drop", "MARKETING.STAGING"),
+            call("schema.undrop", "MARKETING.STAGING"),
+            call("user.create", "jdoe", email="jdoe@example.com", default_role="analyst"),
+            call("user.disable", "jdoe"),
+            call("user.enable", "jdoe"),
+            call("user.drop", "jdoe"),
+            call("resource_monitor.create", "REPORTING_WH_MONITOR", credit_quota=200, warehouse="reporting_wh"),
+            call("resource_monitor.set_quota", "REPORTING_WH_MONITOR", credit_quota="300 credits"),
+            call("resource_monitor.drop", "REPORTING_WH_MONITOR"),
             call("database.drop", "MARKETING"),
             call("warehouse.drop", "REPORTING_WH"),
         ]
@@ -81,7 +96,7 @@ class TestSnowflakeConformance(AdapterConformanceTests):
         ],
     )
     def test_alter_keeps_and_undo_restores_the_whole_warehouse(
-        self, adapter: SnowflakeAdapter, twin: SnowflakeTwin, action: str, params: dict[str, object],
+        self, adapter: SnowflakeAdapter, twin: SnowflakeDeepTwin, action: str, params: dict[str, object],
         field: str, value: object,
     ) -> None:
         """createOrAlter replaces every property: all but the changed one survive, undo restores all."""

@@ -20,6 +20,7 @@ from adapters.catalog import ActionCall
 from adapters.data.snowflake import READ_ONLY_STATEMENTS, SnowflakeAdapter
 from adapters.http import CircuitOpenError, PlatformAuthError
 from adapters.specs.snowflake import ACTIONS
+from adapters.specs.snowflake_more import MORE_ACTIONS
 from orchestrator.errors import AdapterError, NotFoundError
 
 from .common import assert_catalog_covered, pointed_at
@@ -94,7 +95,8 @@ async def adapter(env: RecordingTransport) -> AsyncIterator[SnowflakeAdapter]:
 
 
 def test_every_catalog_action_has_a_contract_case() -> None:
-    assert_catalog_covered(SnowflakeAdapter, ACTIONS, CASES, MUTATION)
+    first = [spec for spec in ACTIONS if spec not in MORE_ACTIONS]  # the rest: test_snowflake_more_contract
+    assert_catalog_covered(SnowflakeAdapter, first, CASES, MUTATION)
 
 
 @pytest.mark.parametrize("action", sorted(CASES))
