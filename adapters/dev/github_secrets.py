@@ -132,20 +132,19 @@ class GitHubSecrets(GitHubBase):
     async def do_secret_set(self, call: ActionCall, before: State) -> State:
         """Resolve the reference, seal it with the repository's key, ``PUT`` it; read back."""
         name = owner_repo(call.target)
+        put_path = _secret_path(name, call.params["name"])  # a bad name is refused before any request
+        ref = param_secret_ref("github", _ref_name(call.params["value"]))
         key = await self.http.request(
             "GET", repo_path(name, "/actions/secrets/public-key"), action=call.action, target=name
         )
         data = key.data if isinstance(key.data, dict) else {}
         if not isinstance(data.get("key"), str) or not data.get("key_id"):
             raise AdapterError(f"github: {name} answered no Actions public key", hint="retry later")
-        secret = resolve_secret(param_secret_ref("github", _ref_name(call.params["value"])))
-        plain = secret.reveal()
+        plain = resolve_secret(ref).reveal()
         SCRUBBER.register(plain)
         body = {"encrypted_value": seal(data["key"], plain), "key_id": str(data["key_id"])}
         del plain
-        await self.http.request(
-            "PUT", _secret_path(name, call.params["name"]), action=call.action, target=name, json=body
-        )
+        await self.http.request("PUT", put_path, action=call.action, target=name, json=body)
         return await self.observe_secret(call)
 
     async def do_secret_delete(self, call: ActionCall, before: State) -> State:

@@ -53,7 +53,9 @@ class GitHubTwin(_BaseTwin):
 
     def visibility(self, name: str) -> str:
         """A repo's visibility (derived from ``private`` until set)."""
-        return str(self.repos[name].get("visibility") or ("private" if self.repos[name]["private"] else "public"))
+        return str(
+            self.repos[name].get("visibility") or ("private" if self.repos[name]["private"] else "public")
+        )
 
     def _tick(self) -> str:
         self._clock += 1
@@ -69,7 +71,9 @@ class GitHubTwin(_BaseTwin):
         if m := re.fullmatch(r"/repos/([^/]+/[^/]+)/rulesets", path):
             name = m.group(1).lower()
             return ("404", None) if name not in self.repos else (None, ("rulesets", name))
-        if (m := re.fullmatch(r"/repos/([^/]+/[^/]+)/branches/(.+)", path)) and not path.endswith("/protection"):
+        if (m := re.fullmatch(r"/repos/([^/]+/[^/]+)/branches/(.+)", path)) and not path.endswith(
+            "/protection"
+        ):
             name, branch = m.group(1).lower(), m.group(2)
             return (None, ("branch", branch)) if branch in self.branches.get(name, set()) else ("404", None)
         if (m := re.fullmatch(r"/repos/([^/]+/[^/]+)", path)) and method == "PATCH":
@@ -117,11 +121,18 @@ class GitHubTwin(_BaseTwin):
         filled = super().fill(note, body)
         if kind == "repo":
             name = note[1]
-            return {**filled, "visibility": self.visibility(name), "default_branch": self.default_branch.get(name, "main")}
+            return {
+                **filled,
+                "visibility": self.visibility(name),
+                "default_branch": self.default_branch.get(name, "main"),
+            }
         if kind == "repos":
             return [
-                {**r, "visibility": self.visibility(r["full_name"]),
-                 "default_branch": self.default_branch.get(r["full_name"], "main")}
+                {
+                    **r,
+                    "visibility": self.visibility(r["full_name"]),
+                    "default_branch": self.default_branch.get(r["full_name"], "main"),
+                }
                 for r in filled
             ]
         return filled

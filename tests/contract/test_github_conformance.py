@@ -23,9 +23,9 @@ from adapters.dev.github import GitHubAdapter
 from adapters.testing import AdapterConformanceTests, run
 
 from .common import checked, closed_after
+from .github_twin import GitHubTwin
 from .prism import PrismPool, RecordingTransport
 from .steered import Sleeps
-from .github_twin import GitHubTwin
 
 PRISM_SPECS = [("github", "api.github.com.json")]
 
