@@ -114,6 +114,10 @@ NAMED_INVERSES = {
     "github.team.add_member": "github.team.remove_member",
     "github.webhook.create": "github.webhook.delete",
     "github.webhook.delete": "github.webhook.create",
+    "github.secret.set": "github.secret.set",
+    "github.secret.delete": "github.secret.set",
+    "github.repo.set_visibility": "github.repo.set_visibility",
+    "github.repo.set_default_branch": "github.repo.set_default_branch",
     "figma.webhook.create": "figma.webhook.delete",
     "figma.webhook.delete": "figma.webhook.create",
     "portkey.api_key.create": "portkey.api_key.disable",
@@ -165,6 +169,10 @@ SAMPLES: dict[str, tuple[str | None, dict[str, Any]]] = {
     "github.team.remove_member": ("acme/platform", {"user": "octocat"}),
     "github.webhook.create": ("acme/web", {"url": "https://hooks.example.com/gh"}),
     "github.webhook.delete": ("acme/web", {"hook_id": 12345}),
+    "github.secret.set": ("acme/web", {"name": "DEPLOY_TOKEN", "value": "secret://NEW", "previous": "secret://OLD"}),
+    "github.secret.delete": ("acme/web", {"name": "DEPLOY_TOKEN", "previous": "secret://OLD"}),
+    "github.repo.set_visibility": ("acme/web", {"visibility": "public"}),
+    "github.repo.set_default_branch": ("acme/web", {"branch": "develop"}),
     "figma.webhook.create": ("123456", {"event_type": "file update", "endpoint": "https://e.example.com/f"}),
     "portkey.config.update": ("prod-routing", {"fallback": "openai, anthropic"}),
     "portkey.budget.set": ("research", {"limit_usd": "$500"}),
@@ -189,7 +197,7 @@ BEFORE: dict[str, Any] = {
     "url": "https://old.example.com/h", "events": ["push"], "team_id": "123456",
     "event_type": "FILE_UPDATE", "endpoint": "https://old.example.com/f", "fallback": ["openai"],
     "loadbalance": None, "retry": 2, "limit_usd": 50.0, "replicas": 1, "topic": "old topic",
-    "m": 16, "ef_construction": 64,
+    "m": 16, "ef_construction": 64, "visibility": "private", "default_branch": "main",
 }
 AFTER: dict[str, Any] = {"hook_id": 777, "id": "888"}
 
