@@ -9,8 +9,8 @@ is registered with the scrubber before anything is sent, and is never in a state
 an error or the ledger (the params carry only ``secret://NAME``).
 
 **Read-back.** A secret's value can never be read back: the state is the secret's existence and
-its ``updated_at`` (``GET …/actions/secrets``, the list, which GitHub's document declares; the
-single-secret GET declares no 404 there). A ``set`` of an existing secret is reached only when
+its ``updated_at`` (``GET …/actions/secrets``, the list; the single-secret GET declares no 404 in
+GitHub's document, so a missing secret could not be told from the contract). A ``set`` of an existing secret is reached only when
 ``updated_at`` has moved past the before value, so an unseen PUT that never landed reads back
 as not reached.
 
@@ -76,14 +76,17 @@ class GitHubSecrets(GitHubBase):
     """Actions secrets: observe, set, delete (mixed into :class:`~adapters.dev.github.GitHubAdapter`)."""
 
     async def observe_secret(self, call: ActionCall) -> State:
-        """``{"name", "exists", "updated_at"}``; None when the repository does not exist."""
+        """``{"name", "exists", "updated_at"}``; None when the repository does not exist.
+
+        One request: the list of the repository's secrets (GitHub answers 404 for a repository
+        that does not exist, as on every ``/repos/{o}/{r}/…`` path; the document declares only
+        200 here, so that answer can't be forced from the contract).
+        """
         name = owner_repo(call.target)
-        if await self._get(repo_path(name), call.action, name) is None:
-            return None
         wanted = call.params["name"]
-        secrets = (
-            await self._paged(repo_path(name, "/actions/secrets"), call.action, name, key="secrets") or []
-        )
+        secrets = await self._paged(repo_path(name, "/actions/secrets"), call.action, name, key="secrets")
+        if secrets is None:
+            return None
         for item in secrets:
             if isinstance(item, dict) and str(item.get("name") or "").upper() == wanted:
                 return {"name": wanted, "exists": True, "updated_at": item.get("updated_at")}

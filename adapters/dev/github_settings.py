@@ -18,7 +18,7 @@ from typing import Any
 
 from adapters.base import State
 from adapters.catalog import ActionCall
-from adapters.dev.github_base import GitHubBase, repo_path
+from adapters.dev.github_base import GitHubBase, repo_path, repo_state
 from adapters.specs.github import owner_repo
 from orchestrator.errors import SophiaError, ValidationFailedError
 
@@ -59,8 +59,14 @@ class GitHubSettings(GitHubBase):
         return after
 
     async def _patch_repo(self, call: ActionCall, body: dict[str, Any]) -> State:
+        """``PATCH`` the repository; its answer is the whole repository after the change (the
+        read-back; GET again only when the answer is not one)."""
         name = owner_repo(call.target)
-        await self.http.request("PATCH", repo_path(name), action=call.action, target=name, json=body)
+        reply = await self.http.request("PATCH", repo_path(name), action=call.action, target=name, json=body)
+        if isinstance(reply.data, dict) and reply.data.get("full_name"):
+            state = repo_state(reply.data)
+            state.setdefault("visibility", "private" if state["private"] else "public")
+            return state
         return await self._repo(name, call.action)
 
     async def do_repo_set_visibility(self, call: ActionCall, before: State) -> State:
