@@ -26,6 +26,14 @@ How actions map to the API:
   the team's state is its member list (``GET …/members``, paged).
 * ``webhook.create``/``delete``: ``POST``/``DELETE /repos/{o}/{r}/hooks[/{id}]``; creation
   refuses a second hook to the same URL.
+* ``secret.set``/``delete``: Actions secrets, sealed with the repository's public key
+  (:mod:`adapters.dev.github_secrets`); values only by ``secret://NAME`` reference.
+* ``repo.set_visibility``/``set_default_branch``: ``PATCH /repos/{o}/{r}``; ``status`` also lists
+  each repository's rulesets (:mod:`adapters.dev.github_settings`).
+
+The adapter is split along these seams: :mod:`adapters.dev.github_base` (paths, state shapes,
+reads), :mod:`adapters.dev.github_secrets`, :mod:`adapters.dev.github_settings`,
+:mod:`adapters.dev.github_protection` and :mod:`adapters.dev.github_webhooks`.
 
 Where the contract differs from the live API:
 
@@ -37,6 +45,11 @@ Where the contract differs from the live API:
   (``state: pending``): the member list read back does not include them until they accept,
   so the change shows as not reached.
 * Branch protection ``GET`` answers 404 both for an unprotected branch and a missing one.
+* The document's repository ``PATCH`` lists ``visibility`` as ``public``/``private`` only:
+  ``internal`` exists on GitHub Enterprise Cloud/Server (whose documents list it) and is sent
+  as given; against api.github.com's document it is a request-side violation.
+* "Get a repository secret" declares no 404, so a secret's existence is read from the
+  (declared) list of the repository's secrets.
 """
 
 from __future__ import annotations
@@ -44,83 +57,29 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from adapters.base import (
-    ObservedChange,
-    PlatformStatus,
-    State,
-    WebhookRejectedError,
-    WebhookRequest,
-    WebhookResult,
-)
+from adapters.base import PlatformStatus, State, WebhookRequest, WebhookResult
 from adapters.catalog import ActionCall, Stack
 from adapters.credentials import Secret, require_configured, webhook_secret, webhook_secret_ref
+from adapters.dev.github_base import (
+    API_VERSION,
+    MEDIA_TYPE,
+    PAGE,
+    hook_path,
+    membership_path,
+    org_team,
+    protection_path,
+    repo_path,
+    repo_state,
+)
 from adapters.dev.github_protection import protection_body, protection_rule
-from adapters.http import HttpAdapter, api_path
+from adapters.dev.github_secrets import GitHubSecrets
+from adapters.dev.github_settings import GitHubSettings
+from adapters.dev.github_webhooks import github_delivery
+from adapters.http import api_path
 from adapters.specs.github import ACTIONS, owner_repo
-from adapters.webhooks import verify_github
 from orchestrator.errors import ConfigError, NotFoundError, SophiaError, ValidationFailedError
 
 __all__ = ["API_VERSION", "MEDIA_TYPE", "GitHubAdapter"]
-
-MEDIA_TYPE = "application/vnd.github+json, application/json"
-API_VERSION = "2022-11-28"
-_PAGE = 100
-_MAX_PAGES = 20
-
-
-def _org_team(target: str | None) -> tuple[str, str]:
-    text = (target or "").strip().lower()
-    org, _, team = text.partition("/")
-    team = team.strip().replace(" ", "-")
-    if not org or not team or "/" in team:
-        raise ValidationFailedError(
-            f"not org/team: {target!r}", hint="name the team as org/team-slug, e.g. acme/platform"
-        )
-    return org, team
-
-
-def _repo_path(name: str, rest: str = "") -> str:
-    """``/repos/{owner}/{repo}`` (+ a literal ``rest``), owner and repo each one checked segment."""
-    owner, _, repo = name.partition("/")
-    return api_path("/repos/{owner}/{repo}" + rest, owner=owner, repo=repo)
-
-
-def _protection_path(name: str, branch: object) -> str:
-    """``…/branches/{branch}/protection``; a branch may hold ``/`` (sent as ``%2F``), never ``..``."""
-    owner, _, repo = name.partition("/")
-    return api_path(
-        "/repos/{owner}/{repo}/branches/{branch}/protection",
-        slashes=("branch",),
-        owner=owner,
-        repo=repo,
-        branch=branch,
-    )
-
-
-def _hook_path(name: str, hook_id: object) -> str:
-    """``/repos/{owner}/{repo}/hooks/{hook_id}``; the id must be a whole number."""
-    if isinstance(hook_id, bool) or not str(hook_id).strip().isdigit():
-        raise ValidationFailedError(f"hook_id: {hook_id!r} is not a webhook id", hint="use the numeric id")
-    owner, _, repo = name.partition("/")
-    return api_path(
-        "/repos/{owner}/{repo}/hooks/{hook_id}", owner=owner, repo=repo, hook_id=int(str(hook_id))
-    )
-
-
-def _membership_path(org: str, team: str, user: object) -> str:
-    """``/orgs/{org}/teams/{team_slug}/memberships/{username}``, each part one segment."""
-    return api_path(
-        "/orgs/{org}/teams/{team_slug}/memberships/{username}", org=org, team_slug=team, username=user
-    )
-
-
-def _repo_state(raw: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "full_name": str(raw.get("full_name") or "").lower(),
-        "private": bool(raw.get("private")),
-        "description": raw.get("description") or "",
-        "archived": bool(raw.get("archived")),
-    }
 
 
 def _hook_state(raw: dict[str, Any]) -> dict[str, Any]:
@@ -151,69 +110,31 @@ def _hook_secret() -> Secret:
         raise _no_hook_secret(exc) from None
 
 
-def _short(value: Any, limit: int = 200) -> str:
-    """Untrusted webhook text, bounded: data for display, never an instruction."""
-    return str(value or "")[:limit]
-
-
-class GitHubAdapter(HttpAdapter):
-    """GitHub repositories, branch protection, teams and webhooks."""
+class GitHubAdapter(GitHubSecrets, GitHubSettings):
+    """GitHub repositories and their settings, branch protection, Actions secrets, teams and webhooks."""
 
     name: ClassVar[str] = "github"
     display_name: ClassVar[str] = "GitHub"
     stack: ClassVar[Stack] = Stack.DEV
     actions = ACTIONS
-    resource_types: ClassVar[tuple[str, ...]] = ("repo", "branch_protection", "team", "webhook")
+    resource_types: ClassVar[tuple[str, ...]] = (
+        "repo", "branch_protection", "team", "webhook", "secret", "ruleset",
+    )
     content_on_delete: ClassVar[Mapping[str, str]] = {"repo": "contents, issues and settings are not restored"}
     supports_webhooks: ClassVar[bool] = True
     supports_dry_run: ClassVar[bool] = True
 
-    api_base_url: ClassVar[str | None] = "https://api.github.com"
-    api_headers: ClassVar[Mapping[str, str]] = {"Accept": MEDIA_TYPE, "X-GitHub-Api-Version": API_VERSION}
-
-    #: The token's login, read once by :meth:`login`.
-    _login: str | None = None
-
-    async def _get(self, path: str, action: str, target: str | None, **params: Any) -> Any:
-        reply = await self.http.request(
-            "GET", path, action=action, target=target, params=params or None, not_found_ok=True
-        )
-        return None if reply.status == 404 else reply.data
-
-    async def _paged(self, path: str, action: str, target: str | None) -> list[Any] | None:
-        items: list[Any] = []
-        for page in range(1, _MAX_PAGES + 1):
-            data = await self._get(path, action, target, per_page=_PAGE, page=page)
-            if data is None:
-                return None if page == 1 else items
-            items.extend(data if isinstance(data, list) else [])
-            if not isinstance(data, list) or len(data) < _PAGE:
-                break
-        return items
-
-    async def login(self) -> str:
-        """The token's own login (cached)."""
-        if self._login is None:
-            reply = await self.http.request("GET", "/user", action="github.status")
-            self._login = str((reply.data or {}).get("login") or "").lower()
-        return self._login
-
     # -- observe ---------------------------------------------------------------------------
-
-    async def observe_repo(self, call: ActionCall) -> State:
-        """``{"full_name", "private", "description", "archived"}`` or None."""
-        name = owner_repo(call.target)
-        raw = await self._get(_repo_path(name), call.action, name)
-        return _repo_state(raw) if raw is not None else None
+    # observe_repo: GitHubBase; observe_secret: GitHubSecrets.
 
     async def _protection(self, call: ActionCall) -> tuple[dict[str, Any] | None, bool]:
         """(the raw rule or None, whether the repo exists)."""
         name = owner_repo(call.target)
         branch = call.params.get("branch", "main")
-        raw = await self._get(_protection_path(name, branch), call.action, name)
+        raw = await self._get(protection_path(name, branch), call.action, name)
         if raw is not None:
             return raw, True
-        return None, await self._get(_repo_path(name), call.action, name) is not None
+        return None, await self._get(repo_path(name), call.action, name) is not None
 
     async def observe_branch_protection(self, call: ActionCall) -> State:
         """``{"branch", "enabled", "required_reviews", "rule"}``; None if the repo does not exist.
@@ -234,7 +155,7 @@ class GitHubAdapter(HttpAdapter):
 
     async def observe_team(self, call: ActionCall) -> State:
         """``{"team", "members"}`` (sorted logins) or None if the team does not exist."""
-        org, team = _org_team(call.target)
+        org, team = org_team(call.target)
         members = await self._paged(
             api_path("/orgs/{org}/teams/{team_slug}/members", org=org, team_slug=team),
             call.action,
@@ -251,9 +172,9 @@ class GitHubAdapter(HttpAdapter):
         """The hook named by ``hook_id`` (delete) or the hook to ``url`` (create), or None."""
         name = owner_repo(call.target)
         if "hook_id" in call.params:
-            raw = await self._get(_hook_path(name, call.params["hook_id"]), call.action, name)
+            raw = await self._get(hook_path(name, call.params["hook_id"]), call.action, name)
             return _hook_state(raw) if raw is not None else None
-        hooks = await self._paged(_repo_path(name, "/hooks"), call.action, name)
+        hooks = await self._paged(repo_path(name, "/hooks"), call.action, name)
         if hooks is None:
             raise NotFoundError(f"github: {name} not found ({call.action})", hint="check owner/repo")
         for hook in hooks:
@@ -264,8 +185,11 @@ class GitHubAdapter(HttpAdapter):
     # -- predict ---------------------------------------------------------------------------
 
     def precheck(self, call: ActionCall, before: State) -> None:
-        """Refuse ``webhook.create`` at plan time when no webhook secret is configured."""
-        if call.action == "github.webhook.create":
+        """Refuse ``webhook.create`` at plan time when no webhook secret is configured, and a
+        secret change whose references don't resolve."""
+        if call.action.startswith("github.secret."):
+            self.precheck_secret(call, before)
+        elif call.action == "github.webhook.create":
             try:
                 require_configured(webhook_secret_ref("github"))
             except ConfigError as exc:
@@ -276,6 +200,8 @@ class GitHubAdapter(HttpAdapter):
         verb = call.action.rsplit(".", 1)[-1]
         resource = call.action.split(".")[1]
         p = call.params
+        if resource == "secret":
+            return self.predict_secret(call, before)
         if call.action == "github.repo.create":
             name = owner_repo(call.target)
             if before is not None:
@@ -299,6 +225,8 @@ class GitHubAdapter(HttpAdapter):
                 f"github: {what} {call.target} not found ({call.action})",
                 hint="check the name; `sophia-iac status github` lists what exists",
             )
+        if verb in ("set_visibility", "set_default_branch"):
+            return self.predict_repo_setting(call, before)
         after = dict(before)
         if verb in ("archive", "unarchive"):
             after["archived"] = verb == "archive"
@@ -318,6 +246,14 @@ class GitHubAdapter(HttpAdapter):
             return None
         return after
 
+    def reached(self, call: ActionCall, expected: State, observed: State) -> bool:
+        """Like :func:`adapters.base.matches`; a secret change as :meth:`secret_reached` says."""
+        if expected is None or observed is None:
+            return expected is None and observed is None
+        if call.action.startswith("github.secret."):
+            return self.secret_reached(expected, observed)
+        return all(observed.get(key) == value for key, value in expected.items())
+
     # -- repos -----------------------------------------------------------------------------
 
     async def do_repo_create(self, call: ActionCall, before: State) -> State:
@@ -331,7 +267,7 @@ class GitHubAdapter(HttpAdapter):
     async def _set_archived(self, call: ActionCall, archived: bool) -> State:
         name = owner_repo(call.target)
         await self.http.request(
-            "PATCH", _repo_path(name), action=call.action, target=name, json={"archived": archived}
+            "PATCH", repo_path(name), action=call.action, target=name, json={"archived": archived}
         )
         return await self.observe_repo(call)
 
@@ -354,7 +290,7 @@ class GitHubAdapter(HttpAdapter):
         body = protection_body(rule, call.params["required_reviews"])
         await self.http.request(
             "PUT",
-            _protection_path(name, branch),
+            protection_path(name, branch),
             action=call.action,
             target=name,
             json=body,
@@ -364,10 +300,10 @@ class GitHubAdapter(HttpAdapter):
     # -- teams -----------------------------------------------------------------------------
 
     async def do_team_add_member(self, call: ActionCall, before: State) -> State:
-        org, team = _org_team(call.target)
+        org, team = org_team(call.target)
         await self.http.request(
             "PUT",
-            _membership_path(org, team, call.params["user"]),
+            membership_path(org, team, call.params["user"]),
             action=call.action,
             target=f"{org}/{team}",
             json={"role": "member"},
@@ -375,10 +311,10 @@ class GitHubAdapter(HttpAdapter):
         return await self.observe_team(call)
 
     async def do_team_remove_member(self, call: ActionCall, before: State) -> State:
-        org, team = _org_team(call.target)
+        org, team = org_team(call.target)
         await self.http.request(
             "DELETE",
-            _membership_path(org, team, call.params["user"]),
+            membership_path(org, team, call.params["user"]),
             action=call.action,
             target=f"{org}/{team}",
         )
@@ -393,102 +329,52 @@ class GitHubAdapter(HttpAdapter):
                                   "secret": _hook_secret().reveal()}
         body = {"name": "web", "active": True, "events": list(call.params["events"]), "config": config}
         reply = await self.http.request(
-            "POST", _repo_path(name, "/hooks"), action=call.action, target=name, json=body
+            "POST", repo_path(name, "/hooks"), action=call.action, target=name, json=body
         )
         hook_id = (reply.data or {}).get("id")
-        raw = await self._get(_hook_path(name, hook_id), call.action, name) if hook_id else None
+        raw = await self._get(hook_path(name, hook_id), call.action, name) if hook_id else None
         return _hook_state(raw) if raw is not None else None
 
     async def do_webhook_delete(self, call: ActionCall, before: State) -> State:
         name = owner_repo(call.target)
         await self.http.request(
-            "DELETE", _hook_path(name, call.params["hook_id"]), action=call.action, target=name
+            "DELETE", hook_path(name, call.params["hook_id"]), action=call.action, target=name
         )
         return await self.observe_webhook(call)
 
     # -- status ----------------------------------------------------------------------------
 
     async def get_status(self) -> PlatformStatus:
-        """Health (the token works), rate-limit headroom, and the token's repositories."""
+        """Health (the token works), rate-limit headroom, the token's repositories and their rulesets."""
         try:
             login = await self.login()
             repos = await self.http.request(
-                "GET", "/user/repos", action="github.status", params={"per_page": _PAGE, "sort": "updated"}
+                "GET", "/user/repos", action="github.status", params={"per_page": PAGE, "sort": "updated"}
             )
             limits = await self.http.request("GET", "/rate_limit", action="github.status")
         except SophiaError as exc:
             return self.failed_status(exc)
-        inventory = {
-            "repo": [
-                {"name": state["full_name"], **state}
-                for state in (_repo_state(r) for r in repos.data or [] if isinstance(r, dict))
-            ]
-        }
+        listed = [repo_state(r) for r in repos.data or [] if isinstance(r, dict)]
+        rulesets, unread = await self.rulesets(listed)
+        inventory = {"repo": [{"name": state["full_name"], **state} for state in listed], "ruleset": rulesets}
         core = ((limits.data or {}).get("resources") or {}).get("core") or {}
         return PlatformStatus(
             "github",
             healthy=True,
-            message=f"authenticated as {login}; {len(inventory['repo'])} repos",
+            message=f"authenticated as {login}; {len(listed)} repos, {len(rulesets)} rulesets",
             inventory=inventory,
             details={
                 "circuit": self.http.breaker.snapshot(),
                 "login": login,
                 "rate_limit_remaining": core.get("remaining"),
                 "base_url": self.http.base_url,
+                "rulesets_unread": unread,
             },
         )
 
     # -- webhooks in -----------------------------------------------------------------------
 
     async def handle_webhook(self, request: WebhookRequest) -> WebhookResult:
-        """Verify (X-Hub-Signature-256) and turn a delivery into observed changes.
-
-        Dedup on ``delivery_id`` (X-GitHub-Delivery) is the caller's inbox's job. Payload text
-        is data: names are bounded and nothing in it is ever run.
-        """
-        try:
-            secret = webhook_secret("github")
-        except ConfigError as exc:
-            raise WebhookRejectedError(
-                "github webhooks can't be verified: no secret configured", hint=exc.hint
-            ) from None
-        hook = verify_github(request, secret)
-        payload = hook.payload
-        action = _short(payload.get("action"), 40)
-        actor = _short((payload.get("sender") or {}).get("login"), 60) or None
-        repo = payload.get("repository") or {}
-        repo_name = _short(repo.get("full_name")).lower()
-        changes: list[ObservedChange] = []
-        if hook.event_type == "repository" and repo_name:
-            state = None if action == "deleted" else _repo_state(repo)
-            changes.append(ObservedChange("repo", repo_name, state, verb=action or "updated", actor=actor))
-        elif hook.event_type == "branch_protection_rule" and repo_name:
-            rule = payload.get("rule") or {}
-            state = {
-                "branch": _short(rule.get("name"), 255),
-                "enabled": action != "deleted",
-                "required_reviews": rule.get("required_approving_review_count"),
-            }
-            changes.append(
-                ObservedChange("branch_protection", repo_name, state, verb=action or "edited", actor=actor)
-            )
-        elif hook.event_type == "membership":
-            team = payload.get("team") or {}
-            org = (payload.get("organization") or {}).get("login")
-            member = _short((payload.get("member") or {}).get("login"), 60).lower()
-            if org and team.get("slug"):
-                name = f"{_short(org, 60).lower()}/{_short(team.get('slug'), 100)}"
-                changes.append(
-                    ObservedChange(
-                        "team",
-                        name,
-                        {"team": name, "member": member},
-                        verb=f"member_{action}" if action else "updated",
-                        actor=actor,
-                    )
-                )
-        elif hook.event_type == "meta" and action == "deleted" and repo_name:
-            changes.append(ObservedChange("webhook", repo_name, None, verb="deleted", actor=actor))
-        where = f" on {repo_name}" if repo_name else ""
-        summary = f"{hook.event_type}{'.' + action if action else ''}{where}"
-        return WebhookResult("github", hook.delivery_id, hook.event_type, changes, summary)
+        """Verify (X-Hub-Signature-256) and turn a delivery into observed changes
+        (:func:`~adapters.dev.github_webhooks.github_delivery`)."""
+        return github_delivery(request)

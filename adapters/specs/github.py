@@ -8,6 +8,8 @@ Targets are ``owner/repo`` (``org/team`` for teams). Before-/after-states the ad
 * team: ``{"team", "members"}``.
 * webhook: before ``{"hook_id", "url", "events", "active"}`` (for ``delete``); the after-state
   of ``webhook.create`` carries ``{"hook_id"}`` of the new hook.
+* repo settings and Actions secrets: see :mod:`adapters.specs.github_settings` (their params
+  models and inverses live there; the specs are appended below).
 """
 
 from __future__ import annotations
@@ -21,6 +23,16 @@ from pydantic.json_schema import SkipJsonSchema
 
 from adapters.catalog import ActionCall, ActionSpec, Params, inverse_same_target, restore_fields
 from adapters.specs._fields import dedupe, github_login, https_url, split_list, swap_with_params
+from adapters.specs.github_settings import (
+    DefaultBranchParams,
+    SecretDeleteParams,
+    SecretSetParams,
+    VisibilityParams,
+    restore_default_branch,
+    restore_visibility,
+    undo_secret_delete,
+    undo_secret_set,
+)
 
 __all__ = [
     "ACTIONS",
@@ -273,6 +285,66 @@ ACTIONS: tuple[ActionSpec, ...] = (
             "delete webhook 12345 from acme/web",
             "remove the github hook 987654 on acme/api",
             "drop hook id 4242 from the repo acme/docs-site",
+        ),
+    ),
+    ActionSpec(
+        id="github.secret.set",
+        summary="Set a repository's Actions secret from a secret reference (encrypted for the repo)",
+        params=SecretSetParams,
+        target="owner/repo",
+        inverse=undo_secret_set,
+        inverse_hint=(
+            "secret.delete if it did not exist; if it did, the previous value can't be restored"
+            " (GitHub never returns it) unless previous=secret://NAME names where it is kept"
+        ),
+        examples=(
+            "set the actions secret DEPLOY_TOKEN on acme/web from secret://DEPLOY_TOKEN",
+            "add github secret NPM_TOKEN to acme/api using secret://NPM_PUBLISH",
+            "store secret://SENTRY_DSN as the SENTRY_DSN secret in acme/docs-site",
+        ),
+        secret_params=frozenset({"value", "previous"}),
+    ),
+    ActionSpec(
+        id="github.secret.delete",
+        summary="Delete a repository's Actions secret",
+        params=SecretDeleteParams,
+        target="owner/repo",
+        inverse=undo_secret_delete,
+        inverse_hint=(
+            "irreversible (GitHub never returns a secret's value) unless previous=secret://NAME"
+            " names where the value is kept: then set it again from there"
+        ),
+        examples=(
+            "delete the secret NPM_TOKEN from acme/web",
+            "remove the actions secret DEPLOY_KEY on acme/api",
+            "drop github secret OLD_SLACK_WEBHOOK from the repo acme/docs-site",
+        ),
+        secret_params=frozenset({"previous"}),
+    ),
+    ActionSpec(
+        id="github.repo.set_visibility",
+        summary="Make a repository public, private or internal",
+        params=VisibilityParams,
+        target="owner/repo",
+        inverse=restore_visibility,
+        inverse_hint="set the before visibility",
+        examples=(
+            "make acme/web private",
+            "change the visibility of acme/docs-site to public",
+            "set repo acme/platform-tools to internal visibility",
+        ),
+    ),
+    ActionSpec(
+        id="github.repo.set_default_branch",
+        summary="Change a repository's default branch (the branch must exist)",
+        params=DefaultBranchParams,
+        target="owner/repo",
+        inverse=restore_default_branch,
+        inverse_hint="set the before default branch",
+        examples=(
+            "change the default branch of acme/web to main",
+            "set the default branch on acme/api to develop",
+            "make release/2.0 the default branch of acme/docs-site",
         ),
     ),
 )

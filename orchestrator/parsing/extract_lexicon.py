@@ -91,6 +91,7 @@ RESOURCE_NOUNS: dict[str, tuple[str, ...]] = {
     "reviews": ("github.branch_protection",), "review": ("github.branch_protection",),
     "approvals": ("github.branch_protection",),
     "team": ("github.team",),
+    "secret": ("github.secret",), "secrets": ("github.secret",), "visibility": ("github.repo",),
     "webhook": ("github.webhook", "figma.webhook"), "hook": ("github.webhook", "figma.webhook"),
     "file": ("figma.file",),
     "key": ("portkey.api_key", "openrouter.key", "lambdalabs.ssh_key", "portkey.budget"),
@@ -159,6 +160,8 @@ VERB_SYNONYMS: dict[str, tuple[str, ...]] = {
     "set_limit": ("limit", "cap", "raise", "lower", "increase", "decrease", "set"),
     "undrop": ("un-drop", "restore", "recover", "bring back"),
     "set_quota": ("quota", "raise", "lower", "increase", "decrease", "change", "set"),
+    "set_visibility": ("visibility", "public", "private", "internal", "open source", "open-source"),
+    "set_default_branch": ("default branch", "as default", "as the default", "the default"),
 }
 
 STOPWORDS = frozenset(
@@ -253,6 +256,8 @@ def resources_in(low: str) -> Counter[str]:
         keys["vercel.env"] += 1
     if "api key" in low:
         keys.update(("portkey.api_key", "openrouter.key"))
+    if "default branch" in low:  # a repo setting, not branch protection
+        keys["github.repo"] += 2
     if "ssh key" in low or "ssh-" in low:
         keys["lambdalabs.ssh_key"] += 1
     if "#" in low:

@@ -310,6 +310,57 @@ def _task_name(m: str, q: Q, a: str) -> Any:
     return found
 
 
+#: A ``secret://NAME`` reference as said (its form is checked by the params model, not here).
+_REF = r"(secret://[^\s,;]+)"
+_PREVIOUS_REF = rf"\b(?:previous|prior|old|current)(?:\s+(?:value|one|secret))?(?:\s+(?:is|in|at|from|kept in|=|:))?\s*{_REF}"
+
+
+def _previous(m: str, q: Q, a: str) -> Any:
+    found = _first(_PREVIOUS_REF, m)
+    return found.rstrip(".") if found else None
+
+
+def _secret_value(m: str, q: Q) -> Any:
+    previous = _previous(m, q, "")
+    refs = [r.rstrip(".") for r in re.findall(_REF, m) if r.rstrip(".") != previous]
+    if refs:
+        return refs[0]
+    # A value typed in place of a reference: caught so that it is refused (never stored).
+    found = _first(r"\b(?:to|=|value)\s+(QQ\d+|\S+)\s*$", m) or _first(
+        r"\bsecret\s+[A-Za-z_]\w*\s+(?:to|=)\s+(QQ\d+|\S+)", m)
+    if found and not ex.owner_repos(found):
+        return unquote(found.rstrip(".,;"), q)
+    return None
+
+
+def _secret_name(m: str, q: Q) -> Any:
+    bare = re.sub(_REF, " ", m)
+    return (_first(r"\bsecrets?\s+(?:named\s+|called\s+)?(?!(?:in|on|to|from|for|of|the|at|using|with)\b)"
+                   r"([A-Za-z_][A-Za-z0-9_]*)\b(?!/)", bare)
+            or _first(r"\b([A-Z_][A-Z0-9_]*)\s+(?:actions\s+|github\s+)?secret\b", bare, 0)
+            or _first(_ENV_KEY, bare, 0))
+
+
+def _name(m: str, q: Q, a: str) -> Any:
+    return _secret_name(m, q) if a.startswith("github.secret.") else _task_name(m, q, a)
+
+
+def _value(m: str, q: Q, a: str) -> Any:
+    return _secret_value(m, q) if a.startswith("github.secret.") else _env_value(m, q, a)
+
+
+def _visibility(m: str, q: Q, a: str) -> Any:
+    return _first(r"\b(public|private|internal)\b", m)
+
+
+def _any_branch(m: str, q: Q, a: str) -> Any:
+    if a != "github.repo.set_default_branch":
+        return _branch(m, q, a)
+    return (_first(r"\bdefault\s+branch\b.*?\bto\s+(?:the\s+)?(?:branch\s+)?([\w./-]+?)[.,;]?(?:\s|$)", m)
+            or _first(r"\b(?:make|set|use)\s+(?:the\s+)?(?:branch\s+)?([\w./-]+)\s+(?:branch\s+)?(?:as\s+)?the\s+default\b", m)
+            or _first(r"\bdefault\s+branch\s+(?:of\s+\S+\s+)?(?:is|=|:|should\s+be|to\s+be)\s+([\w./-]+?)[.,;]?(?:\s|$)", m))
+
+
 def _assignee(m: str, q: Q, a: str) -> Any:
     found = ex.emails(m)
     if found:
@@ -350,22 +401,22 @@ def _gong_call(m: str, q: Q, a: str) -> Any:
 _EXTRACTORS: dict[str, Callable[[str, Q, str], Any]] = {
     "size": _size, "auto_suspend_seconds": _seconds, "seconds": _seconds, "role": _role,
     "object_type": _object_type, "label": _label, "type": _prop_type, "probability": _probability,
-    "since": _since, "sequence": _apollo_seq, "key": _env_key, "value": _env_value, "environment": _environment,
+    "since": _since, "sequence": _apollo_seq, "key": _env_key, "value": _value, "environment": _environment,
     "deployment_id": _deployment, "domain": _domain, "instance_type": _instance_type, "region": _region,
     "count": _count, "public_key": _public_key, "private": _private, "description": _description,
-    "branch": _branch, "required_reviews": _reviews, "user": _gh_user, "url": _url, "endpoint": _url,
+    "branch": _any_branch, "required_reviews": _reviews, "user": _gh_user, "url": _url, "endpoint": _url,
     "events": _events, "hook_id": _hook_id, "event_type": _figma_event, "fallback": _fallback,
     "loadbalance": _loadbalance, "retry": _retry, "limit_usd": _money, "dimension": _dimension,
     "metric": _metric, "m": _m, "ef_construction": _ef, "replicas": _replicas, "topic": _topic,
-    "users": _users, "team": _team, "title": _title, "priority": _priority, "name": _task_name,
-    "assignee": _assignee,
+    "users": _users, "team": _team, "title": _title, "priority": _priority, "name": _name,
+    "assignee": _assignee, "previous": _previous, "visibility": _visibility,
     "call": _gong_call,
     **SNOWFLAKE_EXTRACTORS,
 }
 
 
 #: Extractors whose answer depends on the action asked about (the rest depend on the text only).
-_PER_ACTION = frozenset({_seconds, _label, _environment, _team})
+_PER_ACTION = frozenset({_seconds, _label, _environment, _team, _name, _value, _any_branch})
 
 
 def params_for(spec: ActionSpec, masked: str, quoted: Q, memo: dict[Any, Any] | None = None) -> dict[str, Any]:
@@ -456,7 +507,7 @@ def target_for(spec: ActionSpec, masked: str, quoted: Q, params: dict[str, Any])
     if key in SNOWFLAKE_KEYS:
         return snowflake_target(spec, m, quoted, params)
     if spec.platform == "github":
-        found = ex.owner_repos(m)
+        found = [r for r in ex.owner_repos(m) if r != params.get("branch")]  # "make release/2.0 the default …"
         return found[0] if found else None
     if spec.platform == "usergems" or spec.id == "apollo.contact.add_to_sequence":
         found = ex.emails(m)

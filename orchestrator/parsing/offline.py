@@ -494,7 +494,7 @@ class OfflineParser:
         except ValidationError as exc:
             errors = [{"field": ".".join(map(str, e["loc"])) or "params", "message": e["msg"]} for e in exc.errors()]
             return ParsedCommand(intent=Intent.CLARIFY, candidates=[spec.id], errors=errors, confidence=0.7,
-                                 message=format_validation_error(spec.id, exc))
+                                 message=format_validation_error(spec.id, exc, spec.secret_params))
 
     def _unknown(self, masked: str, ranked: list[tuple[_Scored, dict[str, Any]]]) -> ParsedCommand:
         low = masked.lower()

@@ -182,6 +182,10 @@ BENIGN: dict[str, tuple[str, dict[str, Any]]] = {
     "github.team.remove_member": ("acme/platform", {"user": "mona"}),
     "github.webhook.create": ("acme/web", {"url": "https://hooks.example.com/gh", "events": ["push"]}),
     "github.webhook.delete": ("acme/web", {"hook_id": 12345}),
+    "github.secret.set": ("acme/web", {"name": "DEPLOY_TOKEN", "value": "secret://DEPLOY"}),
+    "github.secret.delete": ("acme/web", {"name": "NPM_TOKEN"}),
+    "github.repo.set_visibility": ("acme/web", {"visibility": "private"}),
+    "github.repo.set_default_branch": ("acme/web", {"branch": "develop"}),
     "vercel.env.set": (
         "web",
         {"key": "API_URL", "value": "https://api.example.com", "environment": "production"},

@@ -23,9 +23,9 @@ from adapters.dev.github import GitHubAdapter
 from adapters.testing import AdapterConformanceTests, run
 
 from .common import checked, closed_after
+from .github_twin import GitHubTwin
 from .prism import PrismPool, RecordingTransport
 from .steered import Sleeps
-from .twins import GitHubTwin
 
 PRISM_SPECS = [("github", "api.github.com.json")]
 
@@ -52,7 +52,9 @@ class TestGitHubConformance(AdapterConformanceTests):
         token = "ghp_" + "C0nf0rmanceT0kenAbcdefghijklmnopq"
         recording = twin.attach(RecordingTransport())
         with checked(monkeypatch, "github", server.base_url, token, recording,
-                     SOPHIA_GITHUB_WEBHOOK_SECRET="conformance-secret") as transport:
+                     SOPHIA_GITHUB_WEBHOOK_SECRET="conformance-secret",
+                     SOPHIA_GITHUB_ENV_DEPLOY_V1="deploy-value-one", SOPHIA_GITHUB_ENV_NPM_OLD="npm-old-value",
+                     ) as transport:
             yield transport
 
     @pytest.fixture
@@ -76,6 +78,10 @@ class TestGitHubConformance(AdapterConformanceTests):
                 "webhook.create", "acme/web", url="https://hooks.example.com/gh", events=["push", "release"]
             ),
             call("webhook.delete", "acme/web", hook_id=7),
+            call("secret.set", "acme/web", name="DEPLOY_TOKEN", value="secret://DEPLOY_V1"),
+            call("secret.delete", "acme/web", name="NPM_TOKEN", previous="secret://NPM_OLD"),
+            call("repo.set_visibility", "acme/web", visibility="public"),
+            call("repo.set_default_branch", "acme/web", branch="develop"),
         ]
 
     def test_scenario_reaches_predictions_and_inverses_restore(

@@ -26,6 +26,7 @@ from adapters.specs.github import ACTIONS
 from orchestrator.errors import NotFoundError, ValidationFailedError
 
 from .common import assert_catalog_covered, pointed_at
+from .github_keys import with_real_public_key
 from .prism import PrismPool, RecordingTransport, assert_no_request_violations
 from .steered import Sleeps
 
@@ -50,6 +51,10 @@ CASES: dict[str, tuple[str, dict[str, Any], list[int | None]]] = {
         [],
     ),
     "github.webhook.delete": ("acme/web", {"hook_id": 12345}, [None, None, 404]),
+    "github.secret.set": ("acme/web", {"name": "deploy_token", "value": "secret://DEPLOY_TOKEN"}, []),
+    "github.secret.delete": ("acme/web", {"name": "GH_TOKEN"}, []),
+    "github.repo.set_visibility": ("acme/web", {"visibility": "private"}, []),
+    "github.repo.set_default_branch": ("acme/web", {"branch": "main"}, []),
 }
 
 MUTATION: dict[str, tuple[str, str]] = {
@@ -61,14 +66,22 @@ MUTATION: dict[str, tuple[str, str]] = {
     "github.team.remove_member": ("DELETE", "/orgs/acme/teams/platform/memberships/octocat"),
     "github.webhook.create": ("POST", "/repos/acme/web/hooks"),
     "github.webhook.delete": ("DELETE", "/repos/acme/web/hooks/12345"),
+    "github.secret.set": ("PUT", "/repos/acme/web/actions/secrets/DEPLOY_TOKEN"),
+    "github.secret.delete": ("DELETE", "/repos/acme/web/actions/secrets/GH_TOKEN"),
+    "github.repo.set_visibility": ("PATCH", "/repos/acme/web"),
+    "github.repo.set_default_branch": ("PATCH", "/repos/acme/web"),
 }
 
 
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch, prism: PrismPool) -> Iterator[RecordingTransport]:
     (server,) = prism.serve("github", "api.github.com.json")
-    with pointed_at(monkeypatch, "github", server.base_url, TOKEN, SOPHIA_GITHUB_WEBHOOK_SECRET=HOOK_SECRET):
-        yield RecordingTransport()
+    with pointed_at(
+        monkeypatch, "github", server.base_url, TOKEN, SOPHIA_GITHUB_WEBHOOK_SECRET=HOOK_SECRET,
+        SOPHIA_GITHUB_ENV_DEPLOY_TOKEN="deploy-token-value",
+    ):
+        # The document's example Actions key is 33 bytes, not an X25519 key: serve a real one.
+        yield RecordingTransport(edit_json=with_real_public_key)
 
 
 @pytest.fixture

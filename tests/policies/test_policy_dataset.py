@@ -45,6 +45,7 @@ def _context(case: dict[str, Any], engine: PolicyEngine) -> PolicyContext:
         now=datetime.fromisoformat(case.get("now", DEFAULT_NOW)),
         run=RunInfo(id=case["id"], steps=run.get("steps", 1), surface=run.get("surface", "cli")),
         freezes=tuple(Freeze(**f) for f in case.get("freezes", [])),
+        before=case.get("before"),
     )
 
 
