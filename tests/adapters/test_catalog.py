@@ -40,6 +40,7 @@ CONTRACT: dict[str, tuple[Risk, set[str]]] = {
     "apollo.sequence.activate": (C, set()),
     "apollo.sequence.deactivate": (C, set()),
     "apollo.contact.add_to_sequence": (C, {"sequence"}),
+    "apollo.contact.remove_from_sequence": (C, {"sequence"}),
     "vercel.env.set": (C, {"key", "value", "environment"}),
     "vercel.env.unset": (C, {"key", "environment"}),
     "vercel.deployment.promote": (C, {"deployment_id"}),
@@ -103,6 +104,8 @@ NAMED_INVERSES = {
     "hubspot.property.update": "hubspot.property.update",
     "usergems.contact.track": "usergems.contact.untrack",
     "apollo.sequence.activate": "apollo.sequence.deactivate",
+    "apollo.contact.add_to_sequence": "apollo.contact.remove_from_sequence",
+    "apollo.contact.remove_from_sequence": "apollo.contact.add_to_sequence",
     "vercel.deployment.promote": "vercel.deployment.promote",
     "vercel.deployment.rollback": "vercel.deployment.promote",
     "vercel.domain.add": "vercel.domain.remove",
@@ -138,7 +141,7 @@ NAMED_INVERSES = {
 
 #: CATALOG.md marks these inverses in parentheses and they are not catalog actions.
 NO_CATALOG_INVERSE = {
-    "hubspot.pipeline.create", "hubspot.pipeline.stage.create", "apollo.contact.add_to_sequence",
+    "hubspot.pipeline.create", "hubspot.pipeline.stage.create",
     "slack.channel.invite", "linear.issue.create", "asana.task.create", "portkey.api_key.rotate",
 }
 
@@ -159,6 +162,7 @@ SAMPLES: dict[str, tuple[str | None, dict[str, Any]]] = {
     "hubspot.pipeline.stage.create": ("Enterprise", {"label": "Negotiation", "probability": "60%"}),
     "gong.call.list": (None, {"since": "monday"}),
     "apollo.contact.add_to_sequence": ("jane@acme.com", {"sequence": "Q4 Outbound"}),
+    "apollo.contact.remove_from_sequence": ("jane@acme.com", {"sequence": "Q4 Outbound"}),
     "gong.call.access.grant": ("jane@acme.com", {"call": "7782342274025937895"}),
     "gong.call.access.revoke": ("jane@acme.com", {"call": "7782342274025937895"}),
     "vercel.env.set": ("web", {"key": "API_URL", "value": "https://api.example.com"}),

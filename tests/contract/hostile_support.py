@@ -262,6 +262,7 @@ BENIGN: dict[str, tuple[str, dict[str, Any]]] = {
     "apollo.sequence.activate": ("Q4 Outbound", {}),
     "apollo.sequence.deactivate": ("Q4 Outbound", {}),
     "apollo.contact.add_to_sequence": ("jane@acme.com", {"sequence": "Q4 Outbound"}),
+    "apollo.contact.remove_from_sequence": ("jane@acme.com", {"sequence": "Q4 Outbound"}),
     "usergems.contact.track": ("jane@acme.com", {}),
     "usergems.contact.untrack": ("jane@acme.com", {}),
     "estuary.capture.enable": ("acmeCo/postgres-orders", {}),
@@ -298,6 +299,8 @@ BEFORE: dict[str, Any] = {
 #: What an action's before-state must hold besides :data:`BEFORE` for ``execute`` to send
 #: anything (deactivating needs an active sequence: an inactive one is refused before sending).
 BEFORE_BY_ACTION: dict[str, dict[str, Any]] = {"apollo.sequence.deactivate": {"active": True}}
+#: Removing a contact from a sequence needs it to be in that sequence.
+BEFORE_BY_ACTION["apollo.contact.remove_from_sequence"] = {"sequences": ["Q4 Outbound"]}
 #: Gong's access changes take the call and the user's id from the before-state.
 BEFORE_BY_ACTION["gong.call.access.grant"] = {"call": "7782342274025937895", "user_id": "234599484848423"}
 BEFORE_BY_ACTION["gong.call.access.revoke"] = {**BEFORE_BY_ACTION["gong.call.access.grant"], "access": True}

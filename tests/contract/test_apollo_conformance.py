@@ -5,7 +5,8 @@ from Apollo's API reference (``fixtures/apollo/openapi.yaml``) served by Prism �
 checked, zero request-side violations and zero query-string problems asserted at teardown — with
 a small state model (:class:`~tests.contract.apollo_twin.ApolloTwin`) steering Prism's
 stateless answers, so apply → read back → undo → read back can be observed. The fault matrix
-injects its five faults into the change itself (approve, abort, add_contact_ids), never into the
+injects its five faults into the change itself (approve, abort, add_contact_ids,
+remove_or_stop_contact_ids), never into the
 searches, which are POSTs that only read (``ApolloAdapter.read_only_posts``).
 
 Beyond the suite: through the real executor and ledger, a read-back that lags (Apollo's search
@@ -73,6 +74,10 @@ class TestApolloConformance(AdapterConformanceTests):
             spec_for("apollo.sequence.activate").call("Q4 Outbound"),
             spec_for("apollo.sequence.deactivate").call("enterprise nurture"),
             spec_for("apollo.contact.add_to_sequence").call("jane.doe@acme.com", {"sequence": "Q4 Outbound"}),
+            # add → remove: each is the other's inverse, and each inverse restores the before-state
+            spec_for("apollo.contact.remove_from_sequence").call(
+                "jane.doe@acme.com", {"sequence": "Q4 Outbound"}
+            ),
         ]
 
     def test_registered(self) -> None:

@@ -50,6 +50,11 @@ CASES: dict[str, tuple[str, dict[str, Any], tuple[str, str]]] = {
         {"sequence": "q4 outbound"},
         ("POST", f"/emailer_campaigns/{SEQ['Q4 Outbound']}/add_contact_ids"),
     ),
+    "apollo.contact.remove_from_sequence": (
+        "BOB@globex.io",
+        {"sequence": "enterprise  nurture"},
+        ("POST", "/emailer_campaigns/remove_or_stop_contact_ids"),
+    ),
 }
 
 
@@ -189,7 +194,11 @@ async def test_add_to_sequence_sends_the_ids_and_reads_the_contact_back(
     assert result.before == {"id": JANE, "email": "jane.doe@acme.com", "sequences": []}
     assert result.after == {"id": JANE, "email": "jane.doe@acme.com", "sequences": ["Q4 Outbound"]}
     assert twin.contacts[JANE]["statuses"] == {seq: "paused"}, "added to an inactive sequence: paused"
-    assert result.inverse is None, "the catalog has no removal action"
+    assert result.inverse == ActionCall(
+        action="apollo.contact.remove_from_sequence",
+        target="jane.doe@ACME.com",
+        params={"sequence": "Q4 outbound"},
+    )
     assert sent(env.exchanges)[-1] == ("POST", "/contacts/search"), "the after-state is a fresh read"
     searched = json.loads(env.exchanges[-1].request.content)
     assert searched == {"q_keywords": "jane.doe@ACME.com", "page": 1, "per_page": 100}
@@ -197,20 +206,37 @@ async def test_add_to_sequence_sends_the_ids_and_reads_the_contact_back(
 
 
 @pytest.mark.anyio
-async def test_remove_from_sequence_restores_the_before_state(
+async def test_remove_from_sequence_undoes_an_add(
     adapter: ApolloAdapter, env: RecordingTransport, twin: ApolloTwin
 ) -> None:
+    """The add's inverse is the catalog's removal, sent with ``mode=remove``; it restores the before-state."""
     call = spec_for("apollo.contact.add_to_sequence").call("jane.doe@acme.com", {"sequence": "Q4 Outbound"})
     result = await adapter.configure(call)
-    after = await adapter.remove_from_sequence(call)
-    assert after == result.before and twin.contacts[JANE]["statuses"] == {}
+    assert result.inverse == ActionCall(
+        action="apollo.contact.remove_from_sequence",
+        target="jane.doe@acme.com",
+        params={"sequence": "Q4 Outbound"},
+    )
+    undone = await adapter.configure(result.inverse)
+    assert undone.after == result.before and twin.contacts[JANE]["statuses"] == {}
     remove = next(ex for ex in env.exchanges if "remove_or_stop" in ex.request.url.path).request
     assert remove.url.params.multi_items() == [
         ("emailer_campaign_ids[]", SEQ["Q4 Outbound"]),
         ("contact_ids[]", JANE),
         ("mode", "remove"),
     ]
+    assert undone.inverse == call
     assert_no_request_violations(env.exchanges)
+
+
+@pytest.mark.anyio
+async def test_removing_a_contact_not_in_the_sequence_sends_nothing(
+    adapter: ApolloAdapter, env: RecordingTransport
+) -> None:
+    call = spec_for("apollo.contact.remove_from_sequence").call("bob@globex.io", {"sequence": "Q4 Outbound"})
+    with pytest.raises(ValidationFailedError, match="not in the sequence"):
+        await adapter.configure(call)
+    assert mutations(env) == []
 
 
 @pytest.mark.anyio

@@ -1,7 +1,7 @@
 """A property over random fault schedules and Apollo changes: the ledger equals the platform.
 
 Hypothesis draws a sequence of Apollo changes (turning sequences on and off, adding a contact
-to a sequence; some of which the state at that moment refuses before anything is sent) and, for
+to a sequence and removing it; some of which the state at that moment refuses before anything is sent) and, for
 every change request each makes, a fault: none, the answer lost after Apollo applied it, a 503
 after applying, a timeout before it arrives, a 429, or a dropped connection after applying.
 Searches are reads (``ApolloAdapter.read_only_posts``) and are never faulted. Each change goes
@@ -42,6 +42,7 @@ CALLS = [
     spec_for("apollo.sequence.deactivate").call("Enterprise Nurture"),
     spec_for("apollo.sequence.activate").call("enterprise nurture"),
     spec_for("apollo.contact.add_to_sequence").call("jane.doe@acme.com", {"sequence": "Q4 Outbound"}),
+    spec_for("apollo.contact.remove_from_sequence").call("jane.doe@acme.com", {"sequence": "Q4 Outbound"}),
 ]
 
 FAULT = st.one_of(st.none(), st.sampled_from(FAULT_KINDS))

@@ -1,4 +1,4 @@
-"""Apollo adapter: sequences (activate, deactivate) and adding contacts to them, REST API v1.
+"""Apollo adapter: sequences (activate, deactivate), contacts added to and removed from them, API v1.
 
 Configuration: an API key in ``SOPHIA_APOLLO_TOKEN`` (or ``…_TOKEN_FILE``, or the secret
 manager's ``apollo/token``), sent as ``x-api-key``. The sequence endpoints need a master key or
@@ -27,10 +27,14 @@ How each action is carried out:
   contact's id and the mailbox, then the contact is read back. Apollo answers 200 even when it
   skips a contact (already active in another sequence, no verified email, …): a skip is an
   error naming Apollo's reason, recorded as refused (read back, nothing changed). Apollo's own
-  checks stay on: nothing is forced. The catalog has no inverse for it (no action id for the
-  removal); :meth:`ApolloAdapter.remove_from_sequence` performs the removal
-  (``POST /emailer_campaigns/remove_or_stop_contact_ids``, ``mode=remove``) and reads it back,
-  so the operation exists and is tested, but ``undo`` does not offer it.
+  checks stay on: nothing is forced;
+* ``contact.remove_from_sequence`` → ``POST /emailer_campaigns/remove_or_stop_contact_ids``
+  with the sequence's id, the contact's id and ``mode=remove``, then the contact is read back
+  (a contact not in the sequence is refused before anything is sent). ``remove`` takes the
+  contact out of the sequence, as it was before an add; ``mark_as_finished`` and ``stop`` would
+  leave it listed there with another status. Each of add and remove is the other's inverse; an
+  add after a remove puts the contact back in the sequence but Apollo starts it afresh (its
+  earlier status and progress are not restored, and the state recorded does not hold them).
 
 Errors: 401/403 → :class:`~adapters.http.PlatformAuthError` naming ``SOPHIA_APOLLO_TOKEN``;
 422 (already active/inactive, no steps, inactive mailbox) → an error carrying Apollo's message;

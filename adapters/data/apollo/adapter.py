@@ -15,6 +15,7 @@ from orchestrator.errors import AdapterError, ConfigError, NotFoundError, Sophia
 
 from .records import (
     ALREADY_THERE,
+    CONTACT_ACTIONS,
     DEFAULT_BASE_URL,
     EMAIL_ACCOUNT_VAR,
     ID,
@@ -28,13 +29,14 @@ from .records import (
     sequence_state,
     sorted_names,
     unsent,
+    without,
 )
 
 __all__ = ["ApolloAdapter"]
 
 
 class ApolloAdapter(HttpAdapter):
-    """Apollo sequences (activate, deactivate) and contacts (add to a sequence)."""
+    """Apollo sequences (activate, deactivate) and contacts (add to a sequence, remove from it)."""
 
     name: ClassVar[str] = "apollo"
     display_name: ClassVar[str] = "Apollo"
@@ -163,11 +165,12 @@ class ApolloAdapter(HttpAdapter):
     async def observe_contact(self, call: ActionCall) -> State:
         """``{"id", "email", "sequences"}`` of the contact with the target email, or None.
 
-        For ``add_to_sequence`` the sequence must exist: a missing one is ``NotFoundError``.
+        For ``add_to_sequence`` and ``remove_from_sequence`` the sequence must exist: a missing
+        one is ``NotFoundError``.
         """
         email = contact_email(call.target)
         sequences = await self._sequences(call.action)
-        if call.action == "apollo.contact.add_to_sequence":
+        if call.action in CONTACT_ACTIONS:
             self._sequence_for(sequences, call)
         raw = await self._contact(email, call.action)
         if raw is None:
@@ -287,15 +290,16 @@ class ApolloAdapter(HttpAdapter):
             )
         return await self.observe_contact(call)
 
-    async def remove_from_sequence(self, call: ActionCall) -> State:
-        """Undo an ``add_to_sequence`` call by hand: remove the contact, then read it back.
+    async def do_contact_remove_from_sequence(self, call: ActionCall, before: State) -> State:
+        """``POST /emailer_campaigns/remove_or_stop_contact_ids`` (``mode=remove``), then read back.
 
-        Not a catalog action (the catalog declares no removal), so ``undo`` never runs it.
+        ``remove`` takes the contact out of the sequence (``mark_as_finished`` and ``stop`` would
+        leave it listed there with another status, which an add could not undo).
         """
+        self.precheck(call, before)
+        assert before is not None  # precheck refuses a missing contact
         email = contact_email(call.target)
-        raw = await self._contact(email, call.action)
-        if raw is None:
-            raise NotFoundError(f"apollo: no contact with the email {email!r}", hint="check the address")
+        contact_id = apollo_id(before.get("id"), "id")
         sequence = self._sequence_for(await self._sequences(call.action), call)
         await self.http.request(
             "POST",
@@ -304,7 +308,7 @@ class ApolloAdapter(HttpAdapter):
             target=email,
             params={
                 "emailer_campaign_ids[]": [apollo_id(sequence.get("id"), "sequence id")],
-                "contact_ids[]": [apollo_id(raw.get("id"), "id")],
+                "contact_ids[]": [contact_id],
                 "mode": "remove",
             },
         )
@@ -314,7 +318,7 @@ class ApolloAdapter(HttpAdapter):
 
     def precheck(self, call: ActionCall, before: State) -> None:
         """Refuse changes to missing things, and changes that would change nothing."""
-        if call.action == "apollo.contact.add_to_sequence":
+        if call.action in CONTACT_ACTIONS:
             email = contact_email(call.target)
             wanted = sequence_name(call.params.get("sequence"))
             if before is None:
@@ -325,10 +329,12 @@ class ApolloAdapter(HttpAdapter):
                         details={"platform": "apollo", "action": call.action, "target": email},
                     )
                 )
-            if key(wanted) in {key(n) for n in before.get("sequences") or []}:
+            inside = key(wanted) in {key(n) for n in before.get("sequences") or []}
+            if inside == (call.action == "apollo.contact.add_to_sequence"):
+                where = "already in" if inside else "not in"
                 raise unsent(
                     ValidationFailedError(
-                        f"apollo: {email} is already in the sequence {wanted!r}", hint="nothing to do"
+                        f"apollo: {email} is {where} the sequence {wanted!r}", hint="nothing to do"
                     )
                 )
             return
@@ -355,10 +361,12 @@ class ApolloAdapter(HttpAdapter):
             )
 
     def predict(self, call: ActionCall, before: State) -> State:
-        """The sequence with its new ``active`` flag; the contact with the sequence added."""
+        """The sequence with its new ``active`` flag; the contact with the sequence added or removed."""
         b = dict(before or {})
         if call.action == "apollo.contact.add_to_sequence":
             return {**b, "sequences": sorted_names([*(b.get("sequences") or []), call.params["sequence"]])}
+        if call.action == "apollo.contact.remove_from_sequence":
+            return {**b, "sequences": without(b.get("sequences") or [], call.params["sequence"])}
         return {**b, "active": call.action == "apollo.sequence.activate"}
 
     def reached(self, call: ActionCall, expected: State, observed: State) -> bool:

@@ -15,6 +15,7 @@ from orchestrator.errors import SophiaError, ValidationFailedError
 
 __all__ = [
     "ALREADY_THERE",
+    "CONTACT_ACTIONS",
     "DEFAULT_BASE_URL",
     "EMAIL_ACCOUNT_VAR",
     "ID",
@@ -28,6 +29,7 @@ __all__ = [
     "sequence_state",
     "sorted_names",
     "unsent",
+    "without",
 ]
 
 DEFAULT_BASE_URL = "https://api.apollo.io/api/v1"
@@ -38,6 +40,8 @@ ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 #: The skip reason that means the contact is already where it was asked to be.
 ALREADY_THERE = "contacts_already_exists_in_current_campaign"
+#: The actions whose target is a contact (its email) and whose ``sequence`` param must exist.
+CONTACT_ACTIONS = frozenset({"apollo.contact.add_to_sequence", "apollo.contact.remove_from_sequence"})
 
 
 def obj(value: object) -> dict[str, Any]:
@@ -120,3 +124,12 @@ def emails(raw: Mapping[str, Any]) -> set[str]:
 def sorted_names(names: list[str]) -> list[str]:
     """Sequence names in the order states keep them (case and spacing ignored)."""
     return sorted(names, key=lambda n: (key(n), n))
+
+
+def without(names: list[str], name: str) -> list[str]:
+    """``names`` less one ``name``: the exact spelling if listed, else one equal by :func:`key`."""
+    rest = list(names)
+    same = [n for n in rest if n == name] or [n for n in rest if key(n) == key(name)]
+    if same:
+        rest.remove(same[0])
+    return sorted_names(rest)
