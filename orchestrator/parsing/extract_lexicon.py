@@ -140,6 +140,7 @@ VERB_SYNONYMS: dict[str, tuple[str, ...]] = {
                  "relaunch", "re-enable", "reactivate", "go live", "launch"),
     "deactivate": ("pause", "turn off", "stop", "disable", "switch off", "halt", "on hold", "suspend", "kill"),
     "add_to_sequence": ("add", "put", "enroll", "enrol", "sign up", "push", "drop into", "subscribe"),
+    "remove_from_sequence": ("remove", "take out", "take off", "unenroll", "unenrol", "un-enroll", "drop", "pull"),
     "set": ("add", "put", "protect", "require", "=", "turn on", "enable", "protection", "cap", "limit"),
     "unset": ("remove", "delete", "drop", "clear"),
     "promote": ("ship", "go live", "make live", "to production", "production deployment"),

@@ -509,7 +509,7 @@ def target_for(spec: ActionSpec, masked: str, quoted: Q, params: dict[str, Any])
     if spec.platform == "github":
         found = [r for r in ex.owner_repos(m) if r != params.get("branch")]  # "make release/2.0 the default …"
         return found[0] if found else None
-    if spec.platform == "usergems" or spec.id == "apollo.contact.add_to_sequence":
+    if spec.platform == "usergems" or spec.id.startswith("apollo.contact."):
         found = ex.emails(m)
         return found[0] if found else None
     if key == "gong.call.access":

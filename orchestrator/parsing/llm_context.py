@@ -78,6 +78,7 @@ VERB_SYNONYMS: dict[str, tuple[str, ...]] = {
     "add_member": ("add", "join", "put"),
     "remove_member": ("remove", "kick", "drop", "take"),
     "add_to_sequence": ("add", "enroll", "enrol", "put"),
+    "remove_from_sequence": ("remove", "unenroll", "unenrol", "take", "drop"),
     "track": ("watch", "follow", "monitor"),
     "untrack": ("unwatch", "unfollow", "stop"),
     "list": ("show", "list", "get", "fetch", "which", "who"),

@@ -74,6 +74,8 @@ _PARAM_RESOURCES: dict[str, dict[str, str]] = {"apollo.contact.add_to_sequence":
 #: Verbs that move something toward / away from a target ("grant … to", "revoke … from").
 _TOWARD = frozenset({"grant", "add_member", "invite", "add", "track", "add_to_sequence"})
 _AWAY = frozenset({"revoke", "remove_member", "remove", "untrack", "unset"})
+_PARAM_RESOURCES["apollo.contact.remove_from_sequence"] = {"sequence": "apollo.sequence"}
+_AWAY |= {"remove_from_sequence"}
 #: Actions whose target is another kind of resource than the one they act on (a task's target is
 #: its project): the inventory of that kind resolves the target.
 _TARGET_KINDS = {
@@ -91,6 +93,7 @@ _PRONOUNS = frozenset({"it", "its", "them", "they", "him", "her", "this", "that"
 #: Verbs that take something away: never chosen unless said.
 _REMOVING = frozenset({"archive", "delete", "drop", "terminate", "disable", "suspend", "deactivate", "revoke",
                        "remove", "remove_member", "untrack", "unset", "destroy"})
+_REMOVING |= {"remove_from_sequence"}
 #: "to" and an amount or a size: a removing verb said this way lowers something ("drop ETL_WH to small").
 _DOWN_TO = re.compile(r"\b(?:down |back )?to\s+(?:[$£€]?\d|(?:x{1,4}-?|extra[ -]?)?(?:small|large)\b|medium\b|"
                       r"x{1,4}l\b|tiny\b|zero\b|nothing\b)", re.IGNORECASE)

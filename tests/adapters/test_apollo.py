@@ -42,6 +42,7 @@ def test_registered_in_the_data_stack() -> None:
         "apollo.sequence.activate",
         "apollo.sequence.deactivate",
         "apollo.contact.add_to_sequence",
+        "apollo.contact.remove_from_sequence",
     }
 
 
@@ -81,6 +82,15 @@ def test_predictions(adapter: ApolloAdapter) -> None:
     assert adapter.predict(deactivate, {**SEQUENCE, "active": True}) == SEQUENCE
     add = spec_for("apollo.contact.add_to_sequence").call("jane@acme.com", {"sequence": "q4 outbound"})
     assert adapter.predict(add, CONTACT) == {**CONTACT, "sequences": ["Enterprise Nurture", "q4 outbound"]}
+    remove = spec_for("apollo.contact.remove_from_sequence").call(
+        "jane@acme.com", {"sequence": "enterprise  NURTURE"}
+    )
+    assert adapter.predict(remove, CONTACT) == {**CONTACT, "sequences": []}
+    both = {**CONTACT, "sequences": ["Trial Nudges", "trial  NUDGES"]}
+    exact = spec_for("apollo.contact.remove_from_sequence").call(
+        "jane@acme.com", {"sequence": "Trial Nudges"}
+    )
+    assert adapter.predict(exact, both) == {**CONTACT, "sequences": ["trial  NUDGES"]}, "one, not both"
 
 
 def test_reached_ignores_case_and_spacing_of_sequence_names_only(adapter: ApolloAdapter) -> None:
@@ -143,6 +153,22 @@ def test_reached_ignores_case_and_spacing_of_sequence_names_only(adapter: Apollo
             ValidationFailedError,
             "already in the sequence",
         ),
+        (
+            "apollo.contact.remove_from_sequence",
+            "jane@acme.com",
+            {"sequence": "Q4 Outbound"},
+            None,
+            NotFoundError,
+            "no contact with the email",
+        ),
+        (
+            "apollo.contact.remove_from_sequence",
+            "jane@acme.com",
+            {"sequence": "Q4 Outbound"},
+            CONTACT,
+            ValidationFailedError,
+            "not in the sequence",
+        ),
     ],
 )
 def test_precheck_refuses_before_anything_is_sent(
@@ -165,6 +191,12 @@ def test_precheck_lets_real_changes_through(adapter: ApolloAdapter) -> None:
     adapter.precheck(
         spec_for("apollo.contact.add_to_sequence").call("jane@acme.com", {"sequence": "Q4"}), CONTACT
     )
+    adapter.precheck(
+        spec_for("apollo.contact.remove_from_sequence").call(
+            "jane@acme.com", {"sequence": "enterprise nurture"}
+        ),
+        CONTACT,
+    )
 
 
 def test_inverses_come_from_the_catalog() -> None:
@@ -174,4 +206,13 @@ def test_inverses_come_from_the_catalog() -> None:
         "apollo.sequence.deactivate"
     ).call("Q4 Outbound")
     add = spec_for("apollo.contact.add_to_sequence")
-    assert not add.reversible, "the catalog has no removal action: undo says so rather than guess"
+    remove = spec_for("apollo.contact.remove_from_sequence")
+    added = add.call("jane@acme.com", {"sequence": " Q4  Outbound "})
+    assert add.derive_inverse(added, CONTACT, None) == remove.call(
+        "jane@acme.com", {"sequence": "Q4 Outbound"}
+    )
+    removed = remove.call("jane@acme.com", {"sequence": "Enterprise Nurture"})
+    assert remove.derive_inverse(removed, CONTACT, None) == add.call(
+        "jane@acme.com", {"sequence": "Enterprise Nurture"}
+    )
+    assert "not restored" in remove.inverse_hint, "undo says what re-adding cannot bring back"

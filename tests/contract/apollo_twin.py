@@ -8,7 +8,8 @@ session, so these tests need Prism but not the vendor document.
 :class:`ApolloTwin` stands in for the platform (no Apollo can run here): Prism judges every
 request and answers with the contract's examples; the twin keeps the team's sequences, contacts
 and mailboxes, picks the declared status (422 for a sequence already in the asked state),
-applies what the changes ask for, paginates searches, and fills its records into Prism's
+applies what the changes ask for (``remove_or_stop_contact_ids`` only in ``mode=remove``, the
+one mode the adapter sends), paginates searches, and fills its records into Prism's
 answers. Prism ignores query parameters a document does not declare and can't read names with
 brackets, so the twin checks every query string against the contract itself
 (:func:`query_problems`, kept in :attr:`ApolloTwin.query_problems`, which the tests assert stays

@@ -43,6 +43,8 @@ CALLS = [
     spec_for("apollo.sequence.activate").call("enterprise nurture"),
     spec_for("apollo.contact.add_to_sequence").call("jane.doe@acme.com", {"sequence": "Q4 Outbound"}),
     spec_for("apollo.contact.remove_from_sequence").call("jane.doe@acme.com", {"sequence": "Q4 Outbound"}),
+    # bob is in Enterprise Nurture from the start: a removal that reaches the wire in one step
+    spec_for("apollo.contact.remove_from_sequence").call("bob@globex.io", {"sequence": "Enterprise Nurture"}),
 ]
 
 FAULT = st.one_of(st.none(), st.sampled_from(FAULT_KINDS))
