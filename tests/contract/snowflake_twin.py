@@ -64,6 +64,13 @@ def _unquote(name: str) -> str:
     return name.replace('""', '"')
 
 
+def _bound(value: str) -> str:
+    """An identifier passed as a bind variable for ``IDENTIFIER(?)``: ``"JDOE"`` → ``JDOE``."""
+    match = re.fullmatch(_NAME, value)
+    assert match, f"IDENTIFIER(?) got {value!r}: sophia always binds a double-quoted name"
+    return _unquote(match.group(1))
+
+
 def _result(body: Any, columns: tuple[str, ...], rows: list[list[Any]]) -> Any:
     meta = {
         **(body.get("resultSetMetaData") or {}),
@@ -142,55 +149,55 @@ class SnowflakeDeepTwin(SnowflakeTwin):
         return None, ("schema", key)
 
     def _statement(self, sql: str, binds: list[str]) -> tuple[str | None, Any]:
-        if m := re.fullmatch(rf"DESCRIBE USER {_NAME}", sql):
-            user = _unquote(m.group(1))
+        if sql == "DESCRIBE USER IDENTIFIER(?)":
+            user = _bound(binds[0])
             return (None, ("user", user)) if user in self.users else ("422", ("unknown_user", user))
-        if m := re.fullmatch(rf"CREATE USER {_NAME}( EMAIL = \?)?(?: DEFAULT_ROLE = {_NAME})?", sql):
-            user = _unquote(m.group(1))
+        if m := re.fullmatch(r"CREATE USER IDENTIFIER\(\?\)( EMAIL = \?)?( DEFAULT_ROLE = \?)?", sql):
+            user, rest = _bound(binds[0]), binds[1:]
             if user in self.users:
                 return "422", ("failed", f"User '{user}' already exists.")
-            email = binds[0] if m.group(2) else None
-            role = _unquote(m.group(3)) if m.group(3) else None
+            email = rest.pop(0) if m.group(1) else None
+            role = _bound(rest.pop(0)) if m.group(2) else None
             self.users[user] = {"disabled": False, "email": email, "default_role": role}
             return None, None
-        if m := re.fullmatch(rf"DROP USER {_NAME}", sql):
-            return self._gone(self.users, _unquote(m.group(1)))
-        if m := re.fullmatch(rf"ALTER USER {_NAME} SET DISABLED = (TRUE|FALSE)", sql):
-            user = _unquote(m.group(1))
+        if sql == "DROP USER IDENTIFIER(?)":
+            return self._gone(self.users, _bound(binds[0]))
+        if m := re.fullmatch(r"ALTER USER IDENTIFIER\(\?\) SET DISABLED = (TRUE|FALSE)", sql):
+            user = _bound(binds[0])
             if user not in self.users:
                 return "422", ("unknown_user", user)
-            self.users[user]["disabled"] = m.group(2) == "TRUE"
+            self.users[user]["disabled"] = m.group(1) == "TRUE"
             return None, None
         if sql == "SHOW RESOURCE MONITORS LIKE ?":
             return None, ("monitors", binds[0])
         if m := re.fullmatch(
-            rf"CREATE RESOURCE MONITOR {_NAME} WITH CREDIT_QUOTA = (\d+) FREQUENCY = (MONTHLY|DAILY|WEEKLY|YEARLY|NEVER)"
+            r"CREATE RESOURCE MONITOR IDENTIFIER\(\?\) WITH CREDIT_QUOTA = \? FREQUENCY = (MONTHLY|DAILY|WEEKLY|YEARLY|NEVER)"
             r" START_TIMESTAMP = IMMEDIATELY TRIGGERS ON 100 PERCENT DO SUSPEND",
             sql,
         ):
-            monitor = _unquote(m.group(1))
+            monitor = _bound(binds[0])
             if monitor in self.monitors:
                 return "422", ("failed", f"Resource monitor '{monitor}' already exists.")
             self.monitors[monitor] = {
-                "credit_quota": int(m.group(2)),
-                "frequency": m.group(3),
+                "credit_quota": int(binds[1]),
+                "frequency": m.group(1),
                 "suspend_at": 100,
             }
             return None, None
-        if m := re.fullmatch(rf"ALTER WAREHOUSE {_NAME} SET RESOURCE_MONITOR = {_NAME}", sql):
-            warehouse, monitor = _unquote(m.group(1)), _unquote(m.group(2))
+        if sql == "ALTER WAREHOUSE IDENTIFIER(?) SET RESOURCE_MONITOR = IDENTIFIER(?)":
+            warehouse, monitor = _bound(binds[0]), _bound(binds[1])
             if warehouse not in self.warehouses or monitor not in self.monitors:
                 return "422", ("missing", warehouse)
             self.warehouses[warehouse]["resource_monitor"] = monitor
             return None, None
-        if m := re.fullmatch(rf"ALTER RESOURCE MONITOR {_NAME} SET CREDIT_QUOTA = (\d+)", sql):
-            monitor = _unquote(m.group(1))
+        if sql == "ALTER RESOURCE MONITOR IDENTIFIER(?) SET CREDIT_QUOTA = ?":
+            monitor = _bound(binds[0])
             if monitor not in self.monitors:
                 return "422", ("missing", monitor)
-            self.monitors[monitor]["credit_quota"] = int(m.group(2))
+            self.monitors[monitor]["credit_quota"] = int(binds[1])
             return None, None
-        if m := re.fullmatch(rf"DROP RESOURCE MONITOR {_NAME}", sql):
-            monitor = _unquote(m.group(1))
+        if sql == "DROP RESOURCE MONITOR IDENTIFIER(?)":
+            monitor = _bound(binds[0])
             for props in self.warehouses.values():
                 if props.get("resource_monitor") == monitor:
                     del props["resource_monitor"]

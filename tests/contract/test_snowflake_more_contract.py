@@ -57,29 +57,29 @@ MUTATION: dict[str, list[tuple[str, str, str | None]]] = {
     "snowflake.schema.drop": [("DELETE", "/api/v2/databases/ANALYTICS/schemas/PUBLIC", None)],
     "snowflake.schema.undrop": [("POST", "/api/v2/databases/ANALYTICS/schemas/TMP:undrop", None)],
     "snowflake.user.create": [
-        ("POST", "/api/v2/statements", 'CREATE USER "JDOE" EMAIL = ? DEFAULT_ROLE = "ANALYST"')
+        ("POST", "/api/v2/statements", 'CREATE USER IDENTIFIER(?) EMAIL = ? DEFAULT_ROLE = ?')
     ],
-    "snowflake.user.drop": [("POST", "/api/v2/statements", 'DROP USER "JSMITH"')],
-    "snowflake.user.disable": [("POST", "/api/v2/statements", 'ALTER USER "JSMITH" SET DISABLED = TRUE')],
+    "snowflake.user.drop": [("POST", "/api/v2/statements", 'DROP USER IDENTIFIER(?)')],
+    "snowflake.user.disable": [("POST", "/api/v2/statements", 'ALTER USER IDENTIFIER(?) SET DISABLED = TRUE')],
     "snowflake.user.enable": [
-        ("POST", "/api/v2/statements", 'ALTER USER "OLD_SERVICE" SET DISABLED = FALSE')
+        ("POST", "/api/v2/statements", 'ALTER USER IDENTIFIER(?) SET DISABLED = FALSE')
     ],
     "snowflake.resource_monitor.create": [
         (
             "POST",
             "/api/v2/statements",
             (
-                'CREATE RESOURCE MONITOR "ETL_WH_MONITOR" WITH CREDIT_QUOTA = 200'
+                'CREATE RESOURCE MONITOR IDENTIFIER(?) WITH CREDIT_QUOTA = ?'
                 " FREQUENCY = MONTHLY START_TIMESTAMP = IMMEDIATELY TRIGGERS ON 100 PERCENT DO SUSPEND"
             ),
         ),
-        ("POST", "/api/v2/statements", 'ALTER WAREHOUSE "ETL_WH" SET RESOURCE_MONITOR = "ETL_WH_MONITOR"'),
+        ("POST", "/api/v2/statements", 'ALTER WAREHOUSE IDENTIFIER(?) SET RESOURCE_MONITOR = IDENTIFIER(?)'),
     ],
     "snowflake.resource_monitor.set_quota": [
-        ("POST", "/api/v2/statements", 'ALTER RESOURCE MONITOR "NIGHTLY_MONITOR" SET CREDIT_QUOTA = 300')
+        ("POST", "/api/v2/statements", 'ALTER RESOURCE MONITOR IDENTIFIER(?) SET CREDIT_QUOTA = ?')
     ],
     "snowflake.resource_monitor.drop": [
-        ("POST", "/api/v2/statements", 'DROP RESOURCE MONITOR "NIGHTLY_MONITOR"')
+        ("POST", "/api/v2/statements", 'DROP RESOURCE MONITOR IDENTIFIER(?)')
     ],
 }
 
@@ -148,7 +148,7 @@ def test_action_speaks_the_contract(action: str, adapter: SnowflakeAdapter, env:
     assert (result.inverse is not None) == spec.reversible
 
 
-def test_values_are_bound_and_names_quoted(adapter: SnowflakeAdapter, env: RecordingTransport) -> None:
+def test_names_and_values_are_bound(adapter: SnowflakeAdapter, env: RecordingTransport) -> None:
     run(
         adapter.configure(
             ActionCall(action="snowflake.user.create", target="jdoe", params={"email": "jdoe@example.com"})
@@ -157,8 +157,9 @@ def test_values_are_bound_and_names_quoted(adapter: SnowflakeAdapter, env: Recor
     create = next(
         json.loads(ex.request.content) for ex in env.exchanges if b"CREATE USER" in ex.request.content
     )
-    assert create["statement"] == 'CREATE USER "JDOE" EMAIL = ?'
-    assert create["bindings"] == {"1": {"type": "TEXT", "value": "jdoe@example.com"}}
+    assert create["statement"] == "CREATE USER IDENTIFIER(?) EMAIL = ?"
+    assert create["bindings"] == {"1": {"type": "TEXT", "value": '"JDOE"'},
+                                  "2": {"type": "TEXT", "value": "jdoe@example.com"}}
     ids = [
         ex.request.url.params["requestId"]
         for ex in env.exchanges

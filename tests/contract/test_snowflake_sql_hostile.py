@@ -31,21 +31,22 @@ from orchestrator.errors import ValidationFailedError
 from .hostile_support import BENIGN, NASTY, Recorder
 
 _ID = r'"[A-Za-z0-9_$ -]{1,255}"'
+#: Every statement is one of these constants: names (and quotas) travel only as bind variables.
 TEMPLATES = [
     re.compile(p)
     for p in (
-        rf"DESCRIBE USER {_ID}",
-        rf"CREATE USER {_ID}( EMAIL = \?)?( DEFAULT_ROLE = {_ID})?",
-        rf"DROP USER {_ID}",
-        rf"ALTER USER {_ID} SET DISABLED = (TRUE|FALSE)",
+        r"DESCRIBE USER IDENTIFIER\(\?\)",
+        r"CREATE USER IDENTIFIER\(\?\)( EMAIL = \?)?( DEFAULT_ROLE = \?)?",
+        r"DROP USER IDENTIFIER\(\?\)",
+        r"ALTER USER IDENTIFIER\(\?\) SET DISABLED = (TRUE|FALSE)",
         r"SHOW RESOURCE MONITORS LIKE \?",
         (
-            rf"CREATE RESOURCE MONITOR {_ID} WITH CREDIT_QUOTA = \d+ FREQUENCY = (MONTHLY|DAILY|WEEKLY|YEARLY|NEVER)"
+            r"CREATE RESOURCE MONITOR IDENTIFIER\(\?\) WITH CREDIT_QUOTA = \? FREQUENCY = (MONTHLY|DAILY|WEEKLY|YEARLY|NEVER)"
             r" START_TIMESTAMP = IMMEDIATELY TRIGGERS ON 100 PERCENT DO SUSPEND"
         ),
-        rf"ALTER WAREHOUSE {_ID} SET RESOURCE_MONITOR = {_ID}",
-        rf"ALTER RESOURCE MONITOR {_ID} SET CREDIT_QUOTA = \d+",
-        rf"DROP RESOURCE MONITOR {_ID}",
+        r"ALTER WAREHOUSE IDENTIFIER\(\?\) SET RESOURCE_MONITOR = IDENTIFIER\(\?\)",
+        r"ALTER RESOURCE MONITOR IDENTIFIER\(\?\) SET CREDIT_QUOTA = \?",
+        r"DROP RESOURCE MONITOR IDENTIFIER\(\?\)",
     )
 ]
 SQL_ACTIONS = sorted(a for a in BENIGN if a.startswith(("snowflake.user.", "snowflake.resource_monitor.")))
@@ -141,6 +142,9 @@ def test_hostile_names_never_reach_a_statement_unquoted(action: str) -> None:
             assert any(t.fullmatch(statement) for t in TEMPLATES), (
                 f"{slot}={value[:40]!r} sent {statement[:200]!r}"
             )
+            for bound in (body.get("bindings") or {}).values():  # an identifier bound is strict and quoted
+                if bound["type"] == "TEXT" and statement.count("IDENTIFIER(?)") and bound["value"].startswith('"'):
+                    assert re.fullmatch(_ID, bound["value"]), f"{slot}={value[:40]!r} bound {bound['value'][:80]!r}"
 
     try:
         check()

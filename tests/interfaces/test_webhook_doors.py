@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from adapters import registry
 from tests.interfaces.conftest import Api
@@ -40,6 +42,7 @@ REAL_ADAPTERS = dict(registry.BUILTIN)
 SECRET_SETTING = {
     "figma": "SOPHIA_FIGMA_WEBHOOK_SECRET",
     "github": "SOPHIA_GITHUB_WEBHOOK_SECRET",
+    "gong": "SOPHIA_GONG_WEBHOOK_SECRET",
     "hubspot": "SOPHIA_HUBSPOT_WEBHOOK_SECRET",
     "linear": "SOPHIA_LINEAR_WEBHOOK_SECRET",
     "slack": "SOPHIA_SLACK_SIGNING_SECRET",
@@ -49,6 +52,12 @@ SECRET_SETTING = {
 RETIRED = ("SOPHIA_SLACK_WEBHOOK_SECRET",)
 
 HUBSPOT_URL = "https://sophia.example.com/webhooks/hubspot?portal=acme%20eu"
+GONG_URL = "https://sophia.example.com/webhooks/gong"
+#: Gong signs with the automation rule's private key; the setting holds its public key.
+_GONG_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+_GONG_FORGER = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+GONG_PUBLIC = _GONG_KEY.public_key().public_bytes(
+    serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
 
 Signer = Callable[[str, str, float], tuple[bytes, dict[str, str]]]
 
@@ -99,6 +108,18 @@ def sign_hubspot(secret: str, delivery: str, at: float) -> tuple[bytes, dict[str
                   "X-HubSpot-Request-Timestamp": stamp}
 
 
+def sign_gong(secret: str, delivery: str, at: float) -> tuple[bytes, dict[str, str]]:
+    """An RS256 JWT over the destination URL and the body's SHA-256, valid a minute (the setting: the public key)."""
+    import jwt
+
+    body = json.dumps({"callData": {"metaData": {"id": str(int(uuid.UUID(delivery)) % 10**18),
+                                                  "title": "Quarterly review"}}}).encode()
+    claims = {"webhook_url": GONG_URL, "body_sha256": hashlib.sha256(body).hexdigest(), "iat": int(at),
+              "exp": int(at) + 60}
+    key = _GONG_KEY if secret == GONG_PUBLIC else _GONG_FORGER  # a wrong "secret": someone else's key
+    return body, {"Authorization": jwt.encode(claims, key, algorithm="RS256")}
+
+
 def sign_figma(secret: str, delivery: str, at: float) -> tuple[bytes, dict[str, str]]:
     """Figma signs nothing: each payload echoes the webhook's passcode."""
     body = json.dumps({"event_type": "FILE_UPDATE", "file_key": "AbC123", "file_name": "Roadmap",
@@ -137,8 +158,10 @@ DOORS: dict[str, Door] = {
     "hubspot": Door(sign_hubspot, _drop("x-hubspot-signature-v3"), 300),
     # Figma documents 400 as the answer to a wrong passcode (it stops the webhook at once).
     "figma": Door(sign_figma, _no_passcode, None, refused=400),
+    # A token lives 60 s and 30 s of clock difference are allowed either way.
+    "gong": Door(sign_gong, _drop("authorization"), 90),
 }
-SECRETS = {platform: f"{platform}-door-secret-{uuid.uuid4().hex[:8]}" for platform in DOORS}
+SECRETS = {platform: f"{platform}-door-secret-{uuid.uuid4().hex[:8]}" for platform in DOORS} | {"gong": GONG_PUBLIC}
 
 
 def webhook_platforms() -> list[str]:
@@ -163,6 +186,7 @@ def doors(api: Api, monkeypatch: pytest.MonkeyPatch) -> Api:
     for platform, setting in SECRET_SETTING.items():
         monkeypatch.setenv(setting, SECRETS[platform])
     monkeypatch.setenv("SOPHIA_HUBSPOT_WEBHOOK_URL", HUBSPOT_URL)
+    monkeypatch.setenv("SOPHIA_GONG_WEBHOOK_URL", GONG_URL)
     registry._table.cache_clear()
     return api
 

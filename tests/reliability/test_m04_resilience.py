@@ -198,9 +198,9 @@ def test_row25_output_handling_and_secrets(api: Api, monkeypatch: pytest.MonkeyP
     rendered = json.dumps(render_run(view), ensure_ascii=False)
     assert not [bad for bad in ("<!channel>", "<@U", "<http", "@here", "https://") if bad in rendered]
 
-    tree = ast.parse((ROOT / "adapters" / "data" / "snowflake.py").read_text())
-    sql_calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
-                 and n.func.attr == "_sql"]
+    trees = [ast.parse(path.read_text()) for path in sorted((ROOT / "adapters" / "data" / "snowflake").glob("*.py"))]
+    sql_calls = [n for tree in trees for n in ast.walk(tree) if isinstance(n, ast.Call)
+                 and isinstance(n.func, ast.Attribute) and n.func.attr in ("_sql", "_sql_or_none")]
     assert sql_calls
     for node in sql_calls:
         statement = node.args[0]

@@ -8,7 +8,7 @@ variables, and the rest of each statement is fixed text or a keyword chosen from
 * ``CREATE USER "JDOE" [EMAIL = ?] [DEFAULT_ROLE = "ANALYST"]`` (no password is ever set);
 * ``DROP USER "JDOE"``;
 * ``ALTER USER "JDOE" SET DISABLED = TRUE|FALSE``;
-* read back with ``DESCRIBE USER "JDOE"`` (property/value rows; 002003 when there is none).
+* read back with ``DESCRIBE USER IDENTIFIER(?)`` (the name bound, double-quoted) (property/value rows; 002003 when there is none).
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ class AccessMixin(SnowflakeBase):
         """``{"name", "disabled", "email", "default_role"}`` or None if there is no such user."""
         name = strict_name(call.target, "user")
         result = await self._sql_or_none(
-            f"DESCRIBE USER {quoted(name, 'user')}", [], action=call.action, target=name
+            "DESCRIBE USER IDENTIFIER(?)", [quoted(name, "user")], action=call.action, target=name
         )
         if result is None:
             return None
@@ -87,26 +87,25 @@ class AccessMixin(SnowflakeBase):
     async def do_user_create(self, call: ActionCall, before: State) -> State:
         name = strict_name(call.target, "user")
         params = self.checked(call)
-        statement, binds = f"CREATE USER {quoted(name, 'user')}", []
+        statement, binds = "CREATE USER IDENTIFIER(?)", [quoted(name, "user")]
         if params.get("email"):
             statement += " EMAIL = ?"
             binds.append(params["email"])
         if params.get("default_role"):
-            statement += f" DEFAULT_ROLE = {quoted(params['default_role'], 'role')}"
+            statement += " DEFAULT_ROLE = ?"
+            binds.append(quoted(params["default_role"], "role"))
         await self._sql(statement, binds, action=call.action, target=name)
         return await self.observe_user(call)
 
     async def do_user_drop(self, call: ActionCall, before: State) -> State:
         name = strict_name(call.target, "user")
-        await self._sql(f"DROP USER {quoted(name, 'user')}", [], action=call.action, target=name)
+        await self._sql("DROP USER IDENTIFIER(?)", [quoted(name, "user")], action=call.action, target=name)
         return await self.observe_user(call)
 
     async def _set_disabled(self, call: ActionCall, disabled: bool) -> State:
         name = strict_name(call.target, "user")
-        keyword = "TRUE" if disabled else "FALSE"
-        await self._sql(
-            f"ALTER USER {quoted(name, 'user')} SET DISABLED = {keyword}", [], action=call.action, target=name
-        )
+        statement = "ALTER USER IDENTIFIER(?) SET DISABLED = TRUE" if disabled else "ALTER USER IDENTIFIER(?) SET DISABLED = FALSE"
+        await self._sql(statement, [quoted(name, "user")], action=call.action, target=name)
         return await self.observe_user(call)
 
     async def do_user_disable(self, call: ActionCall, before: State) -> State:

@@ -18,8 +18,7 @@ __all__ = ["NO_SUCH_OBJECT", "READ_ONLY_PREFIXES", "READ_ONLY_STATEMENTS", "Snow
 
 #: Statement templates the observe paths send with bind variables only.
 READ_ONLY_STATEMENTS = ("SHOW GRANTS TO USER IDENTIFIER(?)", "SHOW RESOURCE MONITORS LIKE ?")
-#: Every statement an observe path sends starts with one of these (``DESCRIBE USER "JDOE"``
-#: names its user as a quoted identifier); a dry run sends no other statement.
+#: Every statement an observe path sends starts with one of these; a dry run sends no other statement.
 READ_ONLY_PREFIXES = ("SHOW ", "DESCRIBE ")
 #: Snowflake's "object does not exist or not authorized" SQL error code.
 NO_SUCH_OBJECT = "002003"
@@ -74,12 +73,15 @@ class SnowflakeBase(HttpAdapter):
             ) from exc
 
     async def _sql(
-        self, statement: str, binds: Sequence[str], *, action: str, target: str | None
+        self, statement: str, binds: Sequence[str | int], *, action: str, target: str | None
     ) -> dict[str, Any]:
-        """Run one statement with TEXT bind variables; poll while it is still running."""
+        """Run one statement with bind variables (str: TEXT, int: FIXED); poll while it is still running."""
         body: dict[str, Any] = {
             "statement": statement,
-            "bindings": {str(i): {"type": "TEXT", "value": value} for i, value in enumerate(binds, 1)},
+            "bindings": {
+                str(i): {"type": "FIXED", "value": str(value)} if isinstance(value, int) else {"type": "TEXT", "value": value}
+                for i, value in enumerate(binds, 1)
+            },
             "timeout": 60,
         }
         role = os.environ.get("SOPHIA_SNOWFLAKE_ROLE", "").strip()
@@ -113,7 +115,7 @@ class SnowflakeBase(HttpAdapter):
         return reply.data or {}
 
     async def _sql_or_none(
-        self, statement: str, binds: Sequence[str], *, action: str, target: str | None
+        self, statement: str, binds: Sequence[str | int], *, action: str, target: str | None
     ) -> dict[str, Any] | None:
         """:meth:`_sql`, or None when Snowflake says the object does not exist (002003)."""
         try:

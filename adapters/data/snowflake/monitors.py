@@ -29,6 +29,14 @@ from .names import quoted, strict_name
 
 __all__ = ["MonitorMixin", "credits"]
 
+#: One constant statement per frequency keyword (the params model allows only these five): the
+#: monitor's name and quota are bind variables, so no text from a command is ever in the SQL.
+_CREATE_MONITOR = {
+    frequency: f"CREATE RESOURCE MONITOR IDENTIFIER(?) WITH CREDIT_QUOTA = ? FREQUENCY = {frequency}"
+    " START_TIMESTAMP = IMMEDIATELY TRIGGERS ON 100 PERCENT DO SUSPEND"
+    for frequency in ("MONTHLY", "DAILY", "WEEKLY", "YEARLY", "NEVER")
+}
+
 
 def credits(value: Any) -> int | float | None:
     """``"200.00"`` → 200; None/``"null"`` → None (Snowflake reports quotas as decimals)."""
@@ -92,19 +100,16 @@ class MonitorMixin(SnowflakeBase):
     async def do_resource_monitor_create(self, call: ActionCall, before: State) -> State:
         name = quoted(call.target, "resource monitor")
         params = self.checked(call)  # frequency: one of the model's five keywords; quota: an int
-        quota, frequency = int(params["credit_quota"]), params["frequency"]
         await self._sql(
-            f"CREATE RESOURCE MONITOR {name} WITH CREDIT_QUOTA = {quota:d} FREQUENCY = {frequency}"
-            " START_TIMESTAMP = IMMEDIATELY TRIGGERS ON 100 PERCENT DO SUSPEND",
-            [],
+            _CREATE_MONITOR[params["frequency"]],
+            [name, int(params["credit_quota"])],
             action=call.action,
             target=call.target,
         )
         if params.get("warehouse"):
-            warehouse = quoted(params["warehouse"], "warehouse")
             await self._sql(
-                f"ALTER WAREHOUSE {warehouse} SET RESOURCE_MONITOR = {name}",
-                [],
+                "ALTER WAREHOUSE IDENTIFIER(?) SET RESOURCE_MONITOR = IDENTIFIER(?)",
+                [quoted(params["warehouse"], "warehouse"), name],
                 action=call.action,
                 target=call.target,
             )
@@ -112,10 +117,9 @@ class MonitorMixin(SnowflakeBase):
 
     async def do_resource_monitor_set_quota(self, call: ActionCall, before: State) -> State:
         name = quoted(call.target, "resource monitor")
-        quota = int(self.checked(call)["credit_quota"])
         await self._sql(
-            f"ALTER RESOURCE MONITOR {name} SET CREDIT_QUOTA = {quota:d}",
-            [],
+            "ALTER RESOURCE MONITOR IDENTIFIER(?) SET CREDIT_QUOTA = ?",
+            [name, int(self.checked(call)["credit_quota"])],
             action=call.action,
             target=call.target,
         )
@@ -123,5 +127,5 @@ class MonitorMixin(SnowflakeBase):
 
     async def do_resource_monitor_drop(self, call: ActionCall, before: State) -> State:
         name = quoted(call.target, "resource monitor")
-        await self._sql(f"DROP RESOURCE MONITOR {name}", [], action=call.action, target=call.target)
+        await self._sql("DROP RESOURCE MONITOR IDENTIFIER(?)", [name], action=call.action, target=call.target)
         return await self.observe_resource_monitor(call)
