@@ -128,7 +128,7 @@ class Store:
         # Sized for the server's thread pool: with fewer idle connections than concurrent
         # deliveries, every overflow connection was opened and closed again per request.
         return create_engine(self.url, pool_pre_ping=False, isolation_level="AUTOCOMMIT", pool_size=16,
-                             max_overflow=16, connect_args={"connect_timeout": 5})
+                             max_overflow=4, connect_args={"connect_timeout": 5})
 
     def dispose(self) -> None:
         """Close pooled connections."""
