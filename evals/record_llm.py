@@ -98,6 +98,25 @@ def _parser(kind: str, settings: Any, replay: bool, timeout: float) -> Any:
 
 
 @contextmanager
+def _replay_scrubber(replay: bool) -> Iterator[None]:
+    """Replaying: scrub requests as the recording process did, not with secrets this one registered.
+
+    Requests are scrubbed before they are matched; a secret some other code registered in this
+    process (a test's token, say) would otherwise rewrite a prompt that happens to contain it.
+    """
+    if not replay:
+        yield
+        return
+    from adapters.credentials import scrubber_knowing_only
+    from orchestrator.parsing import llm_context
+
+    llm_context._index_of.cache_clear()  # built afresh from the catalog as it is now
+    llm_context._idf_of.cache_clear()
+    with scrubber_knowing_only():
+        yield
+
+
+@contextmanager
 def _recorded_catalog(pinned: bool) -> Iterator[None]:
     """Replaying or extending: build prompts from the catalog the cassettes were recorded with.
 
@@ -128,7 +147,8 @@ def run(dataset: str, kind: str, settings: Any, record_mode: str, *, replay: boo
     parser = _parser(kind, settings, replay, timeout)
     results, calls, prompt_tokens, completion_tokens, llm_seconds = [], [], [], [], []
     cases = load_cases(DATASETS[dataset])
-    with _recorded_catalog(replay or record_mode == "new_episodes"), _cassette(dataset, record_mode):
+    with _recorded_catalog(replay or record_mode == "new_episodes"), _replay_scrubber(replay), \
+            _cassette(dataset, record_mode):
         for case in cases:
             started = time.perf_counter()
             parsed = parser.parse(case.text, inventory=dict(case.inventory))

@@ -129,10 +129,9 @@ class OrchestratorService:
         if self.settings.is_postgres:
             from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 
-            saver = await self._stack.enter_async_context(
-                AsyncPostgresSaver.from_conn_string(_psycopg_url(self.settings.state_url))
-            )
-            await saver.setup()
+            url = _psycopg_url(self.settings.state_url)
+            saver = await self._stack.enter_async_context(AsyncPostgresSaver.from_conn_string(url))
+            await _setup_one_at_a_time(saver, url)
             return saver
         from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
@@ -473,3 +472,20 @@ class OrchestratorService:
         safe = withhold_secrets(text, self._parse_guarded(text, parser, self.store.inventory()))
         out = {"text": safe.text} | self.deps.policy.explain(safe.parsed, actor, env=env)
         return out | ({"error": safe.error.to_dict()} if safe.error else {})
+
+
+async def _setup_one_at_a_time(saver: Any, url: str) -> None:
+    """Run the checkpointer's migrations under a PostgreSQL advisory lock.
+
+    Two processes starting together (two pods, two ``serve``) both ran ``CREATE TABLE IF NOT
+    EXISTS``, and PostgreSQL let one of them fail on the catalog's unique index; the second
+    to take the lock now finds the migrations done.
+    """
+    import psycopg
+
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as lock:
+        await lock.execute("SELECT pg_advisory_lock(7306136)")
+        try:
+            await saver.setup()
+        finally:
+            await lock.execute("SELECT pg_advisory_unlock(7306136)")
