@@ -111,16 +111,9 @@ def test_an_action_appended_after_recording_leaves_the_replayed_prompts_alone(mo
 def test_a_secret_registered_elsewhere_does_not_change_the_replayed_requests() -> None:
     """Replays match scrubbed request bodies; a secret another part of the process registered
     (here: a word every held-out prompt's instructions contain) must not rewrite them."""
-    from adapters.credentials import SCRUBBER, scrub
+    from adapters.credentials import scrub, scrubber_knowing_only
 
-    SCRUBBER.register("platform")
-    try:
+    with scrubber_knowing_only("platform"):  # the process's scrubber as it is left afterwards
         assert scrub("platform") == "[REDACTED]"
         summary = run("heldout_blind", "llm", replay_settings(), "none", replay=True)
-    finally:
-        SCRUBBER._values.discard("platform")
-        SCRUBBER._pattern = None
-        for value in sorted(SCRUBBER._values):  # rebuild the pattern from what is left
-            SCRUBBER._values.discard(value)
-            SCRUBBER.register(value)
     assert summary["exact_match"] >= FLOORS["heldout_blind", "llm"][0]
